@@ -1,0 +1,92 @@
+"""Lloyd's expectation-maximisation iterations on (n, d) float64 arrays.
+
+Private: inputs are assumed validated (see ``KMeans.fit``).
+"""
+
+import numpy as np
+
+from . import _kernels
+
+__all__ = ["lloyd", "relocate_empty_clusters"]
+
+
+def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
+    """Give each empty cluster the positive-weight point farthest from its centre.
+
+    Points are taken in decreasing distance (ties: lower row first), skipping any whose
+    own cluster would become empty, so the outcome is deterministic. ``sums`` (k, d) and
+    ``cluster_weights`` (k,) are updated in place; clusters left empty (fewer usable
+    points than empty clusters) keep weight 0.
+    """
+    empty = np.flatnonzero(cluster_weights <= 0)
+    if empty.size == 0:
+        return
+    movable = np.flatnonzero((weights > 0) & (dist2 > 0))
+    order = movable[np.argsort(-dist2[movable], kind="stable")]
+    slots = iter(empty)
+    target = next(slots, None)
+    for i in order:
+        if target is None:
+            break
+        source = labels[i]
+        if cluster_weights[source] - weights[i] <= 0:
+            continue
+        sums[source] -= weights[i] * X[i]  # OUT
+        cluster_weights[source] -= weights[i]  # OUT
+        sums[target] = weights[i] * X[i]
+        cluster_weights[target] = weights[i]
+        target = next(slots, None)
+
+
+def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None):
+    """Run Lloyd iterations from ``centers_init`` (k, d).
+
+    Stops when labels no longer change (strict convergence), when the summed squared
+    centre shift is ``<= tol`` (an absolute value, already scaled to the data), or after
+    ``max_iter`` iterations. Without strict convergence the labels are recomputed
+    against the final centres, so labels and centres always agree.
+
+    ``callback(iteration, inertia)`` is called after each iteration if given; the
+    inertia is that of the labels against the centres used in that iteration.
+
+    Returns ``labels`` (n,) int32, ``inertia`` (float), ``centers`` (k, d), ``n_iter``.
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers_init.shape[0]
+    n_chunks = starts.shape[0] - 1
+    centers = np.array(centers_init, dtype=np.float64, order="C")
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    labels_old = labels.copy()
+    dist2 = np.empty(n_samples)
+    part_sums = np.empty((n_chunks, n_clusters, n_features))
+    part_weights = np.empty((n_chunks, n_clusters))
+    part_inertia = np.empty(n_chunks)
+    sums = np.empty((n_clusters, n_features))
+    cluster_weights = np.empty(n_clusters)
+    strict = False
+    iteration = 0
+    for iteration in range(1, max_iter + 1):
+        _kernels.lloyd_step(
+            X, weights, centers, starts, labels, dist2, part_sums, part_weights, part_inertia
+        )
+        inertia = _kernels.reduce_partials(
+            part_sums, part_weights, part_inertia, sums, cluster_weights
+        )
+        if callback is not None:
+            callback(iteration, inertia)
+        relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights)
+        filled = cluster_weights > 0
+        new_centers = centers.copy()
+        new_centers[filled] = sums[filled] / cluster_weights[filled, None]
+        shift = float(((new_centers - centers) ** 2).sum())
+        centers = new_centers
+        if np.array_equal(labels, labels_old):
+            strict = True
+            break
+        if shift <= tol:
+            break
+        labels_old[:] = labels
+    if not strict:
+        _kernels.assign_labels(X, centers, starts, labels, dist2)
+    inertia = _kernels.weighted_inertia(X, weights, centers, labels, starts)
+    return labels, float(inertia), centers, iteration

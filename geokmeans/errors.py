@@ -1,0 +1,39 @@
+"""Exceptions and warnings raised by geokmeans."""
+
+from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+
+__all__ = [
+    "GeoKMeansError",
+    "InputError",
+    "CRSError",
+    "DataTypeError",
+    "GeoKMeansWarning",
+    "ConvergenceWarning",
+]
+
+
+class GeoKMeansError(Exception):
+    """Base class of every error raised by geokmeans."""
+
+
+class InputError(GeoKMeansError, ValueError):
+    """Input data or a parameter is invalid (bad value, shape, column or file)."""
+
+
+class DataTypeError(GeoKMeansError, TypeError):
+    """Input data are of a type that cannot be used (e.g. non-numeric coordinates)."""
+
+
+class CRSError(GeoKMeansError, ValueError):
+    """A coordinate reference system cannot be used (unknown, or geographic where metres are needed)."""
+
+
+class GeoKMeansWarning(UserWarning):
+    """Base class of every warning issued by geokmeans."""
+
+
+class ConvergenceWarning(GeoKMeansWarning, _SklearnConvergenceWarning):
+    """Fewer distinct clusters than requested were found, or a fit did not converge.
+
+    Subclasses scikit-learn's ``ConvergenceWarning`` so filters written for either apply.
+    """
