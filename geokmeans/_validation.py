@@ -96,7 +96,7 @@ def check_sample_weight(sample_weight, n_samples):
     if negative.size:
         row = int(negative[0])
         raise InputError(
-            f"sample_weight must be >= 0: row {row} is {weights[row]!r} "
+            f"sample_weight must be >= 0: row {row} is {float(weights[row])!r} "
             f"({negative.size} negative weight{'s' if negative.size != 1 else ''})."
         )
     if n_samples and not (weights > 0).any():

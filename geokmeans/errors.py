@@ -20,8 +20,11 @@ class InputError(GeoKMeansError, ValueError):
     """Input data or a parameter is invalid (bad value, shape, column or file)."""
 
 
-class DataTypeError(GeoKMeansError, TypeError):
-    """Input data are of a type that cannot be used (e.g. non-numeric coordinates)."""
+class DataTypeError(InputError, TypeError):
+    """Input data are of a type that cannot be used (e.g. non-numeric coordinates).
+
+    Both a ``ValueError`` (as every ``InputError``) and a ``TypeError``.
+    """
 
 
 class CRSError(GeoKMeansError, ValueError):

@@ -61,7 +61,7 @@ def _as_float_array(X, estimator, reset):
         if isinstance(exc, InputError):
             raise
         if "convert" in str(exc) or "dtype" in str(exc):
-            raise InputError(f"X must be numeric: {exc}") from None
+            raise DataTypeError(f"X must be numeric: {exc}") from None
         raise
     check_finite_rows(X, "X")
     return X
