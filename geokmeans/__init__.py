@@ -1,5 +1,6 @@
 """geokmeans: k-means clustering of longitude/latitude points, measured in metres."""
 
+from . import accessor  # noqa: F401  (registers DataFrame.geokmeans)
 from .core import KMeans
 from .errors import (
     ConvergenceWarning,
@@ -9,11 +10,19 @@ from .errors import (
     GeoKMeansWarning,
     InputError,
 )
+from .model import GeoKMeans
+from .projection import Projection, choose_projection
+from .result import ClusterResult, cluster
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClusterResult",
+    "GeoKMeans",
     "KMeans",
+    "Projection",
+    "choose_projection",
+    "cluster",
     "ConvergenceWarning",
     "CRSError",
     "DataTypeError",

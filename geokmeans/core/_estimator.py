@@ -17,7 +17,7 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
-from ._lloyd import lloyd
+from ._lloyd import lloyd, project_to_sphere
 from ._seeding import init_bbox, init_kmeanspp, init_random
 
 __all__ = ["KMeans", "make_rng"]
@@ -99,6 +99,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Iteration scheme. ``"auto"`` currently selects ``"lloyd"``.
     bbox : array-like of shape (2, n_features), default=None
         ``[mins, maxs]`` box for ``init="bbox"``; ignored by the other methods.
+    sphere_radius : float, default=None
+        If given, centres are constrained to the sphere of this radius around the origin
+        (spherical k-means with chord distances): seeds and each M-step's means are
+        scaled onto it. Used for Earth-centred coordinates; data should lie on that sphere.
     verbose : int, default=0
         If positive, log each iteration's inertia on the ``"geokmeans"`` logger (INFO).
 
@@ -135,6 +139,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         random_state=None,
         algorithm="auto",
         bbox=None,
+        sphere_radius=None,
         verbose=0,
     ):
         self.n_clusters = n_clusters
@@ -145,6 +150,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.algorithm = algorithm
         self.bbox = bbox
+        self.sphere_radius = sphere_radius
         self.verbose = verbose
 
     # -- validation -------------------------------------------------------------------
@@ -175,6 +181,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         tol = check_positive_float("tol", self.tol)
         check_choice("algorithm", self.algorithm, ALGORITHMS)
         bbox = None if self.bbox is None else self._check_bbox(self.bbox, n_features)
+        if self.sphere_radius is not None:
+            check_positive_float("sphere_radius", self.sphere_radius, allow_zero=False)
         return n_clusters, init, n_init, max_iter, tol, bbox
 
     @staticmethod
@@ -236,8 +244,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         best = None
         for run in range(n_init):
             centers = self._seed(X, weights, n_clusters, init, bbox, rng, starts)
+            if self.sphere_radius is not None:
+                project_to_sphere(centers, float(self.sphere_radius))
             callback = self._log_iteration(run) if self.verbose else None
-            result = lloyd(X, weights, centers, max_iter, abs_tol, starts, callback)
+            result = lloyd(X, weights, centers, max_iter, abs_tol, starts, callback,
+                           sphere_radius=self.sphere_radius)
             if best is None or result[1] < best[1]:
                 best = result
         labels, inertia, centers, n_iter = best

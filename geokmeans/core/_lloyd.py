@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["lloyd", "relocate_empty_clusters"]
+__all__ = ["lloyd", "project_to_sphere", "relocate_empty_clusters"]
 
 
 def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
@@ -38,8 +38,20 @@ def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
         target = next(slots, None)
 
 
-def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None):
+def project_to_sphere(centers, radius):
+    """Scale each non-zero row of ``centers`` in place to length ``radius``."""
+    norms = np.sqrt((centers**2).sum(axis=1))
+    nonzero = norms > 0
+    centers[nonzero] *= (radius / norms[nonzero])[:, None]  # OUT
+
+
+def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None, sphere_radius=None):
     """Run Lloyd iterations from ``centers_init`` (k, d).
+
+    With ``sphere_radius`` the centres are constrained to the sphere of that radius
+    around the origin: the M-step's mean is scaled back onto it, which is the exact
+    minimiser of the summed squared chord distance over centres on the sphere
+    (spherical k-means), so the inertia still never increases.
 
     Stops when labels no longer change (strict convergence), when the summed squared
     centre shift is ``<= tol`` (an absolute value, already scaled to the data), or after
@@ -78,6 +90,8 @@ def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None):
         filled = cluster_weights > 0
         new_centers = centers.copy()
         new_centers[filled] = sums[filled] / cluster_weights[filled, None]
+        if sphere_radius is not None:
+            project_to_sphere(new_centers, sphere_radius)
         shift = float(((new_centers - centers) ** 2).sum())
         centers = new_centers
         if np.array_equal(labels, labels_old):

@@ -1,0 +1,391 @@
+"""Read every input form into lon/lat arrays; write outputs atomically."""
+
+import contextlib
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._validation import check_sample_weight
+from .errors import DataTypeError, GeoKMeansWarning, InputError
+
+__all__ = [
+    "LAT_NAMES",
+    "LON_NAMES",
+    "PointData",
+    "atomic_path",
+    "write_csv",
+    "write_geojson",
+    "write_gpkg",
+    "write_parquet",
+    "read_points",
+    "read_table",
+]
+
+LAT_NAMES = ("lat", "latitude", "y")
+LON_NAMES = ("lon", "lng", "long", "longitude", "x")
+
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
+_VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".gml", ".kml"}
+
+
+@dataclass
+class PointData:
+    """Points read from any input: ``lon``/``lat`` (n,) degrees and ``weights`` (n,).
+
+    ``frame`` is a GeoDataFrame of all input rows (original columns and geometry; for
+    plain tables a lon/lat Point geometry in EPSG:4326 is added). ``valid`` (n_rows,)
+    marks the rows that were kept (coordinates present); ``lon``, ``lat`` and
+    ``weights`` hold the kept rows only.
+    """
+
+    lon: np.ndarray
+    lat: np.ndarray
+    weights: np.ndarray | None
+    frame: gpd.GeoDataFrame
+    valid: np.ndarray
+
+    @property
+    def n_dropped(self):
+        return int((~self.valid).sum())
+
+
+def read_table(path):
+    """Read a CSV, GeoJSON, GeoPackage, Shapefile, FlatGeobuf or (Geo)Parquet file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"input file '{path}' does not exist.")
+    if path.is_dir() and path.suffix.lower() not in _PARQUET_SUFFIXES:
+        raise InputError(f"input '{path}' is a directory; expected a file.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _CSV_SUFFIXES:
+            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        if suffix in _PARQUET_SUFFIXES:
+            try:
+                return gpd.read_parquet(path)
+            except ValueError as exc:
+                if "geo" not in str(exc).lower():
+                    raise
+                return pd.read_parquet(path)
+        if suffix in _VECTOR_SUFFIXES:
+            return gpd.read_file(path, engine="pyogrio")
+    except InputError:
+        raise
+    except Exception as exc:  # any reader failure is a bad file for the user
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"could not read '{path}': {message}") from None
+    known = sorted(_CSV_SUFFIXES | _PARQUET_SUFFIXES | _VECTOR_SUFFIXES)
+    raise InputError(f"input '{path}' has an unknown extension {suffix!r}; use one of {', '.join(known)}.")
+
+
+def _find_column(frame, explicit, candidates, what):
+    columns = list(frame.columns)
+    if explicit is not None:
+        if explicit not in columns:
+            raise InputError(f"{what} column {explicit!r} not found; columns are {columns}.")
+        return explicit
+    by_lower = {str(c).lower(): c for c in columns}
+    for name in candidates:
+        if name in by_lower:
+            return by_lower[name]
+    return None
+
+
+def _numeric_column(frame, column):
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    original = frame[column]
+    bad = np.isnan(values) & original.notna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataTypeError(
+            f"column {column!r} must be numeric: row {row} is {original.iloc[row]!r}."
+        )
+    return values
+
+
+def _check_ranges(lon, lat, valid):
+    bad_lat = valid & ((lat < -90) | (lat > 90))
+    if bad_lat.any():
+        row = int(np.flatnonzero(bad_lat)[0])
+        hint = ""
+        if (np.abs(lon[valid]) <= 90).all():
+            hint = " The latitude and longitude columns look swapped."
+        raise InputError(
+            f"latitude must be within [-90, 90]: row {row} has lat={lat[row]}.{hint}"
+        )
+    bad_lon = valid & ((lon < -180) | (lon > 180))
+    if bad_lon.any():
+        row = int(np.flatnonzero(bad_lon)[0])
+        raise InputError(
+            f"longitude must be within [-180, 180]: row {row} has lon={lon[row]}."
+        )
+
+
+def _from_geometry(frame):
+    """lon/lat of a GeoDataFrame's point geometry (missing or empty points are NaN)."""
+    geoms = frame.geometry
+    missing = geoms.isna().to_numpy() | geoms.is_empty.to_numpy()
+    types = geoms.geom_type.to_numpy()
+    not_points = ~missing & (types != "Point")
+    if not_points.any():
+        row = int(np.flatnonzero(not_points)[0])
+        raise InputError(
+            f"geometry must be points: row {row} is a {types[row]}. Use "
+            "gdf.geometry.representative_point() (or .centroid) to get one point per row."
+        )
+    lonlat = geoms.to_crs(4326) if not frame.crs.equals("EPSG:4326") else geoms
+    coords = shapely.get_coordinates(lonlat.to_numpy(), include_z=False)
+    lon = np.full(len(frame), np.nan)
+    lat = np.full(len(frame), np.nan)
+    lon[~missing] = coords[:, 0]
+    lat[~missing] = coords[:, 1]
+    return lon, lat
+
+
+def _as_frame(data):
+    if isinstance(data, (str, os.PathLike)):
+        return read_table(data)
+    if isinstance(data, gpd.GeoSeries):
+        return gpd.GeoDataFrame(geometry=data)
+    if isinstance(data, pd.DataFrame):
+        return data
+    try:
+        array = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataTypeError(
+            "data must be a GeoDataFrame, GeoSeries, DataFrame, file path or an (n, 2) "
+            f"numeric array of (lon, lat); got {type(data).__name__}."
+        ) from None
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise InputError(f"an array of points must have shape (n, 2) of (lon, lat); got {array.shape}.")
+    return pd.DataFrame({"lon": array[:, 0], "lat": array[:, 1]})
+
+
+def _weights(frame, weight, valid):
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        if weight not in frame.columns:
+            raise InputError(f"weight column {weight!r} not found; columns are {list(frame.columns)}.")
+        values = _numeric_column(frame, weight)
+        name = f"weight column {weight!r}"
+    else:
+        values = np.asarray(weight, dtype=np.float64)
+        name = "sample_weight"
+        if values.shape != (len(frame),):
+            raise InputError(f"{name} has shape {values.shape}; expected ({len(frame)},).")
+    try:
+        check_sample_weight(values[valid], int(valid.sum()))
+    except InputError as exc:
+        # re-check on all rows to name the row in the user's numbering
+        bad = valid & ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"{name} must be finite and >= 0: row {row} is {values[row]}."
+            ) from None
+        raise InputError(f"{name}: {exc}") from None
+    return values[valid]
+
+
+def read_points(data, *, lat=None, lon=None, weight=None, dropna=False):
+    """Read points from any supported input into a ``PointData``.
+
+    Parameters
+    ----------
+    data : GeoDataFrame, GeoSeries, DataFrame, path or array-like of shape (n, 2)
+        Points. GeoDataFrames/GeoSeries of points in any CRS are converted to lon/lat;
+        tables need latitude and longitude columns (detected by name: lat/latitude/y
+        and lon/lng/long/longitude/x, any case, or named by ``lat``/``lon``); arrays
+        hold (lon, lat) rows. Paths: .csv, .geojson/.json, .gpkg, .shp, .parquet.
+    lat, lon : str, optional
+        Column names, overriding detection (and the geometry of a GeoDataFrame).
+    weight : str or array-like of shape (n,), optional
+        Weight column name or one non-negative weight per row.
+    dropna : bool, default False
+        ``False``: a missing coordinate is an error naming the row. ``True``: such rows
+        are skipped (kept in ``frame`` but not clustered) with a ``GeoKMeansWarning``
+        saying how many.
+    """
+    frame = _as_frame(data)
+    if len(frame) == 0:
+        raise InputError("input has no rows: at least one point is required.")
+    lat_col = _find_column(frame, lat, LAT_NAMES, "latitude")
+    lon_col = _find_column(frame, lon, LON_NAMES, "longitude")
+    use_geometry = (
+        isinstance(frame, gpd.GeoDataFrame)
+        and frame._geometry_column_name in frame.columns
+        and lat is None and lon is None
+        and (frame.crs is not None or lat_col is None or lon_col is None)
+    )
+    if use_geometry:
+        if frame.crs is None:
+            raise InputError(
+                "GeoDataFrame has no CRS and no lat/lon columns; set its CRS with "
+                "gdf.set_crs(...) (e.g. 'EPSG:4326' for lon/lat degrees)."
+            )
+        lon_values, lat_values = _from_geometry(frame)
+        result_frame = frame.copy()
+    else:
+        if lat_col is None or lon_col is None:
+            raise InputError(
+                "no latitude/longitude columns found (looked for "
+                f"{'/'.join(LAT_NAMES)} and {'/'.join(LON_NAMES)}, any case); name them "
+                f"with lat=... and lon=...; columns are {list(frame.columns)}."
+            )
+        lat_values = _numeric_column(frame, lat_col)
+        lon_values = _numeric_column(frame, lon_col)
+        result_frame = gpd.GeoDataFrame(
+            pd.DataFrame(frame).copy(),
+            geometry=gpd.points_from_xy(lon_values, lat_values),
+            crs="EPSG:4326",
+        )
+    valid = np.isfinite(lon_values) & np.isfinite(lat_values)
+    if not valid.all():
+        row = int(np.flatnonzero(~valid)[0])
+        n_bad = int((~valid).sum())
+        if not dropna:
+            raise InputError(
+                f"missing coordinates: row {row} has lon={lon_values[row]}, "
+                f"lat={lat_values[row]} ({n_bad} such row{'s' if n_bad != 1 else ''}); "
+                "pass dropna=True to skip them."
+            )
+        if n_bad == len(valid):
+            raise InputError("every row has missing coordinates: nothing to cluster.")
+        warnings.warn(
+            f"skipped {n_bad} row{'s' if n_bad != 1 else ''} with missing coordinates "
+            f"(first: row {row}).",
+            GeoKMeansWarning,
+            stacklevel=3,
+        )
+    _check_ranges(lon_values, lat_values, valid)
+    weights = _weights(frame, weight, valid)
+    return PointData(lon_values[valid], lat_values[valid], weights, result_frame, valid)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_path(path, protected=()):
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    On any error (or interruption) the temporary file is removed and ``path`` is left as
+    it was. Refuses to write over a file listed in ``protected`` (e.g. the input).
+    """
+    path = Path(path)
+    target = path.resolve()
+    for other in protected:
+        if other is not None and Path(other).resolve() == target:
+            raise InputError(f"refusing to overwrite the input file '{path}'; choose another output path.")
+    if not target.parent.is_dir():
+        raise InputError(f"cannot write '{path}': directory '{path.parent}' does not exist.")
+    if not os.access(target.parent, os.W_OK):
+        raise InputError(f"cannot write '{path}': directory '{path.parent}' is not writable.")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}",
+                                    dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp_name)  # writers (GDAL) want to create the file themselves
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def _lonlat(frame):
+    if frame.crs is None or frame.crs.equals("EPSG:4326"):
+        return frame
+    return frame.to_crs(4326)
+
+
+def _features(frame, kind):
+    frame = _lonlat(frame)
+    geometry = shapely.set_precision(frame.geometry.to_numpy(), 1e-7)
+    props = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    props.insert(0, "kind", kind)
+    records = json.loads(props.to_json(orient="records", date_format="iso", double_precision=15))
+    geojson = shapely.to_geojson(geometry)
+    return [
+        {"type": "Feature", "properties": rec,
+         "geometry": json.loads(g) if g is not None else None}
+        for rec, g in zip(records, geojson)
+    ]
+
+
+def write_geojson(path, layers, metadata=None, protected=()):
+    """Write ``layers`` ({kind: GeoDataFrame}) as one RFC 7946 FeatureCollection.
+
+    Coordinates are lon/lat WGS84 rounded to 1e-7 degrees (about 1 cm); each feature has
+    a ``kind`` property naming its layer; ``metadata`` goes in a ``geokmeans`` member.
+    """
+    features = []
+    for kind, frame in layers.items():
+        features.extend(_features(frame, kind))
+    document = {"type": "FeatureCollection", "features": features}
+    if metadata:
+        document["geokmeans"] = metadata
+    with atomic_path(path, protected) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, separators=(",", ":"), allow_nan=False)
+
+
+def write_gpkg(path, layers, metadata=None, protected=()):
+    """Write each of ``layers`` ({name: GeoDataFrame}) as a GeoPackage layer."""
+    import pyogrio
+
+    meta = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in (metadata or {}).items()}
+    with atomic_path(path, protected) as tmp:
+        for i, (name, frame) in enumerate(layers.items()):
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=i > 0,
+                                    layer_metadata=meta or None)
+
+
+def write_parquet(path, layers, metadata=None, protected=()):
+    """Write ``layers`` to one GeoParquet file with a ``kind`` column (EPSG:4326).
+
+    ``metadata`` is stored as JSON under the ``geokmeans`` key of the schema metadata.
+    """
+    import pyarrow.parquet as pq
+
+    frames = []
+    for kind, frame in layers.items():
+        frame = _lonlat(frame).copy()
+        frame.insert(0, "kind", kind)
+        frames.append(frame)
+    combined = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
+                                geometry=frames[0].geometry.name, crs=4326)
+    with atomic_path(path, protected) as tmp:
+        combined.to_parquet(tmp, index=False)
+        if metadata:
+            # geopandas writes the "geo" schema metadata; add ours beside it
+            table = pq.read_table(tmp)
+            table = table.replace_schema_metadata(
+                {**table.schema.metadata, b"geokmeans": json.dumps(metadata).encode()}
+            )
+            pq.write_table(table, tmp)
+
+
+def write_csv(path, frame, protected=()):
+    """Write a table to CSV with ``lon``/``lat`` columns in place of the geometry."""
+    frame = _lonlat(frame)
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    geoms = frame.geometry
+    if (geoms.geom_type == "Point").all():
+        table["lon"] = geoms.x.to_numpy()
+        table["lat"] = geoms.y.to_numpy()
+    else:
+        table["wkt"] = geoms.to_wkt().to_numpy()
+    with atomic_path(path, protected) as tmp:
+        table.to_csv(tmp, index=False)

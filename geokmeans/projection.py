@@ -1,0 +1,200 @@
+"""Longitude/latitude to metres and back: a UTM zone, Earth-centred 3-D, or a named CRS."""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from .errors import CRSError
+
+__all__ = [
+    "EARTH_RADIUS_M",
+    "UTM_MAX_OFFSET_DEG",
+    "Projection",
+    "choose_projection",
+    "longitude_extent",
+    "utm_zone_crs",
+    "wrap_longitude",
+]
+
+#: Mean Earth radius (IUGG, R1 = (2a + b) / 3 of WGS84) used by the "sphere" mode.
+EARTH_RADIUS_M = 6_371_008.8
+
+#: "auto" keeps UTM while every point lies within this many degrees of longitude of the
+#: zone's central meridian (the zone's own 3° plus 1°: scale error below 0.25%).
+UTM_MAX_OFFSET_DEG = 4.0
+
+#: Latitude range of the UTM system.
+UTM_LAT_RANGE = (-80.0, 84.0)
+
+_WGS84 = CRS.from_epsg(4326)
+
+
+def wrap_longitude(lon):
+    """Longitudes wrapped into [-180, 180)."""
+    return (np.asarray(lon, dtype=np.float64) + 180.0) % 360.0 - 180.0
+
+
+def longitude_extent(lon):
+    """Smallest arc of longitudes holding every value: ``(west, east, width_deg)``.
+
+    ``west > east`` when the arc crosses the 180° meridian (e.g. Fiji and Samoa:
+    ``(177.0, -172.0, 11.0)``). Computed from the largest gap between sorted longitudes.
+    """
+    values = np.unique(wrap_longitude(lon))
+    if values.size == 1:
+        return float(values[0]), float(values[0]), 0.0
+    gaps = np.diff(np.concatenate([values, [values[0] + 360.0]]))
+    largest = int(np.argmax(gaps))
+    west = values[(largest + 1) % values.size]
+    east = values[largest]
+    return float(west), float(east), float(360.0 - gaps[largest])
+
+
+def utm_zone_crs(lon, lat):
+    """The UTM CRS (EPSG:326zz north / 327zz south) for a point; zones by 6° of longitude.
+
+    >>> utm_zone_crs(-73.97, 40.78).to_epsg()  # Manhattan
+    32618
+    """
+    zone = int(np.floor((wrap_longitude(lon) + 180.0) / 6.0)) % 60 + 1
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+@functools.lru_cache(maxsize=32)
+def _transformers(crs):
+    forward = Transformer.from_crs(_WGS84, crs, always_xy=True)
+    inverse = Transformer.from_crs(crs, _WGS84, always_xy=True)
+    return forward, inverse
+
+
+@dataclass(frozen=True)
+class Projection:
+    """How lon/lat become metres: ``mode`` is "utm", "crs" or "sphere".
+
+    ``crs`` is the projected ``pyproj.CRS`` for "utm" and "crs", ``None`` for "sphere".
+    ``forward`` gives (n, 2) metres for a projected CRS and (n, 3) Earth-centred metres
+    on a sphere of radius ``EARTH_RADIUS_M`` for "sphere", where chord distance grows
+    with great-circle distance, so the nearest centre by chord is the nearest along the
+    surface. ``inverse`` maps coordinates (including centres) back to lon/lat.
+    """
+
+    mode: str
+    crs: CRS | None = None
+
+    def __post_init__(self):
+        if self.mode not in ("utm", "crs", "sphere"):
+            raise CRSError(f"mode={self.mode!r} is not valid; choose 'utm', 'crs' or 'sphere'.")
+        if (self.mode == "sphere") != (self.crs is None):
+            raise CRSError("mode='sphere' takes no crs; 'utm' and 'crs' need a projected crs.")
+
+    @property
+    def name(self):
+        """``"sphere"`` or the CRS as ``"EPSG:n"`` (or its name when it has no EPSG code)."""
+        if self.crs is None:
+            return "sphere"
+        code = self.crs.to_epsg()
+        return f"EPSG:{code}" if code else self.crs.name
+
+    @property
+    def n_dims(self):
+        return 3 if self.mode == "sphere" else 2
+
+    @property
+    def sphere_radius_m(self):
+        """Radius centres are constrained to (``None`` for planar modes)."""
+        return EARTH_RADIUS_M if self.mode == "sphere" else None
+
+    @property
+    def _metres_per_unit(self):
+        return self.crs.axis_info[0].unit_conversion_factor
+
+    def forward(self, lon, lat):
+        """Project lon/lat (degrees, (n,)) to an (n, 2 or 3) float64 array in metres."""
+        lon = np.asarray(lon, dtype=np.float64)
+        lat = np.asarray(lat, dtype=np.float64)
+        if self.mode == "sphere":
+            lam, phi = np.radians(lon), np.radians(lat)
+            cos_phi = np.cos(phi)
+            return EARTH_RADIUS_M * np.column_stack(
+                [cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)]
+            )
+        x, y = _transformers(self.crs)[0].transform(lon, lat)
+        out = np.column_stack([x, y]) * self._metres_per_unit
+        if not np.isfinite(out).all():
+            row = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])
+            raise CRSError(
+                f"point {row} (lon={lon[row]}, lat={lat[row]}) cannot be projected to "
+                f"{self.name}: it lies outside the CRS's area of use. Use crs='sphere' or "
+                "a CRS covering the data."
+            )
+        return out
+
+    def inverse(self, X):
+        """Map (n, 2 or 3) metres back to ``(lon, lat)`` in degrees, lon in [-180, 180)."""
+        X = np.asarray(X, dtype=np.float64)
+        if self.mode == "sphere":
+            lon = np.degrees(np.arctan2(X[:, 1], X[:, 0]))
+            lat = np.degrees(np.arctan2(X[:, 2], np.hypot(X[:, 0], X[:, 1])))
+            return wrap_longitude(lon), lat
+        scaled = X / self._metres_per_unit
+        lon, lat = _transformers(self.crs)[1].transform(scaled[:, 0], scaled[:, 1])
+        return wrap_longitude(lon), np.asarray(lat, dtype=np.float64)
+
+
+def _named_projection(crs):
+    try:
+        parsed = CRS.from_user_input(crs)
+    except (PyprojCRSError, TypeError, ValueError) as exc:
+        raise CRSError(
+            f"crs={crs!r} is not a CRS pyproj understands ({exc}); use 'auto', 'sphere', "
+            "or a projected CRS such as 'EPSG:32618'."
+        ) from None
+    if parsed.is_geographic:
+        raise CRSError(
+            f"crs={crs!r} is geographic (degrees): k-means needs distances in metres. "
+            "Use 'auto', 'sphere', or a projected CRS such as a UTM zone."
+        )
+    if not parsed.is_projected:
+        raise CRSError(f"crs={crs!r} is not a projected CRS; use 'auto', 'sphere' or a projected CRS.")
+    return Projection("crs", parsed)
+
+
+def choose_projection(lon, lat, crs="auto"):
+    """Pick the projection for these points.
+
+    ``crs="auto"``: the UTM zone of the middle of the data when every point lies within
+    ``UTM_MAX_OFFSET_DEG`` of that zone's central meridian (antimeridian-aware) and
+    within UTM's latitudes (-80..84); otherwise ``"sphere"``. ``crs="sphere"``:
+    Earth-centred 3-D coordinates. Anything else is parsed by pyproj and must be a
+    projected CRS; a geographic CRS raises ``CRSError``.
+
+    >>> choose_projection([-74.0, -73.9], [40.7, 40.8]).name
+    'EPSG:32618'
+    >>> choose_projection([178.0, 179.5, -179.8], [-17.0, -16.5, -16.8]).name  # Fiji
+    'EPSG:32760'
+    >>> choose_projection([-122.4, -74.0], [37.8, 40.7]).name  # too wide for one zone
+    'sphere'
+    """
+    if isinstance(crs, Projection):
+        return crs
+    if isinstance(crs, str) and crs.lower() == "sphere":
+        return Projection("sphere")
+    if not (isinstance(crs, str) and crs.lower() == "auto"):
+        return _named_projection(crs)
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    if lat.min() < UTM_LAT_RANGE[0] or lat.max() > UTM_LAT_RANGE[1]:
+        return Projection("sphere")
+    west, _, width = longitude_extent(lon)
+    middle = float(wrap_longitude(west + width / 2.0))
+    mid_lat = (lat.min() + lat.max()) / 2.0
+    zone_crs = utm_zone_crs(middle, mid_lat)
+    zone = zone_crs.to_epsg() % 100
+    central_meridian = -183.0 + 6.0 * zone
+    offset = np.abs(wrap_longitude(lon - central_meridian)).max()
+    if offset > UTM_MAX_OFFSET_DEG:
+        return Projection("sphere")
+    return Projection("utm", zone_crs)

@@ -1,0 +1,154 @@
+"""``cluster()`` and ``ClusterResult``: labelled points, centroids and their exports."""
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+from . import io
+from .errors import InputError
+from .model import GeoKMeans
+from .stats import cluster_hulls
+
+__all__ = ["ClusterResult", "cluster"]
+
+_WHICH = ("points", "centroids", "hulls", "both", "all")
+
+
+@dataclass
+class ClusterResult:
+    """The outcome of ``geokmeans.cluster``.
+
+    Attributes
+    ----------
+    points : GeoDataFrame
+        The input rows (columns and geometry kept) plus ``cluster`` (-1 for skipped
+        rows) and ``distance_m``, the geodesic distance to the cluster's centroid.
+    centroids : GeoDataFrame (EPSG:4326)
+        ``cluster, n_points, weight, mean_distance_m, max_distance_m``, Point geometry.
+    model : GeoKMeans
+        The fitted estimator (``crs_``, ``inertia_``, ``predict`` ...).
+    source : path or None
+        The input file, never overwritten by the writers.
+    """
+
+    points: gpd.GeoDataFrame
+    centroids: gpd.GeoDataFrame
+    model: GeoKMeans
+    source: Path | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def hulls(self):
+        """Convex hull of each cluster (lon/lat polygons, cut at the 180° meridian)."""
+        valid = self.model.labels_ >= 0
+        lonlat = self.points.geometry[valid]
+        if self.points.crs is not None and not self.points.crs.equals("EPSG:4326"):
+            lonlat = lonlat.to_crs(4326)
+        geoms = cluster_hulls(lonlat.x.to_numpy(), lonlat.y.to_numpy(),
+                              self.model.labels_[valid], self.model.cluster_centers_[:, 0],
+                              self.model.cluster_centers_[:, 1])
+        table = self.centroids.drop(columns="geometry")
+        return gpd.GeoDataFrame(table, geometry=list(geoms), crs="EPSG:4326")
+
+    @property
+    def metadata(self):
+        """Facts about the run stored with every export."""
+        from . import __version__
+
+        return {
+            "crs_used": self.model.crs_,
+            "n_clusters": int(len(self.centroids)),
+            "n_points": int((self.model.labels_ >= 0).sum()),
+            "inertia_m2": self.model.inertia_,
+            "n_iter": int(self.model.n_iter_),
+            "geokmeans_version": __version__,
+        }
+
+    def _layers(self, which):
+        if which not in _WHICH:
+            raise InputError(f"which={which!r} is not valid; choose one of {', '.join(map(repr, _WHICH))}.")
+        layers = {"points": self.points, "centroids": self.centroids}
+        if which in ("hulls", "all"):
+            layers["hulls"] = self.hulls
+        if which in ("points", "centroids", "hulls"):
+            return {which: layers[which]}
+        return layers
+
+    def to_geojson(self, path, *, which="both"):
+        """Write an RFC 7946 GeoJSON FeatureCollection (lon/lat WGS84, 1e-7° precision).
+
+        ``which``: "points", "centroids", "hulls", "both" (points and centroids) or "all".
+        Each feature's ``kind`` property says which layer it belongs to; run facts are in
+        the ``geokmeans`` member. The write is atomic and never replaces the input file.
+        """
+        io.write_geojson(path, self._layers(which), self.metadata, protected=[self.source])
+
+    def to_file(self, path, *, which="both"):
+        """Write by extension: .geojson/.json, .gpkg (a layer each), .parquet, .csv.
+
+        GeoParquet holds the chosen layers in one table with a ``kind`` column; CSV holds
+        one layer (``which`` "points" or "centroids"; "both" writes the points) with
+        lon/lat columns.
+        """
+        suffix = Path(path).suffix.lower()
+        protected = [self.source]
+        if suffix in (".geojson", ".json"):
+            return self.to_geojson(path, which=which)
+        if suffix == ".gpkg":
+            return io.write_gpkg(path, self._layers(which), self.metadata, protected)
+        if suffix in (".parquet", ".geoparquet"):
+            return io.write_parquet(path, self._layers(which), self.metadata, protected)
+        if suffix == ".csv":
+            layer = "points" if which in ("both", "all") else which
+            return io.write_csv(path, self._layers(layer)[layer], protected)
+        raise InputError(
+            f"output '{path}' has an unknown extension {suffix!r}; use .geojson, .gpkg, "
+            ".parquet or .csv."
+        )
+
+    def to_parquet(self, path, *, which="both"):
+        """Write GeoParquet (see ``to_file``)."""
+        io.write_parquet(path, self._layers(which), self.metadata, protected=[self.source])
+
+
+def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=None,
+            **options):
+    """Cluster lon/lat points in one call.
+
+    Parameters
+    ----------
+    data : GeoDataFrame, GeoSeries, DataFrame, path or (n, 2) array of (lon, lat)
+    n_clusters : int
+    sample_weight, weight : str or array-like, optional
+        Weight column name or per-row weights (``weight`` is an alias).
+    lat, lon : str, optional
+        Coordinate column names.
+    **options
+        Any other ``GeoKMeans`` parameter (``init``, ``bbox``, ``crs``, ``random_state``,
+        ``dropna`` ...).
+
+    Returns
+    -------
+    ClusterResult
+
+    Examples
+    --------
+    >>> import geokmeans as gk
+    >>> result = gk.cluster("data/dc_places.csv", 5, weight="population", random_state=0)
+    >>> result.model.crs_
+    'EPSG:32618'
+    >>> list(result.centroids.columns)
+    ['cluster', 'n_points', 'weight', 'mean_distance_m', 'max_distance_m', 'geometry']
+    """
+    if sample_weight is not None and weight is not None:
+        raise InputError("give the weights once: sample_weight or weight, not both.")
+    weights = sample_weight if sample_weight is not None else weight
+    model = GeoKMeans(n_clusters, lat=lat, lon=lon, **options)
+    points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=model.dropna)
+    model._fit_read(points)
+    frame = points.frame
+    frame["cluster"] = model.labels_
+    frame["distance_m"] = model.distances_m_
+    source = Path(data) if isinstance(data, (str, Path)) else None
+    return ClusterResult(frame, model.centroids_.copy(), model, source)

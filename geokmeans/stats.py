@@ -1,0 +1,93 @@
+"""Per-cluster statistics in metres (geodesic, WGS84) and convex hulls."""
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Geod, Transformer
+
+from .projection import wrap_longitude
+
+__all__ = ["GEOD", "cluster_hulls", "cluster_table", "geodesic_distances_m"]
+
+#: WGS84 ellipsoid for geodesic distances (Karney's algorithm, via PROJ).
+GEOD = Geod(ellps="WGS84")
+
+
+def geodesic_distances_m(lon, lat, to_lon, to_lat):
+    """Geodesic distance in metres between matching (n,) arrays of points."""
+    _, _, dist = GEOD.inv(np.asarray(lon, float), np.asarray(lat, float),
+                          np.asarray(to_lon, float), np.asarray(to_lat, float))
+    return np.asarray(dist, dtype=np.float64)
+
+
+def cluster_table(labels, weights, distances_m, n_clusters):
+    """One row per cluster: ``cluster, n_points, weight, mean_distance_m, max_distance_m``.
+
+    ``mean_distance_m`` is weighted by ``weights``; empty clusters get 0 points and NaN
+    distances.
+    """
+    counts = np.bincount(labels, minlength=n_clusters)
+    weight = np.bincount(labels, weights=weights, minlength=n_clusters)
+    weighted = np.bincount(labels, weights=weights * distances_m, minlength=n_clusters)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(weight > 0, weighted / weight, np.nan)
+    maximum = np.full(n_clusters, np.nan)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
+    for j in range(n_clusters):
+        if bounds[j + 1] > bounds[j]:
+            maximum[j] = distances_m[order[bounds[j]:bounds[j + 1]]].max()
+    return pd.DataFrame({
+        "cluster": np.arange(n_clusters),
+        "n_points": counts.astype(np.int64),
+        "weight": weight,
+        "mean_distance_m": mean,
+        "max_distance_m": maximum,
+    })
+
+
+def _split_at_antimeridian(geom):
+    """Cut a geometry whose longitudes run past ±180 into pieces within [-180, 180]."""
+    minx, _, maxx, _ = geom.bounds
+    if minx >= -180 and maxx <= 180:
+        return geom
+    pieces = []
+    for shift in (-360.0, 0.0, 360.0):
+        window = shapely.box(-180.0 - shift, -90.0, 180.0 - shift, 90.0)
+        part = shapely.intersection(geom, window)
+        if not part.is_empty:
+            pieces.append(shapely.affinity.translate(part, xoff=shift))
+    return shapely.union_all(pieces)
+
+
+def cluster_hulls(lon, lat, labels, centre_lon, centre_lat):
+    """Convex hull of each cluster as lon/lat geometry (k,), computed in metres.
+
+    Each hull is taken in an azimuthal equidistant projection centred on the cluster's
+    centroid (so clusters across the 180° meridian or at high latitude get a true
+    hull), then mapped back to lon/lat and cut at the 180° meridian where it crosses it.
+    Clusters of one or two distinct points give a Point or LineString; empty ones None.
+    """
+    import shapely.affinity  # noqa: F401  (used by _split_at_antimeridian)
+
+    n_clusters = len(centre_lon)
+    hulls = np.empty(n_clusters, dtype=object)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
+    for j in range(n_clusters):
+        members = order[bounds[j]:bounds[j + 1]]
+        if members.size == 0:
+            hulls[j] = None
+            continue
+        local = CRS.from_proj4(
+            f"+proj=aeqd +lat_0={centre_lat[j]} +lon_0={centre_lon[j]} +datum=WGS84 +units=m"
+        )
+        to_local = Transformer.from_crs("EPSG:4326", local, always_xy=True)
+        x, y = to_local.transform(lon[members], lat[members])
+        hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+        coords = shapely.get_coordinates(hull)
+        hlon, hlat = to_local.transform(coords[:, 0], coords[:, 1], direction="INVERSE")
+        hlon = centre_lon[j] + wrap_longitude(np.asarray(hlon) - centre_lon[j])
+        hull = shapely.set_coordinates(hull, np.column_stack([hlon, hlat]))
+        hulls[j] = _split_at_antimeridian(hull)
+    return hulls
