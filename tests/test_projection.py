@@ -1,0 +1,121 @@
+"""Projection choice and round trips."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from pyproj import CRS
+
+from geokmeans import CRSError
+from geokmeans.projection import (
+    EARTH_RADIUS_M,
+    Projection,
+    choose_projection,
+    longitude_extent,
+    utm_zone_crs,
+    wrap_longitude,
+)
+
+
+@pytest.mark.parametrize(
+    "lon, lat, epsg",
+    [
+        (-73.97, 40.78, 32618),  # Manhattan
+        (-77.03, 38.90, 32618),  # Washington DC
+        (2.35, 48.86, 32631),  # Paris
+        (151.21, -33.87, 32756),  # Sydney
+        (-0.13, 51.51, 32630),  # London
+        (178.4, -18.1, 32760),  # Suva, Fiji
+    ],
+)
+def test_known_utm_zones(lon, lat, epsg):
+    assert utm_zone_crs(lon, lat).to_epsg() == epsg
+    rng = np.random.default_rng(0)
+    lons = lon + rng.uniform(-0.2, 0.2, 50)
+    lats = lat + rng.uniform(-0.2, 0.2, 50)
+    assert choose_projection(lons, lats).name == f"EPSG:{epsg}"
+
+
+def test_longitude_extent_across_antimeridian():
+    west, east, width = longitude_extent([179.0, -179.5, 178.0, -178.0])
+    assert (west, east) == (178.0, -178.0)
+    assert width == pytest.approx(4.0)
+    assert longitude_extent([10.0, 20.0, 15.0]) == (10.0, 20.0, 10.0)
+    assert longitude_extent([5.0, 5.0]) == (5.0, 5.0, 0.0)
+
+
+def test_auto_uses_utm_across_antimeridian_when_narrow():
+    # Aleutians near 180°: a zone is chosen on the right side, not zone 31 at 0°.
+    proj = choose_projection([179.2, 179.9, -179.6, -179.1], [51.8, 52.0, 51.9, 52.1])
+    assert proj.mode == "utm"
+    assert proj.crs.to_epsg() in (32660, 32601)
+
+
+@pytest.mark.parametrize(
+    "lon, lat",
+    [
+        ([-122.4, -74.0], [37.8, 40.7]),  # coast to coast
+        ([170.0, -170.0], [-15.0, -14.0]),  # 20° across the 180° meridian
+        ([10.0, 10.5], [84.5, 85.0]),  # beyond UTM's northern limit
+        ([0.0, 0.1], [-80.5, -80.1]),  # beyond UTM's southern limit
+    ],
+)
+def test_auto_falls_back_to_sphere(lon, lat):
+    assert choose_projection(lon, lat).mode == "sphere"
+
+
+def test_named_projected_crs_in_feet_gives_metres():
+    # EPSG:2263, New York Long Island state plane, US survey feet
+    proj = choose_projection([-74.0], [40.7], "EPSG:2263")
+    X = proj.forward([-74.0, -74.0], [40.7, 40.71])
+    from geokmeans.stats import geodesic_distances_m
+
+    geodesic = geodesic_distances_m(-74.0, 40.7, -74.0, 40.71)[()]
+    assert np.linalg.norm(X[1] - X[0]) == pytest.approx(geodesic, rel=1e-3)
+    lon, lat = proj.inverse(X)
+    assert_allclose(lon, [-74.0, -74.0], atol=1e-9)
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:4269", "OGC:CRS84", CRS.from_epsg(4326)])
+def test_geographic_crs_refused(crs):
+    with pytest.raises(CRSError, match="geographic"):
+        choose_projection([0.0], [0.0], crs)
+
+
+def test_unknown_crs_refused():
+    with pytest.raises(CRSError, match="not a CRS pyproj understands"):
+        choose_projection([0.0], [0.0], "EPSG:999999")
+
+
+@pytest.mark.parametrize("mode_crs", [("sphere", None), ("utm", "EPSG:32618"), ("crs", "EPSG:3857")])
+def test_round_trip(mode_crs):
+    mode, crs = mode_crs
+    proj = Projection(mode, None if crs is None else CRS.from_user_input(crs))
+    rng = np.random.default_rng(1)
+    lon = rng.uniform(-76.0, -74.0, 1000)
+    lat = rng.uniform(39.0, 42.0, 1000)
+    lon2, lat2 = proj.inverse(proj.forward(lon, lat))
+    assert_allclose(lon2, lon, atol=1e-8)
+    assert_allclose(lat2, lat, atol=1e-8)
+
+
+def test_sphere_coordinates_and_chord_order():
+    proj = Projection("sphere")
+    X = proj.forward([0.0, 90.0, 0.0], [0.0, 0.0, 90.0])
+    assert_allclose(X, EARTH_RADIUS_M * np.eye(3), atol=1e-6)
+    # chord distance increases with the great-circle angle
+    angles = np.linspace(0.0, 180.0, 50)
+    P = proj.forward(angles, np.zeros(50))
+    chords = np.linalg.norm(P - P[0], axis=1)
+    assert (np.diff(chords) > 0).all()
+
+
+def test_wrap_longitude():
+    assert_allclose(wrap_longitude([180.0, -180.0, 190.0, -190.0, 540.0]),
+                    [-180.0, -180.0, -170.0, 170.0, -180.0])
+
+
+def test_projection_rejects_inconsistent_fields():
+    with pytest.raises(CRSError):
+        Projection("sphere", CRS.from_epsg(32618))
+    with pytest.raises(CRSError):
+        Projection("utm")
