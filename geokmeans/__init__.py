@@ -16,6 +16,13 @@ from .result import ClusterResult, cluster
 
 __version__ = "0.1.0"
 
+
+def explore(result, **map_options):
+    """A folium map of a ``ClusterResult``; see ``geokmeans.maps.explore``."""
+    from .maps import explore as _explore
+
+    return _explore(result, **map_options)
+
 __all__ = [
     "ClusterResult",
     "GeoKMeans",
@@ -23,6 +30,7 @@ __all__ = [
     "Projection",
     "choose_projection",
     "cluster",
+    "explore",
     "ConvergenceWarning",
     "CRSError",
     "DataTypeError",

@@ -107,6 +107,12 @@ class ClusterResult:
             ".parquet or .csv."
         )
 
+    def explore(self, **map_options):
+        """A folium map of the clustering; see ``geokmeans.maps.explore`` for options."""
+        from .maps import explore
+
+        return explore(self, **map_options)
+
     def to_parquet(self, path, *, which="both"):
         """Write GeoParquet (see ``to_file``)."""
         io.write_parquet(path, self._layers(which), self.metadata, protected=[self.source])
