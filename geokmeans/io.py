@@ -68,7 +68,9 @@ def read_table(path):
     suffix = path.suffix.lower()
     try:
         if suffix in _CSV_SUFFIXES:
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+            # only empty fields are missing: "NA" is Namibia's country code
+            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",",
+                               keep_default_na=False, na_values=[""])
         if suffix in _PARQUET_SUFFIXES:
             try:
                 return gpd.read_parquet(path)

@@ -17,11 +17,12 @@ import html
 import json
 
 import numpy as np
+import pandas as pd
 
 from .io import atomic_path
-from .projection import longitude_extent
+from .projection import longitude_extent, wrap_longitude
 
-__all__ = ["DEFAULT_MAX_POINTS", "cluster_colors", "explore", "save_map"]
+__all__ = ["DEFAULT_MAX_POINTS", "cluster_colors", "explore", "save_map", "script_safe_json"]
 
 DEFAULT_MAX_POINTS = 20_000
 _MIN_PER_CLUSTER = 50
@@ -80,6 +81,19 @@ def _unwrapper(lons):
         west, west + width)
 
 
+def _as_text(column):
+    """Values as display strings; missing values as empty strings."""
+    return ["" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+            else str(v) for v in column.tolist()]
+
+
+def _beside_centroid(lon, labels, centre_lon, unwrap):
+    """Display longitudes: each point within 180° of its centroid's display longitude,
+    so every cluster is drawn in one piece even where the view is cut."""
+    shown_centres = unwrap(centre_lon)
+    return shown_centres[labels] + wrap_longitude(lon - centre_lon[labels])
+
+
 def _format_m(metres):
     if not np.isfinite(metres):
         return "–"
@@ -97,6 +111,17 @@ def _popup_html(row):
     body = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{html.escape(k)}</th>"
                    f"<td>{html.escape(v)}</td></tr>" for k, v in cells)
     return f"<table>{body}</table>"
+
+
+def script_safe_json(value):
+    """JSON that is safe inside an HTML ``<script>``: ``<``, ``>``, ``&`` and the JS line
+    separators are written as ``\\uXXXX`` escapes, so no data value can close the script
+    element (``</script>``) or open markup."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    return text
 
 
 def _points_layer_class():
@@ -141,7 +166,7 @@ var {{ this.get_name() }} = (function () {
         def __init__(self, data, name="points", show=True):
             super().__init__(name=name, overlay=True, control=True, show=show)
             self._name = "ClusterPoints"
-            self.data_json = json.dumps(data, separators=(",", ":"), allow_nan=False)
+            self.data_json = script_safe_json(data)
 
     return ClusterPoints
 
@@ -245,10 +270,11 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
         from .errors import InputError
 
         raise InputError(f"tooltip columns {missing} not found; columns are {list(points.columns)}.")
-    tips = [points[c].iloc[kept[rows]].astype(str).tolist() for c in tooltip]
+    tips = [_as_text(points[c].iloc[kept[rows]]) for c in tooltip]
     data = {
         "lat": np.round(lat[rows], 6).tolist(),
-        "lon": np.round(unwrap(lon[rows]), 6).tolist(),
+        "lon": np.round(_beside_centroid(lon[rows], kept_labels[rows], centre_lon, unwrap),
+                        6).tolist(),
         "cluster": kept_labels[rows].tolist(),
         "colors": colours,
         "radius": float(radius),
@@ -264,7 +290,8 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
         for row, geom in zip(hull_frame.itertuples(), hull_frame.geometry):
             if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
                 continue
-            shifted = _shift_geometry(geom, unwrap)
+            c_lon = float(centre_lon[int(row.cluster)])
+            shifted = _display_geometry(geom, c_lon, float(unwrap(c_lon)))
             colour = colours[int(row.cluster)]
             folium.GeoJson(
                 shifted.__geo_interface__,
@@ -296,8 +323,17 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
     return fmap
 
 
-def _shift_geometry(geom, unwrap):
-    """The geometry with longitudes passed through ``unwrap``."""
+def _display_geometry(geom, centre_lon, display_centre_lon):
+    """A hull placed beside its centroid on the map.
+
+    Longitudes are made continuous around the centroid (rejoining pieces cut at the 180°
+    meridian), then the whole geometry moves with the centroid's display longitude, so a
+    polygon is never torn across the map.
+    """
     import shapely
 
-    return shapely.transform(geom, lambda xy: np.column_stack([unwrap(xy[:, 0]), xy[:, 1]]))
+    def place(xy):
+        lon = centre_lon + wrap_longitude(xy[:, 0] - centre_lon)
+        return np.column_stack([lon + (display_centre_lon - centre_lon), xy[:, 1]])
+
+    return shapely.transform(geom, place)

@@ -25,3 +25,13 @@ def test_dc_tutorial(tmp_path):
     assert sorted(back.kind.unique()) == ["centroids", "hulls", "points"]
     assert (back.kind == "points").sum() == 200
     assert (back.kind == "centroids").sum() == 6
+
+
+@pytest.mark.slow
+def test_world_cities_map(tmp_path):
+    out = run_example("world_cities_map.py", tmp_path)
+    assert "CRS sphere" in out
+    html = (tmp_path / "world_cities_map.html").read_text()
+    assert "L.canvas" in html and "geokmeans-legend" in html
+    centroids = gpd.read_file(tmp_path / "world_cities_clusters.geojson")
+    assert len(centroids) == 40

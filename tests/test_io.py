@@ -184,3 +184,13 @@ def test_atomic_path_refuses_input_and_missing_directory(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         with atomic_path(tmp_path / "no" / "out.geojson"):
             pass
+
+
+def test_csv_keeps_na_strings_and_empty_is_missing(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("name,country,lat,lon\nKatima Mulilo,NA,-17.5,24.27\nX,,1.0,\n")
+    with pytest.raises(InputError, match="row 1 has lon=nan"):
+        read_points(path)
+    with pytest.warns(GeoKMeansWarning):
+        points = read_points(path, dropna=True)
+    assert points.frame.country.iloc[0] == "NA"
