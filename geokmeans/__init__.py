@@ -13,6 +13,7 @@ from .errors import (
 from .model import GeoKMeans
 from .projection import Projection, choose_projection
 from .result import ClusterResult, cluster
+from .selection import KChoice, choose_k
 
 __version__ = "0.1.0"
 
@@ -29,7 +30,9 @@ __all__ = [
     "KMeans",
     "Projection",
     "choose_projection",
+    "choose_k",
     "cluster",
+    "KChoice",
     "explore",
     "ConvergenceWarning",
     "CRSError",

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_choice, check_finite_rows, check_int
+from ._validation import check_choice, check_finite_rows, check_int, check_positive_float
 from .core import KMeans
 from .core._estimator import INIT_METHODS, make_rng
 from .errors import InputError
@@ -105,6 +105,10 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         Coordinate column names for tables (detected when omitted).
     dropna : bool, default=False
         Skip rows with missing coordinates (labelled -1) instead of raising.
+    max_radius_m : float, default=None
+        If given, ``n_clusters`` is a minimum: clusters whose farthest member is more than
+        this many metres (geodesic) from the centroid are split until none is. The final
+        number of clusters is ``n_clusters_``.
 
     Attributes
     ----------
@@ -121,6 +125,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
     projection_ : geokmeans.projection.Projection
     n_iter_ : int
     n_dropped_ : int
+    n_clusters_ : int
+        Number of clusters found (``n_clusters`` unless ``max_radius_m`` split some).
 
     Examples
     --------
@@ -135,7 +141,7 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
 
     def __init__(self, n_clusters=8, *, init="k-means++", bbox=None, crs="auto", n_init="auto",
                  max_iter=300, tol=1e-4, random_state=None, algorithm="auto", lat=None, lon=None,
-                 dropna=False, verbose=0):
+                 dropna=False, max_radius_m=None, verbose=0):
         self.n_clusters = n_clusters
         self.init = init
         self.bbox = bbox
@@ -148,10 +154,11 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         self.lat = lat
         self.lon = lon
         self.dropna = dropna
+        self.max_radius_m = max_radius_m
         self.verbose = verbose
 
-    def _core(self, init, n_init, rng, projection):
-        return KMeans(self.n_clusters, init=init, n_init=n_init, max_iter=self.max_iter,
+    def _core(self, init, n_init, rng, projection, n_clusters=None):
+        return KMeans(self.n_clusters if n_clusters is None else n_clusters, init=init, n_init=n_init, max_iter=self.max_iter,
                       tol=self.tol, random_state=rng, algorithm=self.algorithm,
                       sphere_radius=projection.sphere_radius_m, verbose=self.verbose)
 
@@ -223,13 +230,18 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
                 f"n_samples={len(points.lon)} should be >= n_clusters={n_clusters}: there are "
                 f"fewer points than clusters."
             )
+        max_radius_m = (None if self.max_radius_m is None else
+                        check_positive_float("max_radius_m", self.max_radius_m, allow_zero=False))
         rng = make_rng(self.random_state)
         core, projection = self._fit_points(points, rng)
+        if max_radius_m is not None:
+            core = self._split_to_radius(points, core, projection, max_radius_m, rng)
         centre_lon, centre_lat = projection.inverse(core.cluster_centers_)
         weights = points.weights if points.weights is not None else np.ones(len(points.lon))
         labels = core.labels_
         distances = geodesic_distances_m(points.lon, points.lat, centre_lon[labels],
                                          centre_lat[labels])
+        n_clusters = core.cluster_centers_.shape[0]
         table = cluster_table(labels, weights, distances, n_clusters)
         self.core_ = core
         self.projection_ = projection
@@ -245,7 +257,37 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         self.inertia_ = float(core.inertia_)
         self.n_iter_ = core.n_iter_
         self.n_dropped_ = points.n_dropped
+        self.n_clusters_ = n_clusters
         return self
+
+    def _split_to_radius(self, points, core, projection, max_radius_m, rng):
+        """Split clusters until every member is within ``max_radius_m`` of its centroid.
+
+        Each round splits every cluster whose farthest member (geodesic) is beyond the
+        radius in two (2-means of its members, k-means++ seeded), then reruns Lloyd on
+        all points from the enlarged set of centres. k grows every round and cannot
+        exceed the number of distinct points, so this ends.
+        """
+        X = projection.forward(points.lon, points.lat)
+        for _ in range(len(points.lon)):
+            lon, lat = projection.inverse(core.cluster_centers_)
+            labels = core.labels_
+            dist = geodesic_distances_m(points.lon, points.lat, lon[labels], lat[labels])
+            worst = np.full(len(lon), 0.0)
+            np.maximum.at(worst, labels, dist)
+            too_wide = np.flatnonzero(worst > max_radius_m)
+            if too_wide.size == 0:
+                return core
+            centres = [c for j, c in enumerate(core.cluster_centers_) if j not in set(too_wide)]
+            for j in too_wide:
+                members = labels == j
+                w = None if points.weights is None else points.weights[members]
+                halves = self._core("k-means++", 1, rng, projection, n_clusters=2)
+                centres.extend(halves.fit(X[members], sample_weight=w).cluster_centers_)
+            centres = np.unique(np.asarray(centres), axis=0)
+            core = self._core(centres, 1, rng, projection, n_clusters=len(centres))
+            core.fit(X, sample_weight=points.weights)
+        return core  # pragma: no cover - every point its own cluster ends the loop earlier
 
     def predict(self, data):
         """Nearest centroid (in the fitted projection) of each point of ``data``."""

@@ -67,7 +67,7 @@ class PageReport:
         self.unserved = []
 
 
-def open_map(browser, html_path, report):
+def open_map(browser, html_path, report, timeout_ms=30_000):
     """Open a saved map page, serving CDN files locally; returns the page."""
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     page.on("pageerror", lambda exc: report.errors.append(str(exc)))
@@ -86,7 +86,7 @@ def open_map(browser, html_path, report):
         return route.abort()
 
     page.route(re.compile(r"^https?://"), handle)
-    page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
+    page.goto(Path(html_path).resolve().as_uri(), wait_until="load", timeout=timeout_ms)
     return page
 
 

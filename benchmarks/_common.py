@@ -1,0 +1,40 @@
+"""Helpers shared by the benchmark scripts: timing, clustered test data, tables."""
+
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def timed(fn, repeat=3):
+    """Median wall time of ``repeat`` calls of ``fn`` and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def clustered_lonlat(n, n_centres=50, seed=0, box=((-125.0, 25.0), (-67.0, 49.0)), spread_deg=0.4):
+    """Realistic clustered lon/lat points: Gaussian blobs of varied size in a box."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(box[0], box[1], size=(n_centres, 2))
+    sizes = rng.dirichlet(np.ones(n_centres) * 0.7)
+    which = rng.choice(n_centres, size=n, p=sizes)
+    lonlat = centres[which] + rng.normal(scale=spread_deg, size=(n, 2)) * rng.uniform(0.3, 1.5, (n_centres, 1))[which]
+    lonlat[:, 1] = np.clip(lonlat[:, 1], -89.9, 89.9)
+    return lonlat
+
+
+def machine():
+    import os
+
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

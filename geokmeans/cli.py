@@ -1,0 +1,276 @@
+"""The ``geokmeans`` command-line tool: cluster files of points, choose k.
+
+Exit codes: 0 success; 2 bad usage or bad input (one line on stderr, no traceback, no
+output file written); 1 an unexpected internal error.
+"""
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+__all__ = ["main"]
+
+OUTPUT_SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".csv")
+
+EPILOG_CLUSTER = """examples:
+  geokmeans cluster data/dc_places.csv -k 6 --init bbox --bbox -77.15 38.825 -76.9 39.0 \\
+      --weight population --seed 0 -o points.geojson --centroids centroids.geojson --map map.html
+  geokmeans cluster ais.csv -k 5 --max-radius-m 2000 -o service_areas.gpkg
+  geokmeans cluster airports.parquet -k 20 --crs sphere -o out.parquet
+"""
+
+EPILOG_CHOOSE = """examples:
+  geokmeans choose-k data/ny_harbor_ais.csv --k 2..12 --plot elbow.png
+  geokmeans choose-k places.csv --k 2..20 --weight population --format csv > metrics.csv
+"""
+
+
+class UsageError(Exception):
+    """Bad command-line usage found after parsing (exit code 2)."""
+
+
+class Progress:
+    """Status lines and bars on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self._dirty = False
+
+    def _write(self, text):
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K" + text)
+            sys.stderr.flush()
+            self._dirty = True
+
+    def stage(self, text):
+        self._write(text + " …")
+
+    def bar(self, done, total, label):
+        width = 30
+        filled = int(width * done / max(total, 1))
+        self._write(f"{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+
+    def clear(self):
+        if self.enabled and self._dirty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self._dirty = False
+
+
+def _common_input_options(parser):
+    parser.add_argument("input", help="CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet file")
+    parser.add_argument("--lat", metavar="COL", help="latitude column (default: detected)")
+    parser.add_argument("--lon", metavar="COL", help="longitude column (default: detected)")
+    parser.add_argument("--weight", metavar="COL", help="weight column (e.g. population)")
+    parser.add_argument("--crs", default="auto",
+                        help="auto (default), sphere, or a projected CRS such as EPSG:32618")
+    parser.add_argument("--init", default="k-means++", choices=["k-means++", "bbox", "random"],
+                        help="seeding method (default k-means++)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (reproducible runs)")
+    parser.add_argument("--dropna", action="store_true",
+                        help="skip rows with missing coordinates instead of failing")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    loud.add_argument("-v", "--verbose", action="store_true", help="log every iteration")
+
+
+def build_parser():
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="geokmeans",
+        description="k-means clustering of longitude/latitude points, in metres.",
+        epilog="run 'geokmeans COMMAND --help' for a command's options and examples.",
+    )
+    parser.add_argument("--version", action="version", version=f"geokmeans {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("cluster", help="cluster the points of a file",
+                              description="Cluster the points of a file; write points, "
+                                          "centroids and a map.",
+                              epilog=EPILOG_CLUSTER,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common_input_options(run)
+    run.add_argument("-k", "--k", dest="k", type=int, required=True, help="number of clusters")
+    run.add_argument("--bbox", nargs=4, type=float, metavar=("W", "S", "E", "N"),
+                     help="box for --init bbox, in degrees (W > E crosses the 180° meridian)")
+    run.add_argument("--max-radius-m", type=float, metavar="R",
+                     help="split clusters until every point is within R metres of its centroid "
+                          "(-k becomes a minimum)")
+    run.add_argument("--n-init", type=int, default=None, help="number of seedings (default auto)")
+    run.add_argument("--max-iter", type=int, default=300, help="maximum iterations (default 300)")
+    run.add_argument("-o", "--output", metavar="OUT",
+                     help="labelled points: .geojson, .gpkg, .parquet or .csv")
+    run.add_argument("--centroids", metavar="OUT", help="centroids with statistics (same formats)")
+    run.add_argument("--map", metavar="OUT.html", help="interactive web map (HTML)")
+    run.set_defaults(func=run_cluster)
+
+    choose = commands.add_parser("choose-k", help="compare k values: inertia, silhouette, CH",
+                                 description="Fit a range of k and report inertia (m²), "
+                                             "silhouette and Calinski-Harabasz, with a "
+                                             "recommended k.",
+                                 epilog=EPILOG_CHOOSE,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common_input_options(choose)
+    choose.add_argument("--k", dest="k_range", default="2..10",
+                        help="k values: A..B or a list 3,5,8 (default 2..10)")
+    choose.add_argument("--plot", metavar="PNG", help="write an elbow/silhouette plot (PNG)")
+    choose.add_argument("--format", choices=["table", "csv"], default="table",
+                        help="stdout format (default table)")
+    choose.add_argument("--silhouette-sample", type=int, default=10_000, metavar="N",
+                        help="silhouette on at most N sampled points (default 10000)")
+    choose.set_defaults(func=run_choose_k)
+    return parser
+
+
+def _check_output(path, input_path, suffixes):
+    """Fail early (before any work) on an output that cannot be written."""
+    if path is None:
+        return
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        raise UsageError(f"output '{path}' has an unsupported extension; use {', '.join(suffixes)}.")
+    if out.resolve() == Path(input_path).resolve():
+        raise UsageError(f"output '{path}' is the input file; choose another path.")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write '{path}': directory '{out.parent}' does not exist.")
+    import os
+
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write '{path}': directory '{out.parent}' is not writable.")
+
+
+def _format_distance(metres):
+    if metres != metres:  # NaN
+        return "-"
+    return f"{metres / 1000:.2f} km" if metres >= 1000 else f"{metres:.0f} m"
+
+
+def _cluster_table(centroids, limit=20):
+    rows = centroids.sort_values("n_points", ascending=False)
+    shown = rows.head(limit)
+    lines = [f"{'cluster':>7} {'points':>9} {'weight':>12} {'mean dist':>10} {'max dist':>10} "
+             f"{'lon':>11} {'lat':>10}"]
+    for row in shown.itertuples():
+        weight = f"{row.weight:,.0f}" if row.weight == round(row.weight) else f"{row.weight:,.4g}"
+        lines.append(f"{row.cluster:>7} {row.n_points:>9,} {weight:>12} "
+                     f"{_format_distance(row.mean_distance_m):>10} "
+                     f"{_format_distance(row.max_distance_m):>10} "
+                     f"{row.geometry.x:>11.5f} {row.geometry.y:>10.5f}")
+    if len(rows) > limit:
+        lines.append(f"... {len(rows) - limit} more clusters (largest {limit} shown)")
+    return "\n".join(lines)
+
+
+def run_cluster(args, progress):
+    from .result import cluster
+
+    for path in (args.output, args.centroids):
+        _check_output(path, args.input, OUTPUT_SUFFIXES)
+    _check_output(args.map, args.input, (".html", ".htm"))
+    if args.bbox is not None and args.init != "bbox":
+        raise UsageError("--bbox is only used with --init bbox.")
+    options = dict(init=args.init, crs=args.crs, random_state=args.seed, dropna=args.dropna,
+                   max_iter=args.max_iter, max_radius_m=args.max_radius_m,
+                   verbose=int(args.verbose))
+    if args.bbox is not None:
+        options["bbox"] = tuple(args.bbox)
+    if args.n_init is not None:
+        options["n_init"] = args.n_init
+    start = time.perf_counter()
+    progress.stage(f"clustering {args.input}")
+    result = cluster(args.input, args.k, lat=args.lat, lon=args.lon, weight=args.weight,
+                     **options)
+    elapsed = time.perf_counter() - start
+    if args.output:
+        progress.stage(f"writing {args.output}")
+        result.to_file(args.output, which="points")
+    if args.centroids:
+        progress.stage(f"writing {args.centroids}")
+        result.to_file(args.centroids, which="centroids")
+    if args.map:
+        progress.stage(f"drawing {args.map}")
+        result.explore().save(args.map)
+    progress.clear()
+    model = result.model
+    n_points = int((model.labels_ >= 0).sum())
+    k_text = f"k={model.n_clusters_}"
+    if model.n_clusters_ != args.k:
+        k_text += f" (from -k {args.k}, split to a {args.max_radius_m:g} m radius)"
+    dropped = f", {model.n_dropped_:,} rows skipped" if model.n_dropped_ else ""
+    print(f"{n_points:,} points{dropped}, {k_text}, CRS {model.crs_}, inertia "
+          f"{model.inertia_:.6g} m², {model.n_iter_} iterations, {elapsed:.2f} s")
+    print(_cluster_table(result.centroids))
+    return 0
+
+
+def run_choose_k(args, progress):
+    from .selection import choose_k, parse_k_range
+
+    _check_output(args.plot, args.input, (".png",))
+    ks = parse_k_range(args.k_range)
+    progress.stage(f"reading {args.input}")
+    choice = choose_k(args.input, ks, weight=args.weight, lat=args.lat, lon=args.lon,
+                      crs=args.crs, init=args.init, random_state=args.seed,
+                      silhouette_sample=args.silhouette_sample, dropna=args.dropna,
+                      progress=lambda done, total: progress.bar(done, total, "k sweep"))
+    if args.plot:
+        progress.stage(f"writing {args.plot}")
+        choice.plot(args.plot)
+    progress.clear()
+    summary = (f"recommended k = {choice.recommended_k} (rule: {choice.rule}; silhouette on "
+               f"{choice.silhouette_sample:,} points; CRS {choice.crs})")
+    if args.format == "csv":
+        sys.stdout.write(choice.table.to_csv(index=False))
+        print(summary, file=sys.stderr)
+    else:
+        table = choice.table.copy()
+        print(table.to_string(index=False, formatters={
+            "inertia_m2": "{:.6g}".format, "silhouette": "{:.4f}".format,
+            "calinski_harabasz": "{:.1f}".format}))
+        print(summary)
+    return 0
+
+
+def main(argv=None):
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
+        return exc.code
+    if args.verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger("geokmeans")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    progress = Progress(enabled=sys.stderr.isatty() and not args.quiet)
+    from .errors import GeoKMeansError
+
+    try:
+        return args.func(args, progress)
+    except (GeoKMeansError, UsageError, OSError) as exc:
+        progress.clear()
+        message = str(exc).replace("\n", " ")
+        print(f"geokmeans: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        progress.clear()
+        print("geokmeans: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: say so, with the traceback when verbose
+        progress.clear()
+        if args.verbose:
+            traceback.print_exc()
+        print(f"geokmeans: internal error: {type(exc).__name__}: {exc} (run with --verbose "
+              "for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
