@@ -35,3 +35,22 @@ def test_world_cities_map(tmp_path):
     assert "L.canvas" in html and "geokmeans-legend" in html
     centroids = gpd.read_file(tmp_path / "world_cities_clusters.geojson")
     assert len(centroids) == 40
+
+
+@pytest.mark.slow
+def test_choose_k_ais(tmp_path):
+    out = run_example("choose_k_ais.py", tmp_path)
+    assert "recommended k = " in out and "CRS EPSG:32618" in out
+    assert (tmp_path / "ais_choose_k.png").stat().st_size > 1000
+    import pandas as pd
+
+    assert list(pd.read_csv(tmp_path / "ais_choose_k.csv").k) == list(range(2, 13))
+
+
+@pytest.mark.slow
+def test_service_areas(tmp_path):
+    out = run_example("service_areas.py", tmp_path)
+    assert "within 5,000 m" in out
+    centroids = gpd.read_file(tmp_path / "service_areas.gpkg", layer="centroids")
+    assert (centroids.max_distance_m <= 5_000).all()
+    assert (tmp_path / "service_areas.html").exists()

@@ -1,0 +1,96 @@
+"""choose_k and max_radius_m."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geokmeans as gk
+from geokmeans import InputError
+from geokmeans.selection import parse_k_range
+from geokmeans.stats import geodesic_distances_m
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def blobs_lonlat(n_blobs, seed, per_blob=120, scale=0.01):
+    rng = np.random.default_rng(seed)
+    centres = np.column_stack([rng.uniform(-75.0, -73.0, n_blobs), rng.uniform(40.0, 41.5, n_blobs)])
+    # keep blobs well apart (>= 0.25°)
+    while (np.linalg.norm(centres[:, None] - centres[None], axis=-1) + np.eye(n_blobs)).min() < 0.25:
+        centres = np.column_stack([rng.uniform(-75.0, -73.0, n_blobs),
+                                   rng.uniform(40.0, 41.5, n_blobs)])
+    return np.concatenate([c + rng.normal(scale=scale, size=(per_blob, 2)) for c in centres])
+
+
+@pytest.mark.parametrize("n_blobs", [3, 5, 7])
+def test_recommends_the_true_number_of_clusters(seed, n_blobs):
+    choice = gk.choose_k(blobs_lonlat(n_blobs, seed), range(2, 11), random_state=seed)
+    assert choice.recommended_k == n_blobs
+    assert list(choice.table.k) == list(range(2, 11))
+    assert (np.diff(choice.table.inertia_m2) < 0).all()
+    best = choice.table.set_index("k").calinski_harabasz.idxmax()
+    assert best == n_blobs
+
+
+def test_silhouette_is_sampled_for_large_inputs():
+    lonlat = blobs_lonlat(3, 0, per_blob=2000)
+    choice = gk.choose_k(lonlat, [2, 3, 4], random_state=0, silhouette_sample=1000)
+    assert choice.silhouette_sample == 1000
+    assert choice.recommended_k == 3
+
+
+def test_plot_returns_figure_and_writes_png(tmp_path):
+    choice = gk.choose_k(blobs_lonlat(3, 1), "2..5", random_state=0)
+    fig = choice.plot(tmp_path / "elbow.png")
+    assert (tmp_path / "elbow.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(fig.axes) == 2
+
+
+@pytest.mark.parametrize("text, expected", [("2..5", [2, 3, 4, 5]), ("3,8,5", [3, 5, 8]),
+                                            ("2-4", [2, 3, 4])])
+def test_parse_k_range(text, expected):
+    assert parse_k_range(text) == expected
+
+
+@pytest.mark.parametrize("text", ["5..2", "a..b", "0..3", ""])
+def test_parse_k_range_errors(text):
+    with pytest.raises(InputError, match="k range"):
+        parse_k_range(text)
+
+
+def test_choose_k_larger_than_n():
+    with pytest.raises(InputError, match="largest k=10"):
+        gk.choose_k([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], range(2, 11))
+
+
+@pytest.mark.parametrize("radius_m", [1_000.0, 4_000.0, 20_000.0])
+def test_max_radius_holds_geodesically(radius_m):
+    ais = pd.read_csv(DATA / "ny_harbor_ais.csv").iloc[::5]
+    result = gk.cluster(ais, 2, max_radius_m=radius_m, random_state=0)
+    pts = result.points
+    cx = result.centroids.geometry.x.to_numpy()
+    cy = result.centroids.geometry.y.to_numpy()
+    d = geodesic_distances_m(pts.lon, pts.lat, cx[pts.cluster], cy[pts.cluster])
+    assert d.max() <= radius_m
+    assert result.model.n_clusters_ == len(result.centroids) >= 2
+    assert (result.centroids.max_distance_m <= radius_m).all()
+    assert (result.centroids.n_points > 0).all()
+
+
+def test_max_radius_already_satisfied_keeps_k():
+    result = gk.cluster(DATA / "dc_places.csv", 4, max_radius_m=1e6, random_state=0)
+    assert result.model.n_clusters_ == 4
+
+
+def test_max_radius_on_the_sphere():
+    cities = pd.read_csv(DATA / "world_cities.csv").iloc[::10]
+    result = gk.cluster(cities, 5, max_radius_m=2_000_000, random_state=0)
+    assert result.model.crs_ == "sphere"
+    assert (result.centroids.max_distance_m <= 2_000_000).all()
+
+
+def test_bad_max_radius():
+    with pytest.raises(InputError, match="max_radius_m=-5.0 should be a finite number > 0"):
+        gk.cluster(DATA / "dc_places.csv", 2, max_radius_m=-5)
