@@ -198,3 +198,62 @@ def test_large_blobs_converge_strictly():
     X, _ = make_blobs(20_000, 8, seed=4)
     km = KMeans(8, random_state=0, tol=0.0).fit(X)
     assert km.n_iter_ < 300
+
+
+# -- accelerated iterations give Lloyd's result --------------------------------------------
+
+from geokmeans.core._lloyd import hamerly  # noqa: E402
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 6])
+@pytest.mark.parametrize("k", [1, 2, 8, 40])
+def test_hamerly_equals_lloyd(seed, n_features, k):
+    X, _ = make_blobs(6000, 10, n_features=n_features, spread=3.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.2, 3.0, len(X))
+    init = X[rng.choice(len(X), k, replace=False)]
+    starts = _kernels.chunk_starts(len(X))
+    a = lloyd(X, w, init, 300, 0.0, starts)
+    b = hamerly(X, w, init, 300, 0.0, starts)
+    assert_array_equal(a[0], b[0])
+    assert_array_equal(a[2], b[2])  # bit-identical centres
+    assert a[1] == b[1] and a[3] == b[3]
+
+
+def test_hamerly_equals_lloyd_with_empty_clusters_and_tol(seed):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.normal(0, 0.1, (300, 2)), rng.normal(1000, 0.1, (300, 2))])
+    init = rng.uniform(-1e5, 1e5, size=(6, 2))  # most seeds far from any data
+    starts = _kernels.chunk_starts(len(X))
+    traces = [], []
+    for algorithm, trace in zip((lloyd, hamerly), traces):
+        algorithm(X, np.ones(len(X)), init, 50, 1e-3, starts,
+                  callback=lambda it, inertia, t=trace: t.append(inertia))
+    a = lloyd(X, np.ones(len(X)), init, 50, 1e-3, starts)
+    b = hamerly(X, np.ones(len(X)), init, 50, 1e-3, starts)
+    assert_array_equal(a[0], b[0])
+    assert_array_equal(a[2], b[2])
+    assert traces[0] == traces[1]
+
+
+def test_hamerly_equals_lloyd_on_the_sphere(seed):
+    from geokmeans.projection import EARTH_RADIUS_M, Projection
+
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(-180, 180, 5000), np.degrees(np.arcsin(rng.uniform(-1, 1, 5000)))
+    X = Projection("sphere").forward(lon, lat)
+    init = X[rng.choice(5000, 12, replace=False)]
+    starts = _kernels.chunk_starts(5000)
+    a = lloyd(X, np.ones(5000), init, 300, 0.0, starts, sphere_radius=EARTH_RADIUS_M)
+    b = hamerly(X, np.ones(5000), init, 300, 0.0, starts, sphere_radius=EARTH_RADIUS_M)
+    assert_array_equal(a[0], b[0])
+    assert_array_equal(a[2], b[2])
+
+
+def test_algorithm_parameter_selects_same_result():
+    X, _ = make_blobs(5000, 6, seed=1)
+    results = [KMeans(6, random_state=0, algorithm=alg).fit(X) for alg in ("lloyd", "hamerly", "auto")]
+    for other in results[1:]:
+        assert_array_equal(results[0].labels_, other.labels_)
+        assert_array_equal(results[0].cluster_centers_, other.cluster_centers_)
+        assert results[0].n_iter_ == other.n_iter_

@@ -78,13 +78,60 @@ def test_kmeanspp_never_picks_zero_weight_points(seed):
         assert (np.abs(allowed - c).sum(1) == 0).any()
 
 
-def test_candidate_potential_matches_numpy(seed):
+def test_block_potentials_match_numpy(seed):
+    # pruned candidate potentials and updates equal a brute-force numpy computation
+    from geokmeans.core._seeding import _Blocks
+
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(3000, 3))
-    w = rng.uniform(0, 2, 3000)
-    closest = rng.uniform(0, 5, 3000)
-    cands = X[:4].copy()
-    got = _kernels.candidate_potentials(X, w, cands, closest, _kernels.chunk_starts(3000))
-    d2 = ((X[:, None] - cands[None]) ** 2).sum(-1)
-    ref = (w[:, None] * np.minimum(d2, closest[:, None])).sum(0)
-    np.testing.assert_allclose(got, ref, rtol=1e-12)
+    X = np.concatenate([rng.normal(c, 1.0, size=(4000, 2)) for c in rng.uniform(-100, 100, (8, 2))])
+    w = rng.uniform(0, 2, len(X))
+    blocks = _Blocks(X, w)
+    Xs, ws = blocks.X, blocks.weights
+    assert sorted(map(tuple, Xs)) == sorted(map(tuple, X))  # a permutation of the rows
+    closest = np.full(len(X), np.inf)
+    for centre in X[rng.choice(len(X), 6, replace=False)]:
+        potential = blocks.add_centre(centre[None])
+        closest = np.minimum(closest, ((Xs - centre) ** 2).sum(1))
+        np.testing.assert_array_equal(blocks.closest, closest)
+        assert potential == pytest.approx((ws * closest).sum(), rel=1e-12)
+        cands = X[rng.choice(len(X), 5, replace=False)]
+        d2 = ((Xs[:, None] - cands[None]) ** 2).sum(-1)
+        ref = (ws[:, None] * np.minimum(d2, closest[:, None])).sum(0)
+        np.testing.assert_allclose(blocks.potentials(cands), ref, rtol=1e-12)
+
+
+def test_block_sampling_follows_weighted_distances(seed):
+    from geokmeans.core._seeding import _Blocks
+
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 10, size=(3000, 2))
+    w = rng.integers(0, 3, 3000).astype(float)
+    blocks = _Blocks(X, w)
+    blocks.add_centre(np.array([[5.0, 5.0]]))
+    p = blocks.weights * blocks.closest
+    targets = rng.uniform(size=200_000) * p.sum()
+    rows = blocks.sample(targets)
+    assert (blocks.weights[rows] > 0).all()
+    # compare with numpy's inverse-CDF sampling on the same targets
+    expected = np.searchsorted(np.cumsum(p), targets, side="right")
+    agree = np.mean(rows == np.minimum(expected, len(p) - 1))
+    assert agree > 0.999
+
+
+def test_radix_argsort_is_a_stable_sort(seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 2**32, size=50_000, dtype=np.uint64).astype(np.uint32)
+    keys[::7] = keys[3]  # many equal keys
+    np.testing.assert_array_equal(_kernels.radix_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def test_spatial_order_groups_nearby_rows():
+    from geokmeans.core._seeding import spatial_order
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1000, size=(20_000, 2))
+    order = spatial_order(X)
+    assert sorted(order) == list(range(20_000))
+    step = np.linalg.norm(np.diff(X[order], axis=0), axis=1).mean()
+    random_step = np.linalg.norm(np.diff(X, axis=0), axis=1).mean()
+    assert step < random_step / 10

@@ -17,7 +17,7 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
-from ._lloyd import lloyd, project_to_sphere
+from ._lloyd import hamerly, lloyd, project_to_sphere
 from ._seeding import init_bbox, init_kmeanspp, init_random
 
 __all__ = ["KMeans", "make_rng"]
@@ -25,7 +25,7 @@ __all__ = ["KMeans", "make_rng"]
 logger = logging.getLogger("geokmeans")
 
 INIT_METHODS = ("k-means++", "bbox", "random")
-ALGORITHMS = ("auto", "lloyd")
+ALGORITHMS = ("auto", "lloyd", "hamerly")
 
 
 def make_rng(random_state):
@@ -95,8 +95,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         soon as the labels no longer change.
     random_state : None, int or numpy.random.Generator, default=None
         Seed of the single random generator used for all seedings.
-    algorithm : {"auto", "lloyd"}, default="auto"
-        Iteration scheme. ``"auto"`` currently selects ``"lloyd"``.
+    algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
+        Iteration scheme. ``"lloyd"`` examines every distance each iteration;
+        ``"hamerly"`` keeps distance bounds per sample (Hamerly, 2010) and skips most of
+        them, with the same result. ``"auto"``: ``"hamerly"`` when ``n_clusters > 1``.
     bbox : array-like of shape (2, n_features), default=None
         ``[mins, maxs]`` box for ``init="bbox"``; ignored by the other methods.
     sphere_radius : float, default=None
@@ -179,11 +181,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 n_init = 1
         max_iter = check_int("max_iter", self.max_iter, minimum=1)
         tol = check_positive_float("tol", self.tol)
-        check_choice("algorithm", self.algorithm, ALGORITHMS)
+        algorithm = check_choice("algorithm", self.algorithm, ALGORITHMS)
+        if algorithm == "auto":
+            algorithm = "hamerly" if n_clusters > 1 else "lloyd"
         bbox = None if self.bbox is None else self._check_bbox(self.bbox, n_features)
         if self.sphere_radius is not None:
             check_positive_float("sphere_radius", self.sphere_radius, allow_zero=False)
-        return n_clusters, init, n_init, max_iter, tol, bbox
+        return n_clusters, init, n_init, max_iter, tol, bbox, algorithm
 
     @staticmethod
     def _check_init_array(init, n_clusters, n_features):
@@ -236,10 +240,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if X.shape[0] == 0:
             raise InputError("X is empty: at least one sample is required.")
         weights = check_sample_weight(sample_weight, X.shape[0])
-        n_clusters, init, n_init, max_iter, tol, bbox = self._check_params(X)
+        n_clusters, init, n_init, max_iter, tol, bbox, algorithm = self._check_params(X)
+        iterate = hamerly if algorithm == "hamerly" else lloyd
         rng = make_rng(self.random_state)
         starts = _kernels.chunk_starts(X.shape[0])
-        abs_tol = float(np.mean(np.var(X, axis=0))) * tol
+        abs_tol = _kernels.mean_column_variance(X, starts) * tol
 
         best = None
         for run in range(n_init):
@@ -247,7 +252,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             if self.sphere_radius is not None:
                 project_to_sphere(centers, float(self.sphere_radius))
             callback = self._log_iteration(run) if self.verbose else None
-            result = lloyd(X, weights, centers, max_iter, abs_tol, starts, callback,
+            result = iterate(X, weights, centers, max_iter, abs_tol, starts, callback,
                            sphere_radius=self.sphere_radius)
             if best is None or result[1] < best[1]:
                 best = result
@@ -294,8 +299,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         X = self._check_test_data(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
         dist2 = np.empty(X.shape[0])
-        _kernels.assign_labels(X, self.cluster_centers_, _kernels.chunk_starts(X.shape[0]),
-                               labels, dist2)
+        _kernels.assign_labels(X, np.ascontiguousarray(self.cluster_centers_.T),
+                               _kernels.chunk_starts(X.shape[0]), labels, dist2)
         return labels
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -321,5 +326,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         starts = _kernels.chunk_starts(X.shape[0])
         labels = np.empty(X.shape[0], dtype=np.int32)
         dist2 = np.empty(X.shape[0])
-        _kernels.assign_labels(X, self.cluster_centers_, starts, labels, dist2)
+        _kernels.assign_labels(X, np.ascontiguousarray(self.cluster_centers_.T), starts,
+                               labels, dist2)
         return -float(dist2 @ weights)

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["lloyd", "project_to_sphere", "relocate_empty_clusters"]
+__all__ = ["hamerly", "lloyd", "project_to_sphere", "relocate_empty_clusters"]
 
 
 def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
@@ -79,7 +79,7 @@ def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None, sphere
     iteration = 0
     for iteration in range(1, max_iter + 1):
         _kernels.lloyd_step(
-            X, weights, centers, starts, labels, dist2, part_sums, part_weights, part_inertia
+            X, weights, np.ascontiguousarray(centers.T), starts, labels, dist2, part_sums, part_weights, part_inertia
         )
         inertia = _kernels.reduce_partials(
             part_sums, part_weights, part_inertia, sums, cluster_weights
@@ -101,6 +101,76 @@ def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None, sphere
             break
         labels_old[:] = labels
     if not strict:
-        _kernels.assign_labels(X, centers, starts, labels, dist2)
+        _kernels.assign_labels(X, np.ascontiguousarray(centers.T), starts, labels, dist2)
+    inertia = _kernels.weighted_inertia(X, weights, centers, labels, starts)
+    return labels, float(inertia), centers, iteration
+
+
+def _m_step(centers, sums, cluster_weights, sphere_radius):
+    """New centres from the sums; clusters with no weight keep their centre."""
+    filled = cluster_weights > 0
+    new_centers = centers.copy()
+    new_centers[filled] = sums[filled] / cluster_weights[filled, None]
+    if sphere_radius is not None:
+        project_to_sphere(new_centers, sphere_radius)
+    return new_centers
+
+
+def _hamerly_step(X, centers, starts, labels, upper, lower, n_changed):
+    neighbours, neighbour_dist, half_gap = _kernels.centre_neighbours(centers)
+    _kernels.hamerly_assign(X, centers, np.ascontiguousarray(centers.T), half_gap, neighbours,
+                            neighbour_dist, starts, labels, upper, lower, n_changed)
+
+
+def hamerly(X, weights, centers_init, max_iter, tol, starts, callback=None, sphere_radius=None):
+    """Lloyd's iterations accelerated with Hamerly's bounds; same contract as ``lloyd``.
+
+    Each iteration visits only rows whose bounds cannot prove their centre unchanged;
+    labels, and hence the sums, the centres (bit for bit: the M-step adds the same
+    numbers in the same order), the stopping decision and the final inertia are those of
+    ``lloyd`` from the same centres, barring exact distance ties.
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers_init.shape[0]
+    n_chunks = starts.shape[0] - 1
+    centers = np.array(centers_init, dtype=np.float64, order="C")
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    upper = np.full(n_samples, np.inf)
+    lower = np.zeros(n_samples)
+    n_changed = np.empty(n_chunks, dtype=np.int64)
+    part_sums = np.empty((n_chunks, n_clusters, n_features))
+    part_weights = np.empty((n_chunks, n_clusters))
+    no_inertia = np.zeros(n_chunks)
+    sums = np.empty((n_clusters, n_features))
+    cluster_weights = np.empty(n_clusters)
+    dist2 = None
+    strict = False
+    iteration = 0
+    for iteration in range(1, max_iter + 1):
+        _hamerly_step(X, centers, starts, labels, upper, lower, n_changed)
+        _kernels.cluster_partials(X, weights, labels, starts, part_sums, part_weights)
+        _kernels.reduce_partials(part_sums, part_weights, no_inertia, sums, cluster_weights)
+        empty = (cluster_weights <= 0).any()
+        if callback is not None or empty:
+            if dist2 is None:
+                dist2 = np.empty(n_samples)
+            _kernels.distances_to_own_centre(X, centers, labels, starts, dist2)
+        if callback is not None:
+            callback(iteration, float(_kernels.weighted_inertia(X, weights, centers, labels, starts)))
+        if empty:
+            relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights)
+        new_centers = _m_step(centers, sums, cluster_weights, sphere_radius)
+        moved = new_centers - centers
+        shift = float((moved**2).sum())
+        per_centre = np.sqrt((moved**2).sum(axis=1)) * (1.0 + 1e-9)
+        _kernels.hamerly_move_bounds(labels, per_centre, starts, upper, lower)
+        centers = new_centers
+        if iteration > 1 and int(n_changed.sum()) == 0:
+            strict = True
+            break
+        if shift <= tol:
+            break
+    if not strict:
+        _hamerly_step(X, centers, starts, labels, upper, lower, n_changed)
     inertia = _kernels.weighted_inertia(X, weights, centers, labels, starts)
     return labels, float(inertia), centers, iteration

@@ -41,29 +41,77 @@ def init_random(X, weights, n_clusters, rng):
     return X[chosen].copy()
 
 
-def init_kmeanspp(X, weights, n_clusters, rng, starts):
+def spatial_order(X):
+    """A permutation putting rows in Morton (Z) order of their first three coordinates.
+
+    Only a performance aid for k-means++'s block pruning: any order gives the same
+    potentials. Small inputs keep their order.
+    """
+    n_samples, n_features = X.shape
+    if n_samples <= 4 * _kernels.BLOCK_ROWS:
+        return np.arange(n_samples)
+    dims = min(n_features, 3)
+    bits = 32 // dims if dims < 3 else 10
+    lo, hi = _kernels.column_bounds(X)[:, :dims]
+    span = hi - lo
+    scale = np.where(span > 0, ((1 << bits) - 1) / np.where(span > 0, span, 1.0), 0.0)
+    return _kernels.radix_argsort(_kernels.morton_keys(X, lo, scale, dims))
+
+
+class _Blocks:
+    """Rows in spatial order, cut into blocks with bounding boxes and running stats."""
+
+    def __init__(self, X, weights):
+        order = spatial_order(X)
+        n_samples = X.shape[0]
+        self.X = np.empty_like(X)
+        self.weights = np.empty(n_samples)
+        _kernels.gather_rows(X, weights, order, self.X, self.weights)
+        del order
+        self.starts = np.append(np.arange(0, n_samples, _kernels.BLOCK_ROWS), n_samples)
+        n_blocks = self.starts.shape[0] - 1
+        self.box_lo = np.empty((n_blocks, X.shape[1]))
+        self.box_hi = np.empty((n_blocks, X.shape[1]))
+        _kernels.block_boxes(self.X, self.starts, self.box_lo, self.box_hi)
+        self.closest = np.full(n_samples, np.inf)
+        self.block_max = np.full(n_blocks, np.inf)
+        self.block_pot = np.zeros(n_blocks)
+
+    def add_centre(self, centre):
+        return _kernels.kpp_add_centre(self.X, self.weights, centre, self.starts, self.box_lo,
+                                       self.box_hi, self.closest, self.block_max, self.block_pot)
+
+    def potentials(self, candidates):
+        return _kernels.kpp_candidate_potentials(self.X, self.weights, candidates, self.starts,
+                                                 self.box_lo, self.box_hi, self.closest,
+                                                 self.block_max, self.block_pot)
+
+    def sample(self, targets):
+        return _kernels.kpp_sample(targets, self.weights, self.closest, self.starts,
+                                   self.block_pot)
+
+
+def init_kmeanspp(X, weights, n_clusters, rng, starts=None):
     """Greedy k-means++ (Arthur & Vassilvitskii, 2007) with ``2 + floor(ln k)`` trials.
 
     Each step draws the candidates with probability ∝ ``weight * D(x)^2`` and keeps the
     one that lowers the weighted potential most (the greedy variant of Arthur &
-    Vassilvitskii's section 5, as in scikit-learn).
+    Vassilvitskii's section 5, as in scikit-learn). Rows are grouped into spatial
+    blocks so that a candidate only visits the blocks it can change (see
+    ``_kernels.kpp_candidate_potentials``); the draws follow the same distribution as
+    the plain algorithm. ``starts`` is accepted for symmetry and unused.
     """
     n_samples, n_features = X.shape
     n_trials = 2 + int(math.log(n_clusters))
     centers = np.empty((n_clusters, n_features))
     first = rng.choice(n_samples, p=weights / weights.sum())
     centers[0] = X[first]
-    closest = np.full(n_samples, np.inf)
-    _kernels.update_closest(X, centers[0:1], starts, closest)
-    potential = float(closest @ weights)
+    blocks = _Blocks(X, weights)
+    potential = blocks.add_centre(centers[0:1])
     for c in range(1, n_clusters):
-        cumulative = np.cumsum(weights * closest)
-        draws = rng.uniform(size=n_trials) * potential
-        candidate_ids = np.minimum(np.searchsorted(cumulative, draws), n_samples - 1)
-        candidates = np.ascontiguousarray(X[candidate_ids])
-        potentials = _kernels.candidate_potentials(X, weights, candidates, closest, starts)
-        best = int(np.argmin(potentials))
-        potential = float(potentials[best])
+        rows = blocks.sample(rng.uniform(size=n_trials) * potential)
+        candidates = np.ascontiguousarray(blocks.X[rows])
+        best = int(np.argmin(blocks.potentials(candidates)))
         centers[c] = candidates[best]
-        _kernels.update_closest(X, candidates[best : best + 1], starts, closest)
+        potential = blocks.add_centre(candidates[best : best + 1])
     return centers
