@@ -102,19 +102,19 @@ def _find_column(frame, explicit, candidates, what):
     return None
 
 
-def _numeric_column(frame, column):
+def _numeric_column(frame, column, row_offset=0):
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
     original = frame[column]
     bad = np.isnan(values) & original.notna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataTypeError(
-            f"column {column!r} must be numeric: row {row} is {original.iloc[row]!r}."
+            f"column {column!r} must be numeric: row {row + row_offset} is {original.iloc[row]!r}."
         )
     return values
 
 
-def _check_ranges(lon, lat, valid):
+def _check_ranges(lon, lat, valid, row_offset=0):
     bad_lat = valid & ((lat < -90) | (lat > 90))
     if bad_lat.any():
         row = int(np.flatnonzero(bad_lat)[0])
@@ -122,17 +122,17 @@ def _check_ranges(lon, lat, valid):
         if (np.abs(lon[valid]) <= 90).all():
             hint = " The latitude and longitude columns look swapped."
         raise InputError(
-            f"latitude must be within [-90, 90]: row {row} has lat={lat[row]}.{hint}"
+            f"latitude must be within [-90, 90]: row {row + row_offset} has lat={lat[row]}.{hint}"
         )
     bad_lon = valid & ((lon < -180) | (lon > 180))
     if bad_lon.any():
         row = int(np.flatnonzero(bad_lon)[0])
         raise InputError(
-            f"longitude must be within [-180, 180]: row {row} has lon={lon[row]}."
+            f"longitude must be within [-180, 180]: row {row + row_offset} has lon={lon[row]}."
         )
 
 
-def _from_geometry(frame):
+def _from_geometry(frame, row_offset=0):
     """lon/lat of a GeoDataFrame's point geometry (missing or empty points are NaN)."""
     geoms = frame.geometry
     missing = geoms.isna().to_numpy() | geoms.is_empty.to_numpy()
@@ -141,7 +141,7 @@ def _from_geometry(frame):
     if not_points.any():
         row = int(np.flatnonzero(not_points)[0])
         raise InputError(
-            f"geometry must be points: row {row} is a {types[row]}. Use "
+            f"geometry must be points: row {row + row_offset} is a {types[row]}. Use "
             "gdf.geometry.representative_point() (or .centroid) to get one point per row."
         )
     lonlat = geoms.to_crs(4326) if not frame.crs.equals("EPSG:4326") else geoms
@@ -172,13 +172,13 @@ def _as_frame(data):
     return pd.DataFrame({"lon": array[:, 0], "lat": array[:, 1]})
 
 
-def _weights(frame, weight, valid):
+def _weights(frame, weight, valid, row_offset=0):
     if weight is None:
         return None
     if isinstance(weight, str):
         if weight not in frame.columns:
             raise InputError(f"weight column {weight!r} not found; columns are {list(frame.columns)}.")
-        values = _numeric_column(frame, weight)
+        values = _numeric_column(frame, weight, row_offset)
         name = f"weight column {weight!r}"
     else:
         values = np.asarray(weight, dtype=np.float64)
@@ -193,13 +193,13 @@ def _weights(frame, weight, valid):
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{name} must be finite and >= 0: row {row} is {values[row]}."
+                f"{name} must be finite and >= 0: row {row + row_offset} is {values[row]}."
             ) from None
         raise InputError(f"{name}: {exc}") from None
     return values[valid]
 
 
-def read_points(data, *, lat=None, lon=None, weight=None, dropna=False):
+def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offset=0):
     """Read points from any supported input into a ``PointData``.
 
     Parameters
@@ -217,6 +217,8 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False):
         ``False``: a missing coordinate is an error naming the row. ``True``: such rows
         are skipped (kept in ``frame`` but not clustered) with a ``GeoKMeansWarning``
         saying how many.
+    row_offset : int, default 0
+        Added to row numbers in messages (for a partition of a larger table).
     """
     frame = _as_frame(data)
     if len(frame) == 0:
@@ -235,7 +237,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False):
                 "GeoDataFrame has no CRS and no lat/lon columns; set its CRS with "
                 "gdf.set_crs(...) (e.g. 'EPSG:4326' for lon/lat degrees)."
             )
-        lon_values, lat_values = _from_geometry(frame)
+        lon_values, lat_values = _from_geometry(frame, row_offset)
         result_frame = frame.copy()
     else:
         if lat_col is None or lon_col is None:
@@ -244,8 +246,8 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False):
                 f"{'/'.join(LAT_NAMES)} and {'/'.join(LON_NAMES)}, any case); name them "
                 f"with lat=... and lon=...; columns are {list(frame.columns)}."
             )
-        lat_values = _numeric_column(frame, lat_col)
-        lon_values = _numeric_column(frame, lon_col)
+        lat_values = _numeric_column(frame, lat_col, row_offset)
+        lon_values = _numeric_column(frame, lon_col, row_offset)
         result_frame = gpd.GeoDataFrame(
             pd.DataFrame(frame).copy(),
             geometry=gpd.points_from_xy(lon_values, lat_values),
@@ -257,7 +259,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False):
         n_bad = int((~valid).sum())
         if not dropna:
             raise InputError(
-                f"missing coordinates: row {row} has lon={lon_values[row]}, "
+                f"missing coordinates: row {row + row_offset} has lon={lon_values[row]}, "
                 f"lat={lat_values[row]} ({n_bad} such row{'s' if n_bad != 1 else ''}); "
                 "pass dropna=True to skip them."
             )
@@ -265,12 +267,12 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False):
             raise InputError("every row has missing coordinates: nothing to cluster.")
         warnings.warn(
             f"skipped {n_bad} row{'s' if n_bad != 1 else ''} with missing coordinates "
-            f"(first: row {row}).",
+            f"(first: row {row + row_offset}).",
             GeoKMeansWarning,
             stacklevel=3,
         )
-    _check_ranges(lon_values, lat_values, valid)
-    weights = _weights(frame, weight, valid)
+    _check_ranges(lon_values, lat_values, valid, row_offset)
+    weights = _weights(frame, weight, valid, row_offset)
     return PointData(lon_values[valid], lat_values[valid], weights, result_frame, valid)
 
 
@@ -369,14 +371,20 @@ def write_parquet(path, layers, metadata=None, protected=()):
     combined = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
                                 geometry=frames[0].geometry.name, crs=4326)
     with atomic_path(path, protected) as tmp:
-        combined.to_parquet(tmp, index=False)
-        if metadata:
-            # geopandas writes the "geo" schema metadata; add ours beside it
+        if not metadata:
+            combined.to_parquet(tmp, index=False)
+            return
+        try:  # one write: geopandas' own table (with its "geo" metadata) plus ours
+            from geopandas.io.arrow import _geopandas_to_arrow
+
+            table = _geopandas_to_arrow(combined, index=False)
+        except (ImportError, TypeError):  # private API moved: write, then add ours
+            combined.to_parquet(tmp, index=False)
             table = pq.read_table(tmp)
-            table = table.replace_schema_metadata(
-                {**table.schema.metadata, b"geokmeans": json.dumps(metadata).encode()}
-            )
-            pq.write_table(table, tmp)
+        table = table.replace_schema_metadata(
+            {**table.schema.metadata, b"geokmeans": json.dumps(metadata).encode()}
+        )
+        pq.write_table(table, tmp)
 
 
 def write_csv(path, frame, protected=()):

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_choice, check_finite_rows, check_int, check_positive_float
-from .core import KMeans
+from .core import KMeans, nearest_centre
 from .core._estimator import INIT_METHODS, make_rng
 from .errors import InputError
 from .io import read_points
@@ -120,6 +120,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         Geodesic distance of each row to its centroid (NaN for skipped rows).
     inertia_ : float
         Weighted sum of squared projected distances, m².
+    cluster_centers_m_ : ndarray (n_clusters, 2 or 3)
+        The centres in the projection's metres.
     crs_ : str
         ``"sphere"`` or ``"EPSG:n"``: the projection used.
     projection_ : geokmeans.projection.Projection
@@ -217,6 +219,12 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         -------
         self : GeoKMeans
         """
+        from .distributed import is_dask_collection
+
+        if is_dask_collection(data):
+            from .distributed import fit_dask
+
+            return fit_dask(self, data, sample_weight)
         points = read_points(data, lat=self.lat, lon=self.lon, weight=sample_weight,
                              dropna=self.dropna)
         self._fit_read(points)
@@ -241,24 +249,29 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         labels = core.labels_
         distances = geodesic_distances_m(points.lon, points.lat, centre_lon[labels],
                                          centre_lat[labels])
-        n_clusters = core.cluster_centers_.shape[0]
-        table = cluster_table(labels, weights, distances, n_clusters)
-        self.core_ = core
+        table = cluster_table(labels, weights, distances, core.cluster_centers_.shape[0])
+        self._set_fitted(projection, core.cluster_centers_, centre_lon, centre_lat, table,
+                         core.inertia_, core.n_iter_, points.n_dropped)
+        self.labels_ = np.full(len(points.valid), -1, dtype=np.int32)
+        self.labels_[points.valid] = labels
+        self.distances_m_ = np.full(len(points.valid), np.nan)
+        self.distances_m_[points.valid] = distances
+        return self
+
+    def _set_fitted(self, projection, centres, centre_lon, centre_lat, table, inertia, n_iter,
+                    n_dropped):
+        """Set the attributes every fit shares (in memory or on dask)."""
+        self.cluster_centers_m_ = np.asarray(centres, dtype=np.float64)
         self.projection_ = projection
         self.crs_ = projection.name
         self.cluster_centers_ = np.column_stack([centre_lon, centre_lat])
         self.centroids_ = gpd.GeoDataFrame(
             table, geometry=gpd.points_from_xy(centre_lon, centre_lat), crs="EPSG:4326"
         )
-        self.labels_ = np.full(len(points.valid), -1, dtype=np.int32)
-        self.labels_[points.valid] = labels
-        self.distances_m_ = np.full(len(points.valid), np.nan)
-        self.distances_m_[points.valid] = distances
-        self.inertia_ = float(core.inertia_)
-        self.n_iter_ = core.n_iter_
-        self.n_dropped_ = points.n_dropped
-        self.n_clusters_ = n_clusters
-        return self
+        self.inertia_ = float(inertia)
+        self.n_iter_ = int(n_iter)
+        self.n_dropped_ = int(n_dropped)
+        self.n_clusters_ = len(centres)
 
     def _split_to_radius(self, points, core, projection, max_radius_m, rng):
         """Split clusters until every member is within ``max_radius_m`` of its centroid.
@@ -293,7 +306,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         """Nearest centroid (in the fitted projection) of each point of ``data``."""
         check_is_fitted(self)
         points = read_points(data, lat=self.lat, lon=self.lon)
-        return self.core_.predict(self.projection_.forward(points.lon, points.lat))
+        return nearest_centre(self.projection_.forward(points.lon, points.lat),
+                              self.cluster_centers_m_)
 
     def fit_predict(self, data, y=None, sample_weight=None):
         """Fit, then return ``labels_``."""

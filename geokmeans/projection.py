@@ -13,6 +13,7 @@ __all__ = [
     "EARTH_RADIUS_M",
     "UTM_MAX_OFFSET_DEG",
     "Projection",
+    "auto_projection",
     "choose_projection",
     "longitude_extent",
     "utm_zone_crs",
@@ -184,17 +185,25 @@ def choose_projection(lon, lat, crs="auto"):
         return Projection("sphere")
     if not (isinstance(crs, str) and crs.lower() == "auto"):
         return _named_projection(crs)
-    lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
-    if lat.min() < UTM_LAT_RANGE[0] or lat.max() > UTM_LAT_RANGE[1]:
+    west, east, width = longitude_extent(lon)
+    return auto_projection(west, width, float(lat.min()), float(lat.max()))
+
+
+def auto_projection(west, width, lat_min, lat_max):
+    """The ``"auto"`` choice from the data's extent: the arc of longitudes starting at
+    ``west`` (degrees) and ``width`` degrees wide, and the latitude range.
+
+    Every point lies within ``UTM_MAX_OFFSET_DEG`` of the zone's central meridian exactly
+    when both ends of the arc do, so the extent alone decides (used for data in
+    partitions, whose extents are combined without gathering the points).
+    """
+    if lat_min < UTM_LAT_RANGE[0] or lat_max > UTM_LAT_RANGE[1]:
         return Projection("sphere")
-    west, _, width = longitude_extent(lon)
     middle = float(wrap_longitude(west + width / 2.0))
-    mid_lat = (lat.min() + lat.max()) / 2.0
-    zone_crs = utm_zone_crs(middle, mid_lat)
-    zone = zone_crs.to_epsg() % 100
-    central_meridian = -183.0 + 6.0 * zone
-    offset = np.abs(wrap_longitude(lon - central_meridian)).max()
-    if offset > UTM_MAX_OFFSET_DEG:
+    zone_crs = utm_zone_crs(middle, (lat_min + lat_max) / 2.0)
+    central_meridian = -183.0 + 6.0 * (zone_crs.to_epsg() % 100)
+    ends = wrap_longitude(np.array([west, west + width]) - central_meridian)
+    if np.abs(ends).max() > UTM_MAX_OFFSET_DEG or width > 2 * UTM_MAX_OFFSET_DEG:
         return Projection("sphere")
     return Projection("utm", zone_crs)

@@ -7,7 +7,13 @@ from pyproj import CRS, Geod, Transformer
 
 from .projection import wrap_longitude
 
-__all__ = ["GEOD", "cluster_hulls", "cluster_table", "geodesic_distances_m"]
+__all__ = [
+    "GEOD",
+    "cluster_hulls",
+    "cluster_table",
+    "cluster_table_from_sums",
+    "geodesic_distances_m",
+]
 
 #: WGS84 ellipsoid for geodesic distances (Karney's algorithm, via PROJ).
 GEOD = Geod(ellps="WGS84")
@@ -26,23 +32,29 @@ def cluster_table(labels, weights, distances_m, n_clusters):
     ``mean_distance_m`` is weighted by ``weights``; empty clusters get 0 points and NaN
     distances.
     """
-    counts = np.bincount(labels, minlength=n_clusters)
-    weight = np.bincount(labels, weights=weights, minlength=n_clusters)
-    weighted = np.bincount(labels, weights=weights * distances_m, minlength=n_clusters)
+    maximum = np.full(n_clusters, -np.inf)
+    np.maximum.at(maximum, labels, distances_m)
+    return cluster_table_from_sums(
+        np.bincount(labels, minlength=n_clusters),
+        np.bincount(labels, weights=weights, minlength=n_clusters),
+        np.bincount(labels, weights=weights * distances_m, minlength=n_clusters),
+        maximum,
+    )
+
+
+def cluster_table_from_sums(counts, weight, weighted_distance_m, max_distance_m):
+    """The cluster table from per-cluster sums (as combined from partitions).
+
+    ``max_distance_m`` is -inf for empty clusters.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(weight > 0, weighted / weight, np.nan)
-    maximum = np.full(n_clusters, np.nan)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
-    for j in range(n_clusters):
-        if bounds[j + 1] > bounds[j]:
-            maximum[j] = distances_m[order[bounds[j]:bounds[j + 1]]].max()
+        mean = np.where(weight > 0, weighted_distance_m / weight, np.nan)
     return pd.DataFrame({
-        "cluster": np.arange(n_clusters),
-        "n_points": counts.astype(np.int64),
-        "weight": weight,
+        "cluster": np.arange(len(counts)),
+        "n_points": np.asarray(counts).astype(np.int64),
+        "weight": np.asarray(weight, dtype=np.float64),
         "mean_distance_m": mean,
-        "max_distance_m": maximum,
+        "max_distance_m": np.where(np.isfinite(max_distance_m), max_distance_m, np.nan),
     })
 
 

@@ -371,10 +371,12 @@ def morton_keys(X, lo, scale, dims):
 
 @njit(cache=True)
 def radix_argsort(keys):
-    """Stable argsort of uint32 keys: three passes of 11-bit counting sort."""
+    """Stable argsort (int32, so n < 2**31) of uint32 keys: three 11-bit counting passes."""
     n = keys.shape[0]
-    order = np.arange(n)
-    order_next = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        order[i] = i
+    order_next = np.empty(n, dtype=np.int32)
     current = keys.copy()
     current_next = np.empty_like(current)
     for shift in (0, 11, 22):
@@ -395,13 +397,12 @@ def radix_argsort(keys):
 
 
 @njit(parallel=True, cache=True)
-def gather_rows(X, weights, order, X_out, weights_out):
-    """``X_out = X[order]`` and ``weights_out = weights[order]``, in parallel."""
+def gather_rows(X, order, X_out):
+    """``X_out = X[order]``, in parallel."""
     for i in prange(order.shape[0]):
         r = order[i]
         for f in range(X.shape[1]):
             X_out[i, f] = X[r, f]  # OUT
-        weights_out[i] = weights[r]  # OUT
 
 
 @njit(parallel=True, cache=True)

@@ -49,7 +49,9 @@ def spatial_order(X):
     """
     n_samples, n_features = X.shape
     if n_samples <= 4 * _kernels.BLOCK_ROWS:
-        return np.arange(n_samples)
+        return np.arange(n_samples, dtype=np.int32)
+    if n_samples >= 2**31:
+        return np.arange(n_samples)  # too many rows for int32 keys: keep the order
     dims = min(n_features, 3)
     bits = 32 // dims if dims < 3 else 10
     lo, hi = _kernels.column_bounds(X)[:, :dims]
@@ -65,8 +67,9 @@ class _Blocks:
         order = spatial_order(X)
         n_samples = X.shape[0]
         self.X = np.empty_like(X)
-        self.weights = np.empty(n_samples)
-        _kernels.gather_rows(X, weights, order, self.X, self.weights)
+        _kernels.gather_rows(X, order, self.X)
+        # equal weights are the same in any order: share them rather than copy
+        self.weights = weights if weights.min() == weights.max() else weights[order]
         del order
         self.starts = np.append(np.arange(0, n_samples, _kernels.BLOCK_ROWS), n_samples)
         n_blocks = self.starts.shape[0] - 1

@@ -1,0 +1,402 @@
+"""Dask back end: clustering dask collections, one map-reduce per Lloyd iteration.
+
+``GeoKMeans.fit`` and ``geokmeans.cluster`` hand dask inputs (a ``dask_geopandas``
+GeoDataFrame, a dask DataFrame with lat/lon columns, a dask array of (lon, lat)) to
+``fit_dask``. Each partition is read with the in-memory reader (same checks, same
+messages, rows numbered across the whole input), projected where it lives and kept in
+the workers' memory. The projection is chosen from the partitions' extents; seeding is
+k-means|| (Bahmani et al., "Scalable k-means++", VLDB 2012) with weights, reduced to k
+centres by weighted k-means++; each Lloyd iteration sums per-partition partials (weights,
+coordinate sums, inertia, changed labels) computed with the in-memory numba kernels, and
+handles empty clusters as in memory. With a ``distributed.Client`` active the work runs
+on its cluster; otherwise on dask's local scheduler.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .core import _kernels
+from .core._estimator import make_rng
+from .core._lloyd import project_to_sphere, relocate_empty_clusters
+from .core._seeding import init_kmeanspp
+from .errors import GeoKMeansWarning, InputError
+from .io import read_points
+from .model import LonLatBox, sample_bbox
+from .projection import auto_projection, choose_projection, wrap_longitude
+from .stats import cluster_table_from_sums, geodesic_distances_m
+
+__all__ = ["fit_dask", "is_dask_collection", "label_partitions"]
+
+KMEANS_PARALLEL_ROUNDS = 5
+
+
+def is_dask_collection(data):
+    """True for dask arrays, dask DataFrames and dask_geopandas GeoDataFrames."""
+    module = type(data).__module__ or ""
+    return module.split(".")[0] in ("dask", "dask_geopandas", "dask_expr")
+
+
+def _require_dask():
+    try:
+        import dask  # noqa: F401
+        import dask.dataframe  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "clustering dask collections needs dask: pip install 'geokmeans[dask]'"
+        ) from None
+
+
+def _as_frame(data):
+    import dask.array as da
+    import dask.dataframe as dd
+
+    if isinstance(data, da.Array):
+        if data.ndim != 2 or data.shape[1] != 2:
+            raise InputError(f"a dask array of points must have shape (n, 2) of (lon, lat); got {data.shape}.")
+        return dd.from_dask_array(data.astype(np.float64), columns=["lon", "lat"])
+    return data
+
+
+# -- partition tasks (run on the workers) --------------------------------------------------
+
+
+def _read(frame, offset, lat, lon, weight, dropna):
+    """A partition as (lon, lat, weights, n_dropped); weights None when unweighted."""
+    if len(frame) == 0:
+        empty = np.empty(0)
+        return empty, empty, (None if weight is None else empty), 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeoKMeansWarning)  # counted and reported once
+        points = read_points(frame, lat=lat, lon=lon, weight=weight, dropna=dropna,
+                             row_offset=offset)
+    return points.lon, points.lat, points.weights, points.n_dropped
+
+
+def _extent(part):
+    lon, lat, weights, n_dropped = part
+    if lon.size == 0:
+        return None
+    lon360 = np.where(lon < 0, lon + 360.0, lon)
+    return (lon.min(), lon.max(), lon360.min(), lon360.max(), lat.min(), lat.max(), lon.size,
+            None, n_dropped)
+
+
+def _project(part, projection):
+    lon, lat, weights, _ = part
+    X = projection.forward(lon, lat) if lon.size else np.empty((0, projection.n_dims))
+    w = np.ones(lon.size) if weights is None else weights
+    return np.ascontiguousarray(X), w
+
+
+def _weight_total(data):
+    return float(data[1].sum())
+
+
+def _moments(data):
+    X = data[0]
+    return len(X), X.sum(axis=0), (X**2).sum(axis=0)
+
+
+def _pick(data, target):
+    """The row where the running sum of weights passes ``target``."""
+    X, w = data
+    row = int(np.searchsorted(np.cumsum(w), target, side="right"))
+    return X[min(row, len(X) - 1)]
+
+
+def _nearest_sqdist(X, centres):
+    labels = np.empty(len(X), dtype=np.int32)
+    dist2 = np.empty(len(X))
+    if len(X):
+        _kernels.assign_labels(X, np.ascontiguousarray(centres.T), _kernels.chunk_starts(len(X)),
+                               labels, dist2)
+    return labels, dist2
+
+
+def _closest(data, centres, previous=None):
+    """Squared distance of each row to the nearest of ``centres`` (and of ``previous``)."""
+    _, dist2 = _nearest_sqdist(data[0], centres)
+    return dist2 if previous is None else np.minimum(previous, dist2)
+
+
+def _cost(data, closest):
+    return float(data[1] @ closest) if len(closest) else 0.0
+
+
+def _oversample(data, closest, factor, seed):
+    """Rows drawn independently with probability min(1, factor * w * D²)."""
+    X, w = data
+    rng = np.random.default_rng(seed)
+    keep = rng.uniform(size=len(X)) < factor * w * closest
+    return X[keep]
+
+
+def _candidate_weights(data, candidates):
+    labels, _ = _nearest_sqdist(data[0], candidates)
+    return np.bincount(labels, weights=data[1], minlength=len(candidates))
+
+
+def _lloyd_partial(data, centres, previous, n_candidates):
+    """Partial sums of one E-step; also the rows farthest from their centre (for
+    relocating empty clusters) and how many labels differ from ``previous`` centres."""
+    X, w = data
+    k, d = centres.shape
+    if len(X) == 0:
+        return (np.zeros((k, d)), np.zeros(k), 0.0, 0, np.empty((0, d)), np.empty(0),
+                np.empty(0, dtype=np.int32), np.empty(0), np.empty(0, dtype=np.int64))
+    starts = _kernels.chunk_starts(len(X))
+    n_chunks = starts.shape[0] - 1
+    labels = np.empty(len(X), dtype=np.int32)
+    dist2 = np.empty(len(X))
+    part_sums = np.empty((n_chunks, k, d))
+    part_weights = np.empty((n_chunks, k))
+    part_inertia = np.empty(n_chunks)
+    _kernels.lloyd_step(X, w, np.ascontiguousarray(centres.T), starts, labels, dist2, part_sums,
+                        part_weights, part_inertia)
+    sums = np.empty((k, d))
+    weights = np.empty(k)
+    inertia = _kernels.reduce_partials(part_sums, part_weights, part_inertia, sums, weights)
+    if previous is None:
+        changed = len(X)
+    else:
+        old, _ = _nearest_sqdist(X, previous)
+        changed = int((old != labels).sum())
+    movable = np.flatnonzero((w > 0) & (dist2 > 0))
+    far = movable[np.argsort(-dist2[movable], kind="stable")[:n_candidates]]
+    far.sort()
+    return sums, weights, inertia, changed, X[far], w[far], labels[far], dist2[far], far
+
+
+def _final_partial(part, data, centres, centre_lon, centre_lat):
+    """Per-cluster counts, weights, weighted and maximum geodesic distances, inertia."""
+    lon, lat, _, _ = part
+    X, w = data
+    k = len(centre_lon)
+    if len(X) == 0:
+        return np.zeros(k), np.zeros(k), np.zeros(k), np.full(k, -np.inf), 0.0
+    labels, dist2 = _nearest_sqdist(X, centres)
+    distances = geodesic_distances_m(lon, lat, centre_lon[labels], centre_lat[labels])
+    maximum = np.full(k, -np.inf)
+    np.maximum.at(maximum, labels, distances)
+    return (np.bincount(labels, minlength=k).astype(float),
+            np.bincount(labels, weights=w, minlength=k),
+            np.bincount(labels, weights=w * distances, minlength=k), maximum,
+            float(w @ dist2))
+
+
+def _label_partition(frame, projection, centres, lat, lon, dropna):
+    """Labels (-1 where coordinates are missing) of an input partition, as a Series."""
+    if len(frame) == 0:
+        return pd.Series(np.empty(0, dtype=np.int32), index=frame.index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeoKMeansWarning)
+        points = read_points(frame, lat=lat, lon=lon, dropna=dropna)
+    labels = np.full(len(frame), -1, dtype=np.int32)
+    labels[points.valid], _ = _nearest_sqdist(projection.forward(points.lon, points.lat), centres)
+    return pd.Series(labels, index=frame.index, name="cluster")
+
+
+# -- the driver (runs on the client) -------------------------------------------------------
+
+
+def _combine_extents(extents):
+    parts = [e for e in extents if e is not None]
+    if not parts:
+        raise InputError("input has no rows: at least one point is required.")
+    lon_min, lon_max, l360_min, l360_max, lat_min, lat_max, n, _, dropped = zip(*parts)
+    plain = (min(lon_min), max(lon_max) - min(lon_min))
+    shifted = (min(l360_min), max(l360_max) - min(l360_min))
+    west, width = plain if plain[1] <= shifted[1] else shifted
+    return (float(wrap_longitude(west)), width, min(lat_min), max(lat_max), int(sum(n)),
+            int(sum(dropped)))
+
+
+def _kmeans_parallel(data, totals, n_clusters, rng, compute, persist, delayed):
+    """k-means|| seeding with weights, then weighted k-means++ on the candidates."""
+    target = rng.uniform() * totals.sum()
+    part = int(np.searchsorted(np.cumsum(totals), target, side="right"))
+    part = min(part, len(totals) - 1)
+    offset = target - (np.cumsum(totals)[part - 1] if part else 0.0)
+    candidates = compute(delayed(_pick)(data[part], offset))[0][None, :]
+    closest = persist(*[delayed(_closest)(p, candidates) for p in data])
+    oversampling = 2 * n_clusters
+    for _ in range(KMEANS_PARALLEL_ROUNDS):
+        cost = sum(compute(*[delayed(_cost)(p, c) for p, c in zip(data, closest)]))
+        if cost <= 0:
+            break
+        seeds = rng.integers(0, 2**63, size=len(data))
+        drawn = compute(*[delayed(_oversample)(p, c, oversampling / cost, int(s))
+                          for p, c, s in zip(data, closest, seeds)])
+        new = np.concatenate([np.empty((0, candidates.shape[1]))] + list(drawn))
+        if len(new) == 0:
+            continue
+        candidates = np.concatenate([candidates, new])
+        closest = persist(*[delayed(_closest)(p, new, c) for p, c in zip(data, closest)])
+    weights = sum(compute(*[delayed(_candidate_weights)(p, candidates) for p in data]))
+    if (weights > 0).sum() < n_clusters:  # tiny inputs: every row is a candidate
+        rows = [r for r in compute(*data)]
+        candidates = np.concatenate([r[0] for r in rows])
+        weights = np.concatenate([r[1] for r in rows])
+    starts = _kernels.chunk_starts(len(candidates))
+    return init_kmeanspp(np.ascontiguousarray(candidates), weights, n_clusters, rng, starts)
+
+
+def _reduce(partials, n_clusters, n_features):
+    sums = np.zeros((n_clusters, n_features))
+    weights = np.zeros(n_clusters)
+    inertia, changed = 0.0, 0
+    far = []
+    for index, (s, w, i, c, fx, fw, fl, fd, rows) in enumerate(partials):
+        sums += s
+        weights += w
+        inertia += i
+        changed += c
+        far.extend((-d, index, r, x, ww, lab, d) for x, ww, lab, d, r in zip(fx, fw, fl, fd, rows))
+    far.sort(key=lambda t: (t[0], t[1], t[2]))
+    return sums, weights, inertia, changed, far
+
+
+def _relocate(far, sums, weights, n_features):
+    """Relocate empty clusters exactly as in memory, from the partitions' farthest rows."""
+    if not far:
+        return
+    X = np.array([t[3] for t in far]).reshape(-1, n_features)
+    w = np.array([t[4] for t in far])
+    labels = np.array([t[5] for t in far], dtype=np.int32)
+    dist2 = np.array([t[6] for t in far])
+    relocate_empty_clusters(X, w, labels, dist2, sums, weights)
+
+
+def _lloyd(data, centres, max_iter, tol, sphere_radius, compute, delayed, callback):
+    """Lloyd's iterations as in ``core._lloyd.lloyd``, one map-reduce each."""
+    n_clusters, n_features = centres.shape
+    previous = None
+    iteration = 0
+    for iteration in range(1, max_iter + 1):
+        partials = compute(*[delayed(_lloyd_partial)(p, centres, previous, n_clusters)
+                             for p in data])
+        sums, weights, inertia, changed, far = _reduce(partials, n_clusters, n_features)
+        if callback is not None:
+            callback(iteration, inertia)
+        if (weights <= 0).any():
+            _relocate(far, sums, weights, n_features)
+        new = centres.copy()
+        filled = weights > 0
+        new[filled] = sums[filled] / weights[filled, None]
+        if sphere_radius is not None:
+            project_to_sphere(new, sphere_radius)
+        shift = float(((new - centres) ** 2).sum())
+        previous, centres = centres, new
+        if iteration > 1 and changed == 0:
+            break
+        if shift <= tol:
+            break
+    return centres, iteration
+
+
+def _projection(model, extent):
+    west, width, lat_min, lat_max = extent[:4]
+    crs = model.crs
+    if isinstance(crs, str) and crs.lower() == "auto":
+        return auto_projection(west, width, lat_min, lat_max)
+    return choose_projection(None, None, crs)
+
+
+def _seeds(model, data, extent, totals, projection, rng, compute, persist, delayed):
+    from ._validation import check_choice, check_int
+    from .core._estimator import INIT_METHODS
+
+    n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
+    if not isinstance(model.init, str):
+        centres = model._init_centres(n_clusters)
+        return projection.forward(centres[:, 0], centres[:, 1])
+    check_choice("init", model.init, INIT_METHODS, "an array of (lon, lat) centres")
+    if model.init == "bbox":
+        west, width, lat_min, lat_max = extent[:4]
+        box = (LonLatBox(west, lat_min, float(wrap_longitude(west + width)), lat_max)
+               if model.bbox is None else LonLatBox.from_value(model.bbox))
+        return projection.forward(*sample_bbox(box, n_clusters, rng))
+    if model.init == "random":
+        raise InputError("init='random' is not available for dask inputs; use 'k-means++' "
+                         "(k-means||), 'bbox' or explicit centres.")
+    return _kmeans_parallel(data, totals, n_clusters, rng, compute, persist, delayed)
+
+
+def fit_dask(model, data, sample_weight=None):
+    """Fit ``model`` (a GeoKMeans) on a dask collection; see the module docstring.
+
+    Sets the same attributes as an in-memory fit, except ``labels_`` and
+    ``distances_m_``: ``labels_`` is a lazy dask Series aligned with the input's
+    partitions (-1 for skipped rows) and ``distances_m_`` is not computed.
+    """
+    _require_dask()
+    import dask
+
+    from ._validation import check_int, check_positive_float
+    from .core._estimator import KMeans
+
+    if sample_weight is not None and not isinstance(sample_weight, str):
+        raise InputError("for dask inputs give weights as a column name (sample_weight='pop').")
+    frame = _as_frame(data)
+    delayed = dask.delayed
+    compute = dask.compute
+    persist = dask.persist
+    lengths = compute(*[delayed(len)(p) for p in frame.to_delayed()])
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
+    parts = persist(*[delayed(_read)(p, int(o), model.lat, model.lon, sample_weight, model.dropna)
+                      for p, o in zip(frame.to_delayed(), offsets)])
+    extent = _combine_extents(compute(*[delayed(_extent)(p) for p in parts]))
+    n_points, n_dropped = extent[4], extent[5]
+    n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
+    if n_points < n_clusters:
+        raise InputError(f"n_samples={n_points} should be >= n_clusters={n_clusters}: there are "
+                         "fewer points than clusters.")
+    if n_dropped:
+        warnings.warn(f"skipped {n_dropped} rows with missing coordinates.", GeoKMeansWarning,
+                      stacklevel=3)
+    if model.max_radius_m is not None:
+        raise InputError("max_radius_m is not available for dask inputs yet.")
+    projection = _projection(model, extent)
+    data = persist(*[delayed(_project)(p, projection) for p in parts])
+    rng = make_rng(model.random_state)
+    totals = np.array(compute(*[delayed(_weight_total)(p) for p in data]))
+    centres = _seeds(model, data, extent, totals, projection, rng, compute, persist, delayed)
+    if projection.sphere_radius_m is not None:
+        project_to_sphere(centres, projection.sphere_radius_m)
+    max_iter = check_int("max_iter", model.max_iter, minimum=1)
+    tol = check_positive_float("tol", model.tol)
+    variance = _mean_variance(data, compute, delayed)
+    callback = KMeans._log_iteration(0) if model.verbose else None
+    centres, n_iter = _lloyd(data, np.ascontiguousarray(centres), max_iter, variance * tol,
+                             projection.sphere_radius_m, compute, delayed, callback)
+    centre_lon, centre_lat = projection.inverse(centres)
+    finals = compute(*[delayed(_final_partial)(p, d, centres, centre_lon, centre_lat)
+                       for p, d in zip(parts, data)])
+    counts, weights, weighted, maximum, inertia = (sum(f[i] for f in finals) if i != 3 else
+                                                   np.max([f[3] for f in finals], axis=0)
+                                                   for i in range(5))
+    table = cluster_table_from_sums(counts, weights, weighted, maximum)
+    model._set_fitted(projection, centres, centre_lon, centre_lat, table, inertia, n_iter,
+                      n_dropped)
+    model.labels_ = label_partitions(frame, projection, centres, model.lat, model.lon,
+                                     model.dropna)
+    model.distances_m_ = None
+    return model
+
+
+def _mean_variance(data, compute, delayed):
+    """mean(var(X, axis=0)) from per-partition counts, sums and sums of squares."""
+    moments = compute(*[delayed(_moments)(p) for p in data])
+    n = sum(m[0] for m in moments)
+    s = sum(m[1] for m in moments if m[0])
+    sq = sum(m[2] for m in moments if m[0])
+    mean = s / n
+    return float(np.mean(sq / n - mean**2))
+
+
+def label_partitions(frame, projection, centres, lat, lon, dropna):
+    """A lazy dask Series of labels aligned with ``frame``'s partitions."""
+    return frame.map_partitions(_label_partition, projection, centres, lat, lon, dropna,
+                                meta=pd.Series(dtype=np.int32, name="cluster"))
