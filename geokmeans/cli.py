@@ -106,6 +106,9 @@ def build_parser():
                      help="labelled points: .geojson, .gpkg, .parquet or .csv")
     run.add_argument("--centroids", metavar="OUT", help="centroids with statistics (same formats)")
     run.add_argument("--map", metavar="OUT.html", help="interactive web map (HTML)")
+    run.add_argument("--dask", metavar="ADDRESS",
+                     help="run on the dask scheduler at ADDRESS (e.g. tcp://host:8786); "
+                          "INPUT may then be a glob or directory of CSV/Parquet files")
     run.set_defaults(func=run_cluster)
 
     choose = commands.add_parser("choose-k", help="compare k values: inertia, silhouette, CH",
@@ -166,6 +169,34 @@ def _cluster_table(centroids, limit=20):
     return "\n".join(lines)
 
 
+def _dask_input(args):
+    """The input as a dask frame when it is partitioned or --dask is given, else None."""
+    from .distributed import is_partitioned_path, read_partitioned
+
+    if args.dask is None and not is_partitioned_path(args.input):
+        return None
+    if args.map:
+        raise UsageError("--map is not available for partitioned or --dask runs.")
+    if args.max_radius_m is not None:
+        raise UsageError("--max-radius-m is not available for partitioned or --dask runs.")
+    if args.output and Path(args.output).suffix.lower() != ".parquet":
+        raise UsageError("partitioned runs write points as a Parquet directory: -o OUT.parquet")
+    if args.output and Path(args.output).exists():
+        raise UsageError(f"output '{args.output}' exists; choose a new directory.")
+    return read_partitioned(args.input)
+
+
+def _connect(address):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--dask needs the dask extra: pip install 'geokmeans[dask]'") from None
+    try:
+        return Client(address, timeout=10)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+
+
 def run_cluster(args, progress):
     from .result import cluster
 
@@ -181,23 +212,34 @@ def run_cluster(args, progress):
         options["bbox"] = tuple(args.bbox)
     if args.n_init is not None:
         options["n_init"] = args.n_init
+    data = _dask_input(args)
+    if data is None:
+        data = args.input
+    client = _connect(args.dask) if args.dask else None
     start = time.perf_counter()
     progress.stage(f"clustering {args.input}")
-    result = cluster(args.input, args.k, lat=args.lat, lon=args.lon, weight=args.weight,
-                     **options)
+    try:
+        result = cluster(data, args.k, lat=args.lat, lon=args.lon, weight=args.weight, **options)
+        if args.output and result.is_dask:
+            progress.stage(f"writing {args.output}")
+            result.to_parquet(args.output, which="points")
+            args.output = None
+    finally:
+        if client is not None:
+            client.close()
     elapsed = time.perf_counter() - start
     if args.output:
         progress.stage(f"writing {args.output}")
         result.to_file(args.output, which="points")
     if args.centroids:
         progress.stage(f"writing {args.centroids}")
-        result.to_file(args.centroids, which="centroids")
+        _write_centroids(result, args.centroids)
     if args.map:
         progress.stage(f"drawing {args.map}")
         result.explore().save(args.map)
     progress.clear()
     model = result.model
-    n_points = int((model.labels_ >= 0).sum())
+    n_points = int(result.centroids.n_points.sum())
     k_text = f"k={model.n_clusters_}"
     if model.n_clusters_ != args.k:
         k_text += f" (from -k {args.k}, split to a {args.max_radius_m:g} m radius)"
@@ -206,6 +248,18 @@ def run_cluster(args, progress):
           f"{model.inertia_:.6g} m², {model.n_iter_} iterations, {elapsed:.2f} s")
     print(_cluster_table(result.centroids))
     return 0
+
+
+def _write_centroids(result, path):
+    from . import io
+
+    writers = {".geojson": io.write_geojson, ".json": io.write_geojson, ".gpkg": io.write_gpkg,
+               ".parquet": io.write_parquet}
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return io.write_csv(path, result.centroids, protected=[result.source])
+    writers[suffix](path, {"centroids": result.centroids}, result.metadata,
+                    protected=[result.source])
 
 
 def run_choose_k(args, progress):

@@ -13,6 +13,7 @@ on its cluster; otherwise on dask's local scheduler.
 """
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,15 @@ from .model import LonLatBox, sample_bbox
 from .projection import auto_projection, choose_projection, wrap_longitude
 from .stats import cluster_table_from_sums, geodesic_distances_m
 
-__all__ = ["fit_dask", "is_dask_collection", "label_partitions"]
+__all__ = [
+    "as_dask_frame",
+    "fit_dask",
+    "is_dask_collection",
+    "is_partitioned_path",
+    "read_partitioned",
+    "label_partitions",
+    "write_partitioned",
+]
 
 KMEANS_PARALLEL_ROUNDS = 5
 
@@ -46,6 +55,62 @@ def _require_dask():
         raise ImportError(
             "clustering dask collections needs dask: pip install 'geokmeans[dask]'"
         ) from None
+
+
+def as_dask_frame(data):
+    """A dask DataFrame (or dask_geopandas GeoDataFrame) for any dask input."""
+    return _as_frame(data)
+
+
+def is_partitioned_path(path):
+    """True for a glob (``*``, ``?``, ``[``) or a directory: input read with dask."""
+    text = str(path)
+    return any(ch in text for ch in "*?[") or Path(text).is_dir()
+
+
+def read_partitioned(path):
+    """A dask frame for a glob of CSV/Parquet files or a Parquet directory."""
+    _require_dask()
+    import glob
+
+    import dask.dataframe as dd
+
+    text = str(path)
+    matches = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
+    if not matches:
+        raise InputError(f"no input files match '{path}'.")
+    first = Path(matches[0])
+    suffix = first.suffix.lower()
+    if first.is_dir() or suffix in (".parquet", ".geoparquet", ".pq"):
+        try:
+            import dask_geopandas
+
+            return dask_geopandas.read_parquet(matches if len(matches) > 1 else matches[0])
+        except (ImportError, ValueError, TypeError):
+            return dd.read_parquet(matches)
+    if suffix in (".csv", ".txt"):
+        return dd.read_csv(matches, keep_default_na=False, na_values=[""])
+    raise InputError(f"partitioned input '{path}' must be CSV or Parquet files.")
+
+
+def write_partitioned(frame, path):
+    """Write a dask (Geo)DataFrame as a Parquet directory, atomically: the files go to a
+    temporary directory beside ``path``, renamed into place when all are written."""
+    import os
+    import shutil
+    import tempfile
+
+    target = Path(path)
+    if target.exists():
+        raise InputError(f"output '{path}' exists; choose a new directory for partitioned output.")
+    if not target.resolve().parent.is_dir():
+        raise InputError(f"cannot write '{path}': directory '{target.parent}' does not exist.")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.resolve().parent))
+    try:
+        frame.to_parquet(str(tmp / "data"), write_index=False)
+        os.replace(tmp / "data", target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _as_frame(data):

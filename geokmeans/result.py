@@ -59,7 +59,7 @@ class ClusterResult:
         return {
             "crs_used": self.model.crs_,
             "n_clusters": int(len(self.centroids)),
-            "n_points": int((self.model.labels_ >= 0).sum()),
+            "n_points": int(self.centroids.n_points.sum()),
             "inertia_m2": self.model.inertia_,
             "n_iter": int(self.model.n_iter_),
             "geokmeans_version": __version__,
@@ -93,6 +93,9 @@ class ClusterResult:
         """
         suffix = Path(path).suffix.lower()
         protected = [self.source]
+        if self.is_dask and suffix != ".parquet":
+            raise InputError("results of dask inputs are written as partitioned Parquet "
+                             "(a path ending in .parquet).")
         if suffix in (".geojson", ".json"):
             return self.to_geojson(path, which=which)
         if suffix == ".gpkg":
@@ -114,8 +117,25 @@ class ClusterResult:
         return explore(self, **map_options)
 
     def to_parquet(self, path, *, which="both"):
-        """Write GeoParquet (see ``to_file``)."""
+        """Write GeoParquet (see ``to_file``).
+
+        For a result of a dask input, ``which="points"`` writes the labelled points as a
+        partitioned (Geo)Parquet directory, one file per partition, computed on the
+        cluster; the directory appears only once complete.
+        """
+        if self.is_dask:
+            if which != "points":
+                raise InputError("for dask results write the points (which='points'); the "
+                                 "centroids are in memory: result.centroids.to_parquet(...).")
+            from .distributed import write_partitioned
+
+            return write_partitioned(self.points, path)
         io.write_parquet(path, self._layers(which), self.metadata, protected=[self.source])
+
+    @property
+    def is_dask(self):
+        """True when ``points`` is a lazy dask collection (the input was one)."""
+        return not isinstance(self.points, gpd.GeoDataFrame)
 
 
 def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=None,
@@ -151,6 +171,14 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         raise InputError("give the weights once: sample_weight or weight, not both.")
     weights = sample_weight if sample_weight is not None else weight
     model = GeoKMeans(n_clusters, lat=lat, lon=lon, **options)
+    from .distributed import is_dask_collection
+
+    if is_dask_collection(data):
+        from .distributed import as_dask_frame
+
+        model.fit(data, sample_weight=weights)
+        frame = as_dask_frame(data).assign(cluster=model.labels_)
+        return ClusterResult(frame, model.centroids_.copy(), model, None)
     points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=model.dropna)
     model._fit_read(points)
     frame = points.frame

@@ -1,0 +1,217 @@
+"""Dask back end on a 2-worker, 2-process LocalCluster: same results as in memory."""
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import geokmeans as gk
+from geokmeans import InputError
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+dask_geopandas = pytest.importorskip("dask_geopandas")
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as c:
+            yield c
+
+
+@pytest.fixture(scope="module")
+def ais():
+    return pd.read_csv(DATA / "ny_harbor_ais.csv")
+
+
+def seeds_from(frame, k, seed):
+    rows = np.random.default_rng(seed).choice(len(frame), k, replace=False)
+    return frame[["lon", "lat"]].to_numpy()[rows]
+
+
+def assert_same_fit(distributed_model, memory_model):
+    assert_array_equal(distributed_model.labels_.compute().to_numpy(), memory_model.labels_)
+    assert_allclose(distributed_model.cluster_centers_m_, memory_model.cluster_centers_m_,
+                    rtol=1e-9)
+    assert distributed_model.inertia_ == pytest.approx(memory_model.inertia_, rel=1e-9)
+    assert distributed_model.n_iter_ == memory_model.n_iter_
+    assert distributed_model.crs_ == memory_model.crs_
+    for column in ["n_points", "weight", "mean_distance_m", "max_distance_m"]:
+        assert_allclose(distributed_model.centroids_[column], memory_model.centroids_[column],
+                        rtol=1e-9)
+
+
+@pytest.mark.parametrize("npartitions", [1, 5])
+def test_same_as_in_memory_from_same_centres(client, ais, seed, npartitions):
+    init = seeds_from(ais, 6, seed)
+    frame = ais.assign(w=np.random.default_rng(seed).uniform(0.5, 2.0, len(ais)))
+    on_dask = gk.GeoKMeans(6, init=init).fit(dd.from_pandas(frame, npartitions=npartitions),
+                                             sample_weight="w")
+    in_memory = gk.GeoKMeans(6, init=init).fit(frame, sample_weight="w")
+    assert_same_fit(on_dask, in_memory)
+
+
+def test_dask_geopandas_and_sphere(client):
+    import geopandas as gpd
+
+    airports = pd.read_csv(DATA / "us_airports.csv")
+    gdf = gpd.GeoDataFrame(airports, geometry=gpd.points_from_xy(airports.longitude,
+                                                                 airports.latitude),
+                           crs=4326).to_crs(3857)
+    init = airports[["longitude", "latitude"]].to_numpy()[[0, 100, 1000, 2000, 3000]]
+    on_dask = gk.GeoKMeans(5, init=init).fit(dask_geopandas.from_geopandas(gdf, npartitions=4))
+    in_memory = gk.GeoKMeans(5, init=init).fit(gdf)
+    assert on_dask.crs_ == "sphere"
+    assert_same_fit(on_dask, in_memory)
+
+
+def test_dask_array_of_lonlat(client, ais):
+    import dask.array as da
+
+    lonlat = ais[["lon", "lat"]].to_numpy()
+    init = seeds_from(ais, 4, 0)
+    on_dask = gk.GeoKMeans(4, init=init).fit(da.from_array(lonlat, chunks=(7000, 2)))
+    in_memory = gk.GeoKMeans(4, init=init).fit(lonlat)
+    assert_same_fit(on_dask, in_memory)
+
+
+def test_empty_and_uneven_partitions(client, ais):
+    sizes = [0, 7, 30_000, 1, 0, 19_992]
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    pieces = [ais.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    import dask
+
+    frame = dd.from_delayed([dask.delayed(p) for p in pieces],
+                            meta=ais.iloc[:0])
+    assert frame.npartitions == 6
+    init = seeds_from(ais, 5, 1)
+    on_dask = gk.GeoKMeans(5, init=init).fit(frame)
+    in_memory = gk.GeoKMeans(5, init=init).fit(ais)
+    assert_same_fit(on_dask, in_memory)
+
+
+def test_empty_clusters_relocated_as_in_memory(client, ais):
+    # seeds in the box's far corners leave clusters empty at the first step
+    init = np.array([[-74.2, 40.6], [-60.0, 10.0], [-50.0, 20.0], [-73.9, 40.8]])
+    on_dask = gk.GeoKMeans(4, init=init, crs="EPSG:32618").fit(dd.from_pandas(ais, npartitions=3))
+    in_memory = gk.GeoKMeans(4, init=init, crs="EPSG:32618").fit(ais)
+    assert_same_fit(on_dask, in_memory)
+    assert (in_memory.centroids_.n_points > 0).all()
+
+
+def test_kmeans_parallel_seeding_quality(client, ais):
+    on_dask = gk.GeoKMeans(8, random_state=0).fit(dd.from_pandas(ais, npartitions=4))
+    in_memory = [gk.GeoKMeans(8, random_state=s).fit(ais).inertia_ for s in range(5)]
+    assert on_dask.inertia_ <= 1.1 * np.median(in_memory)
+    again = gk.GeoKMeans(8, random_state=0).fit(dd.from_pandas(ais, npartitions=4))
+    assert_allclose(again.cluster_centers_m_, on_dask.cluster_centers_m_)  # reproducible
+
+
+def test_worker_killed_mid_fit_is_survived(client, ais):
+    init = seeds_from(ais, 6, 2)
+    frame = dd.from_pandas(ais, npartitions=6)
+    killed = threading.Event()
+
+    class KillOnSecondIteration(logging.Handler):
+        def emit(self, record):
+            if "iteration 2," in record.getMessage() and not killed.is_set():
+                killed.set()
+                victim = sorted(client.scheduler_info()["workers"])[0]
+                try:
+                    client.run(os._exit, 1, workers=[victim])
+                except Exception:  # the worker dies during the call
+                    pass
+
+    handler = KillOnSecondIteration()
+    logger = logging.getLogger("geokmeans")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        on_dask = gk.GeoKMeans(6, init=init, verbose=1).fit(frame)
+    finally:
+        logger.removeHandler(handler)
+    assert killed.is_set()
+    in_memory = gk.GeoKMeans(6, init=init).fit(ais)
+    assert_same_fit(on_dask, in_memory)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_bad_partition_gives_the_in_memory_error(client, ais):
+    bad = ais.copy()
+    bad.loc[23_456, "lat"] = np.nan
+    with pytest.raises(InputError) as in_memory:
+        gk.GeoKMeans(3).fit(bad)
+    with pytest.raises(InputError) as on_dask:
+        gk.GeoKMeans(3).fit(dd.from_pandas(bad, npartitions=5))
+    assert str(on_dask.value) == str(in_memory.value)
+    assert "row 23456" in str(on_dask.value)
+
+
+def test_cluster_result_and_partitioned_parquet(client, ais, tmp_path):
+    result = gk.cluster(dd.from_pandas(ais, npartitions=4), 5, random_state=0)
+    assert result.is_dask
+    out = tmp_path / "points.parquet"
+    result.to_parquet(out, which="points")
+    back = pd.read_parquet(out)
+    assert len(back) == len(ais)
+    assert_array_equal(np.bincount(back.cluster, minlength=5), result.centroids.n_points)
+    with pytest.raises(InputError, match="exists"):
+        result.to_parquet(out, which="points")
+
+
+def test_unsupported_options_are_clear(client, ais):
+    frame = dd.from_pandas(ais, npartitions=2)
+    with pytest.raises(InputError, match="init='random' is not available for dask"):
+        gk.GeoKMeans(3, init="random").fit(frame)
+    with pytest.raises(InputError, match="column name"):
+        gk.GeoKMeans(3).fit(frame, sample_weight=np.ones(len(ais)))
+
+
+def test_cli_partitioned_csv_on_the_cluster(client, ais, tmp_path):
+    import subprocess
+    import sys
+
+    import geopandas as gpd
+
+    for i, rows in enumerate(np.array_split(np.arange(len(ais)), 3)):
+        ais.iloc[rows].to_csv(tmp_path / f"ais_{i}.csv", index=False)
+    pattern = str(tmp_path / "ais_*.csv")
+    outputs = {}
+    for name, extra in [("local", []), ("cluster", ["--dask", client.scheduler.address])]:
+        out = tmp_path / f"{name}.parquet"
+        done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "cluster", pattern, "-k", "4",
+                               "--seed", "0", "-o", str(out), "--centroids",
+                               str(tmp_path / f"{name}_c.geojson"), *extra],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("50,000 points, k=4, CRS EPSG:32618")
+        outputs[name] = pd.read_parquet(out).cluster.to_numpy()
+        centroids = gpd.read_file(tmp_path / f"{name}_c.geojson")
+        assert centroids.n_points.sum() == len(ais)
+    assert_array_equal(outputs["local"], outputs["cluster"])
+    assert_array_equal(np.bincount(outputs["local"], minlength=4),
+                       centroids.n_points.to_numpy())
+
+
+def test_cli_dask_errors(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "cluster",
+                           str(tmp_path / "none_*.csv"), "-k", "3"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no input files match" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "cluster",
+                           str(DATA / "dc_places.csv"), "-k", "3", "--dask", "tcp://127.0.0.1:1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "cannot reach the dask scheduler" in done.stderr
