@@ -149,14 +149,19 @@ def _extent(part):
 
 
 def _project(part, projection):
+    """(X, weights) of a partition; weights stay None when unweighted (made per task)."""
     lon, lat, weights, _ = part
     X = projection.forward(lon, lat) if lon.size else np.empty((0, projection.n_dims))
-    w = np.ones(lon.size) if weights is None else weights
-    return np.ascontiguousarray(X), w
+    return np.ascontiguousarray(X), weights
+
+
+def _unpack(data):
+    X, w = data
+    return X, (np.ones(len(X)) if w is None else w)
 
 
 def _weight_total(data):
-    return float(data[1].sum())
+    return float(_unpack(data)[1].sum())
 
 
 def _moments(data):
@@ -166,7 +171,7 @@ def _moments(data):
 
 def _pick(data, target):
     """The row where the running sum of weights passes ``target``."""
-    X, w = data
+    X, w = _unpack(data)
     row = int(np.searchsorted(np.cumsum(w), target, side="right"))
     return X[min(row, len(X) - 1)]
 
@@ -187,26 +192,27 @@ def _closest(data, centres, previous=None):
 
 
 def _cost(data, closest):
-    return float(data[1] @ closest) if len(closest) else 0.0
+    return float(_unpack(data)[1] @ closest) if len(closest) else 0.0
 
 
 def _oversample(data, closest, factor, seed):
     """Rows drawn independently with probability min(1, factor * w * D²)."""
-    X, w = data
+    X, w = _unpack(data)
     rng = np.random.default_rng(seed)
     keep = rng.uniform(size=len(X)) < factor * w * closest
     return X[keep]
 
 
 def _candidate_weights(data, candidates):
-    labels, _ = _nearest_sqdist(data[0], candidates)
-    return np.bincount(labels, weights=data[1], minlength=len(candidates))
+    X, w = _unpack(data)
+    labels, _ = _nearest_sqdist(X, candidates)
+    return np.bincount(labels, weights=w, minlength=len(candidates))
 
 
 def _lloyd_partial(data, centres, previous, n_candidates):
     """Partial sums of one E-step; also the rows farthest from their centre (for
     relocating empty clusters) and how many labels differ from ``previous`` centres."""
-    X, w = data
+    X, w = _unpack(data)
     k, d = centres.shape
     if len(X) == 0:
         return (np.zeros((k, d)), np.zeros(k), 0.0, 0, np.empty((0, d)), np.empty(0),
@@ -237,7 +243,7 @@ def _lloyd_partial(data, centres, previous, n_candidates):
 def _final_partial(part, data, centres, centre_lon, centre_lat):
     """Per-cluster counts, weights, weighted and maximum geodesic distances, inertia."""
     lon, lat, _, _ = part
-    X, w = data
+    X, w = _unpack(data)
     k = len(centre_lon)
     if len(X) == 0:
         return np.zeros(k), np.zeros(k), np.zeros(k), np.full(k, -np.inf), 0.0
@@ -301,7 +307,7 @@ def _kmeans_parallel(data, totals, n_clusters, rng, compute, persist, delayed):
         closest = persist(*[delayed(_closest)(p, new, c) for p, c in zip(data, closest)])
     weights = sum(compute(*[delayed(_candidate_weights)(p, candidates) for p in data]))
     if (weights > 0).sum() < n_clusters:  # tiny inputs: every row is a candidate
-        rows = [r for r in compute(*data)]
+        rows = [_unpack(r) for r in compute(*data)]
         candidates = np.concatenate([r[0] for r in rows])
         weights = np.concatenate([r[1] for r in rows])
     starts = _kernels.chunk_starts(len(candidates))
@@ -410,9 +416,11 @@ def fit_dask(model, data, sample_weight=None):
     persist = dask.persist
     lengths = compute(*[delayed(len)(p) for p in frame.to_delayed()])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
-    parts = persist(*[delayed(_read)(p, int(o), model.lat, model.lon, sample_weight, model.dropna)
-                      for p, o in zip(frame.to_delayed(), offsets)])
-    extent = _combine_extents(compute(*[delayed(_extent)(p) for p in parts]))
+    def read_all():  # lazily: partitions are read again where needed, never all kept
+        return [delayed(_read)(p, int(o), model.lat, model.lon, sample_weight, model.dropna)
+                for p, o in zip(frame.to_delayed(), offsets)]
+
+    extent = _combine_extents(compute(*[delayed(_extent)(p) for p in read_all()]))
     n_points, n_dropped = extent[4], extent[5]
     n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
     if n_points < n_clusters:
@@ -424,7 +432,7 @@ def fit_dask(model, data, sample_weight=None):
     if model.max_radius_m is not None:
         raise InputError("max_radius_m is not available for dask inputs yet.")
     projection = _projection(model, extent)
-    data = persist(*[delayed(_project)(p, projection) for p in parts])
+    data = persist(*[delayed(_project)(p, projection) for p in read_all()])
     rng = make_rng(model.random_state)
     totals = np.array(compute(*[delayed(_weight_total)(p) for p in data]))
     centres = _seeds(model, data, extent, totals, projection, rng, compute, persist, delayed)
@@ -438,7 +446,7 @@ def fit_dask(model, data, sample_weight=None):
                              projection.sphere_radius_m, compute, delayed, callback)
     centre_lon, centre_lat = projection.inverse(centres)
     finals = compute(*[delayed(_final_partial)(p, d, centres, centre_lon, centre_lat)
-                       for p, d in zip(parts, data)])
+                       for p, d in zip(read_all(), data)])
     counts, weights, weighted, maximum, inertia = (sum(f[i] for f in finals) if i != 3 else
                                                    np.max([f[3] for f in finals], axis=0)
                                                    for i in range(5))
