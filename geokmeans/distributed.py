@@ -7,8 +7,9 @@ messages, rows numbered across the whole input), projected where it lives and ke
 the workers' memory. The projection is chosen from the partitions' extents; seeding is
 k-means|| (Bahmani et al., "Scalable k-means++", VLDB 2012) with weights, reduced to k
 centres by weighted k-means++; each Lloyd iteration sums per-partition partials (weights,
-coordinate sums, inertia, changed labels) computed with the in-memory numba kernels, and
-handles empty clusters as in memory. With a ``distributed.Client`` active the work runs
+coordinate sums, inertia, changed labels) computed with the in-memory numba kernels
+(Hamerly's bounds, kept on the workers between iterations), and handles empty clusters
+as in memory. With a ``distributed.Client`` active the work runs
 on its cluster; otherwise on dask's local scheduler.
 """
 
@@ -135,7 +136,7 @@ def _read(frame, offset, lat, lon, weight, dropna):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeoKMeansWarning)  # counted and reported once
         points = read_points(frame, lat=lat, lon=lon, weight=weight, dropna=dropna,
-                             row_offset=offset)
+                             row_offset=offset, keep_frame=False)
     return points.lon, points.lat, points.weights, points.n_dropped
 
 
@@ -209,35 +210,49 @@ def _candidate_weights(data, candidates):
     return np.bincount(labels, weights=w, minlength=len(candidates))
 
 
-def _lloyd_partial(data, centres, previous, n_candidates):
-    """Partial sums of one E-step; also the rows farthest from their centre (for
-    relocating empty clusters) and how many labels differ from ``previous`` centres."""
+def _iteration(data, state, centres, shift, n_candidates):
+    """One bounded E-step (Hamerly, as in memory) and its partial sums on a partition.
+
+    ``state`` holds the previous iteration's (labels, upper, lower) bounds (None at the
+    start) and ``shift`` (k,) how far each centre moved since. Returns the new state and
+    the partial: sums (k, d), weights (k,), inertia, changed labels, and the rows
+    farthest from their centre (for relocating empty clusters as in memory).
+    """
     X, w = _unpack(data)
     k, d = centres.shape
-    if len(X) == 0:
-        return (np.zeros((k, d)), np.zeros(k), 0.0, 0, np.empty((0, d)), np.empty(0),
-                np.empty(0, dtype=np.int32), np.empty(0), np.empty(0, dtype=np.int64))
-    starts = _kernels.chunk_starts(len(X))
+    n = len(X)
+    if state is None:
+        labels = np.full(n, -1, dtype=np.int32)
+        upper = np.full(n, np.inf)
+        lower = np.zeros(n)
+    else:  # persisted state is never modified: retries and recomputations stay exact
+        labels, upper, lower = (a.copy() for a in state)
+    if n == 0:
+        return (labels, upper, lower), (np.zeros((k, d)), np.zeros(k), 0.0, 0, np.empty((0, d)),
+                                        np.empty(0), np.empty(0, dtype=np.int32), np.empty(0),
+                                        np.empty(0, dtype=np.int64))
+    starts = _kernels.chunk_starts(n)
     n_chunks = starts.shape[0] - 1
-    labels = np.empty(len(X), dtype=np.int32)
-    dist2 = np.empty(len(X))
+    if shift is not None:
+        _kernels.hamerly_move_bounds(labels, shift, starts, upper, lower)
+    neighbours, neighbour_dist, half_gap = _kernels.centre_neighbours(centres)
+    n_changed = np.empty(n_chunks, dtype=np.int64)
+    _kernels.hamerly_assign(X, centres, np.ascontiguousarray(centres.T), half_gap, neighbours,
+                            neighbour_dist, starts, labels, upper, lower, n_changed)
     part_sums = np.empty((n_chunks, k, d))
     part_weights = np.empty((n_chunks, k))
-    part_inertia = np.empty(n_chunks)
-    _kernels.lloyd_step(X, w, np.ascontiguousarray(centres.T), starts, labels, dist2, part_sums,
-                        part_weights, part_inertia)
+    _kernels.cluster_partials(X, w, labels, starts, part_sums, part_weights)
     sums = np.empty((k, d))
     weights = np.empty(k)
-    inertia = _kernels.reduce_partials(part_sums, part_weights, part_inertia, sums, weights)
-    if previous is None:
-        changed = len(X)
-    else:
-        old, _ = _nearest_sqdist(X, previous)
-        changed = int((old != labels).sum())
+    _kernels.reduce_partials(part_sums, part_weights, np.zeros(n_chunks), sums, weights)
+    dist2 = np.empty(n)
+    _kernels.distances_to_own_centre(X, centres, labels, starts, dist2)
     movable = np.flatnonzero((w > 0) & (dist2 > 0))
     far = movable[np.argsort(-dist2[movable], kind="stable")[:n_candidates]]
     far.sort()
-    return sums, weights, inertia, changed, X[far], w[far], labels[far], dist2[far], far
+    partial = (sums, weights, float(w @ dist2), int(n_changed.sum()), X[far], w[far],
+               labels[far], dist2[far], far)
+    return (labels, upper, lower), partial
 
 
 def _final_partial(part, data, centres, centre_lon, centre_lat):
@@ -263,7 +278,7 @@ def _label_partition(frame, projection, centres, lat, lon, dropna):
         return pd.Series(np.empty(0, dtype=np.int32), index=frame.index)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeoKMeansWarning)
-        points = read_points(frame, lat=lat, lon=lon, dropna=dropna)
+        points = read_points(frame, lat=lat, lon=lon, dropna=dropna, keep_frame=False)
     labels = np.full(len(frame), -1, dtype=np.int32)
     labels[points.valid], _ = _nearest_sqdist(projection.forward(points.lon, points.lat), centres)
     return pd.Series(labels, index=frame.index, name="cluster")
@@ -340,14 +355,20 @@ def _relocate(far, sums, weights, n_features):
     relocate_empty_clusters(X, w, labels, dist2, sums, weights)
 
 
-def _lloyd(data, centres, max_iter, tol, sphere_radius, compute, delayed, callback):
-    """Lloyd's iterations as in ``core._lloyd.lloyd``, one map-reduce each."""
+def _lloyd(data, centres, max_iter, tol, sphere_radius, compute, persist, delayed, callback):
+    """Lloyd's iterations as in ``core._lloyd.hamerly`` (hence ``lloyd``), one map-reduce
+    each; the per-row bounds stay in the workers' memory between iterations."""
+    import operator
+
     n_clusters, n_features = centres.shape
-    previous = None
+    states = [None] * len(data)
+    shift = None
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        partials = compute(*[delayed(_lloyd_partial)(p, centres, previous, n_clusters)
-                             for p in data])
+        tasks = persist(*[delayed(_iteration)(p, s, centres, shift, n_clusters)
+                          for p, s in zip(data, states)])
+        partials = compute(*[delayed(operator.getitem)(t, 1) for t in tasks])
+        states = [delayed(operator.getitem)(t, 0) for t in tasks]
         sums, weights, inertia, changed, far = _reduce(partials, n_clusters, n_features)
         if callback is not None:
             callback(iteration, inertia)
@@ -358,11 +379,13 @@ def _lloyd(data, centres, max_iter, tol, sphere_radius, compute, delayed, callba
         new[filled] = sums[filled] / weights[filled, None]
         if sphere_radius is not None:
             project_to_sphere(new, sphere_radius)
-        shift = float(((new - centres) ** 2).sum())
-        previous, centres = centres, new
+        moved = new - centres
+        total_shift = float((moved**2).sum())
+        shift = np.sqrt((moved**2).sum(axis=1)) * (1.0 + 1e-9)
+        centres = new
         if iteration > 1 and changed == 0:
             break
-        if shift <= tol:
+        if total_shift <= tol:
             break
     return centres, iteration
 
@@ -443,7 +466,7 @@ def fit_dask(model, data, sample_weight=None):
     variance = _mean_variance(data, compute, delayed)
     callback = KMeans._log_iteration(0) if model.verbose else None
     centres, n_iter = _lloyd(data, np.ascontiguousarray(centres), max_iter, variance * tol,
-                             projection.sphere_radius_m, compute, delayed, callback)
+                             projection.sphere_radius_m, compute, persist, delayed, callback)
     centre_lon, centre_lat = projection.inverse(centres)
     finals = compute(*[delayed(_final_partial)(p, d, centres, centre_lon, centre_lat)
                        for p, d in zip(read_all(), data)])

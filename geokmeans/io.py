@@ -199,7 +199,8 @@ def _weights(frame, weight, valid, row_offset=0):
     return values[valid]
 
 
-def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offset=0):
+def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offset=0,
+                keep_frame=True):
     """Read points from any supported input into a ``PointData``.
 
     Parameters
@@ -219,6 +220,9 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
         saying how many.
     row_offset : int, default 0
         Added to row numbers in messages (for a partition of a larger table).
+    keep_frame : bool, default True
+        ``False`` skips building ``frame`` (left None) when only the coordinates are
+        needed, e.g. for a partition of a dask input.
     """
     frame = _as_frame(data)
     if len(frame) == 0:
@@ -238,7 +242,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
                 "gdf.set_crs(...) (e.g. 'EPSG:4326' for lon/lat degrees)."
             )
         lon_values, lat_values = _from_geometry(frame, row_offset)
-        result_frame = frame.copy()
+        result_frame = frame.copy() if keep_frame else None
     else:
         if lat_col is None or lon_col is None:
             raise InputError(
@@ -252,7 +256,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
             pd.DataFrame(frame).copy(),
             geometry=gpd.points_from_xy(lon_values, lat_values),
             crs="EPSG:4326",
-        )
+        ) if keep_frame else None
     valid = np.isfinite(lon_values) & np.isfinite(lat_values)
     if not valid.all():
         row = int(np.flatnonzero(~valid)[0])

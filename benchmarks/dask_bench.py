@@ -1,0 +1,131 @@
+"""Dask benchmark: 20M points from partitioned Parquet on a 2-worker local cluster.
+
+    python benchmarks/dask_bench.py [--n 20000000] [--k 64] [--memory-limit 1GiB]
+
+Writes the points (lon, lat and an id, float64/int64) as 40 Parquet files, starts a
+LocalCluster of 2 worker processes (1 thread each) with a per-worker memory limit, then
+fits, side by side in this run: geokmeans on the dask frame (k-means|| seeding), dask-ml's
+KMeans on the projected coordinates (its own k-means||), and in-memory geokmeans on the
+same points in this process. Reports wall time, inertia and each worker's peak memory
+(sampled every 50 ms). Prints a markdown table.
+"""
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import clustered_lonlat, machine, markdown_table  # noqa: E402
+
+
+def worker_rss(dask_worker):
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+class PeakSampler:
+    """Polls each worker's RSS on the cluster while a fit runs."""
+
+    def __init__(self, client):
+        self.client = client
+        self.peaks = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                for worker, rss in self.client.run(worker_rss).items():
+                    self.peaks[worker] = max(self.peaks.get(worker, 0), rss)
+            except Exception:  # a worker restarting
+                pass
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000_000)
+    parser.add_argument("--k", type=int, default=64)
+    parser.add_argument("--partitions", type=int, default=40)
+    parser.add_argument("--memory-limit", default="1GiB")
+    parser.add_argument("--skip-dask-ml", action="store_true")
+    args = parser.parse_args()
+
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    import geokmeans as gk
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        lonlat = clustered_lonlat(args.n, n_centres=200, seed=5,
+                                  box=((-80.0, 36.0), (-74.0, 42.0)), spread_deg=0.05)
+        frame = pd.DataFrame({"id": np.arange(args.n), "lon": lonlat[:, 0], "lat": lonlat[:, 1]})
+        dataset_mb = frame.memory_usage(index=False).sum() / 2**20
+        del lonlat
+        for i, part in enumerate(np.array_split(np.arange(args.n), args.partitions)):
+            frame.iloc[part].to_parquet(Path(tmp) / f"part_{i:03d}.parquet", index=False)
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          memory_limit=args.memory_limit, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            ddf = dd.read_parquet(str(Path(tmp) / "part_*.parquet"))
+            client.run(lambda: __import__("geokmeans"))  # imports and compiled kernels
+            baseline = max(client.run(worker_rss).values())
+            with PeakSampler(client) as sampler:
+                start = time.perf_counter()
+                model = gk.GeoKMeans(args.k, random_state=0).fit(ddf)
+                elapsed = time.perf_counter() - start
+            rows.append(["geokmeans on dask (k-means|| + Lloyd)", f"{elapsed:.1f}",
+                         f"{model.inertia_:.5g}", model.n_iter_, model.crs_,
+                         " / ".join(f"{p / 2**20:.0f}" for p in sampler.peaks.values())])
+            projection = model.projection_
+
+            if not args.skip_dask_ml:
+                import dask.array as da
+                from dask_ml.cluster import KMeans as DaskMLKMeans
+
+                X = ddf[["lon", "lat"]].to_dask_array(lengths=True).map_blocks(
+                    lambda b: projection.forward(b[:, 0], b[:, 1]), dtype=np.float64)
+                X = X.persist()
+                with PeakSampler(client) as sampler:
+                    start = time.perf_counter()
+                    ref = DaskMLKMeans(n_clusters=args.k, random_state=0, init_max_iter=2,
+                                       oversampling_factor=2).fit(X)
+                    elapsed = time.perf_counter() - start
+                inertia = float(ref.inertia_) if hasattr(ref, "inertia_") else float("nan")
+                rows.append(["dask-ml KMeans (projected X persisted first)", f"{elapsed:.1f}",
+                             f"{inertia:.5g}", getattr(ref, "n_iter_", "–"), projection.name,
+                             " / ".join(f"{p / 2**20:.0f}" for p in sampler.peaks.values())])
+                del X, da
+
+        start = time.perf_counter()
+        in_memory = gk.GeoKMeans(args.k, random_state=0).fit(frame)
+        elapsed = time.perf_counter() - start
+        rows.append(["geokmeans in memory (this process)", f"{elapsed:.1f}",
+                     f"{in_memory.inertia_:.5g}", in_memory.n_iter_, in_memory.crs_, "–"])
+    print(f"Machine: {machine()}; n = {args.n:,} points in {args.partitions} Parquet files "
+          f"({dataset_mb:.0f} MiB as a DataFrame); k = {args.k}; 2 workers x 1 thread, "
+          f"memory limit {args.memory_limit} each; worker baseline after imports "
+          f"{baseline / 2**20:.0f} MiB\n")
+    print(markdown_table(["engine", "seconds", "inertia m²", "n_iter", "CRS",
+                          "peak RSS per worker MiB"], rows))
+
+
+if __name__ == "__main__":
+    main()
