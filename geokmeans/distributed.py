@@ -21,7 +21,7 @@ import pandas as pd
 
 from .core import _kernels
 from .core._estimator import make_rng
-from .core._lloyd import project_to_sphere, relocate_empty_clusters
+from .core._lloyd import m_step, project_to_sphere, relocate_empty_clusters
 from .core._seeding import init_kmeanspp
 from .errors import GeoKMeansWarning, InputError
 from .io import read_points
@@ -374,11 +374,7 @@ def _lloyd(data, centres, max_iter, tol, sphere_radius, compute, persist, delaye
             callback(iteration, inertia)
         if (weights <= 0).any():
             _relocate(far, sums, weights, n_features)
-        new = centres.copy()
-        filled = weights > 0
-        new[filled] = sums[filled] / weights[filled, None]
-        if sphere_radius is not None:
-            project_to_sphere(new, sphere_radius)
+        new = m_step(centres, sums, weights, sphere_radius)
         moved = new - centres
         total_shift = float((moved**2).sum())
         shift = np.sqrt((moved**2).sum(axis=1)) * (1.0 + 1e-9)

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["hamerly", "lloyd", "project_to_sphere", "relocate_empty_clusters"]
+__all__ = ["hamerly", "lloyd", "m_step", "project_to_sphere", "relocate_empty_clusters"]
 
 
 def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
@@ -79,7 +79,8 @@ def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None, sphere
     iteration = 0
     for iteration in range(1, max_iter + 1):
         _kernels.lloyd_step(
-            X, weights, np.ascontiguousarray(centers.T), starts, labels, dist2, part_sums, part_weights, part_inertia
+            X, weights, np.ascontiguousarray(centers.T), starts, labels, dist2, part_sums,
+            part_weights, part_inertia,
         )
         inertia = _kernels.reduce_partials(
             part_sums, part_weights, part_inertia, sums, cluster_weights
@@ -87,11 +88,7 @@ def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None, sphere
         if callback is not None:
             callback(iteration, inertia)
         relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights)
-        filled = cluster_weights > 0
-        new_centers = centers.copy()
-        new_centers[filled] = sums[filled] / cluster_weights[filled, None]
-        if sphere_radius is not None:
-            project_to_sphere(new_centers, sphere_radius)
+        new_centers = m_step(centers, sums, cluster_weights, sphere_radius)
         shift = float(((new_centers - centers) ** 2).sum())
         centers = new_centers
         if np.array_equal(labels, labels_old):
@@ -106,7 +103,7 @@ def lloyd(X, weights, centers_init, max_iter, tol, starts, callback=None, sphere
     return labels, float(inertia), centers, iteration
 
 
-def _m_step(centers, sums, cluster_weights, sphere_radius):
+def m_step(centers, sums, cluster_weights, sphere_radius):
     """New centres from the sums; clusters with no weight keep their centre."""
     filled = cluster_weights > 0
     new_centers = centers.copy()
@@ -159,7 +156,7 @@ def hamerly(X, weights, centers_init, max_iter, tol, starts, callback=None, sphe
             callback(iteration, float(_kernels.weighted_inertia(X, weights, centers, labels, starts)))
         if empty:
             relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights)
-        new_centers = _m_step(centers, sums, cluster_weights, sphere_radius)
+        new_centers = m_step(centers, sums, cluster_weights, sphere_radius)
         moved = new_centers - centers
         shift = float((moved**2).sum())
         per_centre = np.sqrt((moved**2).sum(axis=1)) * (1.0 + 1e-9)
