@@ -102,32 +102,38 @@ def main():
                          f"{model.inertia_:.5g}", model.n_iter_, model.crs_,
                          " / ".join(f"{p / 2**20:.0f}" for p in sampler.peaks.values())])
             projection = model.projection_
+            print("partial:", rows[-1], flush=True)
+
+            start = time.perf_counter()
+            in_memory = gk.GeoKMeans(args.k, random_state=0).fit(frame)
+            elapsed = time.perf_counter() - start
+            rows.append(["geokmeans in memory (this process, 2 threads)", f"{elapsed:.1f}",
+                         f"{in_memory.inertia_:.5g}", in_memory.n_iter_, in_memory.crs_, "–"])
+            print("partial:", rows[-1], flush=True)
 
             if not args.skip_dask_ml:
                 import dask.array as da
                 from dask_ml.cluster import KMeans as DaskMLKMeans
 
-                X = ddf[["lon", "lat"]].to_dask_array(lengths=True).map_blocks(
-                    lambda b: projection.forward(b[:, 0], b[:, 1]), dtype=np.float64)
-                X = X.persist()
+                X = ddf[["lon", "lat"]].to_dask_array()
+                X.compute_chunk_sizes()
+                X = X.map_blocks(lambda b: projection.forward(b[:, 0], b[:, 1]),
+                                 dtype=np.float64).persist()
+                name = (f"dask-ml KMeans (projected X persisted first; max_iter="
+                        f"{args.dask_ml_max_iter})")
                 with PeakSampler(client) as sampler:
                     start = time.perf_counter()
-                    ref = DaskMLKMeans(n_clusters=args.k, random_state=0, init_max_iter=2,
-                                       oversampling_factor=2,
-                                       max_iter=args.dask_ml_max_iter).fit(X)
+                    try:
+                        ref = DaskMLKMeans(n_clusters=args.k, random_state=0, init_max_iter=2,
+                                           oversampling_factor=2,
+                                           max_iter=args.dask_ml_max_iter).fit(X)
+                        outcome = [f"{float(ref.inertia_):.5g}", getattr(ref, "n_iter_", "–")]
+                    except Exception as exc:  # e.g. KilledWorker past the memory limit
+                        outcome = [f"failed: {type(exc).__name__}", "–"]
                     elapsed = time.perf_counter() - start
-                inertia = float(ref.inertia_) if hasattr(ref, "inertia_") else float("nan")
-                rows.append([f"dask-ml KMeans (projected X persisted first; max_iter="
-                             f"{args.dask_ml_max_iter})", f"{elapsed:.1f}",
-                             f"{inertia:.5g}", getattr(ref, "n_iter_", "–"), projection.name,
+                rows.append([name, f"{elapsed:.1f}", *outcome, projection.name,
                              " / ".join(f"{p / 2**20:.0f}" for p in sampler.peaks.values())])
                 del X, da
-
-        start = time.perf_counter()
-        in_memory = gk.GeoKMeans(args.k, random_state=0).fit(frame)
-        elapsed = time.perf_counter() - start
-        rows.append(["geokmeans in memory (this process)", f"{elapsed:.1f}",
-                     f"{in_memory.inertia_:.5g}", in_memory.n_iter_, in_memory.crs_, "–"])
     print(f"Machine: {machine()}; n = {args.n:,} points in {args.partitions} Parquet files "
           f"({dataset_mb:.0f} MiB as a DataFrame); k = {args.k}; 2 workers x 1 thread, "
           f"memory limit {args.memory_limit} each; worker baseline after imports "
