@@ -141,12 +141,14 @@ def _read(frame, offset, lat, lon, weight, dropna):
 
 
 def _extent(part):
-    lon, lat, weights, n_dropped = part
+    """(rows skipped, extent or None): lon min/max in [-180, 180) and in [0, 360), lat
+    min/max and the number of rows kept."""
+    lon, lat, _, n_dropped = part
     if lon.size == 0:
-        return None
+        return n_dropped, None
     lon360 = np.where(lon < 0, lon + 360.0, lon)
-    return (lon.min(), lon.max(), lon360.min(), lon360.max(), lat.min(), lat.max(), lon.size,
-            None, n_dropped)
+    return n_dropped, (lon.min(), lon.max(), lon360.min(), lon360.max(), lat.min(), lat.max(),
+                       lon.size)
 
 
 def _project(part, projection):
@@ -288,10 +290,11 @@ def _label_partition(frame, projection, centres, lat, lon, dropna):
 
 
 def _combine_extents(extents):
-    parts = [e for e in extents if e is not None]
+    dropped = [e[0] for e in extents]
+    parts = [e[1] for e in extents if e[1] is not None]
     if not parts:
-        raise InputError("input has no rows: at least one point is required.")
-    lon_min, lon_max, l360_min, l360_max, lat_min, lat_max, n, _, dropped = zip(*parts)
+        raise InputError("input has no rows with coordinates: at least one point is required.")
+    lon_min, lon_max, l360_min, l360_max, lat_min, lat_max, n = zip(*parts)
     plain = (min(lon_min), max(lon_max) - min(lon_min))
     shifted = (min(l360_min), max(l360_max) - min(l360_min))
     west, width = plain if plain[1] <= shifted[1] else shifted

@@ -226,7 +226,7 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
 
             return fit_dask(self, data, sample_weight)
         points = read_points(data, lat=self.lat, lon=self.lon, weight=sample_weight,
-                             dropna=self.dropna)
+                             dropna=self.dropna, keep_frame=False)
         self._fit_read(points)
         return self
 
@@ -305,7 +305,7 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
     def predict(self, data):
         """Nearest centroid (in the fitted projection) of each point of ``data``."""
         check_is_fitted(self)
-        points = read_points(data, lat=self.lat, lon=self.lon)
+        points = read_points(data, lat=self.lat, lon=self.lon, keep_frame=False)
         return nearest_centre(self.projection_.forward(points.lon, points.lat),
                               self.cluster_centers_m_)
 

@@ -115,7 +115,7 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
         {check_int("k", k, minimum=1) for k in k_range})
     if not ks:
         raise InputError("k_range is empty.")
-    points = read_points(data, lat=lat, lon=lon, weight=weight, dropna=dropna)
+    points = read_points(data, lat=lat, lon=lon, weight=weight, dropna=dropna, keep_frame=False)
     n = len(points.lon)
     if ks[-1] > n:
         raise InputError(f"n_samples={n} should be >= the largest k={ks[-1]}.")

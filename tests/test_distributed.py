@@ -215,3 +215,17 @@ def test_cli_dask_errors(tmp_path):
                            str(DATA / "dc_places.csv"), "-k", "3", "--dask", "tcp://127.0.0.1:1"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "cannot reach the dask scheduler" in done.stderr
+
+
+def test_dropna_on_dask_matches_memory(client, ais):
+    bad = ais.copy()
+    bad.loc[[10, 30_000, 30_001], "lon"] = np.nan
+    init = seeds_from(ais.drop(index=[10, 30_000, 30_001]), 4, 3)
+    with pytest.warns(gk.GeoKMeansWarning, match="skipped 3 rows"):
+        on_dask = gk.GeoKMeans(4, init=init, dropna=True).fit(dd.from_pandas(bad, npartitions=4))
+    with pytest.warns(gk.GeoKMeansWarning):
+        in_memory = gk.GeoKMeans(4, init=init, dropna=True).fit(bad)
+    assert on_dask.n_dropped_ == in_memory.n_dropped_ == 3
+    labels = on_dask.labels_.compute().to_numpy()
+    assert (labels[[10, 30_000, 30_001]] == -1).all()
+    assert_same_fit(on_dask, in_memory)
