@@ -188,37 +188,41 @@ def _nearest_sqdist(X, centres):
     return labels, dist2
 
 
-def _closest(data, centres, previous=None):
-    """Squared distance of each row to the nearest of ``centres`` (and of ``previous``)."""
-    _, dist2 = _nearest_sqdist(data[0], centres)
-    return dist2 if previous is None else np.minimum(previous, dist2)
+def _closest(data, centres, first_index=0, previous=None):
+    """(squared distance, index) of each row's nearest candidate so far: ``centres`` are
+    the candidates numbered from ``first_index``; ``previous`` the state before them."""
+    labels, dist2 = _nearest_sqdist(data[0], centres)
+    labels = labels.astype(np.int64) + first_index
+    if previous is None:
+        return dist2, labels
+    nearer = dist2 < previous[0]
+    return np.where(nearer, dist2, previous[0]), np.where(nearer, labels, previous[1])
 
 
 def _cost(data, closest):
-    return float(_unpack(data)[1] @ closest) if len(closest) else 0.0
+    return float(_unpack(data)[1] @ closest[0]) if len(closest[0]) else 0.0
 
 
 def _oversample(data, closest, factor, seed):
     """Rows drawn independently with probability min(1, factor * w * D²)."""
     X, w = _unpack(data)
     rng = np.random.default_rng(seed)
-    keep = rng.uniform(size=len(X)) < factor * w * closest
+    keep = rng.uniform(size=len(X)) < factor * w * closest[0]
     return X[keep]
 
 
-def _candidate_weights(data, candidates):
-    X, w = _unpack(data)
-    labels, _ = _nearest_sqdist(X, candidates)
-    return np.bincount(labels, weights=w, minlength=len(candidates))
+def _candidate_weights(data, closest, n_candidates):
+    """Total weight of the rows nearest to each candidate."""
+    return np.bincount(closest[1], weights=_unpack(data)[1], minlength=n_candidates)
 
 
-def _iteration(data, state, centres, shift, n_candidates):
+def _iteration(data, state, centres, shift, with_inertia):
     """One bounded E-step (Hamerly, as in memory) and its partial sums on a partition.
 
     ``state`` holds the previous iteration's (labels, upper, lower) bounds (None at the
     start) and ``shift`` (k,) how far each centre moved since. Returns the new state and
-    the partial: sums (k, d), weights (k,), inertia, changed labels, and the rows
-    farthest from their centre (for relocating empty clusters as in memory).
+    the partial: sums (k, d), weights (k,), inertia (NaN unless ``with_inertia``) and the
+    number of changed labels.
     """
     X, w = _unpack(data)
     k, d = centres.shape
@@ -230,9 +234,7 @@ def _iteration(data, state, centres, shift, n_candidates):
     else:  # persisted state is never modified: retries and recomputations stay exact
         labels, upper, lower = (a.copy() for a in state)
     if n == 0:
-        return (labels, upper, lower), (np.zeros((k, d)), np.zeros(k), 0.0, 0, np.empty((0, d)),
-                                        np.empty(0), np.empty(0, dtype=np.int32), np.empty(0),
-                                        np.empty(0, dtype=np.int64))
+        return (labels, upper, lower), (np.zeros((k, d)), np.zeros(k), 0.0, 0)
     starts = _kernels.chunk_starts(n)
     n_chunks = starts.shape[0] - 1
     if shift is not None:
@@ -247,14 +249,28 @@ def _iteration(data, state, centres, shift, n_candidates):
     sums = np.empty((k, d))
     weights = np.empty(k)
     _kernels.reduce_partials(part_sums, part_weights, np.zeros(n_chunks), sums, weights)
-    dist2 = np.empty(n)
-    _kernels.distances_to_own_centre(X, centres, labels, starts, dist2)
+    inertia = (_kernels.weighted_inertia(X, w, centres, labels, starts) if with_inertia
+               else np.nan)
+    return (labels, upper, lower), (sums, weights, float(inertia), int(n_changed.sum()))
+
+
+def _far_rows(data, state, centres, n_rows):
+    """The ``n_rows`` positive-weight rows farthest from their centre (ties: lower row),
+    as (X, weights, labels, squared distances, row numbers) in row order."""
+    X, w = _unpack(data)
+    labels = state[0]
+    dist2 = np.empty(len(X))
+    if len(X):
+        _kernels.distances_to_own_centre(X, centres, labels, _kernels.chunk_starts(len(X)),
+                                         dist2)
     movable = np.flatnonzero((w > 0) & (dist2 > 0))
-    far = movable[np.argsort(-dist2[movable], kind="stable")[:n_candidates]]
-    far.sort()
-    partial = (sums, weights, float(w @ dist2), int(n_changed.sum()), X[far], w[far],
-               labels[far], dist2[far], far)
-    return (labels, upper, lower), partial
+    if movable.size > n_rows:
+        d = dist2[movable]
+        cut = np.partition(d, d.size - n_rows)[d.size - n_rows]  # the n_rows-th largest
+        above = movable[d > cut]
+        movable = np.concatenate([above, movable[d == cut][: n_rows - above.size]])
+    far = np.sort(movable)
+    return X[far], w[far], labels[far], dist2[far], far
 
 
 def _final_partial(part, data, centres, centre_lon, centre_lat):
@@ -321,9 +337,11 @@ def _kmeans_parallel(data, totals, n_clusters, rng, compute, persist, delayed):
         new = np.concatenate([np.empty((0, candidates.shape[1]))] + list(drawn))
         if len(new) == 0:
             continue
+        closest = persist(*[delayed(_closest)(p, new, len(candidates), c)
+                            for p, c in zip(data, closest)])
         candidates = np.concatenate([candidates, new])
-        closest = persist(*[delayed(_closest)(p, new, c) for p, c in zip(data, closest)])
-    weights = sum(compute(*[delayed(_candidate_weights)(p, candidates) for p in data]))
+    weights = sum(compute(*[delayed(_candidate_weights)(p, c, len(candidates))
+                            for p, c in zip(data, closest)]))
     if (weights > 0).sum() < n_clusters:  # tiny inputs: every row is a candidate
         rows = [_unpack(r) for r in compute(*data)]
         candidates = np.concatenate([r[0] for r in rows])
@@ -336,21 +354,23 @@ def _reduce(partials, n_clusters, n_features):
     sums = np.zeros((n_clusters, n_features))
     weights = np.zeros(n_clusters)
     inertia, changed = 0.0, 0
-    far = []
-    for index, (s, w, i, c, fx, fw, fl, fd, rows) in enumerate(partials):
+    for s, w, i, c in partials:
         sums += s
         weights += w
         inertia += i
         changed += c
-        far.extend((-d, index, r, x, ww, lab, d) for x, ww, lab, d, r in zip(fx, fw, fl, fd, rows))
-    far.sort(key=lambda t: (t[0], t[1], t[2]))
-    return sums, weights, inertia, changed, far
+    return sums, weights, inertia, changed
 
 
-def _relocate(far, sums, weights, n_features):
-    """Relocate empty clusters exactly as in memory, from the partitions' farthest rows."""
+def _relocate(far_parts, sums, weights, n_features):
+    """Relocate empty clusters exactly as in memory, from the partitions' farthest rows
+    (merged in decreasing distance, ties by partition then row: the global row order)."""
+    far = [(-d, index, r, x, ww, lab, d)
+           for index, (fx, fw, fl, fd, rows) in enumerate(far_parts)
+           for x, ww, lab, d, r in zip(fx, fw, fl, fd, rows)]
     if not far:
         return
+    far.sort(key=lambda t: (t[0], t[1], t[2]))
     X = np.array([t[3] for t in far]).reshape(-1, n_features)
     w = np.array([t[4] for t in far])
     labels = np.array([t[5] for t in far], dtype=np.int32)
@@ -368,14 +388,16 @@ def _lloyd(data, centres, max_iter, tol, sphere_radius, compute, persist, delaye
     shift = None
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        tasks = persist(*[delayed(_iteration)(p, s, centres, shift, n_clusters)
+        tasks = persist(*[delayed(_iteration)(p, s, centres, shift, callback is not None)
                           for p, s in zip(data, states)])
         partials = compute(*[delayed(operator.getitem)(t, 1) for t in tasks])
         states = [delayed(operator.getitem)(t, 0) for t in tasks]
-        sums, weights, inertia, changed, far = _reduce(partials, n_clusters, n_features)
+        sums, weights, inertia, changed = _reduce(partials, n_clusters, n_features)
         if callback is not None:
             callback(iteration, inertia)
         if (weights <= 0).any():
+            far = compute(*[delayed(_far_rows)(p, s, centres, n_clusters)
+                            for p, s in zip(data, states)])
             _relocate(far, sums, weights, n_features)
         new = m_step(centres, sums, weights, sphere_radius)
         moved = new - centres
