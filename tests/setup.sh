@@ -4,7 +4,7 @@
 # JavaScript/CSS files folium pages load from CDNs (npm registry, into .browser-assets/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pip install -e ".[test]"
+python -m pip install -e ".[test]"
 if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
