@@ -187,6 +187,16 @@ _SAFE = 1.0 - 1e-10
 SEARCH_RADIUS = 3.0
 
 
+@njit(inline="always")
+def _keep_two(d2, j, best, second, best_j):
+    """Fold centre j at squared distance d2 into the two nearest so far (ties: lower j)."""
+    if d2 < best or (d2 == best and j < best_j):
+        return d2, best, j
+    if d2 < second:
+        return best, d2, best_j
+    return best, second, best_j
+
+
 @njit(parallel=True, cache=True)
 def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, starts, labels,
                    upper, lower, n_changed):
@@ -223,13 +233,8 @@ def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, 
                         beyond = neighbour_dist[a, m] - u
                         break
                     j = neighbours[a, m]
-                    d2 = _sqdist(X, i, centers, j)
-                    if d2 < best or (d2 == best and j < best_j):
-                        second = best
-                        best = d2
-                        best_j = j
-                    elif d2 < second:
-                        second = d2
+                    best, second, best_j = _keep_two(_sqdist(X, i, centers, j), j, best, second,
+                                                     best_j)
                 upper[i] = np.sqrt(best)  # OUT
                 lower[i] = min(np.sqrt(second), beyond * _SAFE)  # OUT
             else:
@@ -238,13 +243,7 @@ def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, 
                 second = np.inf
                 best_j = 0
                 for j in range(k):
-                    d2 = buf[j]
-                    if d2 < best:
-                        second = best
-                        best = d2
-                        best_j = j
-                    elif d2 < second:
-                        second = d2
+                    best, second, best_j = _keep_two(buf[j], j, best, second, best_j)
                 upper[i] = np.sqrt(best)  # OUT
                 lower[i] = np.sqrt(second)  # OUT
             if best_j != a:
