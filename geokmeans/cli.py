@@ -290,6 +290,37 @@ def run_choose_k(args, progress):
     return 0
 
 
+class _RestartBar(logging.Handler):
+    """Draws the library's restart reports (DEBUG records with ``progress``) as a bar."""
+
+    def __init__(self, progress):
+        super().__init__(logging.DEBUG)
+        self.progress = progress
+
+    def emit(self, record):
+        done_total = getattr(record, "progress", None)
+        if done_total is not None:
+            self.progress.bar(*done_total, "restarts")
+
+
+def _configure_logging(args, progress):
+    """--verbose: iteration lines on stderr; a terminal: restart progress bars."""
+    logger = logging.getLogger("geokmeans")
+    handlers = []
+    if args.verbose:
+        lines = logging.StreamHandler(sys.stderr)
+        lines.setLevel(logging.INFO)
+        lines.setFormatter(logging.Formatter("%(message)s"))
+        handlers.append(lines)
+    if progress.enabled:
+        handlers.append(_RestartBar(progress))
+    for handler in handlers:
+        logger.addHandler(handler)
+    if handlers:
+        logger.setLevel(logging.DEBUG if progress.enabled else logging.INFO)
+    return handlers
+
+
 def main(argv=None):
     """Run the command line; returns the exit code."""
     parser = build_parser()
@@ -297,13 +328,16 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code
-    if args.verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger = logging.getLogger("geokmeans")
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
     progress = Progress(enabled=sys.stderr.isatty() and not args.quiet)
+    handlers = _configure_logging(args, progress)
+    try:
+        return _run(args, progress)
+    finally:
+        for handler in handlers:
+            logging.getLogger("geokmeans").removeHandler(handler)
+
+
+def _run(args, progress):
     from .errors import GeoKMeansError
 
     try:

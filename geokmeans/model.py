@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_choice, check_finite_rows, check_int, check_positive_float
 from .core import KMeans, nearest_centre
-from .core._estimator import INIT_METHODS, make_rng
+from .core._estimator import INIT_METHODS, log_restart, make_rng
 from .errors import InputError
 from .io import read_points
 from .projection import choose_projection, longitude_extent, wrap_longitude
@@ -198,11 +198,12 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
             n_init = 10 if self.n_init == "auto" else check_int("n_init", self.n_init, minimum=1)
             seeds = [projection.forward(*sample_bbox(box, n_clusters, rng)) for _ in range(n_init)]
         best = None
-        for seed_centres in seeds:
+        for run, seed_centres in enumerate(seeds):
             core = self._core(seed_centres, 1, rng, projection)
             core.fit(X, sample_weight=points.weights)
             if best is None or core.inertia_ < best.inertia_:
                 best = core
+            log_restart(run + 1, len(seeds), core.inertia_)
         return best, projection
 
     def fit(self, data, y=None, sample_weight=None):

@@ -172,10 +172,9 @@ def test_progress_on_a_terminal():
     # a pseudo-terminal as stderr: progress is drawn there; --quiet silences it
     import pty
 
-    def with_tty(*extra):
+    def with_tty(*extra, command=("choose-k", str(DC), "--k", "2..4", "--seed", "0")):
         leader, follower = pty.openpty()
-        proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "choose-k", str(DC),
-                                 "--k", "2..4", "--seed", "0", *extra],
+        proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", *command, *extra],
                                 stdout=subprocess.PIPE, stderr=follower)
         os.close(follower)
         chunks = []
@@ -195,3 +194,5 @@ def test_progress_on_a_terminal():
     assert code == 0 and "k sweep [" in err and "3/3" in err
     code, err = with_tty("--quiet")
     assert code == 0 and "k sweep" not in err
+    code, err = with_tty(command=("cluster", str(DC), "-k", "4", "--init", "bbox", "--seed", "0"))
+    assert code == 0 and "restarts [" in err and "10/10" in err

@@ -295,3 +295,11 @@ def test_no_warning_for_normal_fit(blobs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         KMeans(5, random_state=0).fit(X)
+
+
+def test_restarts_are_reported_for_progress(caplog):
+    X, _ = make_blobs(300, 3, seed=0)
+    with caplog.at_level("DEBUG", logger="geokmeans"):
+        KMeans(3, init="random", random_state=0).fit(X)
+    progress = [r.progress for r in caplog.records if hasattr(r, "progress")]
+    assert progress == [(i, 10) for i in range(1, 11)]

@@ -20,12 +20,20 @@ from . import _kernels
 from ._lloyd import hamerly, lloyd, project_to_sphere
 from ._seeding import init_bbox, init_kmeanspp, init_random
 
-__all__ = ["KMeans", "make_rng"]
+__all__ = ["KMeans", "log_restart", "make_rng"]
 
 logger = logging.getLogger("geokmeans")
 
 INIT_METHODS = ("k-means++", "bbox", "random")
 ALGORITHMS = ("auto", "lloyd", "hamerly")
+
+
+def log_restart(done, total, inertia):
+    """Report a finished seeding run at DEBUG level with ``progress=(done, total)``
+    attached, so a front end (the command-line tool) can draw a progress bar."""
+    if total > 1:
+        logger.debug("run %d of %d done, inertia %.6g", done, total, inertia,
+                     extra={"progress": (done, total)})
 
 
 def make_rng(random_state):
@@ -256,6 +264,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                            sphere_radius=self.sphere_radius)
             if best is None or result[1] < best[1]:
                 best = result
+            log_restart(run + 1, n_init, result[1])
         labels, inertia, centers, n_iter = best
 
         n_distinct = np.unique(labels).size
