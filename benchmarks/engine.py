@@ -16,7 +16,6 @@ US, projected to metres (EPSG:5070, d=2) or Earth-centred (sphere, d=3).
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys

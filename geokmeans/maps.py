@@ -172,7 +172,7 @@ var {{ this.get_name() }} = (function () {
 
 
 def _legend(colours, sizes, note):
-    folium = _folium()
+    _folium()  # branca comes with folium: same install hint
     from branca.element import MacroElement, Template
 
     rows = "".join(

@@ -10,7 +10,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from numpy.testing import assert_allclose
 
 from geokmeans.stats import geodesic_distances_m
 

@@ -1,6 +1,5 @@
 """The same fit gives identical bytes with 1 and 2 numba threads."""
 
-import hashlib
 import os
 import subprocess
 import sys
