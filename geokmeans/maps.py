@@ -264,12 +264,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
     bounds = [[float(min(lat.min(), centre_lat.min())), west],
               [float(max(lat.max(), centre_lat.max())), east]]
 
-    tooltip = [tooltip] if isinstance(tooltip, str) else list(tooltip or [])
-    missing = [c for c in tooltip if c not in points.columns]
-    if missing:
-        from .errors import InputError
-
-        raise InputError(f"tooltip columns {missing} not found; columns are {list(points.columns)}.")
+    tooltip = _tooltip_columns(points, tooltip)
     tips = [_as_text(points[c].iloc[kept[rows]]) for c in tooltip]
     data = {
         "lat": np.round(lat[rows], 6).tolist(),
@@ -285,30 +280,9 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
     _points_layer_class()(data, name="points").add_to(fmap)
 
     if hulls:
-        hull_frame = result.hulls
-        group = folium.FeatureGroup(name="convex hulls", show=True)
-        for row, geom in zip(hull_frame.itertuples(), hull_frame.geometry):
-            if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
-                continue
-            c_lon = float(centre_lon[int(row.cluster)])
-            shifted = _display_geometry(geom, c_lon, float(unwrap(c_lon)))
-            colour = colours[int(row.cluster)]
-            folium.GeoJson(
-                shifted.__geo_interface__,
-                style_function=lambda _f, c=colour: {"color": c, "weight": 2, "fillOpacity": 0.1},
-            ).add_to(group)
-        group.add_to(fmap)
-
+        _hull_layer(result.hulls, colours, centre_lon, unwrap).add_to(fmap)
     if centroids:
-        group = folium.FeatureGroup(name="centroids", show=True)
-        for row, c_lon, c_lat in zip(result.centroids.itertuples(), centre_lon, centre_lat):
-            folium.CircleMarker(
-                [float(c_lat), float(unwrap(c_lon))], radius=8, color="#000000", weight=2,
-                fill=True, fill_color=colours[int(row.cluster)], fill_opacity=1.0,
-                popup=folium.Popup(_popup_html(row), max_width=300),
-                tooltip=f"cluster {int(row.cluster)}",
-            ).add_to(group)
-        group.add_to(fmap)
+        _centroid_layer(result.centroids, colours, unwrap).add_to(fmap)
 
     if legend:
         note = ""
@@ -321,6 +295,48 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
     if m is None:
         fmap.fit_bounds(bounds)
     return fmap
+
+
+def _tooltip_columns(points, tooltip):
+    """The tooltip column names as a list; an error naming any that are missing."""
+    tooltip = [tooltip] if isinstance(tooltip, str) else list(tooltip or [])
+    missing = [c for c in tooltip if c not in points.columns]
+    if missing:
+        from .errors import InputError
+
+        raise InputError(f"tooltip columns {missing} not found; columns are {list(points.columns)}.")
+    return tooltip
+
+
+def _hull_layer(hull_frame, colours, centre_lon, unwrap):
+    """A layer of the clusters' convex hulls (polygons only), each beside its centroid."""
+    folium = _folium()
+    group = folium.FeatureGroup(name="convex hulls", show=True)
+    for row, geom in zip(hull_frame.itertuples(), hull_frame.geometry):
+        if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        c_lon = float(centre_lon[int(row.cluster)])
+        shifted = _display_geometry(geom, c_lon, float(unwrap(c_lon)))
+        colour = colours[int(row.cluster)]
+        folium.GeoJson(
+            shifted.__geo_interface__,
+            style_function=lambda _f, c=colour: {"color": c, "weight": 2, "fillOpacity": 0.1},
+        ).add_to(group)
+    return group
+
+
+def _centroid_layer(centroids, colours, unwrap):
+    """A layer of centroid markers whose popups give each cluster's statistics."""
+    folium = _folium()
+    group = folium.FeatureGroup(name="centroids", show=True)
+    for row, geom in zip(centroids.itertuples(), centroids.geometry):
+        folium.CircleMarker(
+            [float(geom.y), float(unwrap(geom.x))], radius=8, color="#000000", weight=2,
+            fill=True, fill_color=colours[int(row.cluster)], fill_opacity=1.0,
+            popup=folium.Popup(_popup_html(row), max_width=300),
+            tooltip=f"cluster {int(row.cluster)}",
+        ).add_to(group)
+    return group
 
 
 def _display_geometry(geom, centre_lon, display_centre_lon):
