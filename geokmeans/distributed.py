@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import _kernels
+from .core import _kernels, assign
 from .core._estimator import make_rng
 from .core._lloyd import m_step, project_to_sphere, relocate_empty_clusters
 from .core._seeding import init_kmeanspp
@@ -179,19 +179,10 @@ def _pick(data, target):
     return X[min(row, len(X) - 1)]
 
 
-def _nearest_sqdist(X, centres):
-    labels = np.empty(len(X), dtype=np.int32)
-    dist2 = np.empty(len(X))
-    if len(X):
-        _kernels.assign_labels(X, np.ascontiguousarray(centres.T), _kernels.chunk_starts(len(X)),
-                               labels, dist2)
-    return labels, dist2
-
-
 def _closest(data, centres, first_index=0, previous=None):
     """(squared distance, index) of each row's nearest candidate so far: ``centres`` are
     the candidates numbered from ``first_index``; ``previous`` the state before them."""
-    labels, dist2 = _nearest_sqdist(data[0], centres)
+    labels, dist2 = assign(data[0], centres)
     labels = labels.astype(np.int64) + first_index
     if previous is None:
         return dist2, labels
@@ -280,7 +271,7 @@ def _final_partial(part, data, centres, centre_lon, centre_lat):
     k = len(centre_lon)
     if len(X) == 0:
         return np.zeros(k), np.zeros(k), np.zeros(k), np.full(k, -np.inf), 0.0
-    labels, dist2 = _nearest_sqdist(X, centres)
+    labels, dist2 = assign(X, centres)
     distances = geodesic_distances_m(lon, lat, centre_lon[labels], centre_lat[labels])
     maximum = np.full(k, -np.inf)
     np.maximum.at(maximum, labels, distances)
@@ -298,7 +289,7 @@ def _label_partition(frame, projection, centres, lat, lon, dropna):
         warnings.simplefilter("ignore", GeoKMeansWarning)
         points = read_points(frame, lat=lat, lon=lon, dropna=dropna, keep_frame=False)
     labels = np.full(len(frame), -1, dtype=np.int32)
-    labels[points.valid], _ = _nearest_sqdist(projection.forward(points.lon, points.lat), centres)
+    labels[points.valid], _ = assign(projection.forward(points.lon, points.lat), centres)
     return pd.Series(labels, index=frame.index, name="cluster")
 
 

@@ -17,7 +17,7 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
-from ._lloyd import hamerly, lloyd, project_to_sphere
+from ._lloyd import assign, hamerly, lloyd, project_to_sphere
 from ._seeding import init_bbox, init_kmeanspp, init_random
 
 __all__ = ["KMeans", "log_restart", "make_rng"]
@@ -305,12 +305,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X):
         """Index of the nearest centre of each sample, (n_samples,) int32."""
-        X = self._check_test_data(X)
-        labels = np.empty(X.shape[0], dtype=np.int32)
-        dist2 = np.empty(X.shape[0])
-        _kernels.assign_labels(X, np.ascontiguousarray(self.cluster_centers_.T),
-                               _kernels.chunk_starts(X.shape[0]), labels, dist2)
-        return labels
+        return assign(self._check_test_data(X), self.cluster_centers_)[0]
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return ``labels_``."""
@@ -332,9 +327,4 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """Opposite of the weighted inertia of ``X`` against the fitted centres."""
         X = self._check_test_data(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
-        starts = _kernels.chunk_starts(X.shape[0])
-        labels = np.empty(X.shape[0], dtype=np.int32)
-        dist2 = np.empty(X.shape[0])
-        _kernels.assign_labels(X, np.ascontiguousarray(self.cluster_centers_.T), starts,
-                               labels, dist2)
-        return -float(dist2 @ weights)
+        return -float(assign(X, self.cluster_centers_)[1] @ weights)

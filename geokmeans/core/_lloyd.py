@@ -7,7 +7,14 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["hamerly", "lloyd", "m_step", "project_to_sphere", "relocate_empty_clusters"]
+__all__ = [
+    "assign",
+    "hamerly",
+    "lloyd",
+    "m_step",
+    "project_to_sphere",
+    "relocate_empty_clusters",
+]
 
 
 def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
@@ -36,6 +43,19 @@ def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
         sums[target] = weights[i] * X[i]
         cluster_weights[target] = weights[i]
         target = next(slots, None)
+
+
+def assign(X, centers):
+    """Nearest centre of each row: ``labels`` (n,) int32 and squared distances (n,).
+
+    Ties go to the lowest index; inputs are assumed validated (finite).
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    dist2 = np.empty(X.shape[0])
+    _kernels.assign_labels(X, np.ascontiguousarray(np.asarray(centers, dtype=np.float64).T),
+                           _kernels.chunk_starts(X.shape[0]), labels, dist2)
+    return labels, dist2
 
 
 def project_to_sphere(centers, radius):
