@@ -309,7 +309,7 @@ def _combine_extents(extents):
             int(sum(dropped)))
 
 
-def _kmeans_parallel(data, totals, n_clusters, rng, compute, persist, delayed):
+def _kmeans_parallel(data, totals, n_clusters, local_steps, rng, compute, persist, delayed):
     """k-means|| seeding with weights, then weighted k-means++ on the candidates."""
     target = rng.uniform() * totals.sum()
     part = int(np.searchsorted(np.cumsum(totals), target, side="right"))
@@ -337,8 +337,7 @@ def _kmeans_parallel(data, totals, n_clusters, rng, compute, persist, delayed):
         rows = [_unpack(r) for r in compute(*data)]
         candidates = np.concatenate([r[0] for r in rows])
         weights = np.concatenate([r[1] for r in rows])
-    starts = _kernels.chunk_starts(len(candidates))
-    return init_kmeanspp(np.ascontiguousarray(candidates), weights, n_clusters, rng, starts)
+    return init_kmeanspp(np.ascontiguousarray(candidates), weights, n_clusters, rng, local_steps)
 
 
 def _reduce(partials, n_clusters, n_features):
@@ -412,13 +411,19 @@ def _projection(model, extent):
 
 def _seeds(model, data, extent, totals, projection, rng, compute, persist, delayed):
     from ._validation import check_choice, check_int
-    from .core._estimator import INIT_METHODS
+    from .core._estimator import INIT_METHODS, resolve_local_search
 
     n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
+    if isinstance(model.init, str):
+        check_choice("init", model.init, INIT_METHODS, "an array of (lon, lat) centres")
+    local_steps = resolve_local_search(model.local_search, model.init, n_clusters)
+    if local_steps and model.init != "k-means++":
+        raise InputError(f"local_search={local_steps} is available for dask inputs only with "
+                         "init='k-means++' (it refines the k-means|| seeds); use "
+                         "local_search='auto' or 0.")
     if not isinstance(model.init, str):
         centres = model._init_centres(n_clusters)
         return projection.forward(centres[:, 0], centres[:, 1])
-    check_choice("init", model.init, INIT_METHODS, "an array of (lon, lat) centres")
     if model.init == "bbox":
         west, width, lat_min, lat_max = extent[:4]
         box = (LonLatBox(west, lat_min, float(wrap_longitude(west + width)), lat_max)
@@ -427,7 +432,8 @@ def _seeds(model, data, extent, totals, projection, rng, compute, persist, delay
     if model.init == "random":
         raise InputError("init='random' is not available for dask inputs; use 'k-means++' "
                          "(k-means||), 'bbox' or explicit centres.")
-    return _kmeans_parallel(data, totals, n_clusters, rng, compute, persist, delayed)
+    return _kmeans_parallel(data, totals, n_clusters, local_steps, rng, compute, persist,
+                            delayed)
 
 
 def fit_dask(model, data, sample_weight=None):

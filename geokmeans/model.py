@@ -99,8 +99,9 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         ``"auto"``: a UTM zone when every point lies within 4° of longitude of its
         central meridian and within latitudes -80..84, else ``"sphere"``. A geographic
         CRS raises ``CRSError``.
-    n_init, max_iter, tol, random_state, algorithm, verbose
-        As in ``geokmeans.KMeans``.
+    n_init, local_search, max_iter, tol, random_state, algorithm, verbose
+        As in ``geokmeans.KMeans`` (``local_search``: LocalSearch++ steps refining the
+        k-means++ seeds, by default ``n_clusters``).
     lat, lon : str, default=None
         Coordinate column names for tables (detected when omitted).
     dropna : bool, default=False
@@ -142,13 +143,14 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", bbox=None, crs="auto", n_init="auto",
-                 max_iter=300, tol=1e-4, random_state=None, algorithm="auto", lat=None, lon=None,
+                 local_search="auto", max_iter=300, tol=1e-4, random_state=None, algorithm="auto", lat=None, lon=None,
                  dropna=False, max_radius_m=None, verbose=0):
         self.n_clusters = n_clusters
         self.init = init
         self.bbox = bbox
         self.crs = crs
         self.n_init = n_init
+        self.local_search = local_search
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
@@ -160,7 +162,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         self.verbose = verbose
 
     def _core(self, init, n_init, rng, projection, n_clusters=None):
-        return KMeans(self.n_clusters if n_clusters is None else n_clusters, init=init, n_init=n_init, max_iter=self.max_iter,
+        return KMeans(self.n_clusters if n_clusters is None else n_clusters, init=init,
+                      n_init=n_init, local_search=self.local_search, max_iter=self.max_iter,
                       tol=self.tol, random_state=rng, algorithm=self.algorithm,
                       sphere_radius=projection.sphere_radius_m, verbose=self.verbose)
 

@@ -96,24 +96,21 @@ def test_each_init_recovers_blobs(seed, init):
     assert km.inertia_ <= ref.inertia_ * 1.05
 
 
-def test_n_init_auto():
+def test_n_init_auto(monkeypatch):
     X, _ = make_blobs(300, 3, seed=0)
     seeds_drawn = []
     import geokmeans.core._estimator as est
 
     original = est.KMeans._seed
 
-    def counting(*args):
+    def counting(self, *args):
         seeds_drawn.append(args[3])
-        return original(*args)
+        return original(self, *args)
 
+    monkeypatch.setattr(est.KMeans, "_seed", counting)
     for init, expected in [("k-means++", 1), ("bbox", 10), ("random", 10), (X[:3], 1)]:
         seeds_drawn.clear()
-        est.KMeans._seed = staticmethod(counting)
-        try:
-            KMeans(3, init=init, random_state=0).fit(X)
-        finally:
-            est.KMeans._seed = staticmethod(original)
+        KMeans(3, init=init, random_state=0).fit(X)
         assert len(seeds_drawn) == expected, init
 
 

@@ -54,8 +54,7 @@ def test_kmeanspp_first_seed_follows_weights(seed):
     X = np.array([[0.0], [10.0]])
     weights = np.array([1.0, 3.0])
     rng = np.random.default_rng(seed)
-    starts = _kernels.chunk_starts(2)
-    firsts = [init_kmeanspp(X, weights, 1, rng, starts)[0, 0] for _ in range(4000)]
+    firsts = [init_kmeanspp(X, weights, 1, rng)[0, 0] for _ in range(4000)]
     assert np.mean(np.array(firsts) == 10.0) == pytest.approx(0.75, abs=0.03)
 
 
@@ -63,7 +62,7 @@ def test_kmeanspp_spreads_over_separated_groups(seed):
     rng = np.random.default_rng(seed)
     groups = np.array([[0, 0], [100, 0], [0, 100], [100, 100]], dtype=float)
     X = np.repeat(groups, 250, axis=0) + rng.normal(scale=0.5, size=(1000, 2))
-    centres = init_kmeanspp(X, np.ones(1000), 4, rng, _kernels.chunk_starts(1000))
+    centres = init_kmeanspp(X, np.ones(1000), 4, rng)
     nearest_group = ((centres[:, None] - groups[None]) ** 2).sum(-1).argmin(1)
     assert sorted(nearest_group) == [0, 1, 2, 3]
 
@@ -72,7 +71,7 @@ def test_kmeanspp_never_picks_zero_weight_points(seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(300, 2))
     weights = np.where(np.arange(300) % 3 == 0, 1.0, 0.0)
-    centres = init_kmeanspp(X, weights, 10, rng, _kernels.chunk_starts(300))
+    centres = init_kmeanspp(X, weights, 10, rng)
     allowed = X[weights > 0]
     for c in centres:
         assert (np.abs(allowed - c).sum(1) == 0).any()

@@ -18,9 +18,9 @@ from .._validation import (
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
 from ._lloyd import assign, hamerly, lloyd, project_to_sphere
-from ._seeding import init_bbox, init_kmeanspp, init_random
+from ._seeding import init_bbox, init_kmeanspp, init_random, local_search
 
-__all__ = ["KMeans", "log_restart", "make_rng"]
+__all__ = ["KMeans", "log_restart", "make_rng", "resolve_local_search"]
 
 logger = logging.getLogger("geokmeans")
 
@@ -34,6 +34,16 @@ def log_restart(done, total, inertia):
     if total > 1:
         logger.debug("run %d of %d done, inertia %.6g", done, total, inertia,
                      extra={"progress": (done, total)})
+
+
+def resolve_local_search(local_search, init, n_clusters):
+    """Number of LocalSearch++ steps for ``local_search`` ("auto" or an int >= 0)."""
+    if isinstance(local_search, str):
+        check_choice("local_search", local_search, ("auto",), "a non-negative integer")
+        return n_clusters if isinstance(init, str) and init == "k-means++" else 0
+    if isinstance(local_search, bool) or not isinstance(local_search, numbers.Integral):
+        check_choice("local_search", local_search, ("auto",), "a non-negative integer")
+    return check_int("local_search", local_search, minimum=0)
 
 
 def make_rng(random_state):
@@ -88,13 +98,22 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Number of clusters (and centres) to form; ``1 <= n_clusters <= n_samples``.
     init : {"k-means++", "bbox", "random"} or array-like of shape (n_clusters, n_features)
         Seeding method. ``"k-means++"``: greedy k-means++ with ``2 + floor(ln k)``
-        candidates per step, weighted. ``"bbox"``: centres uniform in ``bbox`` (default:
+        candidates per step, weighted (followed by ``local_search`` steps, see below).
+        ``"bbox"``: centres uniform in ``bbox`` (default:
         the bounding box of the positive-weight samples). ``"random"``: ``n_clusters``
         distinct samples drawn with probability proportional to weight. An array: these
         initial centres.
     n_init : "auto" or int, default="auto"
         Number of seedings; the run with the lowest inertia is kept. ``"auto"`` is 1 for
         ``"k-means++"`` or an array and 10 for ``"bbox"`` and ``"random"``.
+    local_search : "auto" or int, default="auto"
+        Number of LocalSearch++ steps (Lattanzi & Sohler, 2019) that refine each seeding
+        before Lloyd's iterations: a step draws a sample with probability proportional to
+        ``weight * D^2`` (D: distance to the nearest centre) and swaps it in for the
+        centre whose replacement lowers the weighted potential most, if any does.
+        ``"auto"``: ``n_clusters`` steps after ``"k-means++"``, none after the other
+        methods. ``0``: plain greedy k-means++, the seeding of scikit-learn's ``KMeans``.
+        A positive integer refines any seeding, explicit centres included.
     max_iter : int, default=300
         Maximum number of Lloyd iterations per run.
     tol : float, default=1e-4
@@ -144,6 +163,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         *,
         init="k-means++",
         n_init="auto",
+        local_search="auto",
         max_iter=300,
         tol=1e-4,
         random_state=None,
@@ -155,6 +175,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
+        self.local_search = local_search
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
@@ -187,6 +208,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                     stacklevel=3,
                 )
                 n_init = 1
+        local_steps = resolve_local_search(self.local_search, init, n_clusters)
         max_iter = check_int("max_iter", self.max_iter, minimum=1)
         tol = check_positive_float("tol", self.tol)
         algorithm = check_choice("algorithm", self.algorithm, ALGORITHMS)
@@ -195,7 +217,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         bbox = None if self.bbox is None else self._check_bbox(self.bbox, n_features)
         if self.sphere_radius is not None:
             check_positive_float("sphere_radius", self.sphere_radius, allow_zero=False)
-        return n_clusters, init, n_init, max_iter, tol, bbox, algorithm
+        return n_clusters, init, n_init, local_steps, max_iter, tol, bbox, algorithm
 
     @staticmethod
     def _check_init_array(init, n_clusters, n_features):
@@ -248,7 +270,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if X.shape[0] == 0:
             raise InputError("X is empty: at least one sample is required.")
         weights = check_sample_weight(sample_weight, X.shape[0])
-        n_clusters, init, n_init, max_iter, tol, bbox, algorithm = self._check_params(X)
+        n_clusters, init, n_init, local_steps, max_iter, tol, bbox, algorithm = (
+            self._check_params(X))
         iterate = hamerly if algorithm == "hamerly" else lloyd
         rng = make_rng(self.random_state)
         starts = _kernels.chunk_starts(X.shape[0])
@@ -256,9 +279,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         best = None
         for run in range(n_init):
-            centers = self._seed(X, weights, n_clusters, init, bbox, rng, starts)
-            if self.sphere_radius is not None:
-                project_to_sphere(centers, float(self.sphere_radius))
+            centers = self._seed(X, weights, n_clusters, init, bbox, rng, local_steps)
             callback = self._log_iteration(run) if self.verbose else None
             result = iterate(X, weights, centers, max_iter, abs_tol, starts, callback,
                            sphere_radius=self.sphere_radius)
@@ -281,15 +302,21 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = int(n_iter)
         return self
 
-    @staticmethod
-    def _seed(X, weights, n_clusters, init, bbox, rng, starts):
-        if not isinstance(init, str):
-            return init.copy()
-        if init == "k-means++":
-            return init_kmeanspp(X, weights, n_clusters, rng, starts)
-        if init == "bbox":
-            return init_bbox(X, weights, n_clusters, rng, bbox)
-        return init_random(X, weights, n_clusters, rng)
+    def _seed(self, X, weights, n_clusters, init, bbox, rng, local_steps):
+        if isinstance(init, str) and init == "k-means++":
+            centers = init_kmeanspp(X, weights, n_clusters, rng, local_steps)
+            local_steps = 0
+        elif not isinstance(init, str):
+            centers = init.copy()
+        elif init == "bbox":
+            centers = init_bbox(X, weights, n_clusters, rng, bbox)
+        else:
+            centers = init_random(X, weights, n_clusters, rng)
+        if self.sphere_radius is not None:
+            project_to_sphere(centers, float(self.sphere_radius))
+        if local_steps:
+            centers = local_search(X, weights, centers, local_steps, rng)
+        return centers
 
     @staticmethod
     def _log_iteration(run):

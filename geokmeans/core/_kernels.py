@@ -35,6 +35,10 @@ __all__ = [
     "kpp_add_centre",
     "kpp_candidate_potentials",
     "kpp_sample",
+    "n_block_groups",
+    "ls_nearest_two",
+    "ls_swap_deltas",
+    "ls_swap",
 ]
 
 # At least this many rows per chunk, and at most this many chunks: partial sums
@@ -572,3 +576,145 @@ def kpp_sample(targets, weights, closest, block_starts, block_pot):
             break
         out[t] = chosen if chosen >= 0 else max(last_positive, 0)
     return out
+
+
+# -- local search over the seeds (LocalSearch++) ---------------------------------------------
+#
+# Lattanzi & Sohler (2019), "A better k-means++ algorithm via local search": after seeding,
+# draw a row with probability ∝ weight * D^2 and swap it for the centre whose removal then
+# costs least, when the swap lowers the potential. With every row's nearest centre
+# (``label``), squared distance to it (``closest``) and to the second nearest (``second``),
+# the potential after replacing centre j by candidate p changes by
+#
+#     delta_j = G + base_j + corr_j,    G = sum_x w (min(dp, d1) - d1)          (p's gain)
+#                                       base_j = sum_{label=j} w (d2 - d1)      (j's loss)
+#                                       corr_j = sum_{label=j, dp<d2} w (dp - d2) - gain_x
+#
+# Only rows with dp < d2 enter G and corr, so blocks farther from p than their largest d2
+# (``block_max2``) are skipped, as in k-means++. Blocks are visited in fixed groups whose
+# partial sums are reduced in order: results do not depend on the number of threads.
+
+
+def n_block_groups(n_blocks):
+    """Number of groups of blocks (at most MAX_CHUNKS); group g holds blocks g, g + G, ...
+
+    Interleaved groups spread the blocks near one point, which hold all the work of a
+    swap, over every thread.
+    """
+    return max(1, min(MAX_CHUNKS, n_blocks))
+
+
+@njit(inline="always")
+def _nearest_two(X, i, centers_t, buf):
+    _all_sqdist(X, i, centers_t, buf)
+    best = np.inf
+    second = np.inf
+    best_j = 0
+    for j in range(buf.shape[0]):
+        best, second, best_j = _keep_two(buf[j], j, best, second, best_j)
+    return best, second, best_j
+
+
+@njit(parallel=True, cache=True)
+def ls_nearest_two(X, weights, centers_t, block_starts, n_groups, closest, second, label,
+                   block_max2, block_pot, part_base):
+    """Nearest and second-nearest centre of every row (k >= 2), with the block stats
+    ``block_max2`` (largest ``second``) and ``block_pot`` (sum of w * closest), and per
+    group of blocks the partial ``base`` sums (n_groups, k)."""
+    k = centers_t.shape[1]
+    for g in prange(n_groups):
+        buf = np.empty(k)
+        part_base[g, :] = 0.0  # OUT
+        for b in range(g, block_starts.shape[0] - 1, n_groups):
+            worst = 0.0
+            pot = 0.0
+            for i in range(block_starts[b], block_starts[b + 1]):
+                best, sec, best_j = _nearest_two(X, i, centers_t, buf)
+                closest[i] = best  # OUT
+                second[i] = sec  # OUT
+                label[i] = best_j  # OUT
+                w = weights[i]
+                pot += w * best
+                part_base[g, best_j] += w * (sec - best)
+                if sec > worst:
+                    worst = sec
+            block_max2[b] = worst  # OUT
+            block_pot[b] = pot  # OUT
+
+
+@njit(parallel=True, cache=True)
+def ls_swap_deltas(X, weights, candidate, block_starts, n_groups, box_lo, box_hi, closest,
+                   second, label, block_max2, base):
+    """Change of the potential (k,) if centre j were replaced by ``candidate`` (1, d)."""
+    k = base.shape[0]
+    part_corr = np.empty((n_groups, k))
+    part_gain = np.empty(n_groups)
+    for g in prange(n_groups):
+        part_corr[g, :] = 0.0
+        gain = 0.0
+        for b in range(g, block_starts.shape[0] - 1, n_groups):
+            if _box_sqdist(candidate, 0, box_lo, box_hi, b) >= block_max2[b]:
+                continue
+            for i in range(block_starts[b], block_starts[b + 1]):
+                dp = _sqdist(X, i, candidate, 0)
+                d2 = second[i]
+                if dp < d2:
+                    w = weights[i]
+                    d1 = closest[i]
+                    row_gain = w * (dp - d1) if dp < d1 else 0.0
+                    gain += row_gain
+                    part_corr[g, label[i]] += w * (dp - d2) - row_gain
+        part_gain[g] = gain
+    total_gain = 0.0
+    corr = np.zeros(k)
+    for g in range(n_groups):
+        total_gain += part_gain[g]
+        for j in range(k):
+            corr[j] += part_corr[g, j]
+    deltas = np.empty(k)
+    for j in range(k):
+        deltas[j] = total_gain + base[j] + corr[j]
+    return deltas
+
+
+@njit(parallel=True, cache=True)
+def ls_swap(X, weights, centers, centers_t, swapped, old, block_starts, n_groups, box_lo,
+            box_hi, closest, second, label, block_max2, block_pot, base):
+    """Centre ``swapped`` has moved from ``old`` (1, d) to ``centers[swapped]``: update the
+    rows it can affect, their blocks' stats, and ``base`` (k,) in place."""
+    k = centers.shape[0]
+    part_base = np.empty((n_groups, k))
+    for g in prange(n_groups):
+        part_base[g, :] = 0.0
+        buf = np.empty(k)
+        for b in range(g, block_starts.shape[0] - 1, n_groups):
+            if (_box_sqdist(old, 0, box_lo, box_hi, b) > block_max2[b]
+                    and _box_sqdist(centers, swapped, box_lo, box_hi, b) >= block_max2[b]):
+                continue
+            worst = 0.0
+            pot = 0.0
+            for i in range(block_starts[b], block_starts[b + 1]):
+                a = label[i]
+                d1 = closest[i]
+                d2 = second[i]
+                w = weights[i]
+                if a == swapped or _sqdist(X, i, old, 0) <= d2:
+                    # the old centre was the nearest or second nearest: search again
+                    best, sec, best_j = _nearest_two(X, i, centers_t, buf)
+                else:
+                    dp = _sqdist(X, i, centers, swapped)
+                    best, sec, best_j = _keep_two(dp, swapped, d1, d2, a)
+                if best != d1 or sec != d2 or best_j != a:
+                    part_base[g, a] -= w * (d2 - d1)
+                    part_base[g, best_j] += w * (sec - best)
+                    closest[i] = best  # OUT
+                    second[i] = sec  # OUT
+                    label[i] = best_j  # OUT
+                pot += w * best
+                if sec > worst:
+                    worst = sec
+            block_max2[b] = worst  # OUT
+            block_pot[b] = pot  # OUT
+    for g in range(n_groups):
+        for j in range(k):
+            base[j] += part_base[g, j]  # OUT

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["init_bbox", "init_random", "init_kmeanspp", "data_bbox"]
+__all__ = ["init_bbox", "init_random", "init_kmeanspp", "local_search", "data_bbox"]
 
 
 def data_bbox(X, weights):
@@ -94,15 +94,16 @@ class _Blocks:
                                    self.block_pot)
 
 
-def init_kmeanspp(X, weights, n_clusters, rng, starts=None):
-    """Greedy k-means++ (Arthur & Vassilvitskii, 2007) with ``2 + floor(ln k)`` trials.
+def init_kmeanspp(X, weights, n_clusters, rng, local_search_steps=0):
+    """Greedy k-means++ (Arthur & Vassilvitskii, 2007) with ``2 + floor(ln k)`` trials,
+    then ``local_search_steps`` steps of LocalSearch++ (see ``local_search``).
 
     Each step draws the candidates with probability ∝ ``weight * D(x)^2`` and keeps the
     one that lowers the weighted potential most (the greedy variant of Arthur &
     Vassilvitskii's section 5, as in scikit-learn). Rows are grouped into spatial
     blocks so that a candidate only visits the blocks it can change (see
     ``_kernels.kpp_candidate_potentials``); the draws follow the same distribution as
-    the plain algorithm. ``starts`` is accepted for symmetry and unused.
+    the plain algorithm.
     """
     n_samples, n_features = X.shape
     n_trials = 2 + int(math.log(n_clusters))
@@ -117,4 +118,54 @@ def init_kmeanspp(X, weights, n_clusters, rng, starts=None):
         best = int(np.argmin(blocks.potentials(candidates)))
         centers[c] = candidates[best]
         potential = blocks.add_centre(candidates[best : best + 1])
+    return _local_search(blocks, centers, local_search_steps, rng)
+
+
+def local_search(X, weights, centers, n_steps, rng):
+    """Improve ``centers`` (k, d) by ``n_steps`` steps of LocalSearch++.
+
+    Lattanzi & Sohler (2019), "A better k-means++ algorithm via local search" (ICML):
+    each step draws a row with probability ∝ ``weight * D(x)^2`` and puts it in place of
+    the centre whose replacement lowers the weighted potential most, if any does. Choo,
+    Grunau, Portmann & Rozhoň (2020) show that ``eps * k`` steps after k-means++ give a
+    constant-factor approximation in expectation. Returns a new array; one uniform draw
+    per step whatever happens, so the stream of ``rng`` does not depend on the data.
+    """
+    return _local_search(_Blocks(X, weights), centers.copy(), n_steps, rng)
+
+
+def _local_search(blocks, centers, n_steps, rng):
+    n_clusters = centers.shape[0]
+    if n_steps <= 0 or n_clusters < 2:
+        return centers
+    n_samples = blocks.X.shape[0]
+    groups = _kernels.n_block_groups(blocks.starts.shape[0] - 1)
+    closest = blocks.closest  # the k-means++ distances, recomputed identically
+    second = np.empty(n_samples)
+    label = np.empty(n_samples, dtype=np.int32)
+    block_max2 = blocks.block_max  # reused: from here on, the largest second distance
+    part_base = np.empty((groups, n_clusters))
+    centers_t = np.ascontiguousarray(centers.T)
+    _kernels.ls_nearest_two(blocks.X, blocks.weights, centers_t, blocks.starts, groups, closest,
+                            second, label, block_max2, blocks.block_pot, part_base)
+    base = part_base.sum(axis=0)
+    del part_base
+    for _ in range(n_steps):
+        target = rng.uniform(size=1) * blocks.block_pot.sum()
+        if not target[0] > 0.0:
+            continue  # every row sits on a centre: nothing to improve
+        row = blocks.sample(target)[0]
+        candidate = blocks.X[row : row + 1].copy()
+        deltas = _kernels.ls_swap_deltas(blocks.X, blocks.weights, candidate, blocks.starts,
+                                         groups, blocks.box_lo, blocks.box_hi, closest, second,
+                                         label, block_max2, base)
+        j = int(np.argmin(deltas))
+        if not deltas[j] < 0.0:
+            continue
+        old = centers[j : j + 1].copy()
+        centers[j] = candidate[0]
+        centers_t[:, j] = candidate[0]
+        _kernels.ls_swap(blocks.X, blocks.weights, centers, centers_t, j, old, blocks.starts,
+                         groups, blocks.box_lo, blocks.box_hi, closest, second, label,
+                         block_max2, blocks.block_pot, base)
     return centers
