@@ -101,6 +101,9 @@ def build_parser():
                      help="split clusters until every point is within R metres of its centroid "
                           "(-k becomes a minimum)")
     run.add_argument("--n-init", type=int, default=None, help="number of seedings (default auto)")
+    run.add_argument("--local-search", type=int, default=None, metavar="STEPS",
+                     help="LocalSearch++ steps refining the seeds (default: k after k-means++, "
+                          "0 after bbox/random; 0 = plain k-means++)")
     run.add_argument("--max-iter", type=int, default=300, help="maximum iterations (default 300)")
     run.add_argument("-o", "--output", metavar="OUT",
                      help="labelled points: .geojson, .gpkg, .parquet or .csv")
@@ -212,6 +215,8 @@ def run_cluster(args, progress):
         options["bbox"] = tuple(args.bbox)
     if args.n_init is not None:
         options["n_init"] = args.n_init
+    if args.local_search is not None:
+        options["local_search"] = args.local_search
     data = _dask_input(args)
     if data is None:
         data = args.input

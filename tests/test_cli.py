@@ -108,6 +108,8 @@ def test_max_radius_verified_geodesically(tmp_path):
          "only used with --init bbox"),
         (["choose-k", DC, "--k", "5..2"], "k range"),
         (["cluster", DC, "-k", "three"], "invalid int value"),
+        (["cluster", DC, "-k", 3, "--local-search", -1, "-o", "out.geojson"],
+         "local_search=-1 should be >= 0"),
     ],
 )
 def test_bad_input_exit_2_one_line_no_output(tmp_path, args, message):

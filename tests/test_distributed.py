@@ -115,6 +115,8 @@ def test_kmeans_parallel_seeding_quality(client, ais):
     assert on_dask.inertia_ <= 1.1 * np.median(in_memory)
     again = gk.GeoKMeans(8, random_state=0).fit(dd.from_pandas(ais, npartitions=4))
     assert_allclose(again.cluster_centers_m_, on_dask.cluster_centers_m_)  # reproducible
+    plain = gk.GeoKMeans(8, random_state=0, local_search=0).fit(dd.from_pandas(ais, npartitions=4))
+    assert plain.inertia_ <= 1.1 * np.median(in_memory)
 
 
 def test_worker_killed_mid_fit_is_survived(client, ais):
@@ -175,6 +177,9 @@ def test_unsupported_options_are_clear(client, ais):
         gk.GeoKMeans(3, init="random").fit(frame)
     with pytest.raises(InputError, match="column name"):
         gk.GeoKMeans(3).fit(frame, sample_weight=np.ones(len(ais)))
+    with pytest.raises(InputError, match="local_search=5 is available for dask inputs only "
+                                         "with init='k-means"):
+        gk.GeoKMeans(3, init="bbox", local_search=5).fit(frame)
 
 
 def test_cli_partitioned_csv_on_the_cluster(client, ais, tmp_path):

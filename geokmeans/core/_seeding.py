@@ -134,38 +134,61 @@ def local_search(X, weights, centers, n_steps, rng):
     return _local_search(_Blocks(X, weights), centers.copy(), n_steps, rng)
 
 
+class _SwapState:
+    """For LocalSearch++ over ``blocks``: every row's nearest centre (``label``), squared
+    distances to its nearest and second-nearest centres (``closest``, ``second``), and
+    ``base[j]``, the weighted cost of removing centre j alone. Needs k >= 2; takes over
+    the blocks' k-means++ state and ``centers`` (k, d), which ``swap`` modifies."""
+
+    def __init__(self, blocks, centers):
+        self.blocks = blocks
+        self.centers = centers
+        self.centers_t = np.ascontiguousarray(centers.T)
+        n_samples, n_clusters = blocks.X.shape[0], centers.shape[0]
+        self.n_groups = _kernels.n_block_groups(blocks.starts.shape[0] - 1)
+        self.second = np.empty(n_samples)
+        self.label = np.empty(n_samples, dtype=np.int32)
+        part_base = np.empty((self.n_groups, n_clusters))
+        # blocks.closest is recomputed (to the same values after k-means++), and
+        # blocks.block_max now holds each block's largest second distance
+        _kernels.ls_nearest_two(blocks.X, blocks.weights, self.centers_t, blocks.starts,
+                                self.n_groups, blocks.closest, self.second, self.label,
+                                blocks.block_max, blocks.block_pot, part_base)
+        self.base = part_base.sum(axis=0)
+
+    def potential(self):
+        return self.blocks.block_pot.sum()
+
+    def deltas(self, candidate):
+        """Change of the potential (k,) if ``candidate`` (1, d) replaced each centre."""
+        b = self.blocks
+        return _kernels.ls_swap_deltas(b.X, b.weights, candidate, b.starts, self.n_groups,
+                                       b.box_lo, b.box_hi, b.closest, self.second, self.label,
+                                       b.block_max, self.base)
+
+    def swap(self, j, candidate):
+        """Put ``candidate`` (1, d) in place of centre j and update the rows it affects."""
+        b = self.blocks
+        old = self.centers[j : j + 1].copy()
+        self.centers[j] = candidate[0]
+        self.centers_t[:, j] = candidate[0]
+        _kernels.ls_swap(b.X, b.weights, self.centers, self.centers_t, j, old, b.starts,
+                         self.n_groups, b.box_lo, b.box_hi, b.closest, self.second, self.label,
+                         b.block_max, b.block_pot, self.base)
+
+
 def _local_search(blocks, centers, n_steps, rng):
-    n_clusters = centers.shape[0]
-    if n_steps <= 0 or n_clusters < 2:
+    if n_steps <= 0 or centers.shape[0] < 2:
         return centers
-    n_samples = blocks.X.shape[0]
-    groups = _kernels.n_block_groups(blocks.starts.shape[0] - 1)
-    closest = blocks.closest  # the k-means++ distances, recomputed identically
-    second = np.empty(n_samples)
-    label = np.empty(n_samples, dtype=np.int32)
-    block_max2 = blocks.block_max  # reused: from here on, the largest second distance
-    part_base = np.empty((groups, n_clusters))
-    centers_t = np.ascontiguousarray(centers.T)
-    _kernels.ls_nearest_two(blocks.X, blocks.weights, centers_t, blocks.starts, groups, closest,
-                            second, label, block_max2, blocks.block_pot, part_base)
-    base = part_base.sum(axis=0)
-    del part_base
+    state = _SwapState(blocks, centers)
     for _ in range(n_steps):
-        target = rng.uniform(size=1) * blocks.block_pot.sum()
+        target = rng.uniform(size=1) * state.potential()
         if not target[0] > 0.0:
             continue  # every row sits on a centre: nothing to improve
         row = blocks.sample(target)[0]
         candidate = blocks.X[row : row + 1].copy()
-        deltas = _kernels.ls_swap_deltas(blocks.X, blocks.weights, candidate, blocks.starts,
-                                         groups, blocks.box_lo, blocks.box_hi, closest, second,
-                                         label, block_max2, base)
+        deltas = state.deltas(candidate)
         j = int(np.argmin(deltas))
-        if not deltas[j] < 0.0:
-            continue
-        old = centers[j : j + 1].copy()
-        centers[j] = candidate[0]
-        centers_t[:, j] = candidate[0]
-        _kernels.ls_swap(blocks.X, blocks.weights, centers, centers_t, j, old, blocks.starts,
-                         groups, blocks.box_lo, blocks.box_hi, closest, second, label,
-                         block_max2, blocks.block_pot, base)
+        if deltas[j] < 0.0:
+            state.swap(j, candidate)
     return centers
