@@ -74,11 +74,12 @@ def check_finite_rows(array, name="X"):
 def check_sample_weight(sample_weight, n_samples):
     """Return weights as a new float64 array of shape (n_samples,).
 
-    ``None`` gives ones. Raises ``InputError`` for a wrong shape, non-numeric, NaN or
-    infinite, negative or all-zero weights, naming the first bad row.
+    ``None`` gives a read-only view of a single 1.0 (no memory per sample). Raises
+    ``InputError`` for a wrong shape, non-numeric, NaN or infinite, negative or all-zero
+    weights, naming the first bad row.
     """
     if sample_weight is None:
-        return np.ones(n_samples, dtype=np.float64)
+        return np.broadcast_to(np.float64(1.0), (n_samples,))
     if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
         weights = np.full(n_samples, float(sample_weight))
     else:
