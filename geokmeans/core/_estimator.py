@@ -288,7 +288,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             log_restart(run + 1, n_init, result[1])
         labels, inertia, centers, n_iter = best
 
-        n_distinct = np.unique(labels).size
+        n_distinct = int(np.count_nonzero(np.bincount(labels, minlength=n_clusters)))
         if n_distinct < n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than "

@@ -605,31 +605,69 @@ def n_block_groups(n_blocks):
 
 
 @njit(inline="always")
-def _nearest_two(X, i, centers_t, buf):
-    _all_sqdist(X, i, centers_t, buf)
+def _block_candidates(centers, box_lo, box_hi, b, cand):
+    """Write into ``cand`` the centres that can be the nearest or second nearest of a
+    row of block b and return how many: those whose distance to the block's box is at
+    most the second smallest distance to its farthest corner (every row's second
+    distance is within that). Both bounds hold in floating point, so the others are
+    strictly farther than each row's second nearest; ``cand`` is in increasing order."""
+    k = centers.shape[0]
+    near = np.empty(k)
+    far1 = np.inf
+    far2 = np.inf
+    for j in range(k):
+        lo_d = 0.0
+        hi_d = 0.0
+        for f in range(centers.shape[1]):
+            c = centers[j, f]
+            lo = box_lo[b, f]
+            hi = box_hi[b, f]
+            gap = lo - c if c < lo else (c - hi if c > hi else 0.0)
+            reach = max(c - lo, hi - c)
+            lo_d += gap * gap
+            hi_d += reach * reach
+        near[j] = lo_d
+        if hi_d < far1:
+            far2 = far1
+            far1 = hi_d
+        elif hi_d < far2:
+            far2 = hi_d
+    m = 0
+    for j in range(k):
+        if near[j] <= far2:
+            cand[m] = j
+            m += 1
+    return m
+
+
+@njit(inline="always")
+def _nearest_two(X, i, centers, cand, n_cand):
+    """The two nearest of the centres ``cand[:n_cand]``: (best, second, best index)."""
     best = np.inf
     second = np.inf
     best_j = 0
-    for j in range(buf.shape[0]):
-        best, second, best_j = _keep_two(buf[j], j, best, second, best_j)
+    for m in range(n_cand):
+        j = cand[m]
+        best, second, best_j = _keep_two(_sqdist(X, i, centers, j), j, best, second, best_j)
     return best, second, best_j
 
 
 @njit(parallel=True, cache=True)
-def ls_nearest_two(X, weights, centers_t, block_starts, n_groups, closest, second, label,
-                   block_max2, block_pot, part_base):
+def ls_nearest_two(X, weights, centers, block_starts, n_groups, box_lo, box_hi, closest, second,
+                   label, block_max2, block_pot, part_base):
     """Nearest and second-nearest centre of every row (k >= 2), with the block stats
     ``block_max2`` (largest ``second``) and ``block_pot`` (sum of w * closest), and per
     group of blocks the partial ``base`` sums (n_groups, k)."""
-    k = centers_t.shape[1]
+    k = centers.shape[0]
     for g in prange(n_groups):
-        buf = np.empty(k)
+        cand = np.empty(k, dtype=np.int64)
         part_base[g, :] = 0.0  # OUT
         for b in range(g, block_starts.shape[0] - 1, n_groups):
+            n_cand = _block_candidates(centers, box_lo, box_hi, b, cand)
             worst = 0.0
             pot = 0.0
             for i in range(block_starts[b], block_starts[b + 1]):
-                best, sec, best_j = _nearest_two(X, i, centers_t, buf)
+                best, sec, best_j = _nearest_two(X, i, centers, cand, n_cand)
                 closest[i] = best  # OUT
                 second[i] = sec  # OUT
                 label[i] = best_j  # OUT
@@ -678,19 +716,20 @@ def ls_swap_deltas(X, weights, candidate, block_starts, n_groups, box_lo, box_hi
 
 
 @njit(parallel=True, cache=True)
-def ls_swap(X, weights, centers, centers_t, swapped, old, block_starts, n_groups, box_lo,
-            box_hi, closest, second, label, block_max2, block_pot, base):
+def ls_swap(X, weights, centers, swapped, old, block_starts, n_groups, box_lo, box_hi, closest,
+            second, label, block_max2, block_pot, base):
     """Centre ``swapped`` has moved from ``old`` (1, d) to ``centers[swapped]``: update the
     rows it can affect, their blocks' stats, and ``base`` (k,) in place."""
     k = centers.shape[0]
     part_base = np.empty((n_groups, k))
     for g in prange(n_groups):
         part_base[g, :] = 0.0
-        buf = np.empty(k)
+        cand = np.empty(k, dtype=np.int64)
         for b in range(g, block_starts.shape[0] - 1, n_groups):
             if (_box_sqdist(old, 0, box_lo, box_hi, b) > block_max2[b]
                     and _box_sqdist(centers, swapped, box_lo, box_hi, b) >= block_max2[b]):
                 continue
+            n_cand = -1  # the block's candidate centres, found when first needed
             worst = 0.0
             pot = 0.0
             for i in range(block_starts[b], block_starts[b + 1]):
@@ -700,7 +739,9 @@ def ls_swap(X, weights, centers, centers_t, swapped, old, block_starts, n_groups
                 w = weights[i]
                 if a == swapped or _sqdist(X, i, old, 0) <= d2:
                     # the old centre was the nearest or second nearest: search again
-                    best, sec, best_j = _nearest_two(X, i, centers_t, buf)
+                    if n_cand < 0:
+                        n_cand = _block_candidates(centers, box_lo, box_hi, b, cand)
+                    best, sec, best_j = _nearest_two(X, i, centers, cand, n_cand)
                 else:
                     dp = _sqdist(X, i, centers, swapped)
                     best, sec, best_j = _keep_two(dp, swapped, d1, d2, a)

@@ -143,7 +143,6 @@ class _SwapState:
     def __init__(self, blocks, centers):
         self.blocks = blocks
         self.centers = centers
-        self.centers_t = np.ascontiguousarray(centers.T)
         n_samples, n_clusters = blocks.X.shape[0], centers.shape[0]
         self.n_groups = _kernels.n_block_groups(blocks.starts.shape[0] - 1)
         self.second = np.empty(n_samples)
@@ -151,9 +150,9 @@ class _SwapState:
         part_base = np.empty((self.n_groups, n_clusters))
         # blocks.closest is recomputed (to the same values after k-means++), and
         # blocks.block_max now holds each block's largest second distance
-        _kernels.ls_nearest_two(blocks.X, blocks.weights, self.centers_t, blocks.starts,
-                                self.n_groups, blocks.closest, self.second, self.label,
-                                blocks.block_max, blocks.block_pot, part_base)
+        _kernels.ls_nearest_two(blocks.X, blocks.weights, centers, blocks.starts, self.n_groups,
+                                blocks.box_lo, blocks.box_hi, blocks.closest, self.second,
+                                self.label, blocks.block_max, blocks.block_pot, part_base)
         self.base = part_base.sum(axis=0)
 
     def potential(self):
@@ -171,10 +170,9 @@ class _SwapState:
         b = self.blocks
         old = self.centers[j : j + 1].copy()
         self.centers[j] = candidate[0]
-        self.centers_t[:, j] = candidate[0]
-        _kernels.ls_swap(b.X, b.weights, self.centers, self.centers_t, j, old, b.starts,
-                         self.n_groups, b.box_lo, b.box_hi, b.closest, self.second, self.label,
-                         b.block_max, b.block_pot, self.base)
+        _kernels.ls_swap(b.X, b.weights, self.centers, j, old, b.starts, self.n_groups, b.box_lo,
+                         b.box_hi, b.closest, self.second, self.label, b.block_max, b.block_pot,
+                         self.base)
 
 
 def _local_search(blocks, centers, n_steps, rng):
