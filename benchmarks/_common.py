@@ -17,6 +17,22 @@ def timed(fn, repeat=3):
     return statistics.median(times), result
 
 
+def side_by_side(runs, repeat=5):
+    """Median wall time of each of ``runs`` (name -> callable) and its last result.
+
+    The runs take turns, round after round, so that a slow spell of a shared machine
+    falls on every contender alike instead of on whichever ran then.
+    """
+    times = {name: [] for name in runs}
+    results = {}
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}, results
+
+
 def clustered_lonlat(n, n_centres=50, seed=0, box=((-125.0, 25.0), (-67.0, 49.0)), spread_deg=0.4):
     """Realistic clustered lon/lat points: Gaussian blobs of varied size in a box."""
     rng = np.random.default_rng(seed)

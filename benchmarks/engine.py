@@ -2,7 +2,8 @@
 
     python benchmarks/engine.py [--quick] [--skip-10m] [--out results.md]
 
-Sections (all measured side by side in this one run, median of 3 runs unless said):
+Sections (all measured side by side in this one run; in sections 1 and 2 the contenders
+take turns, round after round, and the median of 5 rounds is reported):
 1. Lloyd iterations from the same initial centres, 20 iterations, n=1M, k=64, d=2/3.
 2. Full default fit (seeding + convergence), n=1M, k=64, d=2, 3 seeds: time and inertia.
 3. Scaling of the default fit: n in {100k, 1M, 10M} x k in {8, 64, 256}.
@@ -29,7 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import clustered_lonlat, machine, markdown_table, timed  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    clustered_lonlat,
+    machine,
+    markdown_table,
+    side_by_side,
+    timed,
+)
 from geokmeans import KMeans  # noqa: E402
 from geokmeans.projection import Projection, choose_projection  # noqa: E402
 
@@ -81,15 +88,10 @@ def section_lloyd(repeat):
         }
         if has_faiss():
             runs["faiss (float32)"] = lambda: faiss_fit(X, 64, init, 20)
-        times = {}
-        for name, fn in runs.items():
-            seconds, model = timed(fn, repeat)
-            times[name] = seconds
-            iters = getattr(model, "n_iter_", 20)
-            rows.append([d, name, f"{seconds:.3f}", iters, ""])
-        base = times["sklearn lloyd"]
-        for row in rows[-len(runs):]:
-            row[4] = f"{base / times[row[1]]:.1f}x"
+        times, models = side_by_side(runs, repeat)
+        for name in runs:
+            rows.append([d, name, f"{times[name]:.3f}", getattr(models[name], "n_iter_", 20),
+                         f"{times['sklearn lloyd'] / times[name]:.1f}x"])
     return markdown_table(["d", "engine", "seconds (20 iterations)", "n_iter",
                            "speed-up vs sklearn lloyd"], rows)
 
@@ -99,9 +101,14 @@ def section_full(repeat, quality_seeds=12):
     rows, ratios, speedups = [], [], []
     KMeans(64, random_state=0).fit(X[:5000])
     for seed in range(3):
-        ours_s, ours = timed(lambda: KMeans(64, random_state=seed).fit(X), repeat)
-        ref_s, ref = timed(lambda: sklearn_kmeans(n_clusters=64, random_state=seed).fit(X), repeat)
-        plain_s, plain = timed(lambda: KMeans(64, random_state=seed, local_search=0).fit(X), repeat)
+        times, models = side_by_side({
+            "ours": lambda: KMeans(64, random_state=seed).fit(X),
+            "sklearn": lambda: sklearn_kmeans(n_clusters=64, random_state=seed).fit(X),
+            "plain": lambda: KMeans(64, random_state=seed, local_search=0).fit(X),
+        }, repeat)
+        (ours_s, ours), (ref_s, ref) = (times["ours"], models["ours"]), (times["sklearn"],
+                                                                           models["sklearn"])
+        plain_s, plain = times["plain"], models["plain"]
         ratios.append(ours.inertia_ / ref.inertia_)
         speedups.append(ref_s / ours_s)
         rows.append([seed, f"{ours_s:.3f}", f"{ref_s:.3f}", f"{ref_s / ours_s:.1f}x",
@@ -253,7 +260,7 @@ def main():
     parser.add_argument("--skip-10m", action="store_true", help="leave out the 10M-point runs")
     parser.add_argument("--out", help="also write the report to this markdown file")
     args = parser.parse_args()
-    repeat = 1 if args.quick else 3
+    repeat = 1 if args.quick else 5
     big = [] if args.skip_10m else [10_000_000]
     parts = [f"Machine: {machine()}; numba threads: "
              f"{__import__('numba').config.NUMBA_NUM_THREADS}; faiss: {has_faiss()}"]
