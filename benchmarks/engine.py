@@ -10,6 +10,7 @@ take turns, round after round, and the median of 5 rounds is reported):
 4. Peak memory above the baseline during a 10M-point fit, as a multiple of the input.
 5. Cold start: `import geokmeans`, and a fresh process's first fit minus a warm fit.
 6. End to end: 1M-row CSV -> `geokmeans cluster ... -o out.parquet --map map.html`.
+7. Higher dimensions: Hamerly, plain Lloyd and scikit-learn for d in {2, 8, 32, 64}.
 
 Data are realistic geographic points: Gaussian blobs of varied size over the contiguous
 US, projected to metres (EPSG:5070, d=2) or Earth-centred (sphere, d=3).
@@ -94,6 +95,32 @@ def section_lloyd(repeat):
                          f"{times['sklearn lloyd'] / times[name]:.1f}x"])
     return markdown_table(["d", "engine", "seconds (20 iterations)", "n_iter",
                            "speed-up vs sklearn lloyd"], rows)
+
+
+def section_dimensions(repeat, dims=(2, 8, 32, 64), n=200_000, k=64):
+    """Why algorithm="auto" is Hamerly at every d: 30 iterations from the same centres."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for d in dims:
+        centres = rng.uniform(-10, 10, (80, d))
+        which = rng.integers(0, 80, n)
+        X = centres[which] + rng.normal(size=(n, d)) * rng.uniform(0.3, 1.5, 80)[which, None]
+        init = X[rng.choice(n, k, replace=False)]
+        for algorithm in ("hamerly", "lloyd"):
+            KMeans(k, init=init, max_iter=2, algorithm=algorithm).fit(X[:5000])
+        runs = {
+            "geokmeans hamerly": lambda: KMeans(k, init=init, max_iter=30, tol=0.0).fit(X),
+            "geokmeans lloyd": lambda: KMeans(k, init=init, max_iter=30, tol=0.0,
+                                              algorithm="lloyd").fit(X),
+            "sklearn lloyd": lambda: sklearn_kmeans(n_clusters=k, init=init, n_init=1, max_iter=30,
+                                                    tol=0.0, algorithm="lloyd").fit(X),
+            "sklearn elkan": lambda: sklearn_kmeans(n_clusters=k, init=init, n_init=1, max_iter=30,
+                                                    tol=0.0, algorithm="elkan").fit(X),
+        }
+        times, _ = side_by_side(runs, repeat)
+        rows.append([d] + [f"{times[name]:.3f}" for name in runs]
+                    + [f"{times['sklearn lloyd'] / times['geokmeans hamerly']:.1f}x"])
+    return markdown_table(["d", *runs, "hamerly vs sklearn lloyd"], rows)
 
 
 def section_full(repeat, quality_seeds=12):
@@ -273,6 +300,8 @@ def main():
         parts += ["### 4. Peak memory of a 10M-point fit (k = 64, d = 2)", section_memory(10_000_000)]
     parts += ["### 5. Cold start", section_cold()]
     parts += ["### 6. End to end (1M-row CSV, k = 64)", section_end_to_end(1_000_000)]
+    parts += ["### 7. Higher dimensions (n = 200k, k = 64, 30 iterations from the same centres, "
+              "seconds)", section_dimensions(repeat)]
     report = "\n\n".join(parts)
     print(report)
     if args.out:
