@@ -23,7 +23,7 @@ from .core import _kernels, assign
 from .core._estimator import make_rng
 from .core._lloyd import m_step, project_to_sphere, relocate_empty_clusters
 from .core._seeding import init_kmeanspp
-from .errors import GeoKMeansWarning, InputError
+from .errors import GeoKMeansError, GeoKMeansWarning, InputError
 from .io import read_points
 from .model import LonLatBox, sample_bbox
 from .projection import auto_projection, choose_projection, wrap_longitude
@@ -138,6 +138,18 @@ def _read(frame, offset, lat, lon, weight, dropna):
         points = read_points(frame, lat=lat, lon=lon, weight=weight, dropna=dropna,
                              row_offset=offset, keep_frame=False)
     return points.lon, points.lat, points.weights, points.n_dropped
+
+
+def _scan(frame, lat, lon, weight, dropna):
+    """``(rows, extent)`` of a partition read with row numbers from 0, ``extent`` as from
+    ``_extent``, or ``"error"`` when reading failed: the driver then reads that partition
+    again with its true row offset, which raises the exact message."""
+    n_rows = len(frame)
+    try:
+        part = _read(frame, 0, lat, lon, weight, dropna)
+    except GeoKMeansError:
+        return n_rows, "error"
+    return n_rows, _extent(part)
 
 
 def _extent(part):
@@ -455,13 +467,21 @@ def fit_dask(model, data, sample_weight=None):
     delayed = dask.delayed
     compute = dask.compute
     persist = dask.persist
-    lengths = compute(*[delayed(len)(p) for p in frame.to_delayed()])
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
+    partitions = frame.to_delayed()
+    # one pass gives the row counts (for row numbers across the whole input) and extents
+    scans = compute(*[delayed(_scan)(p, model.lat, model.lon, sample_weight, model.dropna)
+                      for p in partitions])
+    offsets = np.concatenate([[0], np.cumsum([rows for rows, _ in scans])[:-1]]).astype(int)
+
     def read_all():  # lazily: partitions are read again where needed, never all kept
         return [delayed(_read)(p, int(o), model.lat, model.lon, sample_weight, model.dropna)
-                for p, o in zip(frame.to_delayed(), offsets)]
+                for p, o in zip(partitions, offsets)]
 
-    extent = _combine_extents(compute(*[delayed(_extent)(p) for p in read_all()]))
+    failed = [i for i, (_, scanned) in enumerate(scans) if isinstance(scanned, str)]
+    if failed:  # the first bad partition, read again with its row offset, raises
+        compute(read_all()[failed[0]])
+        raise InputError(f"partition {failed[0]} could not be read.")  # pragma: no cover
+    extent = _combine_extents([scanned for _, scanned in scans])
     n_points, n_dropped = extent[4], extent[5]
     n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
     if n_points < n_clusters:
