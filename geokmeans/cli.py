@@ -178,8 +178,6 @@ def _dask_input(args):
 
     if args.dask is None and not is_partitioned_path(args.input):
         return None
-    if args.map:
-        raise UsageError("--map is not available for partitioned or --dask runs.")
     if args.max_radius_m is not None:
         raise UsageError("--max-radius-m is not available for partitioned or --dask runs.")
     if args.output and Path(args.output).suffix.lower() != ".parquet":
@@ -229,6 +227,10 @@ def run_cluster(args, progress):
             progress.stage(f"writing {args.output}")
             result.to_parquet(args.output, which="points")
             args.output = None
+        if args.map and result.is_dask:  # the sample is drawn on the cluster
+            progress.stage(f"drawing {args.map}")
+            result.explore().save(args.map)
+            args.map = None
     finally:
         if client is not None:
             client.close()

@@ -6,11 +6,12 @@ GeoDataFrame, a dask DataFrame with lat/lon columns, a dask array of (lon, lat))
 messages, rows numbered across the whole input), projected where it lives and kept in
 the workers' memory. The projection is chosen from the partitions' extents; seeding is
 k-means|| (Bahmani et al., "Scalable k-means++", VLDB 2012) with weights, reduced to k
-centres by weighted k-means++; each Lloyd iteration sums per-partition partials (weights,
+centres by weighted k-means++ and LocalSearch++; each Lloyd iteration sums per-partition partials (weights,
 coordinate sums, inertia, changed labels) computed with the in-memory numba kernels
 (Hamerly's bounds, kept on the workers between iterations), and handles empty clusters
-as in memory. With a ``distributed.Client`` active the work runs
-on its cluster; otherwise on dask's local scheduler.
+as in memory. Maps draw a per-cluster sample taken in the partitions (``sample_points``).
+With a ``distributed.Client`` active the work runs on its cluster; otherwise on dask's
+local scheduler.
 """
 
 import warnings
@@ -528,6 +529,39 @@ def _mean_variance(data, compute, delayed):
     sq = sum(m[2] for m in moments if m[0])
     mean = s / n
     return float(np.mean(sq / n - mean**2))
+
+
+def _sample_partition(frame, rate, seed, partition_info=None):
+    """Rows of a labelled partition kept with probability ``rate[cluster]``."""
+    labels = frame["cluster"].to_numpy()
+    number = 0 if partition_info is None else partition_info["number"]
+    draws = np.random.default_rng([seed, number]).uniform(size=len(labels))
+    kept = (labels >= 0) & (draws < rate[np.maximum(labels, 0)])
+    return frame[kept]
+
+
+def sample_points(result, quota, random_state=0):
+    """An in-memory per-cluster sample of a dask result's labelled points.
+
+    Each partition keeps a row of cluster j with probability ``quota[j] / size[j]`` (a
+    little more, so that the map's own sampling trims to the quota), with a seed made
+    from ``random_state`` and the partition number. Returns a GeoDataFrame in
+    EPSG:4326 with the input's columns and ``cluster``; rows without coordinates never
+    appear.
+    """
+    import geopandas as gpd
+
+    sizes = result.centroids.n_points.to_numpy().astype(float)
+    rate = np.minimum(1.0, 1.1 * np.asarray(quota, float) / np.maximum(sizes, 1.0))
+    seed = int(np.random.default_rng(random_state).integers(2**63))
+    frame = result.points
+    sample = frame.map_partitions(_sample_partition, rate, seed, meta=frame._meta).compute()
+    if isinstance(sample, gpd.GeoDataFrame):
+        return sample if sample.crs is None or sample.crs.equals("EPSG:4326") \
+            else sample.to_crs(4326)
+    model = result.model
+    points = read_points(sample, lat=model.lat, lon=model.lon, dropna=True)
+    return points.frame
 
 
 def label_partitions(frame, projection, centres, lat, lon, dropna):

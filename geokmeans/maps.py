@@ -22,7 +22,8 @@ import pandas as pd
 from .io import atomic_path
 from .projection import longitude_extent, wrap_longitude
 
-__all__ = ["DEFAULT_MAX_POINTS", "cluster_colors", "explore", "save_map", "script_safe_json"]
+__all__ = ["DEFAULT_MAX_POINTS", "cluster_colors", "cluster_quota", "explore", "save_map",
+           "script_safe_json"]
 
 DEFAULT_MAX_POINTS = 20_000
 _MIN_PER_CLUSTER = 50
@@ -55,16 +56,25 @@ def _folium():
     return folium
 
 
+def cluster_quota(sizes, max_points):
+    """Points to draw per cluster (k,) for cluster sizes (k,): all when they fit in
+    ``max_points``, else ``min(size, 50)`` each plus a share of the rest in proportion."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if sizes.sum() <= max_points:
+        return sizes
+    floor = np.minimum(sizes, _MIN_PER_CLUSTER)
+    spare = max(max_points - floor.sum(), 0)
+    extra = np.floor((sizes - floor) * spare / max((sizes - floor).sum(), 1)).astype(int)
+    return np.minimum(floor + extra, sizes)
+
+
 def _sample_rows(labels, n_clusters, max_points, rng):
     """Row indices to draw: all if they fit, else a per-cluster sample (sorted)."""
     n = labels.size
     if n <= max_points:
         return np.arange(n)
     sizes = np.bincount(labels, minlength=n_clusters)
-    floor = np.minimum(sizes, _MIN_PER_CLUSTER)
-    spare = max(max_points - floor.sum(), 0)
-    extra = np.floor((sizes - floor) * spare / max((sizes - floor).sum(), 1)).astype(int)
-    quota = np.minimum(floor + extra, sizes)
+    quota = cluster_quota(sizes, max_points)
     order = np.argsort(labels, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     chosen = [rng.choice(order[bounds[j]:bounds[j + 1]], quota[j], replace=False)
@@ -221,6 +231,9 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
     Parameters
     ----------
     result : ClusterResult
+        For a result of a dask input, a per-cluster sample of the points is computed on
+        the cluster first (the quotas below, drawn in each partition), and only the
+        sample reaches this process; convex hulls are not available there.
     m : folium.Map, optional
         Draw on this map instead of a new one.
     tiles : str, xyzservices provider or None, default "OpenStreetMap"
@@ -247,10 +260,25 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
         ``m`` if given, else a new map fitted to the data (``save`` is atomic).
     """
     folium = _folium()
-    points = result.points
-    labels = result.model.labels_
-    kept = np.flatnonzero(labels >= 0)
     n_clusters = len(result.centroids)
+    if result.is_dask:
+        if hulls:
+            from .errors import InputError
+
+            raise InputError("convex hulls are not drawn for results of dask inputs; use "
+                             "hulls=False (or cluster an in-memory sample).")
+        from .distributed import sample_points
+
+        points = sample_points(result, cluster_quota(result.centroids.n_points, max_points),
+                               random_state)
+        labels = points["cluster"].to_numpy()
+        n_points = int(result.centroids.n_points.sum())
+    else:
+        points = result.points
+        labels = result.model.labels_
+        n_points = None
+    kept = np.flatnonzero(labels >= 0)
+    n_points = kept.size if n_points is None else n_points
     colours = cluster_colors(n_clusters)
     lonlat = points.geometry if points.crs is None or points.crs.equals("EPSG:4326") \
         else points.geometry.to_crs(4326)
@@ -286,9 +314,9 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
 
     if legend:
         note = ""
-        if rows.size < kept.size:
-            note = f"Showing {rows.size:,} of {kept.size:,} points (a sample of each cluster)."
-        sizes = np.bincount(kept_labels, minlength=n_clusters).tolist()
+        if rows.size < n_points:
+            note = f"Showing {rows.size:,} of {n_points:,} points (a sample of each cluster)."
+        sizes = result.centroids.n_points.astype(int).tolist()
         fmap.get_root().add_child(_legend(colours, sizes, note))
     if layer_control:
         folium.LayerControl(collapsed=True).add_to(fmap)

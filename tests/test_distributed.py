@@ -196,16 +196,46 @@ def test_cli_partitioned_csv_on_the_cluster(client, ais, tmp_path):
         out = tmp_path / f"{name}.parquet"
         done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "cluster", pattern, "-k", "4",
                                "--seed", "0", "-o", str(out), "--centroids",
-                               str(tmp_path / f"{name}_c.geojson"), *extra],
+                               str(tmp_path / f"{name}_c.geojson"), "--map",
+                               str(tmp_path / f"{name}.html"), *extra],
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("50,000 points, k=4, CRS EPSG:32618")
         outputs[name] = pd.read_parquet(out).cluster.to_numpy()
         centroids = gpd.read_file(tmp_path / f"{name}_c.geojson")
         assert centroids.n_points.sum() == len(ais)
+        page = (tmp_path / f"{name}.html").read_text()
+        assert "of 50,000 points (a sample of each cluster)" in page
     assert_array_equal(outputs["local"], outputs["cluster"])
     assert_array_equal(np.bincount(outputs["local"], minlength=4),
                        centroids.n_points.to_numpy())
+
+
+def test_map_of_a_dask_result_draws_a_per_cluster_sample(client, ais):
+    from geokmeans.distributed import sample_points
+    from geokmeans.maps import cluster_quota
+
+    result = gk.cluster(dd.from_pandas(ais, npartitions=4), 5, random_state=0)
+    sizes = result.centroids.n_points.to_numpy()
+    quota = cluster_quota(sizes, 2000)
+    assert quota.sum() <= 2000 and (quota >= np.minimum(sizes, 50)).all()
+    sample = sample_points(result, quota, random_state=0)
+    full = result.points.compute()
+    # sampled rows are input rows, at their coordinates, with their labels
+    assert_array_equal(sample.cluster.to_numpy(), full.cluster.loc[sample.index].to_numpy())
+    assert_allclose(sample.geometry.x, full.lon.loc[sample.index])
+    assert_allclose(sample.geometry.y, full.lat.loc[sample.index])
+    counts = np.bincount(sample.cluster, minlength=5)
+    assert ((counts >= 0.8 * quota) & (counts <= 1.4 * quota)).all(), (counts, quota)
+    again = sample_points(result, quota, random_state=0)
+    assert_array_equal(again.index, sample.index)  # reproducible
+    page = result.explore(max_points=2000, tiles=None).get_root().render()
+    shown = int(page.split("Showing ")[1].split(" of 50,000 points")[0].replace(",", ""))
+    assert shown <= 2000 and shown >= 0.9 * quota.sum()
+    for size in sizes:  # the legend gives the true size of every cluster
+        assert f"{size:,}" in page
+    with pytest.raises(InputError, match="convex hulls are not drawn for results of dask"):
+        result.explore(hulls=True, tiles=None)
 
 
 def test_cli_dask_errors(tmp_path):
