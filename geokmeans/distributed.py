@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .core import _kernels, assign
-from .core._estimator import make_rng
+from .core._estimator import log_restart, make_rng
 from .core._lloyd import m_step, project_to_sphere, relocate_empty_clusters
 from .core._seeding import init_kmeanspp
 from .errors import GeoKMeansError, GeoKMeansWarning, InputError
@@ -423,6 +423,8 @@ def _projection(model, extent):
 
 
 def _seeds(model, data, extent, totals, projection, rng, compute, persist, delayed):
+    """``(n_runs, seedings)``: the number of seedings (``n_init`` as in memory) and an
+    iterator drawing each (k, d) set of projected seeds when it is needed."""
     from ._validation import check_choice, check_int
     from .core._estimator import INIT_METHODS, resolve_local_search
 
@@ -434,19 +436,30 @@ def _seeds(model, data, extent, totals, projection, rng, compute, persist, delay
         raise InputError(f"local_search={local_steps} is available for dask inputs only with "
                          "init='k-means++' (it refines the k-means|| seeds); use "
                          "local_search='auto' or 0.")
+    if isinstance(model.n_init, str):
+        check_choice("n_init", model.n_init, ("auto",), "a positive integer")
+        n_runs = 10 if model.init == "bbox" else 1
+    else:
+        n_runs = check_int("n_init", model.n_init, minimum=1)
     if not isinstance(model.init, str):
         centres = model._init_centres(n_clusters)
-        return projection.forward(centres[:, 0], centres[:, 1])
+        return 1, iter([projection.forward(centres[:, 0], centres[:, 1])])
+    if model.init == "random":
+        raise InputError("init='random' is not available for dask inputs; use 'k-means++' "
+                         "(k-means||), 'bbox' or explicit centres.")
     if model.init == "bbox":
         west, width, lat_min, lat_max = extent[:4]
         box = (LonLatBox(west, lat_min, float(wrap_longitude(west + width)), lat_max)
                if model.bbox is None else LonLatBox.from_value(model.bbox))
-        return projection.forward(*sample_bbox(box, n_clusters, rng))
-    if model.init == "random":
-        raise InputError("init='random' is not available for dask inputs; use 'k-means++' "
-                         "(k-means||), 'bbox' or explicit centres.")
-    return _kmeans_parallel(data, totals, n_clusters, local_steps, rng, compute, persist,
-                            delayed)
+        return n_runs, (projection.forward(*sample_bbox(box, n_clusters, rng))
+                        for _ in range(n_runs))
+    return n_runs, (_kmeans_parallel(data, totals, n_clusters, local_steps, rng, compute, persist,
+                                     delayed) for _ in range(n_runs))
+
+
+def _inertia(data, centres):
+    X, w = _unpack(data)
+    return float((w * assign(X, centres)[1]).sum()) if len(X) else 0.0
 
 
 def fit_dask(model, data, sample_weight=None):
@@ -497,15 +510,26 @@ def fit_dask(model, data, sample_weight=None):
     data = persist(*[delayed(_project)(p, projection) for p in read_all()])
     rng = make_rng(model.random_state)
     totals = np.array(compute(*[delayed(_weight_total)(p) for p in data]))
-    centres = _seeds(model, data, extent, totals, projection, rng, compute, persist, delayed)
-    if projection.sphere_radius_m is not None:
-        project_to_sphere(centres, projection.sphere_radius_m)
+    n_runs, seedings = _seeds(model, data, extent, totals, projection, rng, compute, persist,
+                              delayed)
     max_iter = check_int("max_iter", model.max_iter, minimum=1)
     tol = check_positive_float("tol", model.tol)
     variance = _mean_variance(data, compute, delayed)
-    callback = KMeans._log_iteration(0) if model.verbose else None
-    centres, n_iter = _lloyd(data, np.ascontiguousarray(centres), max_iter, variance * tol,
-                             projection.sphere_radius_m, compute, persist, delayed, callback)
+    best = None
+    for run, centres in enumerate(seedings):
+        if projection.sphere_radius_m is not None:
+            project_to_sphere(centres, projection.sphere_radius_m)
+        callback = KMeans._log_iteration(run) if model.verbose else None
+        centres, n_iter = _lloyd(data, np.ascontiguousarray(centres), max_iter, variance * tol,
+                                 projection.sphere_radius_m, compute, persist, delayed, callback)
+        if n_runs == 1:
+            best = (centres, n_iter)
+            break
+        inertia = sum(compute(*[delayed(_inertia)(d, centres) for d in data]))
+        if best is None or inertia < best[2]:
+            best = (centres, n_iter, inertia)
+        log_restart(run + 1, n_runs, inertia)
+    centres, n_iter = best[:2]
     centre_lon, centre_lat = projection.inverse(centres)
     finals = compute(*[delayed(_final_partial)(p, d, centres, centre_lon, centre_lat)
                        for p, d in zip(read_all(), data)])

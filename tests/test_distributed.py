@@ -61,6 +61,23 @@ def test_same_as_in_memory_from_same_centres(client, ais, seed, npartitions):
     assert_same_fit(on_dask, in_memory)
 
 
+def test_bbox_restarts_as_in_memory(client, ais, caplog):
+    # n_init="auto" is 10 bbox seedings, drawn from the same generator as in memory; the
+    # run with the lowest inertia is kept, with a DEBUG progress record per run
+    with caplog.at_level(logging.DEBUG, logger="geokmeans"):
+        on_dask = gk.GeoKMeans(5, init="bbox", random_state=4).fit(
+            dd.from_pandas(ais, npartitions=3))
+    progress = [r.progress for r in caplog.records if hasattr(r, "progress")]
+    assert progress == [(run, 10) for run in range(1, 11)]
+    in_memory = gk.GeoKMeans(5, init="bbox", random_state=4).fit(ais)
+    assert_same_fit(on_dask, in_memory)
+    single = gk.GeoKMeans(5, init="bbox", random_state=4, n_init=1).fit(
+        dd.from_pandas(ais, npartitions=3))
+    assert on_dask.inertia_ <= single.inertia_
+    with pytest.raises(InputError, match="n_init=0 should be >= 1"):
+        gk.GeoKMeans(5, init="bbox", n_init=0).fit(dd.from_pandas(ais, npartitions=3))
+
+
 def test_dask_geopandas_and_sphere(client):
     import geopandas as gpd
 
