@@ -432,16 +432,19 @@ def _seeds(model, data, extent, totals, projection, rng, compute, persist, delay
     if isinstance(model.init, str):
         check_choice("init", model.init, INIT_METHODS, "an array of (lon, lat) centres")
     local_steps = resolve_local_search(model.local_search, model.init, n_clusters)
-    if local_steps and model.init != "k-means++":
+    if local_steps and not (isinstance(model.init, str) and model.init == "k-means++"):
         raise InputError(f"local_search={local_steps} is available for dask inputs only with "
                          "init='k-means++' (it refines the k-means|| seeds); use "
                          "local_search='auto' or 0.")
     if isinstance(model.n_init, str):
         check_choice("n_init", model.n_init, ("auto",), "a positive integer")
-        n_runs = 10 if model.init == "bbox" else 1
+        n_runs = 10 if isinstance(model.init, str) and model.init == "bbox" else 1
     else:
         n_runs = check_int("n_init", model.n_init, minimum=1)
     if not isinstance(model.init, str):
+        if n_runs != 1:  # as KMeans does in memory
+            warnings.warn(f"Explicit initial centres given: n_init={n_runs} ignored, 1 run done.",
+                          RuntimeWarning, stacklevel=4)
         centres = model._init_centres(n_clusters)
         return 1, iter([projection.forward(centres[:, 0], centres[:, 1])])
     if model.init == "random":

@@ -76,6 +76,9 @@ def test_bbox_restarts_as_in_memory(client, ais, caplog):
     assert on_dask.inertia_ <= single.inertia_
     with pytest.raises(InputError, match="n_init=0 should be >= 1"):
         gk.GeoKMeans(5, init="bbox", n_init=0).fit(dd.from_pandas(ais, npartitions=3))
+    with pytest.warns(RuntimeWarning, match="n_init=3 ignored"):
+        gk.GeoKMeans(5, init=seeds_from(ais, 5, 0), n_init=3).fit(
+            dd.from_pandas(ais, npartitions=3))
 
 
 def test_dask_geopandas_and_sphere(client):
