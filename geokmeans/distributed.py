@@ -215,6 +215,30 @@ def _oversample(data, closest, factor, seed):
     return X[keep]
 
 
+def _smallest_keys(data, n_clusters, seed):
+    """The partition's ``n_clusters`` rows with the smallest random keys, as (keys (m, 2),
+    rows (m, d)): key ``-log(u) / w`` for positive weights (Efraimidis & Spirakis, 2006:
+    the k smallest are a weighted sample without replacement, the same distribution as
+    drawing one row after another with probability ∝ weight), then zero-weight rows in
+    uniform random order."""
+    X, w = _unpack(data)
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(size=len(X))
+    with np.errstate(divide="ignore"):
+        primary = np.where(w > 0, -np.log1p(-u) / np.where(w > 0, w, 1.0), np.inf)
+    order = np.lexsort((u, primary))[:n_clusters]
+    return np.column_stack([primary[order], u[order]]), X[order]
+
+
+def _init_random(data, n_clusters, rng, compute, delayed):
+    """``n_clusters`` distinct rows drawn with probability ∝ weight (``init="random"``)."""
+    seeds = rng.integers(0, 2**63, size=len(data))
+    drawn = compute(*[delayed(_smallest_keys)(p, n_clusters, int(s)) for p, s in zip(data, seeds)])
+    keys = np.concatenate([d[0] for d in drawn])
+    rows = np.concatenate([d[1] for d in drawn])
+    return rows[np.lexsort((keys[:, 1], keys[:, 0]))[:n_clusters]].copy()
+
+
 def _candidate_weights(data, closest, n_candidates):
     """Total weight of the rows nearest to each candidate."""
     return np.bincount(closest[1], weights=_unpack(data)[1], minlength=n_candidates)
@@ -438,7 +462,7 @@ def _seeds(model, data, extent, totals, projection, rng, compute, persist, delay
                          "local_search='auto' or 0.")
     if isinstance(model.n_init, str):
         check_choice("n_init", model.n_init, ("auto",), "a positive integer")
-        n_runs = 10 if isinstance(model.init, str) and model.init == "bbox" else 1
+        n_runs = 10 if isinstance(model.init, str) and model.init in ("bbox", "random") else 1
     else:
         n_runs = check_int("n_init", model.n_init, minimum=1)
     if not isinstance(model.init, str):
@@ -448,8 +472,8 @@ def _seeds(model, data, extent, totals, projection, rng, compute, persist, delay
         centres = model._init_centres(n_clusters)
         return 1, iter([projection.forward(centres[:, 0], centres[:, 1])])
     if model.init == "random":
-        raise InputError("init='random' is not available for dask inputs; use 'k-means++' "
-                         "(k-means||), 'bbox' or explicit centres.")
+        return n_runs, (_init_random(data, n_clusters, rng, compute, delayed)
+                        for _ in range(n_runs))
     if model.init == "bbox":
         west, width, lat_min, lat_max = extent[:4]
         box = (LonLatBox(west, lat_min, float(wrap_longitude(west + width)), lat_max)

@@ -81,6 +81,44 @@ def test_bbox_restarts_as_in_memory(client, ais, caplog):
             dd.from_pandas(ais, npartitions=3))
 
 
+def test_random_seeds_weighted_without_replacement(seed):
+    # the k smallest exponential keys: the first drawn row follows the weights, as in memory
+    from geokmeans.distributed import _init_random
+
+    def compute(*tasks):
+        return tasks
+
+    def delayed(fn):
+        return fn
+
+    X = np.arange(4.0)[:, None]
+    parts = [(X[:2], np.array([1.0, 0.0])), (X[2:], np.array([1.0, 2.0]))]
+    rng = np.random.default_rng(seed)
+    firsts = []
+    for _ in range(4000):
+        centres = _init_random(parts, 2, rng, compute, delayed)
+        assert centres[0, 0] != centres[1, 0] and 1.0 not in centres[:, 0]
+        firsts.append(centres[0, 0])
+    freq = np.bincount(np.array(firsts, dtype=int), minlength=4) / 4000
+    assert freq[3] == pytest.approx(0.5, abs=0.04)
+    assert freq[0] == pytest.approx(0.25, abs=0.04)
+    # fewer positive weights than k: all of them, then distinct zero-weight rows
+    parts = [(X[:2], np.array([0.0, 3.0])), (X[2:], np.array([0.0, 0.0]))]
+    centres = _init_random(parts, 3, rng, compute, delayed)
+    assert 1.0 in centres[:, 0] and len(np.unique(centres)) == 3
+
+
+def test_random_init_on_dask(client, ais, caplog):
+    with caplog.at_level(logging.DEBUG, logger="geokmeans"):
+        on_dask = gk.GeoKMeans(6, init="random", random_state=0).fit(
+            dd.from_pandas(ais, npartitions=3))
+    assert [r.progress for r in caplog.records if hasattr(r, "progress")] == [
+        (run, 10) for run in range(1, 11)]
+    in_memory = [gk.GeoKMeans(6, init="random", random_state=s).fit(ais).inertia_
+                 for s in range(3)]
+    assert on_dask.inertia_ <= 1.05 * np.median(in_memory)
+
+
 def test_dask_geopandas_and_sphere(client):
     import geopandas as gpd
 
@@ -193,8 +231,6 @@ def test_cluster_result_and_partitioned_parquet(client, ais, tmp_path):
 
 def test_unsupported_options_are_clear(client, ais):
     frame = dd.from_pandas(ais, npartitions=2)
-    with pytest.raises(InputError, match="init='random' is not available for dask"):
-        gk.GeoKMeans(3, init="random").fit(frame)
     with pytest.raises(InputError, match="column name"):
         gk.GeoKMeans(3).fit(frame, sample_weight=np.ones(len(ais)))
     with pytest.raises(InputError, match="local_search=5 is available for dask inputs only "
