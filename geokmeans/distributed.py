@@ -450,7 +450,7 @@ def _seeds(model, data, extent, totals, projection, rng, compute, persist, delay
     """``(n_runs, seedings)``: the number of seedings (``n_init`` as in memory) and an
     iterator drawing each (k, d) set of projected seeds when it is needed."""
     from ._validation import check_choice, check_int
-    from .core._estimator import INIT_METHODS, resolve_local_search
+    from .core._estimator import INIT_METHODS, resolve_local_search, resolve_n_init
 
     n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
     if isinstance(model.init, str):
@@ -460,11 +460,7 @@ def _seeds(model, data, extent, totals, projection, rng, compute, persist, delay
         raise InputError(f"local_search={local_steps} is available for dask inputs only with "
                          "init='k-means++' (it refines the k-means|| seeds); use "
                          "local_search='auto' or 0.")
-    if isinstance(model.n_init, str):
-        check_choice("n_init", model.n_init, ("auto",), "a positive integer")
-        n_runs = 10 if isinstance(model.init, str) and model.init in ("bbox", "random") else 1
-    else:
-        n_runs = check_int("n_init", model.n_init, minimum=1)
+    n_runs = resolve_n_init(model.n_init, model.init)
     if not isinstance(model.init, str):
         if n_runs != 1:  # as KMeans does in memory
             warnings.warn(f"Explicit initial centres given: n_init={n_runs} ignored, 1 run done.",

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_choice, check_finite_rows, check_int, check_positive_float
 from .core import KMeans, nearest_centre
-from .core._estimator import INIT_METHODS, log_restart, make_rng
+from .core._estimator import INIT_METHODS, log_restart, make_rng, resolve_n_init
 from .errors import InputError
 from .io import read_points
 from .projection import choose_projection, longitude_extent, wrap_longitude
@@ -198,7 +198,7 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         else:
             box = (LonLatBox.of_points(points.lon, points.lat) if self.bbox is None
                    else LonLatBox.from_value(self.bbox))
-            n_init = 10 if self.n_init == "auto" else check_int("n_init", self.n_init, minimum=1)
+            n_init = resolve_n_init(self.n_init, "bbox")
             seeds = [projection.forward(*sample_bbox(box, n_clusters, rng)) for _ in range(n_init)]
         best = None
         for run, seed_centres in enumerate(seeds):

@@ -20,7 +20,7 @@ from . import _kernels
 from ._lloyd import assign, hamerly, lloyd, project_to_sphere
 from ._seeding import init_bbox, init_kmeanspp, init_random, local_search
 
-__all__ = ["KMeans", "log_restart", "make_rng", "resolve_local_search"]
+__all__ = ["KMeans", "log_restart", "make_rng", "resolve_local_search", "resolve_n_init"]
 
 logger = logging.getLogger("geokmeans")
 
@@ -34,6 +34,15 @@ def log_restart(done, total, inertia):
     if total > 1:
         logger.debug("run %d of %d done, inertia %.6g", done, total, inertia,
                      extra={"progress": (done, total)})
+
+
+def resolve_n_init(n_init, init):
+    """Number of seedings for ``n_init`` ("auto" or an int >= 1) and ``init``: "auto" is
+    10 for "bbox" and "random", 1 for "k-means++" and explicit centres."""
+    if isinstance(n_init, str):
+        check_choice("n_init", n_init, ("auto",), "a positive integer")
+        return 10 if isinstance(init, str) and init in ("bbox", "random") else 1
+    return check_int("n_init", n_init, minimum=1)
 
 
 def resolve_local_search(local_search, init, n_clusters):
@@ -196,18 +205,14 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             init = self._check_init_array(self.init, n_clusters, n_features)
         else:
             check_choice("init", self.init, INIT_METHODS, "an array of centres")
-        if isinstance(self.n_init, str):
-            check_choice("n_init", self.n_init, ("auto",), "a positive integer")
-            n_init = 10 if isinstance(init, str) and init in ("bbox", "random") else 1
-        else:
-            n_init = check_int("n_init", self.n_init, minimum=1)
-            if not isinstance(init, str) and n_init != 1:
-                warnings.warn(
-                    f"Explicit initial centres given: n_init={n_init} ignored, 1 run done.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                n_init = 1
+        n_init = resolve_n_init(self.n_init, init)
+        if not isinstance(init, str) and n_init != 1:  # "auto" gives 1 here
+            warnings.warn(
+                f"Explicit initial centres given: n_init={n_init} ignored, 1 run done.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n_init = 1
         local_steps = resolve_local_search(self.local_search, init, n_clusters)
         max_iter = check_int("max_iter", self.max_iter, minimum=1)
         tol = check_positive_float("tol", self.tol)
