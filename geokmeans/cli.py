@@ -178,8 +178,6 @@ def _dask_input(args):
 
     if args.dask is None and not is_partitioned_path(args.input):
         return None
-    if args.max_radius_m is not None:
-        raise UsageError("--max-radius-m is not available for partitioned or --dask runs.")
     if args.output and Path(args.output).suffix.lower() != ".parquet":
         raise UsageError("partitioned runs write points as a Parquet directory: -o OUT.parquet")
     if args.output and Path(args.output).exists():

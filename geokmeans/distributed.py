@@ -9,7 +9,8 @@ k-means|| (Bahmani et al., "Scalable k-means++", VLDB 2012) with weights, reduce
 centres by weighted k-means++ and LocalSearch++; each Lloyd iteration sums per-partition partials (weights,
 coordinate sums, inertia, changed labels) computed with the in-memory numba kernels
 (Hamerly's bounds, kept on the workers between iterations), and handles empty clusters
-as in memory. Maps draw a per-cluster sample taken in the partitions (``sample_points``).
+as in memory. ``max_radius_m`` splits clusters as in memory (``_split_to_radius``); maps
+draw a per-cluster sample taken in the partitions (``sample_points``).
 With a ``distributed.Client`` active the work runs on its cluster; otherwise on dask's
 local scheduler.
 """
@@ -302,20 +303,96 @@ def _far_rows(data, state, centres, n_rows):
 
 
 def _final_partial(part, data, centres, centre_lon, centre_lat):
-    """Per-cluster counts, weights, weighted and maximum geodesic distances, inertia."""
+    """Per-cluster counts, weights, weighted and maximum geodesic distances, inertia, and
+    the projected coordinates of each cluster's farthest row (NaN where none)."""
     lon, lat, _, _ = part
     X, w = _unpack(data)
     k = len(centre_lon)
+    farthest = np.full((k, centres.shape[1]), np.nan)
     if len(X) == 0:
-        return np.zeros(k), np.zeros(k), np.zeros(k), np.full(k, -np.inf), 0.0
+        return np.zeros(k), np.zeros(k), np.zeros(k), np.full(k, -np.inf), 0.0, farthest
     labels, dist2 = assign(X, centres)
     distances = geodesic_distances_m(lon, lat, centre_lon[labels], centre_lat[labels])
     maximum = np.full(k, -np.inf)
     np.maximum.at(maximum, labels, distances)
+    order = np.lexsort((distances, labels))  # by cluster, then distance: last is farthest
+    last = np.searchsorted(labels[order], np.arange(k), side="right") - 1
+    present = np.bincount(labels, minlength=k) > 0
+    farthest[present] = X[order[last[present]]]
     return (np.bincount(labels, minlength=k).astype(float),
             np.bincount(labels, weights=w, minlength=k),
             np.bincount(labels, weights=w * distances, minlength=k), maximum,
-            float(w @ dist2))
+            float(w @ dist2), farthest)
+
+
+def _final_stats(parts, data, centres, projection, compute, delayed):
+    """Combined ``_final_partial``s: (centre lon, lat, counts, weights, weighted and
+    maximum distances, inertia, farthest rows (k, d))."""
+    centre_lon, centre_lat = projection.inverse(centres)
+    finals = compute(*[delayed(_final_partial)(p, d, centres, centre_lon, centre_lat)
+                       for p, d in zip(parts, data)])
+    counts, weights, weighted, inertia = (sum(f[i] for f in finals) for i in (0, 1, 2, 4))
+    maxima = np.array([f[3] for f in finals])
+    winner = np.argmax(maxima, axis=0)
+    farthest = np.array([finals[p][5][j] for j, p in enumerate(winner)])
+    return (centre_lon, centre_lat, counts, weights, weighted, maxima.max(axis=0), inertia,
+            farthest)
+
+
+def _split_partial(data, centres, wide, halves):
+    """Sums for a 2-means of the members of each too-wide cluster: rows labelled
+    ``wide[m]`` go to the nearer of ``halves[2m]`` and ``halves[2m + 1]``."""
+    X, w = _unpack(data)
+    n_halves, n_features = halves.shape
+    sums, weights = np.zeros((n_halves, n_features)), np.zeros(n_halves)
+    if len(X) == 0:
+        return sums, weights
+    labels = assign(X, centres)[0]
+    slot = np.full(len(centres), -1)
+    slot[wide] = np.arange(len(wide))
+    member = slot[labels] >= 0
+    Xm, wm, m = X[member], w[member], slot[labels[member]]
+    d0 = ((Xm - halves[2 * m]) ** 2).sum(axis=1)
+    d1 = ((Xm - halves[2 * m + 1]) ** 2).sum(axis=1)
+    half = 2 * m + (d1 < d0)
+    np.add.at(sums, half, wm[:, None] * Xm)
+    weights += np.bincount(half, weights=wm, minlength=n_halves)
+    return sums, weights
+
+
+def _split_wide(data, centres, wide, farthest, sphere_radius, max_iter, compute, delayed):
+    """Two centres for each cluster in ``wide``: 2-means of its members, Lloyd from the
+    centroid and the farthest member (more than the radius apart) to a fixed point."""
+    halves = np.empty((2 * len(wide), centres.shape[1]))
+    halves[0::2] = centres[wide]
+    halves[1::2] = farthest[wide]
+    for _ in range(max_iter):
+        partials = compute(*[delayed(_split_partial)(d, centres, wide, halves) for d in data])
+        sums = sum(p[0] for p in partials)
+        weights = sum(p[1] for p in partials)
+        new = m_step(halves, sums, weights, sphere_radius)  # an empty half stays put
+        if np.array_equal(new, halves):
+            break
+        halves = new
+    return halves
+
+
+def _split_to_radius(parts, data, centres, n_iter, projection, max_radius_m, max_iter, lloyd,
+                     compute, delayed):
+    """Split clusters until every member is within ``max_radius_m`` (geodesic) of its
+    centroid, as ``GeoKMeans._split_to_radius`` does in memory: each round splits every
+    too-wide cluster in two, then reruns Lloyd on all points from the enlarged set of
+    centres. k grows each round, so this ends. Returns (centres, n_iter, final stats)."""
+    while True:
+        stats = _final_stats(parts(), data, centres, projection, compute, delayed)
+        wide = np.flatnonzero(stats[5] > max_radius_m)
+        if wide.size == 0:
+            return centres, n_iter, stats
+        halves = _split_wide(data, centres, wide, stats[7], projection.sphere_radius_m,
+                             max_iter, compute, delayed)
+        kept = np.delete(centres, wide, axis=0)
+        centres = np.unique(np.concatenate([kept, halves]), axis=0)
+        centres, n_iter = lloyd(np.ascontiguousarray(centres))
 
 
 def _label_partition(frame, projection, centres, lat, lon, dropna):
@@ -527,8 +604,8 @@ def fit_dask(model, data, sample_weight=None):
     if n_dropped:
         warnings.warn(f"skipped {n_dropped} rows with missing coordinates.", GeoKMeansWarning,
                       stacklevel=3)
-    if model.max_radius_m is not None:
-        raise InputError("max_radius_m is not available for dask inputs yet.")
+    max_radius_m = (None if model.max_radius_m is None else
+                    check_positive_float("max_radius_m", model.max_radius_m, allow_zero=False))
     projection = _projection(model, extent)
     data = persist(*[delayed(_project)(p, projection) for p in read_all()])
     rng = make_rng(model.random_state)
@@ -553,12 +630,17 @@ def fit_dask(model, data, sample_weight=None):
             best = (centres, n_iter, inertia)
         log_restart(run + 1, n_runs, inertia)
     centres, n_iter = best[:2]
-    centre_lon, centre_lat = projection.inverse(centres)
-    finals = compute(*[delayed(_final_partial)(p, d, centres, centre_lon, centre_lat)
-                       for p, d in zip(read_all(), data)])
-    counts, weights, weighted, maximum, inertia = (sum(f[i] for f in finals) if i != 3 else
-                                                   np.max([f[3] for f in finals], axis=0)
-                                                   for i in range(5))
+    if max_radius_m is None:
+        stats = _final_stats(read_all(), data, centres, projection, compute, delayed)
+    else:
+        def lloyd(start):
+            return _lloyd(data, start, max_iter, variance * tol, projection.sphere_radius_m,
+                          compute, persist, delayed, None)
+
+        centres, n_iter, stats = _split_to_radius(read_all, data, centres, n_iter, projection,
+                                                  max_radius_m, max_iter, lloyd, compute,
+                                                  delayed)
+    centre_lon, centre_lat, counts, weights, weighted, maximum, inertia, _ = stats
     table = cluster_table_from_sums(counts, weights, weighted, maximum)
     model._set_fitted(projection, centres, centre_lon, centre_lat, table, inertia, n_iter,
                       n_dropped)

@@ -161,10 +161,10 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         self.max_radius_m = max_radius_m
         self.verbose = verbose
 
-    def _core(self, init, n_init, rng, projection, n_clusters=None):
+    def _core(self, init, n_init, rng, projection, n_clusters=None, tol=None):
         return KMeans(self.n_clusters if n_clusters is None else n_clusters, init=init,
                       n_init=n_init, local_search=self.local_search, max_iter=self.max_iter,
-                      tol=self.tol, random_state=rng, algorithm=self.algorithm,
+                      tol=self.tol if tol is None else tol, random_state=rng, algorithm=self.algorithm,
                       sphere_radius=projection.sphere_radius_m, verbose=self.verbose)
 
     def _init_centres(self, n_clusters):
@@ -281,9 +281,10 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         """Split clusters until every member is within ``max_radius_m`` of its centroid.
 
         Each round splits every cluster whose farthest member (geodesic) is beyond the
-        radius in two (2-means of its members, k-means++ seeded), then reruns Lloyd on
-        all points from the enlarged set of centres. k grows every round and cannot
-        exceed the number of distinct points, so this ends.
+        radius in two (2-means of its members, started from the centroid and that
+        farthest member), then reruns Lloyd on all points from the enlarged set of
+        centres. k grows every round and cannot exceed the number of distinct points, so
+        this ends. The Dask back end splits the same way.
         """
         X = projection.forward(points.lon, points.lat)
         for _ in range(len(points.lon)):
@@ -297,9 +298,12 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
                 return core
             centres = [c for j, c in enumerate(core.cluster_centers_) if j not in set(too_wide)]
             for j in too_wide:
-                members = labels == j
+                members = np.flatnonzero(labels == j)
                 w = None if points.weights is None else points.weights[members]
-                halves = self._core("k-means++", 1, rng, projection, n_clusters=2)
+                farthest = X[members[np.argmax(dist[members])]]
+                start = np.stack([core.cluster_centers_[j], farthest])
+                # run to a fixed point (no tolerance), as the Dask back end does
+                halves = self._core(start, 1, rng, projection, n_clusters=2, tol=0.0)
                 centres.extend(halves.fit(X[members], sample_weight=w).cluster_centers_)
             centres = np.unique(np.asarray(centres), axis=0)
             core = self._core(centres, 1, rng, projection, n_clusters=len(centres))

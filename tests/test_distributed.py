@@ -119,6 +119,26 @@ def test_random_init_on_dask(client, ais, caplog):
     assert on_dask.inertia_ <= 1.05 * np.median(in_memory)
 
 
+@pytest.mark.parametrize("crs", ["auto", "sphere"])
+def test_max_radius_on_dask_as_in_memory(client, ais, crs):
+    from geokmeans.stats import geodesic_distances_m
+
+    frame = ais.assign(w=np.random.default_rng(0).uniform(0.5, 2.0, len(ais)))
+    init = seeds_from(ais, 3, 1)
+    model = gk.GeoKMeans(3, init=init, max_radius_m=2000, crs=crs).fit(
+        dd.from_pandas(frame, npartitions=3), sample_weight="w")
+    assert model.n_clusters_ > 3
+    labels = model.labels_.compute().to_numpy()
+    lon, lat = model.cluster_centers_.T
+    dist = geodesic_distances_m(ais.lon, ais.lat, lon[labels], lat[labels])
+    assert dist.max() <= 2000
+    # the same splits (centroid and farthest member, 2-means to a fixed point) as in memory
+    in_memory = gk.GeoKMeans(3, init=init, max_radius_m=2000, crs=crs).fit(
+        frame, sample_weight="w")
+    assert model.n_clusters_ == in_memory.n_clusters_
+    assert_same_fit(model, in_memory)
+
+
 def test_dask_geopandas_and_sphere(client):
     import geopandas as gpd
 
@@ -265,6 +285,25 @@ def test_cli_partitioned_csv_on_the_cluster(client, ais, tmp_path):
     assert_array_equal(outputs["local"], outputs["cluster"])
     assert_array_equal(np.bincount(outputs["local"], minlength=4),
                        centroids.n_points.to_numpy())
+
+
+def test_cli_max_radius_on_the_cluster(client, ais, tmp_path):
+    import subprocess
+    import sys
+
+    import geopandas as gpd
+
+    for i, rows in enumerate(np.array_split(np.arange(len(ais)), 2)):
+        ais.iloc[rows].to_csv(tmp_path / f"ais_{i}.csv", index=False)
+    done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "cluster",
+                           str(tmp_path / "ais_*.csv"), "-k", "2", "--max-radius-m", "3000",
+                           "--seed", "0", "--centroids", str(tmp_path / "c.geojson"), "--dask",
+                           client.scheduler.address], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "(from -k 2, split to a 3000 m radius)" in done.stdout
+    centroids = gpd.read_file(tmp_path / "c.geojson")
+    assert len(centroids) > 2 and centroids.max_distance_m.max() <= 3000
+    assert centroids.n_points.sum() == len(ais)
 
 
 def test_map_of_a_dask_result_draws_a_per_cluster_sample(client, ais):
