@@ -6,13 +6,13 @@ GeoDataFrame, a dask DataFrame with lat/lon columns, a dask array of (lon, lat))
 messages, rows numbered across the whole input), projected where it lives and kept in
 the workers' memory. The projection is chosen from the partitions' extents; seeding is
 k-means|| (Bahmani et al., "Scalable k-means++", VLDB 2012) with weights, reduced to k
-centres by weighted k-means++ and LocalSearch++; each Lloyd iteration sums per-partition partials (weights,
-coordinate sums, inertia, changed labels) computed with the in-memory numba kernels
-(Hamerly's bounds, kept on the workers between iterations), and handles empty clusters
-as in memory. ``max_radius_m`` splits clusters as in memory (``_split_to_radius``); maps
-draw a per-cluster sample taken in the partitions (``sample_points``).
-With a ``distributed.Client`` active the work runs on its cluster; otherwise on dask's
-local scheduler.
+centres by weighted k-means++ and LocalSearch++; each Lloyd iteration sums per-partition
+partials (weights, coordinate sums, inertia, changed labels) computed with the in-memory
+numba kernels (Hamerly's bounds, kept on the workers between iterations), and handles
+empty clusters as in memory. ``max_radius_m`` splits clusters as in memory
+(``_split_to_radius``); maps draw a per-cluster sample taken in the partitions
+(``sample_points``). With a ``distributed.Client`` active the work runs on its cluster;
+otherwise on dask's local scheduler.
 """
 
 import warnings
@@ -378,12 +378,13 @@ def _split_wide(data, centres, wide, farthest, sphere_radius, max_iter, compute,
 
 
 def _split_to_radius(parts, data, centres, n_iter, projection, max_radius_m, max_iter, lloyd,
-                     compute, delayed):
+                     compute, delayed, n_points):
     """Split clusters until every member is within ``max_radius_m`` (geodesic) of its
     centroid, as ``GeoKMeans._split_to_radius`` does in memory: each round splits every
     too-wide cluster in two, then reruns Lloyd on all points from the enlarged set of
-    centres. k grows each round, so this ends. Returns (centres, n_iter, final stats)."""
-    while True:
+    centres. k grows each round and cannot exceed the number of distinct points, so this
+    ends. Returns (centres, n_iter, final stats)."""
+    for _ in range(n_points + 1):
         stats = _final_stats(parts(), data, centres, projection, compute, delayed)
         wide = np.flatnonzero(stats[5] > max_radius_m)
         if wide.size == 0:
@@ -393,6 +394,7 @@ def _split_to_radius(parts, data, centres, n_iter, projection, max_radius_m, max
         kept = np.delete(centres, wide, axis=0)
         centres = np.unique(np.concatenate([kept, halves]), axis=0)
         centres, n_iter = lloyd(np.ascontiguousarray(centres))
+    return centres, n_iter, stats  # pragma: no cover - one point per cluster ends it earlier
 
 
 def _label_partition(frame, projection, centres, lat, lon, dropna):
@@ -639,7 +641,7 @@ def fit_dask(model, data, sample_weight=None):
 
         centres, n_iter, stats = _split_to_radius(read_all, data, centres, n_iter, projection,
                                                   max_radius_m, max_iter, lloyd, compute,
-                                                  delayed)
+                                                  delayed, n_points)
     centre_lon, centre_lat, counts, weights, weighted, maximum, inertia, _ = stats
     table = cluster_table_from_sums(counts, weights, weighted, maximum)
     model._set_fitted(projection, centres, centre_lon, centre_lat, table, inertia, n_iter,
