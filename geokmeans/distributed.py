@@ -11,7 +11,7 @@ partials (weights, coordinate sums, inertia, changed labels) computed with the i
 numba kernels (Hamerly's bounds, kept on the workers between iterations), and handles
 empty clusters as in memory. ``max_radius_m`` splits clusters as in memory
 (``_split_to_radius``); maps draw a per-cluster sample taken in the partitions
-(``sample_points``). With a ``distributed.Client`` active the work runs on its cluster;
+(``sample_points``) and hulls gather only each partition's hull vertices (``hulls_of``). With a ``distributed.Client`` active the work runs on its cluster;
 otherwise on dask's local scheduler.
 """
 
@@ -29,7 +29,12 @@ from .errors import GeoKMeansError, GeoKMeansWarning, InputError
 from .io import read_points
 from .model import LonLatBox, sample_bbox
 from .projection import auto_projection, choose_projection, wrap_longitude
-from .stats import cluster_table_from_sums, geodesic_distances_m
+from .stats import (
+    cluster_hulls,
+    cluster_table_from_sums,
+    geodesic_distances_m,
+    hull_vertex_rows,
+)
 
 __all__ = [
     "as_dask_frame",
@@ -660,6 +665,35 @@ def _mean_variance(data, compute, delayed):
     sq = sum(m[2] for m in moments if m[0])
     mean = s / n
     return float(np.mean(sq / n - mean**2))
+
+
+def _hull_partition(frame, centre_lon, centre_lat, lat, lon):
+    """The hull-vertex rows of a labelled partition: a DataFrame of lon, lat, cluster."""
+    labels = frame["cluster"].to_numpy()
+    keep = labels >= 0
+    if not keep.any():
+        return pd.DataFrame({"lon": np.empty(0), "lat": np.empty(0),
+                             "cluster": np.empty(0, dtype=labels.dtype)})
+    points = read_points(frame[keep], lat=lat, lon=lon, keep_frame=False)
+    labels = labels[keep]
+    rows = hull_vertex_rows(points.lon, points.lat, labels, centre_lon, centre_lat)
+    return pd.DataFrame({"lon": points.lon[rows], "lat": points.lat[rows],
+                         "cluster": labels[rows]})
+
+
+def hulls_of(result):
+    """Convex hulls (k,) of a dask result's clusters, equal to ``cluster_hulls`` of all
+    its points: each partition sends only its hull-vertex rows, whose hulls are the same."""
+    import dask
+
+    model = result.model
+    centre_lon, centre_lat = model.cluster_centers_[:, 0], model.cluster_centers_[:, 1]
+    frames = dask.compute(*[dask.delayed(_hull_partition)(p, centre_lon, centre_lat, model.lat,
+                                                          model.lon)
+                            for p in result.points.to_delayed()])
+    vertices = pd.concat(frames, ignore_index=True)
+    return cluster_hulls(vertices.lon.to_numpy(), vertices.lat.to_numpy(),
+                         vertices.cluster.to_numpy(), centre_lon, centre_lat)
 
 
 def _sample_partition(frame, rate, seed, partition_info=None):

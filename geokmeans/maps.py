@@ -233,7 +233,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
     result : ClusterResult
         For a result of a dask input, a per-cluster sample of the points is computed on
         the cluster first (the quotas below, drawn in each partition), and only the
-        sample reaches this process; convex hulls are not available there.
+        sample reaches this process; hulls are computed there too (``result.hulls``).
     m : folium.Map, optional
         Draw on this map instead of a new one.
     tiles : str, xyzservices provider or None, default "OpenStreetMap"
@@ -262,11 +262,6 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
     folium = _folium()
     n_clusters = len(result.centroids)
     if result.is_dask:
-        if hulls:
-            from .errors import InputError
-
-            raise InputError("convex hulls are not drawn for results of dask inputs; use "
-                             "hulls=False (or cluster an in-memory sample).")
         from .distributed import sample_points
 
         points = sample_points(result, cluster_quota(result.centroids.n_points, max_points),

@@ -40,7 +40,16 @@ class ClusterResult:
 
     @functools.cached_property
     def hulls(self):
-        """Convex hull of each cluster (lon/lat polygons, cut at the 180° meridian)."""
+        """Convex hull of each cluster (lon/lat polygons, cut at the 180° meridian).
+
+        For a result of a dask input they are computed on the cluster; each partition
+        sends only the points on its clusters' hulls.
+        """
+        table = self.centroids.drop(columns="geometry")
+        if self.is_dask:
+            from .distributed import hulls_of
+
+            return gpd.GeoDataFrame(table, geometry=list(hulls_of(self)), crs="EPSG:4326")
         valid = self.model.labels_ >= 0
         lonlat = self.points.geometry[valid]
         if self.points.crs is not None and not self.points.crs.equals("EPSG:4326"):
@@ -48,7 +57,6 @@ class ClusterResult:
         geoms = cluster_hulls(lonlat.x.to_numpy(), lonlat.y.to_numpy(),
                               self.model.labels_[valid], self.model.cluster_centers_[:, 0],
                               self.model.cluster_centers_[:, 1])
-        table = self.centroids.drop(columns="geometry")
         return gpd.GeoDataFrame(table, geometry=list(geoms), crs="EPSG:4326")
 
     @property

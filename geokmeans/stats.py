@@ -16,6 +16,7 @@ __all__ = [
     "cluster_table",
     "cluster_table_from_sums",
     "geodesic_distances_m",
+    "hull_vertex_rows",
 ]
 
 #: WGS84 ellipsoid for geodesic distances (Karney's algorithm, via PROJ).
@@ -102,6 +103,24 @@ def _split_at_antimeridian(geom):
     return shapely.union_all(pieces)
 
 
+def _cluster_members(labels, n_clusters):
+    """For each cluster, the indices of its rows."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
+    return [order[bounds[j]:bounds[j + 1]] for j in range(n_clusters)]
+
+
+def _local_hull(lon, lat, centre_lon, centre_lat):
+    """(hull in metres, transformer, x, y): the convex hull of the points in an azimuthal
+    equidistant projection centred on (centre_lon, centre_lat)."""
+    local = CRS.from_proj4(
+        f"+proj=aeqd +lat_0={centre_lat} +lon_0={centre_lon} +datum=WGS84 +units=m"
+    )
+    to_local = Transformer.from_crs("EPSG:4326", local, always_xy=True)
+    x, y = to_local.transform(lon, lat)
+    return shapely.convex_hull(shapely.multipoints(np.column_stack([x, y]))), to_local, x, y
+
+
 def cluster_hulls(lon, lat, labels, centre_lon, centre_lat):
     """Convex hull of each cluster as lon/lat geometry (k,), computed in metres.
 
@@ -114,22 +133,29 @@ def cluster_hulls(lon, lat, labels, centre_lon, centre_lat):
 
     n_clusters = len(centre_lon)
     hulls = np.empty(n_clusters, dtype=object)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
-    for j in range(n_clusters):
-        members = order[bounds[j]:bounds[j + 1]]
+    for j, members in enumerate(_cluster_members(labels, n_clusters)):
         if members.size == 0:
             hulls[j] = None
             continue
-        local = CRS.from_proj4(
-            f"+proj=aeqd +lat_0={centre_lat[j]} +lon_0={centre_lon[j]} +datum=WGS84 +units=m"
-        )
-        to_local = Transformer.from_crs("EPSG:4326", local, always_xy=True)
-        x, y = to_local.transform(lon[members], lat[members])
-        hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+        hull, to_local, _, _ = _local_hull(lon[members], lat[members], centre_lon[j],
+                                           centre_lat[j])
         coords = shapely.get_coordinates(hull)
         hlon, hlat = to_local.transform(coords[:, 0], coords[:, 1], direction="INVERSE")
         hlon = centre_lon[j] + wrap_longitude(np.asarray(hlon) - centre_lon[j])
         hull = shapely.set_coordinates(hull, np.column_stack([hlon, hlat]))
         hulls[j] = _split_at_antimeridian(hull)
     return hulls
+
+
+def hull_vertex_rows(lon, lat, labels, centre_lon, centre_lat):
+    """Indices of the rows that are vertices of their cluster's hull (as ``cluster_hulls``
+    takes it). The hulls of any set of rows containing these are the same, so hulls of
+    partitioned data are those of the union of each partition's vertex rows."""
+    rows = []
+    for j, members in enumerate(_cluster_members(labels, len(centre_lon))):
+        if members.size == 0:
+            continue
+        hull, _, x, y = _local_hull(lon[members], lat[members], centre_lon[j], centre_lat[j])
+        vertices = {tuple(c) for c in shapely.get_coordinates(hull)}
+        rows.append(members[[(a, b) in vertices for a, b in zip(x, y)]])
+    return np.sort(np.concatenate(rows)) if rows else np.empty(0, dtype=np.int64)

@@ -329,8 +329,21 @@ def test_map_of_a_dask_result_draws_a_per_cluster_sample(client, ais):
     assert shown <= 2000 and shown >= 0.9 * quota.sum()
     for size in sizes:  # the legend gives the true size of every cluster
         assert f"{size:,}" in page
-    with pytest.raises(InputError, match="convex hulls are not drawn for results of dask"):
-        result.explore(hulls=True, tiles=None)
+    page = result.explore(max_points=2000, tiles=None, hulls=True).get_root().render()
+    assert "convex hulls" in page
+
+
+@pytest.mark.parametrize("crs", ["auto", "sphere"])
+def test_hulls_of_a_dask_result_equal_in_memory(client, ais, crs):
+    import shapely
+
+    init = seeds_from(ais, 5, 2)
+    on_dask = gk.cluster(dd.from_pandas(ais, npartitions=4), 5, init=init, crs=crs)
+    in_memory = gk.cluster(ais, 5, init=init, crs=crs)
+    for a, b in zip(on_dask.hulls.geometry, in_memory.hulls.geometry):
+        assert a.geom_type == b.geom_type == "Polygon"
+        assert shapely.equals_exact(a, b, tolerance=0)
+    assert_array_equal(on_dask.hulls.n_points, in_memory.hulls.n_points)
 
 
 def test_cli_dask_errors(tmp_path):

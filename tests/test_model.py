@@ -266,3 +266,26 @@ def test_geodesic_distances_split_over_threads_equal_one_call(monkeypatch):
     # Karney's algorithm: a quarter of the equator is 10,018,754.17 m on WGS84
     assert stats.geodesic_distances_m([0.0], [0.0], [90.0], [0.0])[0] == pytest.approx(
         10_018_754.171394, abs=1e-3)
+
+
+def test_hull_vertex_rows_give_the_same_hulls():
+    import shapely
+
+    from geokmeans.stats import cluster_hulls, hull_vertex_rows
+
+    rng = np.random.default_rng(3)
+    # one cluster across the 180° meridian, one near the pole, one ordinary, one empty
+    lon = np.concatenate([rng.uniform(178, 182, 500), rng.uniform(-180, 180, 300),
+                          rng.uniform(2, 3, 400)])
+    lon = (lon + 180) % 360 - 180
+    lat = np.concatenate([rng.uniform(-18, -16, 500), rng.uniform(86, 89, 300),
+                          rng.uniform(48, 49, 400)])
+    labels = np.repeat([0, 1, 2], [500, 300, 400])
+    centre_lon, centre_lat = np.array([180.0, 0.0, 2.5, 10.0]), np.array([-17.0, 90.0, 48.5, 0.0])
+    rows = hull_vertex_rows(lon, lat, labels, centre_lon, centre_lat)
+    assert 3 * 3 <= rows.size < 120  # a few vertices per cluster
+    whole = cluster_hulls(lon, lat, labels, centre_lon, centre_lat)
+    part = cluster_hulls(lon[rows], lat[rows], labels[rows], centre_lon, centre_lat)
+    assert whole[3] is None and part[3] is None
+    for a, b in zip(whole[:3], part[:3]):
+        assert shapely.equals_exact(a, b, tolerance=0)
