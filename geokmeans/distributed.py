@@ -135,7 +135,7 @@ def _as_frame(data):
 # -- partition tasks (run on the workers) --------------------------------------------------
 
 
-def _read(frame, offset, lat, lon, weight, dropna):
+def _read(frame, offset, lat, lon, weight, dropna, n_missing_total=None):
     """A partition as (lon, lat, weights, n_dropped); weights None when unweighted."""
     if len(frame) == 0:
         empty = np.empty(0)
@@ -143,20 +143,28 @@ def _read(frame, offset, lat, lon, weight, dropna):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeoKMeansWarning)  # counted and reported once
         points = read_points(frame, lat=lat, lon=lon, weight=weight, dropna=dropna,
-                             row_offset=offset, keep_frame=False)
+                             row_offset=offset, keep_frame=False,
+                             n_missing_total=n_missing_total)
     return points.lon, points.lat, points.weights, points.n_dropped
 
 
 def _scan(frame, lat, lon, weight, dropna):
-    """``(rows, extent)`` of a partition read with row numbers from 0, ``extent`` as from
-    ``_extent``, or ``"error"`` when reading failed: the driver then reads that partition
-    again with its true row offset, which raises the exact message."""
+    """``(rows, extent, n_missing)`` of a partition read with row numbers from 0,
+    ``extent`` as from ``_extent``, or ``"error"`` when reading failed: the driver then
+    reads the first such partition again with its true row offset and the input's count of
+    rows with missing coordinates (``n_missing``), which raises the in-memory message."""
     n_rows = len(frame)
     try:
         part = _read(frame, 0, lat, lon, weight, dropna)
     except GeoKMeansError:
-        return n_rows, "error"
-    return n_rows, _extent(part)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", GeoKMeansWarning)
+                n_missing = _read(frame, 0, lat, lon, weight, True)[3]
+        except GeoKMeansError:
+            n_missing = 0
+        return n_rows, "error", n_missing
+    return n_rows, _extent(part), 0
 
 
 def _extent(part):
@@ -592,17 +600,19 @@ def fit_dask(model, data, sample_weight=None):
     # one pass gives the row counts (for row numbers across the whole input) and extents
     scans = compute(*[delayed(_scan)(p, model.lat, model.lon, sample_weight, model.dropna)
                       for p in partitions])
-    offsets = np.concatenate([[0], np.cumsum([rows for rows, _ in scans])[:-1]]).astype(int)
+    offsets = np.concatenate([[0], np.cumsum([scan[0] for scan in scans])[:-1]]).astype(int)
 
     def read_all():  # lazily: partitions are read again where needed, never all kept
         return [delayed(_read)(p, int(o), model.lat, model.lon, sample_weight, model.dropna)
                 for p, o in zip(partitions, offsets)]
 
-    failed = [i for i, (_, scanned) in enumerate(scans) if isinstance(scanned, str)]
+    failed = [i for i, scan in enumerate(scans) if isinstance(scan[1], str)]
     if failed:  # the first bad partition, read again with its row offset, raises
-        compute(read_all()[failed[0]])
-        raise InputError(f"partition {failed[0]} could not be read.")  # pragma: no cover
-    extent = _combine_extents([scanned for _, scanned in scans])
+        first = failed[0]
+        compute(delayed(_read)(partitions[first], int(offsets[first]), model.lat, model.lon,
+                               sample_weight, model.dropna, sum(scan[2] for scan in scans)))
+        raise InputError(f"partition {first} could not be read.")  # pragma: no cover
+    extent = _combine_extents([scan[1] for scan in scans])
     n_points, n_dropped = extent[4], extent[5]
     n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
     if n_points < n_clusters:

@@ -200,7 +200,7 @@ def _weights(frame, weight, valid, row_offset=0):
 
 
 def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offset=0,
-                keep_frame=True):
+                keep_frame=True, n_missing_total=None):
     """Read points from any supported input into a ``PointData``.
 
     Parameters
@@ -220,6 +220,9 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
         saying how many.
     row_offset : int, default 0
         Added to row numbers in messages (for a partition of a larger table).
+    n_missing_total : int, optional
+        Rows with missing coordinates in the whole of a larger table, for the message
+        (default: those of ``data``).
     keep_frame : bool, default True
         ``False`` skips building ``frame`` (left None) when only the coordinates are
         needed, e.g. for a partition of a dask input.
@@ -262,6 +265,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
         row = int(np.flatnonzero(~valid)[0])
         n_bad = int((~valid).sum())
         if not dropna:
+            n_bad = n_bad if n_missing_total is None else n_missing_total
             raise InputError(
                 f"missing coordinates: row {row + row_offset} has lon={lon_values[row]}, "
                 f"lat={lat_values[row]} ({n_bad} such row{'s' if n_bad != 1 else ''}); "

@@ -228,13 +228,13 @@ def test_worker_killed_mid_fit_is_survived(client, ais):
 
 def test_bad_partition_gives_the_in_memory_error(client, ais):
     bad = ais.copy()
-    bad.loc[23_456, "lat"] = np.nan
+    bad.loc[[23_456, 41_000, 41_001], "lat"] = np.nan  # in two of the five partitions
     with pytest.raises(InputError) as in_memory:
         gk.GeoKMeans(3).fit(bad)
     with pytest.raises(InputError) as on_dask:
         gk.GeoKMeans(3).fit(dd.from_pandas(bad, npartitions=5))
     assert str(on_dask.value) == str(in_memory.value)
-    assert "row 23456" in str(on_dask.value)
+    assert "row 23456" in str(on_dask.value) and "(3 such rows)" in str(on_dask.value)
 
 
 def test_cluster_result_and_partitioned_parquet(client, ais, tmp_path):
