@@ -54,3 +54,18 @@ def test_service_areas(tmp_path):
     centroids = gpd.read_file(tmp_path / "service_areas.gpkg", layer="centroids")
     assert (centroids.max_distance_m <= 5_000).all()
     assert (tmp_path / "service_areas.html").exists()
+
+
+@pytest.mark.slow
+def test_dask_partitions(tmp_path):
+    import pandas as pd
+
+    out = run_example("dask_partitions.py", tmp_path)
+    assert out.startswith("50,000 points in 5 partitions, k=")
+    labelled = pd.read_parquet(tmp_path / "ais_labelled.parquet")
+    assert len(labelled) == 50_000 and (labelled.cluster >= 0).all()
+    centroids = gpd.read_file(tmp_path / "ais_centroids.geojson")
+    assert centroids.max_distance_m.max() <= 4_000
+    assert centroids.n_points.sum() == 50_000 and len(centroids) > 6
+    page = (tmp_path / "ais_map.html").read_text()
+    assert "convex hulls" in page and "of 50,000 points" in page
