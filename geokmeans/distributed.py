@@ -258,6 +258,19 @@ def _candidate_weights(data, closest, n_candidates):
     return np.bincount(closest[1], weights=_unpack(data)[1], minlength=n_candidates)
 
 
+def _cluster_sums(X, w, labels, n_clusters, starts):
+    """Weighted coordinate sums (k, d) and weights (k,) of each cluster's rows, with the
+    in-memory M-step kernels (chunked, reduced in order)."""
+    n_chunks, d = starts.shape[0] - 1, X.shape[1]
+    part_sums = np.empty((n_chunks, n_clusters, d))
+    part_weights = np.empty((n_chunks, n_clusters))
+    _kernels.cluster_partials(X, w, labels, starts, part_sums, part_weights)
+    sums = np.empty((n_clusters, d))
+    weights = np.empty(n_clusters)
+    _kernels.reduce_partials(part_sums, part_weights, np.zeros(n_chunks), sums, weights)
+    return sums, weights
+
+
 def _iteration(data, state, centres, shift, with_inertia):
     """One bounded E-step (Hamerly, as in memory) and its partial sums on a partition.
 
@@ -285,12 +298,7 @@ def _iteration(data, state, centres, shift, with_inertia):
     n_changed = np.empty(n_chunks, dtype=np.int64)
     _kernels.hamerly_assign(X, centres, np.ascontiguousarray(centres.T), half_gap, neighbours,
                             neighbour_dist, starts, labels, upper, lower, n_changed)
-    part_sums = np.empty((n_chunks, k, d))
-    part_weights = np.empty((n_chunks, k))
-    _kernels.cluster_partials(X, w, labels, starts, part_sums, part_weights)
-    sums = np.empty((k, d))
-    weights = np.empty(k)
-    _kernels.reduce_partials(part_sums, part_weights, np.zeros(n_chunks), sums, weights)
+    sums, weights = _cluster_sums(X, w, labels, k, starts)
     inertia = (_kernels.weighted_inertia(X, w, centres, labels, starts) if with_inertia
                else np.nan)
     return (labels, upper, lower), (sums, weights, float(inertia), int(n_changed.sum()))
@@ -356,21 +364,17 @@ def _split_partial(data, centres, wide, halves):
     """Sums for a 2-means of the members of each too-wide cluster: rows labelled
     ``wide[m]`` go to the nearer of ``halves[2m]`` and ``halves[2m + 1]``."""
     X, w = _unpack(data)
-    n_halves, n_features = halves.shape
-    sums, weights = np.zeros((n_halves, n_features)), np.zeros(n_halves)
     if len(X) == 0:
-        return sums, weights
+        return np.zeros(halves.shape), np.zeros(len(halves))
     labels = assign(X, centres)[0]
     slot = np.full(len(centres), -1)
     slot[wide] = np.arange(len(wide))
     member = slot[labels] >= 0
-    Xm, wm, m = X[member], w[member], slot[labels[member]]
+    Xm, wm, m = np.ascontiguousarray(X[member]), w[member], slot[labels[member]]
     d0 = ((Xm - halves[2 * m]) ** 2).sum(axis=1)
     d1 = ((Xm - halves[2 * m + 1]) ** 2).sum(axis=1)
-    half = 2 * m + (d1 < d0)
-    np.add.at(sums, half, wm[:, None] * Xm)
-    weights += np.bincount(half, weights=wm, minlength=n_halves)
-    return sums, weights
+    half = (2 * m + (d1 < d0)).astype(labels.dtype)
+    return _cluster_sums(Xm, wm, half, len(halves), _kernels.chunk_starts(len(Xm)))
 
 
 def _split_wide(data, centres, wide, farthest, sphere_radius, max_iter, compute, delayed):
