@@ -156,6 +156,8 @@ def hull_vertex_rows(lon, lat, labels, centre_lon, centre_lat):
         if members.size == 0:
             continue
         hull, _, x, y = _local_hull(lon[members], lat[members], centre_lon[j], centre_lat[j])
-        vertices = {tuple(c) for c in shapely.get_coordinates(hull)}
-        rows.append(members[[(a, b) in vertices for a, b in zip(x, y)]])
+        on_hull = np.zeros(members.size, dtype=bool)
+        for vx, vy in shapely.get_coordinates(hull):  # a few dozen vertices at most
+            on_hull |= (x == vx) & (y == vy)
+        rows.append(members[on_hull])
     return np.sort(np.concatenate(rows)) if rows else np.empty(0, dtype=np.int64)
