@@ -7,18 +7,25 @@ cluster with at least ``min(size, 50)`` points each, and the legend says how man
 are shown of how many, with the true count of every cluster. A 1,000,000-point result
 thus gives a page of about 1 MB.
 
-Safety: every text taken from the data reaches the page as text only: point tooltips are
-built with ``textContent`` and legend/popup text is HTML-escaped, so a value such as
-``<img src=x onerror=alert(1)>`` is shown, never run.
+Safety: text from the data (values, column names) is data, never code or markup. It
+never reaches a template engine: our layers carry it as JSON in a script that is not
+compiled again as a Jinja2 template (branca compiles the output of folium's own elements a
+second time, so ``{{ ... }}`` in a value would run there), the JSON escapes ``<``, ``>``
+and ``&``, and the page sets tooltips and popups with ``textContent``. A value such as
+``<img src=x onerror=alert(1)>`` or ``{{ 7*7 }}`` is shown literally, never run.
 """
 
 import colorsys
+import functools
 import html
 import json
 
 import numpy as np
 import pandas as pd
 
+from ._validation import check_int, check_positive_float
+from .core._estimator import make_rng
+from .errors import InputError
 from .io import atomic_path
 from .projection import longitude_extent, wrap_longitude
 
@@ -110,17 +117,15 @@ def _format_m(metres):
     return f"{metres / 1000:,.2f} km" if metres >= 1000 else f"{metres:,.0f} m"
 
 
-def _popup_html(row):
-    cells = [
-        ("cluster", f"{int(row.cluster)}"),
-        ("points", f"{int(row.n_points):,}"),
-        ("weight", f"{row.weight:,.6g}"),
-        ("mean distance", _format_m(row.mean_distance_m)),
-        ("max distance", _format_m(row.max_distance_m)),
+def _popup_rows(row):
+    """A centroid popup's (label, value) text rows."""
+    return [
+        ["cluster", f"{int(row.cluster)}"],
+        ["points", f"{int(row.n_points):,}"],
+        ["weight", f"{row.weight:,.6g}"],
+        ["mean distance", _format_m(row.mean_distance_m)],
+        ["max distance", _format_m(row.max_distance_m)],
     ]
-    body = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{html.escape(k)}</th>"
-                   f"<td>{html.escape(v)}</td></tr>" for k, v in cells)
-    return f"<table>{body}</table>"
 
 
 def script_safe_json(value):
@@ -134,60 +139,160 @@ def script_safe_json(value):
     return text
 
 
-def _points_layer_class():
+@functools.cache
+def _text_only_classes():
+    """The element classes of our layers, built on first use (folium is imported lazily).
+
+    branca's ``MacroElement.render`` wraps each rendered macro in ``Element(text)``, which
+    compiles ``text`` *again* as a Jinja2 template: any ``{{ ... }}`` in a data value
+    would then run. Our elements add their rendered text as a ``_Text`` child instead,
+    which renders to itself, so text from the data reaches no template engine; data
+    travel as JSON (``script_safe_json``) and are set in the page with ``textContent``.
+    """
     folium = _folium()
-    from branca.element import Template
+    from branca.element import Element, MacroElement, Template
 
-    class ClusterPoints(folium.map.Layer):
-        """All (or sampled) points as circles on a canvas, coloured by cluster."""
+    class Text(Element):
+        """Text placed in the page as it is (never compiled as a template)."""
 
-        _template = Template("""
-{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = (function () {
-    var data = {{ this.data_json }};
-    var renderer = L.canvas({padding: 0.5});
-    var group = L.featureGroup();
-    function tip(i) {
-        var box = document.createElement("div");
-        for (var c = 0; c < data.tip_columns.length; c++) {
-            var line = document.createElement("div");
-            line.textContent = data.tip_columns[c] + ": " + data.tips[c][i];
-            box.appendChild(line);
-        }
-        return box;
-    }
-    for (var i = 0; i < data.lat.length; i++) {
-        var marker = L.circleMarker([data.lat[i], data.lon[i]], {
-            renderer: renderer, radius: data.radius, weight: 1, opacity: 0.9,
-            color: data.colors[data.cluster[i]], fillColor: data.colors[data.cluster[i]],
-            fillOpacity: 0.6
-        });
-        if (data.tip_columns.length) {
-            marker.bindTooltip((function (k) { return function () { return tip(k); }; })(i));
-        }
-        group.addLayer(marker);
-    }
-    return group;
-})();
-{% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
-{% endmacro %}
-""")
+        def __init__(self, text):
+            super().__init__()
+            self._text = text
 
-        def __init__(self, data, name="points", show=True):
+        def render(self, **kwargs):
+            return self._text
+
+    class TextOnly(MacroElement):
+        """``MacroElement.render`` without the second template compilation."""
+
+        def render(self, **kwargs):
+            figure = self.get_root()
+            macros = self._template.module.__dict__
+            for part, target in (("header", figure.header), ("html", figure.html),
+                                 ("script", figure.script)):
+                macro = macros.get(part)
+                if macro is not None:
+                    target.add_child(Text(macro(self, kwargs)), name=self.get_name())
+            for child in self._children.values():
+                child.render(**kwargs)
+
+    class DataLayer(folium.map.Layer, TextOnly):
+        """A layer drawn by a fixed script from JSON data (``data`` in the script)."""
+
+        _template = Template(
+            "{% macro script(this, kwargs) %}\n"
+            "var {{ this.get_name() }} = (function (data) {\n{{ this.js }}\n})"
+            "({{ this.data_json }});\n"
+            "{% endmacro %}"
+        )
+
+        def __init__(self, data, js, name, show=True):
             super().__init__(name=name, overlay=True, control=True, show=show)
-            self._name = "ClusterPoints"
+            self._name = "ClusterLayer"
+            self.js = js
             self.data_json = script_safe_json(data)
 
-    return ClusterPoints
+    class Legend(TextOnly):
+        """A fixed legend box; ``html_text`` is markup built with every text escaped."""
+
+        _template = Template("{% macro html(this, kwargs) %}{{ this.html_text }}{% endmacro %}")
+
+        def __init__(self, html_text):
+            super().__init__()
+            self._name = "Legend"
+            self.html_text = html_text
+
+    class LayerControl(folium.LayerControl, TextOnly):
+        """folium's layer control, its layer names never compiled as a template."""
+
+    return {"DataLayer": DataLayer, "Legend": Legend, "LayerControl": LayerControl}
+
+# Scripts of the layers (constants: no data in them). ``data`` is the layer's JSON.
+_TEXT_BOX_JS = """
+function textBox(lines) {
+    var box = document.createElement("div");
+    for (var i = 0; i < lines.length; i++) {
+        var line = document.createElement("div");
+        line.textContent = lines[i];
+        box.appendChild(line);
+    }
+    return box;
+}"""
+
+_POINTS_JS = _TEXT_BOX_JS + """
+var renderer = L.canvas({padding: 0.5});
+var group = L.featureGroup();
+function tip(i) {
+    var lines = [];
+    for (var c = 0; c < data.tip_columns.length; c++) {
+        lines.push(data.tip_columns[c] + ": " + data.tips[c][i]);
+    }
+    return textBox(lines);
+}
+for (var i = 0; i < data.lat.length; i++) {
+    var colour = data.colors[data.cluster[i]];
+    var marker = L.circleMarker([data.lat[i], data.lon[i]], {
+        renderer: renderer, radius: data.radius, weight: 1, opacity: 0.9,
+        color: colour, fillColor: colour, fillOpacity: 0.6
+    });
+    if (data.tip_columns.length) {
+        marker.bindTooltip((function (k) { return function () { return tip(k); }; })(i));
+    }
+    group.addLayer(marker);
+}
+return group;"""
+
+_CENTROIDS_JS = """
+var group = L.featureGroup();
+function table(rows) {
+    var t = document.createElement("table");
+    for (var r = 0; r < rows.length; r++) {
+        var tr = document.createElement("tr");
+        var th = document.createElement("th");
+        th.style.textAlign = "left";
+        th.style.paddingRight = "8px";
+        th.textContent = rows[r][0];
+        var td = document.createElement("td");
+        td.textContent = rows[r][1];
+        tr.appendChild(th);
+        tr.appendChild(td);
+        t.appendChild(tr);
+    }
+    return t;
+}
+for (var i = 0; i < data.lat.length; i++) {
+    var marker = L.circleMarker([data.lat[i], data.lon[i]], {
+        radius: 8, color: "#000000", weight: 2, fill: true,
+        fillColor: data.colors[i], fillOpacity: 1.0
+    });
+    marker.bindPopup((function (k) { return function () { return table(data.popups[k]); }; })(i),
+                     {maxWidth: 300});
+    marker.bindTooltip((function (k) {
+        return function () { var s = document.createElement("span");
+                             s.textContent = data.tooltips[k]; return s; };
+    })(i));
+    group.addLayer(marker);
+}
+return group;"""
+
+_HULLS_JS = """
+return L.geoJSON(data.hulls, {
+    style: function (feature) {
+        return {color: feature.properties.color, weight: 2, fillOpacity: 0.1};
+    }
+});"""
+
+
+def _data_layer(data, js, name):
+    return _text_only_classes()["DataLayer"](data, js, name)
 
 
 def _legend(colours, sizes, note):
-    _folium()  # branca comes with folium: same install hint
-    from branca.element import MacroElement, Template
-
+    """The legend box: one line per cluster (colour, size) and an optional note."""
     rows = "".join(
         f"<div><span style='display:inline-block;width:12px;height:12px;margin-right:6px;"
-        f"background:{c};border:1px solid #333'></span>cluster {j}: {n:,} points</div>"
+        f"background:{html.escape(c)};border:1px solid #333'></span>"
+        f"{html.escape(f'cluster {j}: {n:,} points')}</div>"
         for j, (c, n) in enumerate(zip(colours, sizes))
     )
     note_html = f"<div style='margin-top:4px;font-style:italic'>{html.escape(note)}</div>" if note else ""
@@ -197,12 +302,10 @@ def _legend(colours, sizes, note):
         "border-radius:4px;font:12px sans-serif;max-height:40%;overflow-y:auto'>"
         f"<div style='font-weight:bold;margin-bottom:4px'>Clusters</div>{rows}{note_html}</div>"
     )
-    legend = MacroElement()
-    legend._template = Template("{% macro html(this, kwargs) %}" + body + "{% endmacro %}")
-    return legend
+    return _text_only_classes()["Legend"](body)
 
 
-def _new_map(tiles, bounds):
+def _new_map(tiles, attr, bounds):
     folium = _folium()
 
     class ClusterMap(folium.Map):
@@ -212,8 +315,14 @@ def _new_map(tiles, bounds):
             save_map(self, outfile)
 
     (south, west), (north, east) = bounds
-    return ClusterMap(location=[(south + north) / 2, (west + east) / 2], tiles=tiles,
-                      prefer_canvas=True, control_scale=True)
+    try:
+        return ClusterMap(location=[(south + north) / 2, (west + east) / 2], tiles=tiles,
+                          attr=attr, prefer_canvas=True, control_scale=True)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise InputError(
+            f"tiles={tiles!r} is not valid ({exc}); use a tile provider name such as "
+            "'OpenStreetMap', an xyzservices provider, None, or a URL template with attr=..."
+        ) from None
 
 
 def save_map(m, path):
@@ -223,7 +332,7 @@ def save_map(m, path):
         tmp.write_text(html_text, encoding="utf-8")
 
 
-def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
+def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, hulls=False,
             centroids=True, legend=True, max_points=DEFAULT_MAX_POINTS, radius=3,
             random_state=0, layer_control=True):
     """Draw a ``ClusterResult`` on a folium map.
@@ -238,6 +347,8 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
         Draw on this map instead of a new one.
     tiles : str, xyzservices provider or None, default "OpenStreetMap"
         Passed to ``folium.Map``; ``None`` draws no base map (offline use).
+    attr : str, optional
+        Attribution of custom ``tiles`` (a URL template needs one), as in ``folium.Map``.
     tooltip : list of str, optional
         Columns of ``result.points`` shown when hovering a point (as plain text).
     hulls : bool, default False
@@ -260,6 +371,15 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
         ``m`` if given, else a new map fitted to the data (``save`` is atomic).
     """
     folium = _folium()
+    if m is not None and not isinstance(m, folium.Map):
+        raise InputError(f"m should be a folium.Map or None; got {type(m).__name__}.")
+    for name, flag in (("hulls", hulls), ("centroids", centroids), ("legend", legend),
+                       ("layer_control", layer_control)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise InputError(f"{name}={flag!r} should be True or False.")
+    max_points = check_int("max_points", max_points, minimum=1)
+    radius = check_positive_float("radius", radius, allow_zero=False)
+    rng = make_rng(random_state)
     n_clusters = len(result.centroids)
     if result.is_dask:
         from .distributed import sample_points
@@ -280,7 +400,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
     lon = lonlat.x.to_numpy()[kept]
     lat = lonlat.y.to_numpy()[kept]
     kept_labels = labels[kept]
-    rows = _sample_rows(kept_labels, n_clusters, max_points, np.random.default_rng(random_state))
+    rows = _sample_rows(kept_labels, n_clusters, max_points, rng)
     centre_lon = result.centroids.geometry.x.to_numpy()
     centre_lat = result.centroids.geometry.y.to_numpy()
     unwrap, (west, east) = _unwrapper(np.concatenate([lon, centre_lon]))
@@ -299,8 +419,8 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
         "tip_columns": [str(c) for c in tooltip],
         "tips": tips,
     }
-    fmap = m if m is not None else _new_map(tiles, bounds)
-    _points_layer_class()(data, name="points").add_to(fmap)
+    fmap = m if m is not None else _new_map(tiles, attr, bounds)
+    _data_layer(data, _POINTS_JS, "points").add_to(fmap)
 
     if hulls:
         _hull_layer(result.hulls, colours, centre_lon, unwrap).add_to(fmap)
@@ -314,7 +434,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
         sizes = result.centroids.n_points.astype(int).tolist()
         fmap.get_root().add_child(_legend(colours, sizes, note))
     if layer_control:
-        folium.LayerControl(collapsed=True).add_to(fmap)
+        _text_only_classes()["LayerControl"](collapsed=True).add_to(fmap)
     if m is None:
         fmap.fit_bounds(bounds)
     return fmap
@@ -322,44 +442,44 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
 
 def _tooltip_columns(points, tooltip):
     """The tooltip column names as a list; an error naming any that are missing."""
-    tooltip = [tooltip] if isinstance(tooltip, str) else list(tooltip or [])
+    if tooltip is None or isinstance(tooltip, str):
+        tooltip = [] if tooltip is None else [tooltip]
+    elif isinstance(tooltip, (list, tuple, pd.Index)):
+        tooltip = list(tooltip)
+    else:
+        raise InputError(f"tooltip should be a column name or a list of column names; got "
+                         f"{type(tooltip).__name__}.")
     missing = [c for c in tooltip if c not in points.columns]
     if missing:
-        from .errors import InputError
-
         raise InputError(f"tooltip columns {missing} not found; columns are {list(points.columns)}.")
     return tooltip
 
 
 def _hull_layer(hull_frame, colours, centre_lon, unwrap):
     """A layer of the clusters' convex hulls (polygons only), each beside its centroid."""
-    folium = _folium()
-    group = folium.FeatureGroup(name="convex hulls", show=True)
-    for row, geom in zip(hull_frame.itertuples(), hull_frame.geometry):
+    features = []
+    for cluster, geom in zip(hull_frame["cluster"].to_numpy(), hull_frame.geometry):
         if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
             continue
-        c_lon = float(centre_lon[int(row.cluster)])
+        c_lon = float(centre_lon[int(cluster)])
         shifted = _display_geometry(geom, c_lon, float(unwrap(c_lon)))
-        colour = colours[int(row.cluster)]
-        folium.GeoJson(
-            shifted.__geo_interface__,
-            style_function=lambda _f, c=colour: {"color": c, "weight": 2, "fillOpacity": 0.1},
-        ).add_to(group)
-    return group
+        features.append({"type": "Feature", "geometry": shifted.__geo_interface__,
+                         "properties": {"color": colours[int(cluster)]}})
+    hulls = {"type": "FeatureCollection", "features": features}
+    return _data_layer({"hulls": hulls}, _HULLS_JS, "convex hulls")
 
 
 def _centroid_layer(centroids, colours, unwrap):
     """A layer of centroid markers whose popups give each cluster's statistics."""
-    folium = _folium()
-    group = folium.FeatureGroup(name="centroids", show=True)
-    for row, geom in zip(centroids.itertuples(), centroids.geometry):
-        folium.CircleMarker(
-            [float(geom.y), float(unwrap(geom.x))], radius=8, color="#000000", weight=2,
-            fill=True, fill_color=colours[int(row.cluster)], fill_opacity=1.0,
-            popup=folium.Popup(_popup_html(row), max_width=300),
-            tooltip=f"cluster {int(row.cluster)}",
-        ).add_to(group)
-    return group
+    rows = list(centroids.itertuples())
+    data = {
+        "lat": [float(geom.y) for geom in centroids.geometry],
+        "lon": [float(unwrap(geom.x)) for geom in centroids.geometry],
+        "colors": [colours[int(row.cluster)] for row in rows],
+        "popups": [_popup_rows(row) for row in rows],
+        "tooltips": [f"cluster {int(row.cluster)}" for row in rows],
+    }
+    return _data_layer(data, _CENTROIDS_JS, "centroids")
 
 
 def _display_geometry(geom, centre_lon, display_centre_lon):

@@ -1,5 +1,6 @@
 """Map HTML: layers, legend, popups, escaping, bounds, sampling (no browser)."""
 
+import json
 import re
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import folium
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+import shapely.geometry
 
 import geokmeans as gk
 from geokmeans import InputError
@@ -29,6 +32,16 @@ def render(m):
     return m.get_root().render()
 
 
+def layer_data(html):
+    """The JSON data of each geokmeans layer in a page, by layer kind."""
+    found = {}
+    for blob in re.findall(r"\n\}\)\((\{.*\})\);\n", html):
+        data = json.loads(blob)
+        kind = "points" if "tips" in data else "centroids" if "popups" in data else "hulls"
+        found[kind] = data
+    return found
+
+
 def test_layers_legend_and_popups(dc_result):
     html = render(dc_result.explore(tooltip=["name"], hulls=True, tiles=None))
     assert "L.canvas" in html
@@ -36,7 +49,13 @@ def test_layers_legend_and_popups(dc_result):
     for j, n in enumerate(dc_result.centroids.n_points):
         assert f"cluster {j}: {n:,} points" in html
     assert "geokmeans-legend" in html
-    assert "mean distance" in html and "max distance" in html and " km<" in html
+    popups = layer_data(html)["centroids"]["popups"]
+    assert len(popups) == 5
+    for row, popup in zip(dc_result.centroids.itertuples(), popups):
+        cells = dict(popup)
+        assert cells["cluster"] == str(row.cluster) and cells["points"] == f"{row.n_points:,}"
+        assert cells["mean distance"] == f"{row.mean_distance_m / 1000:,.2f} km"
+        assert cells["max distance"].endswith(" km")
     assert '"convex hulls"' in html or "convex hulls" in html
     assert "L.control.layers" in html
     # every point is in the data array
@@ -151,9 +170,111 @@ def test_hull_pieces_are_not_torn_across_the_map():
     assert (result.points.cluster.iloc[:100] == 0).all()
     html = render(result.explore(tiles=None, hulls=True))
     widths = []
-    for match in re.finditer(r'"coordinates": (\[\[.*?), "type": "(?:Multi)?Polygon"', html):
-        coords = np.array(re.findall(r"\[(-?[\d.]+(?:e-?\d+)?), (-?[\d.]+(?:e-?\d+)?)\]",
-                                     match.group(1)), dtype=float)
+    for feature in layer_data(html)["hulls"]["hulls"]["features"]:
+        coords = np.array(shapely.get_coordinates(shapely.geometry.shape(feature["geometry"])))
         widths.append(coords[:, 0].max() - coords[:, 0].min())
     assert widths, "no hull polygon in the page"
     assert widths[0] < 40, widths  # cluster A's hull (the first layer): about 35° wide
+
+
+# -- text from the data never reaches a template engine ------------------------------------
+
+def template_payloads(marker):
+    """Jinja2 syntax of every kind, two of them running a command that creates ``marker``."""
+    return [
+        "{{ 7*7 }}", "{% if true %}yes{% endif %}", "{# hidden #}", "{{ broken", "Smith {#1",
+        "{% raw %}", "{{band}}", "{%- endraw %}", "}}{{",
+        f"{{{{ lipsum.__globals__['os'].system('touch {marker}') }}}}",
+        f"{{{{ cycler.__init__.__globals__.os.system('touch {marker}') }}}}",
+    ]
+
+
+@pytest.fixture
+def template_result(tmp_path):
+    marker = tmp_path / "ran"
+    payloads = template_payloads(marker)
+    frame = pd.read_csv(DATA / "dc_places.csv").head(len(payloads) * 3).copy()
+    frame["name"] = (payloads * 3)[:len(frame)]
+    frame[payloads[0]] = payloads[-1]  # template syntax in a column name
+    frame[payloads[3]] = payloads[2]
+    return gk.cluster(frame, 3, random_state=0), payloads, marker
+
+
+def shown_texts(html_text):
+    data = layer_data(html_text)["points"]
+    return data["tip_columns"], data["tips"]
+
+
+def test_template_syntax_in_data_is_shown_literally_on_save(template_result, tmp_path):
+    result, payloads, marker = template_result
+    columns = ["name", payloads[0], payloads[3]]
+    m = result.explore(tooltip=columns, tiles=None, hulls=True)
+    path = tmp_path / "map.html"
+    m.save(path)
+    assert not marker.exists()
+    tip_columns, tips = shown_texts(path.read_text())
+    assert tip_columns == columns
+    assert tips[0] == result.points["name"].tolist()
+    assert tips[1] == [payloads[-1]] * len(result.points)
+    assert tips[2] == [payloads[2]] * len(result.points)
+    assert not marker.exists()
+
+
+def test_template_syntax_in_data_through_repr_html(template_result):
+    import html as html_module
+
+    result, payloads, marker = template_result
+    m = result.explore(tooltip=["name", payloads[0]], tiles=None)
+    page = m._repr_html_()  # what a notebook shows: the page inside an iframe's srcdoc
+    assert not marker.exists()
+    srcdoc = html_module.unescape(re.search(r'srcdoc="([^"]*)"', page).group(1))
+    tip_columns, tips = shown_texts(srcdoc)
+    assert tip_columns == ["name", payloads[0]]
+    assert tips[0] == result.points["name"].tolist()
+
+
+def test_template_syntax_through_the_cli_map(tmp_path):
+    from .hostile import run_cli
+
+    marker = tmp_path / "ran"
+    payloads = template_payloads(marker)
+    frame = pd.read_csv(DATA / "dc_places.csv").head(len(payloads) * 2).copy()
+    frame["name"] = (payloads * 2)[:len(frame)]
+    frame[payloads[-1]] = payloads[-2]
+    source = tmp_path / "places.csv"
+    frame.to_csv(source, index=False)
+    code, _, err = run_cli(["cluster", source, "-k", 2, "--seed", 0, "--map",
+                            tmp_path / "map.html", "-q"])
+    assert code == 0, err
+    assert (tmp_path / "map.html").read_text().startswith("<!DOCTYPE html>")
+    assert not marker.exists()
+
+
+def test_text_only_elements_are_never_compiled_again(tmp_path):
+    from geokmeans.maps import _text_only_classes
+
+    m = folium.Map(tiles=None)
+    m.get_root().add_child(_text_only_classes()["Legend"]("<b>{{ 6*7 }} {% if x %}</b>"))
+    assert "<b>{{ 6*7 }} {% if x %}</b>" in render(m)
+    # control: branca's own MacroElement compiles its output a second time
+    from branca.element import MacroElement, Template
+
+    plain = MacroElement()
+    plain._template = Template("{% macro html(this, kwargs) %}{{ this.text }}{% endmacro %}")
+    plain.text = "{{ 6*7 }}"
+    m.get_root().add_child(plain)
+    assert "42" in render(m)
+
+
+@pytest.mark.parametrize("options, culprit", [
+    ({"max_points": None}, "max_points"), ({"max_points": 0}, "max_points"),
+    ({"max_points": 2.5}, "max_points"), ({"radius": float("nan")}, "radius"),
+    ({"radius": -1}, "radius"), ({"radius": "3"}, "radius"), ({"hulls": "yes"}, "hulls"),
+    ({"legend": None}, "legend"), ({"tooltip": 5}, "tooltip"), ({"tooltip": ["nope"]}, "nope"),
+    ({"m": "map"}, "m should be"), ({"tiles": "bogus"}, "tiles='bogus'"),
+    ({"tiles": 5}, "tiles=5"), ({"random_state": "x"}, "random_state"),
+])
+def test_explore_options_are_checked(dc_result, options, culprit):
+    with pytest.raises(InputError) as info:
+        dc_result.explore(**options)
+    assert culprit in str(info.value)

@@ -131,3 +131,24 @@ def test_million_point_map(browser, tmp_path):
     assert "Showing" in page.locator(".geokmeans-legend").inner_text()
     assert report.errors == [] and report.unserved == []
     page.close()
+
+
+def test_template_syntax_is_shown_literally_in_tooltips_and_popups(browser, tmp_path):
+    frame = pd.read_csv(DATA / "dc_places.csv").head(30).copy()
+    frame["name"] = "{{ 7*7 }} {% raw %} {# x #}"
+    frame["{{ 6*7 }}"] = "{{band}}"
+    result = gk.cluster(frame, 3, random_state=0)
+    m = result.explore(tiles=None, tooltip=["name", "{{ 6*7 }}"])
+    page, report, map_name, _ = load(browser, m, tmp_path)
+    text = page.evaluate("""(name) => { const map = window[name]; let text = null;
+        map.eachLayer(l => { if (text === null && l.getTooltip && l.options.radius === 3) {
+            l.openTooltip(); text = l.getTooltip().getElement().textContent; } });
+        return text; }""", map_name)
+    assert text == "name: {{ 7*7 }} {% raw %} {# x #}{{ 6*7 }}: {{band}}"
+    popup = page.evaluate("""(name) => { const map = window[name]; let text = null;
+        map.eachLayer(l => { if (text === null && l.getPopup && l.getPopup()) {
+            l.openPopup(); text = l.getPopup().getElement().textContent; } });
+        return text; }""", map_name)
+    assert popup.startswith("cluster") and "points" in popup and "mean distance" in popup
+    assert report.errors == []
+    page.close()
