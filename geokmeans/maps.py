@@ -326,8 +326,15 @@ def _new_map(tiles, attr, bounds):
 
 
 def save_map(m, path):
-    """Write a folium map's HTML to ``path`` atomically."""
+    """Write a folium map's HTML to ``path`` atomically (or into an open binary or text
+    file object, as ``folium.Map.save`` does)."""
     html_text = m.get_root().render()
+    if hasattr(path, "write"):
+        try:
+            path.write(html_text.encode("utf-8"))
+        except TypeError:  # a text file
+            path.write(html_text)
+        return
     with atomic_path(path) as tmp:
         tmp.write_text(html_text, encoding="utf-8")
 

@@ -278,3 +278,15 @@ def test_explore_options_are_checked(dc_result, options, culprit):
     with pytest.raises(InputError) as info:
         dc_result.explore(**options)
     assert culprit in str(info.value)
+
+
+def test_save_into_open_files(dc_result):
+    import io
+
+    m = dc_result.explore(tiles=None)
+    binary, text = io.BytesIO(), io.StringIO()
+    m.save(binary)
+    m.save(text)
+    for page in (binary.getvalue().decode("utf-8"), text.getvalue()):
+        assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+        assert len(layer_data(page)["points"]["lat"]) == len(dc_result.points)
