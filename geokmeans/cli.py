@@ -1,11 +1,15 @@
 """The ``geokmeans`` command-line tool: cluster files of points, choose k.
 
 Exit codes: 0 success; 2 bad usage or bad input (one line on stderr, no traceback, no
-output file written); 1 an unexpected internal error.
+output file written); 1 an unexpected internal error; 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM), 129 hung up (SIGHUP). Outputs are written all-or-nothing: on any
+error or interruption none of them appears and files they would replace are untouched.
 """
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 import time
 import traceback
@@ -13,7 +17,8 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-OUTPUT_SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".csv")
+OUTPUT_SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".geoparquet", ".csv")
+MAP_SUFFIXES = (".html", ".htm")
 
 EPILOG_CLUSTER = """examples:
   geokmeans cluster data/dc_places.csv -k 6 --init bbox --bbox -77.15 38.825 -76.9 39.0 \\
@@ -30,6 +35,41 @@ EPILOG_CHOOSE = """examples:
 
 class UsageError(Exception):
     """Bad command-line usage found after parsing (exit code 2)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP received: raised in the main thread so that outputs are cleaned up.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that ``except Exception`` does not
+    swallow it; the exit code is 128 + the signal number.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _signals_as_exceptions():
+    """Turn SIGTERM and SIGHUP into ``Terminated`` while the command runs (main thread)."""
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, _raise_terminated)
+        except ValueError:  # not the main thread: leave the defaults
+            break
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class Progress:
@@ -106,9 +146,18 @@ def build_parser():
                           "0 after bbox/random; 0 = plain k-means++)")
     run.add_argument("--max-iter", type=int, default=300, help="maximum iterations (default 300)")
     run.add_argument("-o", "--output", metavar="OUT",
-                     help="labelled points: .geojson, .gpkg, .parquet or .csv")
+                     help="labelled points: .geojson/.json, .gpkg, .parquet or .csv")
     run.add_argument("--centroids", metavar="OUT", help="centroids with statistics (same formats)")
+    run.add_argument("--hulls", metavar="OUT",
+                     help="convex hull of each cluster with its statistics (same formats)")
     run.add_argument("--map", metavar="OUT.html", help="interactive web map (HTML)")
+    run.add_argument("--label-column", default="cluster", metavar="NAME",
+                     help="name of the labels column added to the points (default cluster)")
+    run.add_argument("--distance-column", default="distance_m", metavar="NAME",
+                     help="name of the distance-to-centroid column (default distance_m)")
+    run.add_argument("--csv-raw", action="store_true",
+                     help="write CSV text cells as they are (by default text starting with "
+                          "= + - @ tab or CR gets a leading ' so spreadsheets do not run it)")
     run.add_argument("--dask", metavar="ADDRESS",
                      help="run on the dask scheduler at ADDRESS (e.g. tcp://host:8786); "
                           "INPUT may then be a glob or directory of CSV/Parquet files")
@@ -132,22 +181,31 @@ def build_parser():
     return parser
 
 
-def _check_output(path, input_path, suffixes):
-    """Fail early (before any work) on an output that cannot be written."""
-    if path is None:
-        return
-    out = Path(path)
-    if out.suffix.lower() not in suffixes:
-        raise UsageError(f"output '{path}' has an unsupported extension; use {', '.join(suffixes)}.")
-    if out.resolve() == Path(input_path).resolve():
-        raise UsageError(f"output '{path}' is the input file; choose another path.")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"cannot write '{path}': directory '{out.parent}' does not exist.")
-    import os
+def _check_outputs(named, input_path):
+    """Fail early (before any work) on outputs that cannot be written.
 
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write '{path}': directory '{out.parent}' is not writable.")
+    ``named`` is ``[(option, path, suffixes), ...]``. Refuses an unknown extension, the
+    input file, two options naming the same file (any spelling, links included), and a
+    path that cannot be written, each naming the option.
+    """
+    from . import io
+
+    given = [(option, path, suffixes) for option, path, suffixes in named if path is not None]
+    checker = io.OutputSet()
+    for i, (option, path, suffixes) in enumerate(given):
+        if Path(path).suffix.lower() not in suffixes:
+            raise UsageError(f"{option} '{path}' has an unsupported extension; use "
+                             f"{', '.join(suffixes)}.")
+        if io.same_file(path, input_path):
+            raise UsageError(f"{option} '{path}' is the input file; choose another path.")
+        for other_option, other, _ in given[:i]:
+            if io.same_file(path, other):
+                raise UsageError(f"{other_option} '{other}' and {option} '{path}' are the same "
+                                 "file; give each output its own path.")
+        try:
+            checker.check(path, label=option)
+        except Exception as exc:  # an InputError from the check, named by the option
+            raise UsageError(f"{option}: {exc}") from None
 
 
 def _format_distance(metres):
@@ -178,10 +236,8 @@ def _dask_input(args):
 
     if args.dask is None and not is_partitioned_path(args.input):
         return None
-    if args.output and Path(args.output).suffix.lower() != ".parquet":
+    if args.output and Path(args.output).suffix.lower() not in (".parquet", ".geoparquet"):
         raise UsageError("partitioned runs write points as a Parquet directory: -o OUT.parquet")
-    if args.output and Path(args.output).exists():
-        raise UsageError(f"output '{args.output}' exists; choose a new directory.")
     return read_partitioned(args.input)
 
 
@@ -199,9 +255,10 @@ def _connect(address):
 def run_cluster(args, progress):
     from .result import cluster
 
-    for path in (args.output, args.centroids):
-        _check_output(path, args.input, OUTPUT_SUFFIXES)
-    _check_output(args.map, args.input, (".html", ".htm"))
+    _check_outputs([("-o", args.output, OUTPUT_SUFFIXES),
+                    ("--centroids", args.centroids, OUTPUT_SUFFIXES),
+                    ("--hulls", args.hulls, OUTPUT_SUFFIXES),
+                    ("--map", args.map, MAP_SUFFIXES)], args.input)
     if args.bbox is not None and args.init != "bbox":
         raise UsageError("--bbox is only used with --init bbox.")
     options = dict(init=args.init, crs=args.crs, random_state=args.seed, dropna=args.dropna,
@@ -216,32 +273,19 @@ def run_cluster(args, progress):
     data = _dask_input(args)
     if data is None:
         data = args.input
+    outputs = {"points": args.output, "centroids": args.centroids, "hulls": args.hulls,
+               "map": args.map}
     client = _connect(args.dask) if args.dask else None
     start = time.perf_counter()
     progress.stage(f"clustering {args.input}")
-    try:
-        result = cluster(data, args.k, lat=args.lat, lon=args.lon, weight=args.weight, **options)
-        if args.output and result.is_dask:
-            progress.stage(f"writing {args.output}")
-            result.to_parquet(args.output, which="points")
-            args.output = None
-        if args.map and result.is_dask:  # the sample is drawn on the cluster
-            progress.stage(f"drawing {args.map}")
-            result.explore().save(args.map)
-            args.map = None
+    try:  # the outputs are written inside: a dask result computes them on the cluster
+        result = cluster(data, args.k, lat=args.lat, lon=args.lon, weight=args.weight,
+                         label_column=args.label_column, distance_column=args.distance_column,
+                         write=outputs, csv_raw=args.csv_raw, **options)
     finally:
         if client is not None:
             client.close()
     elapsed = time.perf_counter() - start
-    if args.output:
-        progress.stage(f"writing {args.output}")
-        result.to_file(args.output, which="points")
-    if args.centroids:
-        progress.stage(f"writing {args.centroids}")
-        _write_centroids(result, args.centroids)
-    if args.map:
-        progress.stage(f"drawing {args.map}")
-        result.explore().save(args.map)
     progress.clear()
     model = result.model
     n_points = int(result.centroids.n_points.sum())
@@ -255,22 +299,10 @@ def run_cluster(args, progress):
     return 0
 
 
-def _write_centroids(result, path):
-    from . import io
-
-    writers = {".geojson": io.write_geojson, ".json": io.write_geojson, ".gpkg": io.write_gpkg,
-               ".parquet": io.write_parquet}
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        return io.write_csv(path, result.centroids, protected=[result.source])
-    writers[suffix](path, {"centroids": result.centroids}, result.metadata,
-                    protected=[result.source])
-
-
 def run_choose_k(args, progress):
     from .selection import choose_k, parse_k_range
 
-    _check_output(args.plot, args.input, (".png",))
+    _check_outputs([("--plot", args.plot, (".png",))], args.input)
     ks = parse_k_range(args.k_range)
     progress.stage(f"reading {args.input}")
     choice = choose_k(args.input, ks, weight=args.weight, lat=args.lat, lon=args.lon,
@@ -336,7 +368,8 @@ def main(argv=None):
     progress = Progress(enabled=sys.stderr.isatty() and not args.quiet)
     handlers = _configure_logging(args, progress)
     try:
-        return _run(args, progress)
+        with _signals_as_exceptions():
+            return _run(args, progress)
     finally:
         for handler in handlers:
             logging.getLogger("geokmeans").removeHandler(handler)
@@ -356,6 +389,11 @@ def _run(args, progress):
         progress.clear()
         print("geokmeans: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        progress.clear()
+        name = signal.Signals(exc.signum).name
+        print(f"geokmeans: terminated by {name}", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:  # an internal error: say so, with the traceback when verbose
         progress.clear()
         if args.verbose:

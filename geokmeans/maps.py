@@ -266,7 +266,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", tooltip=None, hulls=False,
 
         points = sample_points(result, cluster_quota(result.centroids.n_points, max_points),
                                random_state)
-        labels = points["cluster"].to_numpy()
+        labels = points[getattr(result, "label_column", "cluster")].to_numpy()
         n_points = int(result.centroids.n_points.sum())
     else:
         points = result.points

@@ -16,6 +16,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 import geokmeans as gk
 from geokmeans import InputError
 
+from .geojson_check import check_geojson, layer_features
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
@@ -26,26 +28,40 @@ def result():
 
 def test_geojson_is_rfc7946_and_round_trips(result, tmp_path):
     path = tmp_path / "out.geojson"
-    result.to_geojson(path)
-    document = json.loads(path.read_text())
+    result.to_geojson(path, which="both")
+    document = check_geojson(path)
     assert document["type"] == "FeatureCollection"
     assert "crs" not in document  # RFC 7946: WGS84 lon/lat implied, no crs member
     assert document["geokmeans"]["crs_used"] == "EPSG:32618"
-    kinds = [f["properties"]["kind"] for f in document["features"]]
+    kinds = [f["geokmeans:layer"] for f in document["features"]]
     assert kinds.count("points") == 200 and kinds.count("centroids") == 5
+    assert all("kind" not in f["properties"] for f in document["features"])
     first = document["features"][0]["geometry"]["coordinates"]
     assert -77.31 < first[0] < -76.79 and 38.69 < first[1] < 39.11  # lon first
 
     back = gpd.read_file(path)
     assert back.crs.equals("EPSG:4326")
-    points = back[back.kind == "points"].reset_index(drop=True)
+    assert kinds[:200] == ["points"] * 200  # points first, then centroids, in order
+    points = back.iloc[:200].reset_index(drop=True)
     assert_array_equal(points.cluster.astype(int), result.points.cluster)
     assert_array_equal(points.name, result.points.name)
     # at least 6 decimals: positions within 1e-6 degrees
     assert_allclose(points.geometry.x, result.points.geometry.x, atol=1e-6)
     assert_allclose(points.geometry.y, result.points.geometry.y, atol=1e-6)
-    centroids = back[back.kind == "centroids"].reset_index(drop=True)
+    centroids = back.iloc[200:].reset_index(drop=True)
     assert_allclose(centroids.max_distance_m, result.centroids.max_distance_m)
+    assert_allclose([f["properties"]["max_distance_m"]
+                     for f in layer_features(document, "centroids")],
+                    result.centroids.max_distance_m)
+
+
+def test_geojson_default_is_the_points_alone(result, tmp_path):
+    result.to_geojson(tmp_path / "p.geojson")
+    document = check_geojson(tmp_path / "p.geojson")
+    assert [f["geokmeans:layer"] for f in document["features"]] == ["points"] * 200
+    back = gpd.read_file(tmp_path / "p.geojson")
+    assert_array_equal(back.cluster, result.points.cluster)
+    assert_allclose(back.distance_m, result.points.distance_m, rtol=1e-12)
 
 
 def test_geojson_from_projected_input_is_lonlat(tmp_path):
@@ -54,6 +70,7 @@ def test_geojson_from_projected_input_is_lonlat(tmp_path):
                            crs=4326).to_crs(32618)
     res = gk.cluster(gdf, 3, random_state=0)
     res.to_geojson(tmp_path / "p.geojson", which="points")
+    check_geojson(tmp_path / "p.geojson")
     back = gpd.read_file(tmp_path / "p.geojson")
     assert_allclose(back.geometry.x, frame.longitude, atol=1e-6)
     assert_array_equal(back.cluster, res.points.cluster)
@@ -75,19 +92,35 @@ def test_geoparquet_with_metadata(result, tmp_path):
     result.to_file(path)
     back = gpd.read_parquet(path)
     assert back.crs.equals("EPSG:4326")
-    assert_array_equal(back[back.kind == "points"].cluster.astype(int), result.points.cluster)
+    assert "kind" not in back.columns  # one table per file: no layer column
+    assert list(back.columns) == [*result.points.columns.drop("geometry"), "geometry"]
+    assert_array_equal(back.cluster, result.points.cluster)
+    assert_allclose(back.distance_m, result.points.distance_m)
+    assert_allclose(back.geometry.x, result.points.geometry.x)
     meta = json.loads(pq.read_schema(path).metadata[b"geokmeans"])
     assert meta["n_clusters"] == 5 and meta["crs_used"] == "EPSG:32618"
+    result.to_parquet(tmp_path / "c.parquet", which="centroids")
+    cents = gpd.read_parquet(tmp_path / "c.parquet")
+    assert_allclose(cents.max_distance_m, result.centroids.max_distance_m)
+    assert "kind" not in cents.columns
 
 
 def test_csv_output(result, tmp_path):
     path = tmp_path / "out.csv"
     result.to_file(path)
     back = pd.read_csv(path)
+    # the input's own coordinate columns, written as they were; nothing added twice
+    source = pd.read_csv(DATA / "dc_places.csv")
+    assert list(back.columns) == [*source.columns, "cluster", "distance_m"]
     assert_array_equal(back.cluster, result.points.cluster)
-    assert_allclose(back.lon, result.points.longitude)
+    assert_allclose(back.longitude, source.longitude)
+    assert_allclose(back.latitude, source.latitude)
     result.to_file(tmp_path / "c.csv", which="centroids")
-    assert len(pd.read_csv(tmp_path / "c.csv")) == 5
+    cents = pd.read_csv(tmp_path / "c.csv")
+    assert len(cents) == 5
+    assert list(cents.columns) == ["cluster", "n_points", "weight", "mean_distance_m",
+                                   "max_distance_m", "longitude", "latitude"]
+    assert_allclose(cents.longitude, result.centroids.geometry.x)
 
 
 def test_unknown_extension_and_which(result, tmp_path):
@@ -99,13 +132,16 @@ def test_unknown_extension_and_which(result, tmp_path):
 
 
 def test_failed_write_leaves_no_file(result, tmp_path, monkeypatch):
+    from geokmeans import _writers
+
     path = tmp_path / "out.geojson"
     path.write_text("previous")
 
-    def explode(*args, **kwargs):
+    def explode(handle, features, metadata):
+        handle.write('{"type":"FeatureCollection","features":[')  # half a file
         raise OSError("disk full")
 
-    monkeypatch.setattr(json, "dump", explode)
+    monkeypatch.setattr(_writers, "_dump_collection", explode)
     with pytest.raises(OSError, match="disk full"):
         result.to_geojson(path)
     assert path.read_text() == "previous"
