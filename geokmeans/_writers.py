@@ -16,8 +16,8 @@ What each format holds:
   the first layer's); binary cells stay binary.
 - **GeoParquet** (``.parquet``, ``.geoparquet``): one table, EPSG:4326; run facts under
   the ``geokmeans`` key of the schema metadata.
-- **CSV** (``.csv``): one table; point coordinates as two columns, other geometries as a
-  ``wkt`` column. Text cells that a spreadsheet would run as a formula (starting with
+- **CSV** (``.csv``): one table (RFC 4180, CRLF line ends); point coordinates as two
+  columns, other geometries as a ``wkt`` column. Text cells that a spreadsheet would run as a formula (starting with
   ``=``, ``+``, ``-``, ``@``, tab or carriage return, numbers excepted) get a leading ``'``
   unless ``raw=True``. Binary cells are base64 text.
 
@@ -154,7 +154,8 @@ def _json_default(value):
 def _portable(table, target):
     """``table`` with the cells ``target`` ("json", "text", "gpkg", "parquet") cannot hold
     converted: binary as base64 text (JSON, text), geometry cells as WKT, nested values
-    as JSON text (text, GeoPackage), periods and durations as text (GeoPackage)."""
+    as JSON text (text, GeoPackage), periods and durations as text and times with a zone
+    in UTC (GeoPackage)."""
     table = table.copy()
     for name in table.columns:
         column = table[name]
@@ -166,7 +167,9 @@ def _portable(table, target):
         if isinstance(dtype, pd.CategoricalDtype) and target != "parquet":
             column = table[name] = pd.Series(np.asarray(column, dtype=object), dtype=object)
             dtype = column.dtype
-        if isinstance(dtype, pd.PeriodDtype) and target != "parquet":
+        if isinstance(dtype, pd.DatetimeTZDtype) and target == "gpkg":
+            table[name] = column.dt.tz_convert("UTC")  # the GeoPackage DATETIME form
+        elif isinstance(dtype, pd.PeriodDtype) and target != "parquet":
             table[name] = column.astype(str).where(column.notna(), None)
         elif pd.api.types.is_timedelta64_dtype(dtype) and target == "gpkg":
             table[name] = pd.Series([v.isoformat() if pd.notna(v) else None for v in column],
@@ -517,7 +520,8 @@ def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, 
     if not raw:
         table = defuse_formulas(table)
     with _writing(path, protected, outputs, label) as tmp:
-        table.to_csv(tmp, index=False)
+        # RFC 4180 line ends: a cell holding a carriage return is then quoted too
+        table.to_csv(tmp, index=False, lineterminator="\r\n")
 
 
 def write_text(path, text, protected=(), *, outputs=None, label=None):
