@@ -197,3 +197,199 @@ def test_progress_on_a_terminal():
     assert code == 0 and "k sweep" not in err
     code, err = with_tty(command=("cluster", str(DC), "-k", "4", "--init", "bbox", "--seed", "0"))
     assert code == 0 and "restarts [" in err and "10/10" in err
+
+
+# -- outputs: in process (fast) -------------------------------------------------------------
+
+import re  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+from geokmeans import io as gio  # noqa: E402
+
+from .geojson_check import check_geojson, layer_features  # noqa: E402
+from .hostile import files_under, run_cli  # noqa: E402
+
+
+def small_csv(folder, n=30, seed=0, **extra):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"name": [f"p{i}" for i in range(n)],
+                          "Latitude": rng.uniform(38.8, 39.0, n),
+                          "Longitude": rng.uniform(-77.1, -76.9, n), **extra})
+    path = Path(folder) / "in.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".parquet", ".csv"])
+def test_hulls_option_every_format(tmp_path, suffix):
+    source, _ = small_csv(tmp_path)
+    hulls = tmp_path / f"hulls{suffix}"
+    code, out, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "--hulls", hulls])
+    assert code == 0, err
+    reader = {".csv": pd.read_csv, ".parquet": gpd.read_parquet}.get(suffix, gpd.read_file)
+    back = reader(hulls)
+    assert list(back.cluster) == [0, 1, 2] and back.n_points.sum() == 30
+    if suffix == ".geojson":
+        assert len(layer_features(check_geojson(hulls), "hulls")) == 3
+    if suffix == ".csv":
+        assert back.wkt.str.startswith("POLYGON").all()
+
+
+def test_geojson_outputs_of_the_command_line_are_rfc7946(tmp_path):
+    source, frame = small_csv(tmp_path)
+    names = ["p.geojson", "c.json", "h.GEOJSON"]
+    code, _, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "-o", tmp_path / names[0],
+                            "--centroids", tmp_path / names[1], "--hulls", tmp_path / names[2]])
+    assert code == 0, err
+    for name, layer, count in zip(names, ["points", "centroids", "hulls"], [30, 3, 3]):
+        document = check_geojson(tmp_path / name)
+        assert len(layer_features(document, layer)) == count == len(document["features"])
+    points = gpd.read_file(tmp_path / "p.geojson")
+    assert list(points.name) == list(frame.name)
+
+
+@pytest.mark.parametrize("first, second", [
+    ("out.geojson", "out.geojson"),
+    ("out.geojson", "./out.geojson"),
+    ("out.geojson", "sub/../out.geojson"),
+    ("out.geojson", "{tmp}/out.geojson"),
+    ("out.geojson", "link.geojson"),       # a symlink to out.geojson
+    ("out.geojson", "hard.geojson"),       # a hard link to out.geojson
+])
+def test_same_output_file_in_every_spelling(tmp_path, monkeypatch, first, second):
+    source, _ = small_csv(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "out.geojson").write_text("previous")
+    os.symlink(tmp_path / "out.geojson", tmp_path / "link.geojson")
+    os.link(tmp_path / "out.geojson", tmp_path / "hard.geojson")
+    monkeypatch.chdir(tmp_path)
+    before = files_under(tmp_path)
+    for a, b in [("-o", "--centroids"), ("--centroids", "--hulls"), ("-o", "--hulls")]:
+        code, _, err = run_cli(["cluster", source, "-k", 3, a, first, b,
+                                second.format(tmp=tmp_path)])
+        assert code == 2, err
+        assert f"{a} '{first}' and {b} '" in err and "are the same file" in err
+    assert files_under(tmp_path) == before
+    assert (tmp_path / "out.geojson").read_text() == "previous"
+
+
+def test_output_onto_the_input_in_any_spelling(tmp_path, monkeypatch):
+    source, _ = small_csv(tmp_path)
+    os.link(source, tmp_path / "hard.csv")
+    monkeypatch.chdir(tmp_path)
+    for option in ["-o", "--centroids", "--hulls"]:
+        for spelling in ["in.csv", "./in.csv", "hard.csv"]:
+            code, _, err = run_cli(["cluster", source, "-k", 3, option, spelling])
+            assert code == 2 and f"{option} '{spelling}' is the input file" in err
+
+
+def test_failure_of_a_later_output_leaves_nothing(tmp_path, monkeypatch):
+    source, _ = small_csv(tmp_path)
+    (tmp_path / "c.gpkg").write_text("previous")
+
+    def broken(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(gio, "write_gpkg", broken)  # --centroids, after -o was written
+    before = files_under(tmp_path)
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", tmp_path / "p.geojson",
+                            "--centroids", tmp_path / "c.gpkg", "--map", tmp_path / "m.html"])
+    assert code == 2 and "no space left on device" in err
+    assert files_under(tmp_path) == before
+    assert (tmp_path / "c.gpkg").read_text() == "previous"
+
+
+@pytest.mark.parametrize("signame, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_signal_while_writing_leaves_nothing(tmp_path, monkeypatch, signame, code):
+    source, _ = small_csv(tmp_path)
+    real_write_gpkg = gio.write_gpkg
+
+    def write_then_signal(*args, **kwargs):
+        real_write_gpkg(*args, **kwargs)  # its temporary file is on disk now
+        assert any(".geokmeans-" in name for name in files_under(tmp_path))
+        os.kill(os.getpid(), getattr(signal, signame))
+        time.sleep(5)  # never reached: the handler raises at once
+
+    monkeypatch.setattr(gio, "write_gpkg", write_then_signal)
+    before = files_under(tmp_path)
+    exit_code, _, err = run_cli(["cluster", source, "-k", 3, "-o", tmp_path / "p.csv",
+                                 "--centroids", tmp_path / "c.gpkg",
+                                 "--hulls", tmp_path / "h.geojson"])
+    assert exit_code == code and f"terminated by {signame}" in err
+    assert files_under(tmp_path) == before
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+
+
+def test_ctrl_c_while_writing_leaves_nothing(tmp_path, monkeypatch):
+    source, _ = small_csv(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gio, "write_text", interrupted)  # the map, written last
+    before = files_under(tmp_path)
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", tmp_path / "p.parquet",
+                            "--map", tmp_path / "m.html"])
+    assert code == 130 and "interrupted" in err
+    assert files_under(tmp_path) == before
+
+
+def test_label_and_distance_column_options(tmp_path):
+    source, _ = small_csv(tmp_path, cluster=["mine"] * 30)
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", tmp_path / "p.csv"])
+    assert code == 2 and "already has a column 'cluster'" in err and "--label-column" in err
+    assert not (tmp_path / "p.csv").exists()
+    code, _, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "-o", tmp_path / "p.csv",
+                            "--label-column", "group", "--distance-column", "metres"])
+    assert code == 0, err
+    back = pd.read_csv(tmp_path / "p.csv")
+    assert list(back.columns) == ["name", "Latitude", "Longitude", "cluster", "group", "metres"]
+    assert set(back.cluster) == {"mine"} and set(back.group) == {0, 1, 2}
+
+
+def test_csv_output_keeps_the_input_coordinate_names_and_defuses_formulas(tmp_path):
+    formulas = ["=1+1", "@cmd", "-3", "ok"] * 7 + ["+x", "plain"]
+    source, frame = small_csv(tmp_path, note=formulas)
+    code, _, err = run_cli(["cluster", source, "-k", 2, "-o", tmp_path / "p.csv"])
+    assert code == 0, err
+    back = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    assert list(back.columns) == ["name", "Latitude", "Longitude", "note", "cluster", "distance_m"]
+    np.testing.assert_allclose(back.Latitude, frame.Latitude)
+    assert list(back.note[:4]) == ["'=1+1", "'@cmd", "-3", "ok"] and back.note[28] == "'+x"
+    code, _, err = run_cli(["cluster", source, "-k", 2, "-o", tmp_path / "raw.csv", "--csv-raw"])
+    assert code == 0, err
+    assert list(pd.read_csv(tmp_path / "raw.csv", keep_default_na=False).note) == formulas
+
+
+def test_replaced_outputs_keep_their_mode(tmp_path):
+    source, _ = small_csv(tmp_path)
+    out = tmp_path / "p.parquet"
+    out.write_text("old")
+    out.chmod(0o640)
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", out])
+    assert code == 0, err
+    assert out.stat().st_mode & 0o777 == 0o640 and len(gpd.read_parquet(out)) == 30
+
+
+def test_sigterm_from_outside_while_writing(tmp_path):
+    # a real signal from another process while the output is being written
+    n = 60_000
+    rng = np.random.default_rng(1)
+    source = tmp_path / "big.csv"
+    pd.DataFrame({"lon": rng.uniform(-77.1, -76.9, n), "lat": rng.uniform(38.8, 39.0, n),
+                  "name": ["some text"] * n}).to_csv(source, index=False)
+    proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "cluster", str(source), "-k",
+                             "2", "--n-init", "1", "--seed", "0", "-o", str(tmp_path / "p.csv"),
+                             "--centroids", str(tmp_path / "c.geojson")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(".geokmeans-" in p.name for p in tmp_path.iterdir()):
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.001)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, f"not caught while writing (exit {proc.returncode}): {err}"
+    assert "terminated by SIGTERM" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["big.csv"]
