@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._atomic import atomic_path
+from ._atomic import _as_path, atomic_path
 from .errors import InputError
 
 __all__ = [
@@ -79,7 +79,7 @@ def output_format(path):
     >>> output_format("out/Points.GeoJSON")
     'GeoJSON'
     """
-    suffix = Path(path).suffix.lower()
+    suffix = _as_path(path, None).suffix.lower()
     if suffix in OUTPUT_FORMATS:
         return OUTPUT_FORMATS[suffix]
     why = f" ({_NOT_WRITTEN[suffix]})" if suffix in _NOT_WRITTEN else ""

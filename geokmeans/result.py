@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from . import io
-from .errors import InputError
+from .errors import DataTypeError, InputError
 from .model import GeoKMeans
 from .stats import cluster_hulls
 
@@ -268,6 +268,9 @@ def plan_outputs(targets, *, source=None, dask=False):
                              f"{', '.join(map(repr, OUTPUT_KINDS))}.")
         if path is None:
             continue
+        if not isinstance(path, (str, os.PathLike)):
+            raise DataTypeError(f"the {kind} output path must be a str or os.PathLike; got "
+                                f"{type(path).__name__}.")
         if kind == "map":
             if Path(path).suffix.lower() not in MAP_SUFFIXES:
                 raise InputError(f"map output '{path}' must end in .html or .htm.")
