@@ -372,7 +372,8 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     from .distributed import is_dask_collection
 
     dask = is_dask_collection(data)
-    source = Path(data) if isinstance(data, (str, os.PathLike)) else None
+    # absolute, so the input stays protected if the working directory changes later
+    source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
     plan = plan_outputs(write if write is not None else {}, source=source, dask=dask)
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     if dask:

@@ -372,3 +372,35 @@ def test_dropna_on_dask_matches_memory(client, ais):
     labels = on_dask.labels_.compute().to_numpy()
     assert (labels[[10, 30_000, 30_001]] == -1).all()
     assert_same_fit(on_dask, in_memory)
+
+
+def test_dask_result_outputs_all_or_nothing(client, ais, tmp_path, monkeypatch):
+    import geopandas as gpd
+
+    from .geojson_check import check_geojson
+
+    result = gk.cluster(dd.from_pandas(ais, npartitions=3), 4, random_state=0,
+                        label_column="grp")
+    assert "grp" in result.points.columns and "cluster" not in result.points.columns
+    for name, which in [("p.csv", "points"), ("p.gpkg", "both"), ("p.geojson", "all")]:
+        with pytest.raises(InputError, match="partitioned Parquet directory"):
+            result.to_file(tmp_path / name, which=which)
+    outputs = dict(points=tmp_path / "p.parquet", centroids=tmp_path / "c.csv",
+                   hulls=tmp_path / "h.geojson", map=tmp_path / "m.html")
+    real_explore = gk.ClusterResult.explore
+    monkeypatch.setattr(gk.ClusterResult, "explore",
+                        lambda self, **o: (_ for _ in ()).throw(RuntimeError("map failed")))
+    with pytest.raises(RuntimeError, match="map failed"):  # after the points were computed
+        result.write(**outputs)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(gk.ClusterResult, "explore", real_explore)
+    result.write(**outputs, map_options={"tiles": None, "max_points": 500})
+    back = pd.read_parquet(tmp_path / "p.parquet")
+    assert_array_equal(np.bincount(back.grp, minlength=4), result.centroids.n_points)
+    assert len(pd.read_csv(tmp_path / "c.csv")) == 4
+    assert len(check_geojson(tmp_path / "h.geojson")["features"]) == 4
+    assert len(gpd.read_file(tmp_path / "h.geojson")) == 4
+    assert "of 50,000 points" in (tmp_path / "m.html").read_text()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "p.parquet").stat().st_mode & 0o777 == 0o777 & ~umask

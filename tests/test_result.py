@@ -162,6 +162,29 @@ def test_input_file_never_overwritten(tmp_path):
     assert source.read_bytes() == before
 
 
+def test_input_protected_after_a_change_of_directory(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    shutil.copy(DATA / "dc_places.csv", tmp_path / "a" / "dc.csv")
+    monkeypatch.chdir(tmp_path / "a")
+    res = gk.cluster("dc.csv", 2, random_state=0)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="refusing to overwrite the input file"):
+        res.to_file(tmp_path / "a" / "dc.csv")
+    assert (tmp_path / "a" / "dc.csv").read_bytes() == (DATA / "dc_places.csv").read_bytes()
+    res.to_file("dc.csv")  # a new file of that name elsewhere is fine
+    assert len(pd.read_csv(tmp_path / "dc.csv")) == 200
+
+
+def test_paths_with_spaces_and_unicode(small, tmp_path):
+    folder = tmp_path / "dossier été 東京"
+    folder.mkdir()
+    for name in ("p ü.gpkg", "p ü.geojson", "p ü.parquet", "p ü.csv"):
+        small.to_file(folder / name)
+        assert len(read_back(folder / name)) == 24, name
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["p ü.gpkg", "p ü.geojson", "p ü.parquet", "p ü.csv"])
+
+
 def test_hulls_contain_their_points(result):
     hulls = result.hulls
     assert hulls.crs.equals("EPSG:4326")
