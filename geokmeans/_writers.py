@@ -24,18 +24,16 @@ What each format holds:
 A named index is written as column(s) (unless a column already has that name).
 """
 
-import base64
 import contextlib
 import json
-import re
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from ._atomic import _as_path, atomic_path
+from ._tables import defuse_formulas, json_default, lonlat, portable, user_table, with_geometry
 from .errors import InputError
 
 __all__ = [
@@ -61,11 +59,6 @@ _NOT_WRITTEN = {
 }
 _PRECISION_DECIMALS = 7  # 1e-7 degrees, about 1 cm
 _RANGE_SLACK = 1e-6      # degrees of round-off beyond ±180/±90 clipped back into range
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
-_PLAIN_KINDS = {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean",
-                "decimal", "datetime64", "datetime", "date", "time", "timedelta",
-                "timedelta64", "complex"}
 
 
 def output_format(path):
@@ -95,137 +88,6 @@ def _writing(path, protected, outputs, label=None, directory=False):
             yield tmp
     else:
         yield outputs.reserve(path, label=label, directory=directory, protected=protected)
-
-
-# -- tables ---------------------------------------------------------------------------------
-
-
-def _lonlat(frame):
-    if frame.crs is None or frame.crs.equals("EPSG:4326"):
-        return frame
-    return frame.to_crs(4326)
-
-
-def _table(frame):
-    """The non-geometry columns of ``frame`` as a DataFrame with str column names.
-
-    Named index levels become leading columns (a level whose name is already a column is
-    left out: the column wins). Column names that collide once made str are an error.
-    """
-    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    named = [n for n in table.index.names if n is not None and n not in table.columns]
-    table = table.reset_index(level=named) if named else table
-    table = table.reset_index(drop=True)
-    names = [str(c) for c in table.columns]
-    seen = {}
-    for original, name in zip(table.columns, names):
-        if name in seen:
-            raise InputError(f"columns {seen[name]!r} and {original!r} would both be written as "
-                             f"{name!r}; rename one of them.")
-        seen[name] = original
-    table.columns = names
-    return table
-
-
-def _cell(value, target):
-    """One object cell made writable: binary, geometries, sets and nested values."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        value = bytes(value)
-        return value if target in ("gpkg", "parquet") else base64.b64encode(value).decode("ascii")
-    if isinstance(value, shapely.Geometry):
-        return value.wkt
-    if isinstance(value, (set, frozenset)):
-        value = sorted(value, key=repr)
-    if target in ("text", "gpkg") and isinstance(value, (dict, list, tuple, np.ndarray)):
-        return json.dumps(value, default=_json_default)
-    return value
-
-
-def _json_default(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _portable(table, target):
-    """``table`` with the cells ``target`` ("json", "text", "gpkg", "parquet") cannot hold
-    converted: binary as base64 text (JSON, text), geometry cells as WKT, nested values
-    as JSON text (text, GeoPackage), periods and durations as text and times with a zone
-    in UTC (GeoPackage)."""
-    table = table.copy()
-    for name in table.columns:
-        column = table[name]
-        dtype = column.dtype
-        if isinstance(dtype, gpd.array.GeometryDtype):
-            if target != "parquet":
-                table[name] = pd.Series(column.to_wkt().to_numpy(), dtype=object)
-            continue
-        if isinstance(dtype, pd.CategoricalDtype) and target != "parquet":
-            column = table[name] = pd.Series(np.asarray(column, dtype=object), dtype=object)
-            dtype = column.dtype
-        if isinstance(dtype, pd.DatetimeTZDtype) and target == "gpkg":
-            table[name] = column.dt.tz_convert("UTC")  # the GeoPackage DATETIME form
-        elif isinstance(dtype, pd.PeriodDtype) and target != "parquet":
-            table[name] = column.astype(str).where(column.notna(), None)
-        elif pd.api.types.is_timedelta64_dtype(dtype) and target == "gpkg":
-            table[name] = pd.Series([v.isoformat() if pd.notna(v) else None for v in column],
-                                    dtype=object)
-        elif dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in _PLAIN_KINDS:
-            table[name] = pd.Series([_cell(v, target) for v in column], dtype=object)
-    return table
-
-
-def _with_geometry(table, frame):
-    """A GeoDataFrame of ``table`` with ``frame``'s geometry (name and CRS) appended."""
-    name = frame.geometry.name
-    if name in table.columns:
-        raise InputError(f"the table has a column {name!r} besides its geometry column of that "
-                         "name; rename it.")
-    out = table.copy()
-    out[name] = frame.geometry.to_numpy()
-    return gpd.GeoDataFrame(out, geometry=name, crs=frame.crs)
-
-
-def defuse_formulas(table):
-    """``table`` with text a spreadsheet would run as a formula made inert.
-
-    A text cell (or column name) starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
-    return gets a leading ``'``, unless it is a plain number such as ``-12.5``; numeric
-    columns are untouched (OWASP's advice against CSV injection).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> defuse_formulas(pd.DataFrame({"a": ["=1+2", "-3", "x"], "n": [-1, 2, 3]}))
-          a  n
-    0  '=1+2 -1
-    1     -3  2
-    2      x  3
-    """
-    table = table.copy()
-    for name in table.columns:
-        column = table[name]
-        if not (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
-            continue
-        try:
-            risky = (column.str.startswith(_FORMULA_START).fillna(False).astype(bool)
-                     & ~column.str.fullmatch(_NUMBER).fillna(False).astype(bool))
-        except AttributeError:  # an object column without any text
-            continue
-        if risky.any():
-            table[name] = column.where(~risky, "'" + column.astype(object).where(risky, ""))
-    table.columns = [_defuse_text(str(c)) for c in table.columns]
-    return table
-
-
-def _defuse_text(text):
-    if text.startswith(_FORMULA_START) and not re.fullmatch(_NUMBER, text):
-        return "'" + text
-    return text
 
 
 # -- GeoJSON --------------------------------------------------------------------------------
@@ -285,9 +147,9 @@ def _geojson_geometries(geoms, layer):
 
 def _feature_strings(frame, layer):
     """The GeoJSON Feature texts of ``frame``'s rows, tagged with ``layer``."""
-    frame = _lonlat(frame)
+    frame = lonlat(frame)
     geometries = _geojson_geometries(frame.geometry.to_numpy(), layer)
-    props = _portable(_table(frame), "json")
+    props = portable(user_table(frame), "json")
     if len(props.columns) == 0:
         records = ["{}"] * len(props)
     else:
@@ -303,7 +165,7 @@ def _dump_collection(handle, features, metadata):
     handle.write('{"type":"FeatureCollection",')
     if metadata:
         member = json.dumps(metadata, allow_nan=False, separators=(",", ":"),
-                            default=_json_default)
+                            default=json_default)
         handle.write(f'"geokmeans":{member},')
     handle.write('"features":[')
     step = 10_000
@@ -355,7 +217,7 @@ def _gpkg_frame(frame, crs, layer):
     """(GeoDataFrame ready for GDAL, layer options) of one GeoPackage layer."""
     if frame.crs is not None and not frame.crs.equals(crs):
         frame = frame.to_crs(crs)
-    table = _portable(_table(frame), "gpkg")
+    table = portable(user_table(frame), "gpkg")
     lower = {}
     for name in table.columns:
         if name.lower() in lower:
@@ -383,7 +245,7 @@ def write_gpkg(path, layers, metadata=None, protected=(), *, crs=None, outputs=N
     layers = dict(layers)
     if crs is None:
         crs = next((f.crs for f in layers.values() if f.crs is not None), "EPSG:4326")
-    meta = {str(k): v if isinstance(v, str) else json.dumps(v, default=_json_default)
+    meta = {str(k): v if isinstance(v, str) else json.dumps(v, default=json_default)
             for k, v in (metadata or {}).items()}
     prepared = {name: _gpkg_frame(frame, crs, name) for name, frame in layers.items()}
     with _writing(path, protected, outputs, label) as tmp:
@@ -440,15 +302,15 @@ def write_parquet(path, frame, metadata=None, protected=(), *, outputs=None, lab
             raise InputError(f"a Parquet file holds one table; got {len(frame)} "
                              f"({', '.join(frame)}).")
         (frame,) = frame.values()
-    frame = _lonlat(frame)
-    table = _with_geometry(_portable(_table(frame), "parquet"), frame)
+    frame = lonlat(frame)
+    table = with_geometry(portable(user_table(frame), "parquet"), frame)
     arrow = _arrow_table(table)
     with _writing(path, protected, outputs, label) as tmp:
         if arrow is None:  # pragma: no cover - private API moved: write, then add ours
             table.to_parquet(tmp, index=False)
             arrow = pq.read_table(tmp)
         if metadata:
-            member = json.dumps(metadata, default=_json_default).encode()
+            member = json.dumps(metadata, default=json_default).encode()
             arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                                    b"geokmeans": member})
         pq.write_table(arrow, tmp)
@@ -479,11 +341,11 @@ def check_csv_columns(columns, coordinate_columns=None):
 
 def _csv_table(frame, coordinate_columns):
     """``frame`` as a plain table: coordinates as columns (point geometry) or WKT."""
-    table = _table(frame)
+    table = user_table(frame)
     if coordinate_columns is not None and all(c in table.columns for c in coordinate_columns):
         return table  # the input's own coordinate columns are already there
     lon_name, lat_name = coordinate_columns or ("lon", "lat")
-    geoms = _lonlat(frame).geometry
+    geoms = lonlat(frame).geometry
     missing = (geoms.isna() | geoms.is_empty).to_numpy()
     if (geoms.geom_type.to_numpy()[~missing] == "Point").all():
         check_csv_columns(table.columns, coordinate_columns)
@@ -516,7 +378,7 @@ def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, 
         ``False``: text that a spreadsheet would run as a formula gets a leading ``'``
         (see ``defuse_formulas``). ``True``: every cell as it is.
     """
-    table = _portable(_csv_table(frame, coordinate_columns), "text")
+    table = portable(_csv_table(frame, coordinate_columns), "text")
     if not raw:
         table = defuse_formulas(table)
     with _writing(path, protected, outputs, label) as tmp:

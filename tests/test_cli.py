@@ -201,7 +201,6 @@ def test_progress_on_a_terminal():
 
 # -- outputs: in process (fast) -------------------------------------------------------------
 
-import re  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 

@@ -207,7 +207,6 @@ import stat  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
-import pyarrow.parquet as pq  # noqa: E402
 import pyogrio  # noqa: E402
 
 from geokmeans import io as gio  # noqa: E402
