@@ -209,6 +209,8 @@ def _new_map(tiles, bounds):
         """A folium Map whose ``save`` writes atomically (temporary file + rename)."""
 
         def save(self, outfile, close_file=True, **kwargs):
+            if hasattr(outfile, "write"):  # a file object: folium's own behaviour
+                return super().save(outfile, close_file=close_file, **kwargs)
             save_map(self, outfile)
 
     (south, west), (north, east) = bounds
