@@ -165,8 +165,9 @@ class OutputSet:
 
     Use as a context manager: ``reserve`` returns a temporary path beside each output for
     its writer; when the block ends without error, every temporary is renamed onto its
-    target (replacing a file keeps that file's permission bits; a new file gets
-    ``0o666 & ~umask``, a new directory ``0o777 & ~umask``); on any error or interruption
+    target (replacing a file keeps that file's permission bits, and its owner and group
+    where the process may set them; a new file gets ``0o666 & ~umask``, a new directory
+    ``0o777 & ~umask``); on any error or interruption
     all temporaries are removed and no target is touched.
 
     Parameters
@@ -226,13 +227,13 @@ class OutputSet:
                 raise InputError(f"cannot write {_describe(path, label)}: it is not a regular "
                                  "file.")
         parent = target.parent
+        shown = target.parent if os.path.islink(path) else path.parent  # where a link points
         if not parent.exists():
-            raise InputError(f"cannot write '{path}': directory '{path.parent}' does not exist.")
+            raise InputError(f"cannot write '{path}': directory '{shown}' does not exist.")
         if not parent.is_dir():
-            raise InputError(f"cannot write '{path}': '{path.parent}' is not a directory.")
+            raise InputError(f"cannot write '{path}': '{shown}' is not a directory.")
         if not os.access(parent, os.W_OK):
-            raise InputError(f"cannot write '{path}': directory '{path.parent}' is not "
-                             "writable.")
+            raise InputError(f"cannot write '{path}': directory '{shown}' is not writable.")
         return target
 
     def reserve(self, path, *, label=None, directory=False, protected=()):
@@ -305,8 +306,13 @@ class OutputSet:
 
     @staticmethod
     def _set_mode(out):
+        """The replaced file's mode (and owner, where allowed), or ``0o666 & ~umask``."""
         if os.path.exists(out.target):
-            mode = stat.S_IMODE(os.stat(out.target).st_mode)
+            old = os.stat(out.target)
+            mode = stat.S_IMODE(old.st_mode)
+            if hasattr(os, "chown"):
+                with contextlib.suppress(OSError):  # only root may give files away
+                    os.chown(out.tmp, old.st_uid, old.st_gid)
         else:
             mode = (0o777 if out.directory else 0o666) & ~_umask()
         os.chmod(out.tmp, mode)

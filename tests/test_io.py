@@ -333,6 +333,22 @@ def test_replaced_file_keeps_its_mode_and_new_files_follow_the_umask(tmp_path):
     assert stat.S_IMODE((tmp_path / "parts.parquet").stat().st_mode) == 0o775
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_replaced_file_keeps_its_owner(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+    os.chown(target, 1234, 5678)
+    gio.write_text(target, "new")
+    assert (target.stat().st_uid, target.stat().st_gid) == (1234, 5678)
+
+
+def test_dangling_symlink_names_where_it_points(tmp_path):
+    os.symlink(tmp_path / "gone" / "x.geojson", tmp_path / "out.geojson")
+    with pytest.raises(InputError, match=re.escape(f"directory '{tmp_path / 'gone'}' does not")):
+        gio.write_text(tmp_path / "out.geojson", "x")
+    assert names(tmp_path) == ["out.geojson"]
+
+
 def test_same_file_in_every_spelling(tmp_path, monkeypatch):
     original = tmp_path / "a.csv"
     original.write_text("x")
