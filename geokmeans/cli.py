@@ -23,8 +23,12 @@ MAP_SUFFIXES = (".html", ".htm")
 EPILOG_CLUSTER = """examples:
   geokmeans cluster data/dc_places.csv -k 6 --init bbox --bbox -77.15 38.825 -76.9 39.0 \\
       --weight population --seed 0 -o points.geojson --centroids centroids.geojson --map map.html
-  geokmeans cluster ais.csv -k 5 --max-radius-m 2000 -o service_areas.gpkg
+  geokmeans cluster ais.csv -k 5 --max-radius-m 2000 -o service_areas.gpkg --hulls hulls.geojson
+  geokmeans cluster labelled.csv -k 4 --label-column group -o relabelled.csv
   geokmeans cluster airports.parquet -k 20 --crs sphere -o out.parquet
+
+outputs (-o, --centroids, --hulls, --map) are written all-or-nothing: on an error, Ctrl-C,
+SIGTERM or SIGHUP none of them appears and files they would replace are left as they were.
 """
 
 EPILOG_CHOOSE = """examples:
@@ -203,7 +207,7 @@ def _check_outputs(named, input_path):
                 raise UsageError(f"{other_option} '{other}' and {option} '{path}' are the same "
                                  "file; give each output its own path.")
         try:
-            checker.check(path, label=option)
+            checker.check(path)
         except Exception as exc:  # an InputError from the check, named by the option
             raise UsageError(f"{option}: {exc}") from None
 

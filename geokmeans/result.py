@@ -9,11 +9,12 @@ from pathlib import Path
 import geopandas as gpd
 
 from . import io
+from ._validation import check_choice
 from .errors import DataTypeError, InputError
 from .model import GeoKMeans
 from .stats import cluster_hulls
 
-__all__ = ["ClusterResult", "cluster", "plan_outputs"]
+__all__ = ["ClusterResult", "cluster"]
 
 _WHICH = {"points": ("points",), "centroids": ("centroids",), "hulls": ("hulls",),
           "both": ("points", "centroids"), "all": ("points", "centroids", "hulls")}
@@ -183,7 +184,7 @@ class ClusterResult:
         error or an interruption they are removed and existing files are left as they
         were.
         """
-        plan = plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
+        plan = _plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
                              "map": map}, source=self.source, dask=self.is_dask)
         with io.OutputSet(protected=[self.source]) as outputs:
             for kind, path, fmt in plan:
@@ -196,10 +197,7 @@ class ClusterResult:
 
     def _kinds(self, which, fmt, path):
         """The tables ``which`` names; several are refused for one-table formats."""
-        if not isinstance(which, str) or which not in _WHICH:
-            raise InputError(f"which={which!r} is not valid; choose one of "
-                             f"{', '.join(map(repr, _WHICH))}.")
-        kinds = _WHICH[which]
+        kinds = _WHICH[check_choice("which", which, tuple(_WHICH))]
         if fmt in io.SINGLE_TABLE_FORMATS and len(kinds) > 1:
             p = Path(path)
             examples = " and ".join(
@@ -249,7 +247,7 @@ class ClusterResult:
         return explore(self, **map_options)
 
 
-def plan_outputs(targets, *, source=None, dask=False):
+def _plan_outputs(targets, *, source=None, dask=False):
     """Check a set of outputs before any work: ``[(kind, path, format), ...]``.
 
     ``targets`` maps ``"points"``, ``"centroids"``, ``"hulls"`` or ``"map"`` to a path
@@ -374,7 +372,7 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     dask = is_dask_collection(data)
     # absolute, so the input stays protected if the working directory changes later
     source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
-    plan = plan_outputs(write if write is not None else {}, source=source, dask=dask)
+    plan = _plan_outputs(write if write is not None else {}, source=source, dask=dask)
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     if dask:
         from .distributed import as_dask_frame

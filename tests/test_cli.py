@@ -47,6 +47,11 @@ def test_cluster_every_output_format(tmp_path, suffix):
     assert "mean dist" in out.splitlines()[1]
     assert len(out.splitlines()) == 2 + 5
     reader = {".csv": pd.read_csv, ".parquet": gpd.read_parquet}.get(suffix, gpd.read_file)
+    if suffix == ".geojson":
+        from .geojson_check import check_geojson
+
+        for path in (points, centroids):
+            check_geojson(path)
     back = reader(points)
     assert len(back) == 200 and back.cluster.between(0, 4).all()
     cents = reader(centroids)
@@ -62,6 +67,9 @@ def test_cluster_matches_library(tmp_path):
                        -77.15, 38.825, -76.9, 39.0, "-o", out_path)
     assert code == 0, err
     expected = gk.cluster(DC, 4, random_state=3, init="bbox", bbox=(-77.15, 38.825, -76.9, 39.0))
+    from .geojson_check import check_geojson
+
+    check_geojson(out_path)
     back = gpd.read_file(out_path)
     np.testing.assert_array_equal(back.cluster, expected.points.cluster)
     meta = json.loads(out_path.read_text())["geokmeans"]

@@ -278,6 +278,9 @@ def test_cli_partitioned_csv_on_the_cluster(client, ais, tmp_path):
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("50,000 points, k=4, CRS EPSG:32618")
         outputs[name] = pd.read_parquet(out).cluster.to_numpy()
+        from .geojson_check import check_geojson
+
+        check_geojson(tmp_path / f"{name}_c.geojson")
         centroids = gpd.read_file(tmp_path / f"{name}_c.geojson")
         assert centroids.n_points.sum() == len(ais)
         page = (tmp_path / f"{name}.html").read_text()
@@ -301,6 +304,9 @@ def test_cli_max_radius_on_the_cluster(client, ais, tmp_path):
                            client.scheduler.address], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "(from -k 2, split to a 3000 m radius)" in done.stdout
+    from .geojson_check import check_geojson
+
+    check_geojson(tmp_path / "c.geojson")
     centroids = gpd.read_file(tmp_path / "c.geojson")
     assert len(centroids) > 2 and centroids.max_distance_m.max() <= 3000
     assert centroids.n_points.sum() == len(ais)

@@ -72,6 +72,9 @@ def test_dask_partitions(tmp_path):
     assert out.startswith("50,000 points in 5 partitions, k=")
     labelled = pd.read_parquet(tmp_path / "ais_labelled.parquet")
     assert len(labelled) == 50_000 and (labelled.cluster >= 0).all()
+    from .geojson_check import check_geojson
+
+    check_geojson(tmp_path / "ais_centroids.geojson")
     centroids = gpd.read_file(tmp_path / "ais_centroids.geojson")
     assert centroids.max_distance_m.max() <= 4_000
     assert centroids.n_points.sum() == 50_000 and len(centroids) > 6

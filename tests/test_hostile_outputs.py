@@ -122,7 +122,7 @@ LIB_CASES = [
     LibCase("map-extension", lambda f: result_of(f).write(map=f / "m.png"),
             InputError, "m.png", ".html"),
     LibCase("which-unknown", lambda f: result_of(f).to_file(f / "o.gpkg", which="everything"),
-            InputError, "which='everything'", "'points', 'centroids', 'hulls', 'both', 'all'"),
+            InputError, "which='everything'", "'points', 'centroids', 'hulls', 'both' or 'all'"),
     LibCase("which-none", lambda f: result_of(f).to_geojson(f / "o.geojson", which=None),
             InputError, "which=None"),
     LibCase("which-list", lambda f: result_of(f).to_file(f / "o.csv", which=["points"]),

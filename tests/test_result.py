@@ -237,6 +237,8 @@ def small():
 
 def read_back(path, layer=None):
     suffix = Path(path).suffix.lower()
+    if suffix in (".geojson", ".json"):
+        check_geojson(path)
     if suffix == ".csv":
         return pd.read_csv(path)
     if suffix == ".parquet":
@@ -281,7 +283,7 @@ def test_one_table_formats_refuse_several_tables(small, tmp_path, name, which):
 @pytest.mark.parametrize("which", ["everything", None, ["points"], 1])
 def test_bad_which_lists_the_choices(small, tmp_path, which):
     with pytest.raises(InputError, match=r"is not valid; choose one of 'points', 'centroids', "
-                                         r"'hulls', 'both', 'all'"):
+                                         r"'hulls', 'both' or 'all'"):
         small.to_file(tmp_path / "out.gpkg", which=which)
     assert list(tmp_path.iterdir()) == []
 
