@@ -17,9 +17,9 @@ What each format holds:
 - **GeoParquet** (``.parquet``, ``.geoparquet``): one table, EPSG:4326; run facts under
   the ``geokmeans`` key of the schema metadata.
 - **CSV** (``.csv``): one table (RFC 4180, CRLF line ends); point coordinates as two
-  columns, other geometries as a ``wkt`` column. Text cells that a spreadsheet would run as a formula (starting with
-  ``=``, ``+``, ``-``, ``@``, tab or carriage return, numbers excepted) get a leading ``'``
-  unless ``raw=True``. Binary cells are base64 text.
+  columns, other geometries as a ``wkt`` column. Text cells that a spreadsheet would run
+  as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, numbers
+  excepted) get a leading ``'`` unless ``raw=True``. Binary cells are base64 text.
 
 A named index is written as column(s) (unless a column already has that name).
 """

@@ -82,7 +82,8 @@ def _geometry(geom, where):
 
 def check_geojson(source):
     """Assert that ``source`` (a path, or GeoJSON text) is valid RFC 7946; return it parsed."""
-    if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+    is_text = isinstance(source, str) and source.lstrip().startswith("{")
+    if not is_text:
         text = Path(source).read_text(encoding="utf-8")
     else:
         text = source

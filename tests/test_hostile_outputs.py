@@ -5,6 +5,7 @@ message names the culprit (the path, option or column), and that no file is left
 in the case's folder: no output, no temporary file, nothing replaced by a half file.
 """
 
+import functools
 import os
 from pathlib import Path
 
@@ -61,7 +62,17 @@ def folder(tmp_path, monkeypatch):
 
 
 def result_of(folder, name="in.csv", **options):
-    return gk.cluster(folder / name, 3, random_state=0, **options)
+    return gk.cluster(folder / name, 3, random_state=0, n_init=1, **options)
+
+
+@functools.cache
+def _shared_result():
+    return gk.cluster(table(), 3, random_state=0, n_init=1)
+
+
+def any_result(folder):
+    """A result of in-memory points (no input file): one fit shared by the cases."""
+    return _shared_result()
 
 
 def dask_frame(folder):
@@ -71,21 +82,21 @@ def dask_frame(folder):
 
 LIB_CASES = [
     # the same file twice, in every spelling
-    LibCase("same-file-plain", lambda f: result_of(f).write(points=f / "o.csv",
+    LibCase("same-file-plain", lambda f: any_result(f).write(points=f / "o.csv",
                                                            centroids=f / "o.csv"),
             InputError, "o.csv", "same file"),
-    LibCase("same-file-dot", lambda f: result_of(f).write(points=f / "o.csv",
+    LibCase("same-file-dot", lambda f: any_result(f).write(points=f / "o.csv",
                                                          hulls=f / "." / "o.csv"),
             InputError, "points output", "hulls output", "same file"),
-    LibCase("same-file-dotdot", lambda f: result_of(f).write(
+    LibCase("same-file-dotdot", lambda f: any_result(f).write(
         centroids=f / "o.gpkg", hulls=f / "sub" / ".." / "o.gpkg"), InputError, "same file"),
-    LibCase("same-file-symlink", lambda f: result_of(f).write(
+    LibCase("same-file-symlink", lambda f: any_result(f).write(
         points=f / "old.geojson", centroids=f / "link.geojson"),
         InputError, "link.geojson", "same file"),
-    LibCase("same-file-hardlink", lambda f: result_of(f).write(
+    LibCase("same-file-hardlink", lambda f: any_result(f).write(
         points=f / "old.geojson", hulls=f / "hard.geojson"),
         InputError, "hard.geojson", "same file"),
-    LibCase("same-file-map-via-symlink", lambda f: result_of(f).write(
+    LibCase("same-file-map-via-symlink", lambda f: any_result(f).write(
         map=f / "m.html", hulls=f / "m_link.geojson"), InputError, "m_link.geojson", "same file"),
     # the input file
     LibCase("onto-input", lambda f: result_of(f).to_file(f / "in.csv"),
@@ -98,40 +109,40 @@ LIB_CASES = [
                                                      write={"centroids": f / "sub/../in.csv"}),
             InputError, "refusing to overwrite the input file"),
     # paths that cannot be written
-    LibCase("unwritable-dir", lambda f: result_of(f).to_file(f / "locked" / "o.geojson"),
+    LibCase("unwritable-dir", lambda f: any_result(f).to_file(f / "locked" / "o.geojson"),
             InputError, "locked", "not writable"),
-    LibCase("output-is-dir", lambda f: result_of(f).to_file(f / "dir.geojson"),
+    LibCase("output-is-dir", lambda f: any_result(f).to_file(f / "dir.geojson"),
             InputError, "dir.geojson", "is a directory"),
-    LibCase("missing-parent", lambda f: result_of(f).to_file(f / "no" / "o.geojson"),
+    LibCase("missing-parent", lambda f: any_result(f).to_file(f / "no" / "o.geojson"),
             InputError, "no", "does not exist"),
-    LibCase("parent-is-file", lambda f: result_of(f).to_file(f / "in.csv" / "o.geojson"),
+    LibCase("parent-is-file", lambda f: any_result(f).to_file(f / "in.csv" / "o.geojson"),
             InputError, "in.csv", "is not a directory"),
-    LibCase("special-file", lambda f: result_of(f).to_geojson("/dev/null"),
+    LibCase("special-file", lambda f: any_result(f).to_geojson("/dev/null"),
             InputError, "/dev/null", "not a regular file"),
-    LibCase("path-not-a-path", lambda f: result_of(f).to_file(5),
+    LibCase("path-not-a-path", lambda f: any_result(f).to_file(5),
             DataTypeError, "str or os.PathLike", "int"),
-    LibCase("write-path-not-a-path", lambda f: result_of(f).write(hulls=3.5),
+    LibCase("write-path-not-a-path", lambda f: any_result(f).write(hulls=3.5),
             DataTypeError, "hulls output path", "float"),
     # formats and which=
-    LibCase("unknown-extension", lambda f: result_of(f).to_file(f / "o.xlsx"),
+    LibCase("unknown-extension", lambda f: any_result(f).to_file(f / "o.xlsx"),
             InputError, "o.xlsx", "unknown extension '.xlsx'"),
-    LibCase("shapefile", lambda f: result_of(f).to_file(f / "o.shp"),
+    LibCase("shapefile", lambda f: any_result(f).to_file(f / "o.shp"),
             InputError, "o.shp", "Shapefiles are not written", ".gpkg"),
-    LibCase("no-extension", lambda f: result_of(f).to_file(f / "output"),
+    LibCase("no-extension", lambda f: any_result(f).to_file(f / "output"),
             InputError, "output", "unknown extension ''"),
-    LibCase("map-extension", lambda f: result_of(f).write(map=f / "m.png"),
+    LibCase("map-extension", lambda f: any_result(f).write(map=f / "m.png"),
             InputError, "m.png", ".html"),
-    LibCase("which-unknown", lambda f: result_of(f).to_file(f / "o.gpkg", which="everything"),
+    LibCase("which-unknown", lambda f: any_result(f).to_file(f / "o.gpkg", which="everything"),
             InputError, "which='everything'", "'points', 'centroids', 'hulls', 'both' or 'all'"),
-    LibCase("which-none", lambda f: result_of(f).to_geojson(f / "o.geojson", which=None),
+    LibCase("which-none", lambda f: any_result(f).to_geojson(f / "o.geojson", which=None),
             InputError, "which=None"),
-    LibCase("which-list", lambda f: result_of(f).to_file(f / "o.csv", which=["points"]),
+    LibCase("which-list", lambda f: any_result(f).to_file(f / "o.csv", which=["points"]),
             InputError, "which=['points']"),
-    LibCase("parquet-both", lambda f: result_of(f).to_file(f / "o.parquet", which="both"),
+    LibCase("parquet-both", lambda f: any_result(f).to_file(f / "o.parquet", which="both"),
             InputError, "o.parquet", "one table", "which='points'", "which='centroids'"),
-    LibCase("csv-all", lambda f: result_of(f).to_file(f / "o.CSV", which="all"),
+    LibCase("csv-all", lambda f: any_result(f).to_file(f / "o.CSV", which="all"),
             InputError, "o.CSV", "one table", "which='hulls'"),
-    LibCase("to-parquet-all", lambda f: result_of(f).to_parquet(f / "o.parquet", which="all"),
+    LibCase("to-parquet-all", lambda f: any_result(f).to_parquet(f / "o.parquet", which="all"),
             InputError, "GeoParquet holds one table"),
     LibCase("write-unknown-kind", lambda f: gk.cluster(f / "in.csv", 3,
                                                        write={"labels": f / "o.csv"}),
