@@ -24,7 +24,8 @@ def _reject_constant(name):
 
 def _position(pos, where):
     assert isinstance(pos, list) and len(pos) in (2, 3), f"{where}: bad position {pos!r}"
-    assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos), where
+    assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos), \
+        f"{where}: position {pos!r} is not numbers"
     assert all(math.isfinite(v) for v in pos), f"{where}: non-finite position {pos!r}"
     lon, lat = pos[0], pos[1]
     assert -180 <= lon <= 180, f"{where}: longitude {lon} out of range"

@@ -604,3 +604,23 @@ def test_geometry_column_that_is_not_the_geometry_is_refused():
     assert points.lonlat_columns == ("lon", "lat")
     lonlat = gpd.GeoDataFrame(geometry=gpd.points_from_xy([2.0], [1.0]), crs=4326)
     assert read_points(lonlat).lonlat_columns is None
+
+
+@pytest.mark.parametrize("document, problem", [
+    ('{"type":"FeatureCollection","crs":{},"features":[]}', "crs"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"v":NaN},'
+     '"geometry":null}]}', "NaN"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+     '"geometry":{"type":"Point","coordinates":[]}}]}', "empty coordinates"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+     '"geometry":{"type":"Point","coordinates":[null,null]}}]}', "position"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+     '"geometry":{"type":"Point","coordinates":[200,0]}}]}', "longitude"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":'
+     '{"type":"Polygon","coordinates":[[[0,0],[0,1],[1,1],[0,0]]]}}]}', "clockwise"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null}]}',
+     "properties"),
+])
+def test_the_geojson_checker_rejects(document, problem):
+    with pytest.raises(AssertionError, match=problem):
+        check_geojson(document)
