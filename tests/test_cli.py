@@ -16,7 +16,7 @@ from geokmeans.stats import geodesic_distances_m
 ROOT = Path(__file__).resolve().parents[1]
 DC = ROOT / "data" / "dc_places.csv"
 
-pytestmark = pytest.mark.slow
+# tests running the command in a subprocess are marked slow; in-process ones are not
 
 
 def run(*args, cwd=None):
@@ -25,6 +25,7 @@ def run(*args, cwd=None):
     return done.returncode, done.stdout, done.stderr
 
 
+@pytest.mark.slow
 def test_version_and_help():
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("geokmeans ")
@@ -34,6 +35,7 @@ def test_version_and_help():
     assert code == 0 and "--plot" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".parquet", ".csv"])
 def test_cluster_every_output_format(tmp_path, suffix):
     points = tmp_path / f"points{suffix}"
@@ -59,6 +61,7 @@ def test_cluster_every_output_format(tmp_path, suffix):
     assert err == ""  # no progress output when stderr is not a terminal
 
 
+@pytest.mark.slow
 def test_cluster_matches_library(tmp_path):
     import geokmeans as gk
 
@@ -76,12 +79,14 @@ def test_cluster_matches_library(tmp_path):
     assert meta["crs_used"] == "EPSG:32618"
 
 
+@pytest.mark.slow
 def test_map_output(tmp_path):
     code, _, err = run("cluster", DC, "-k", 3, "--seed", 0, "--map", tmp_path / "m.html")
     assert code == 0, err
     assert "L.canvas" in (tmp_path / "m.html").read_text()
 
 
+@pytest.mark.slow
 def test_max_radius_verified_geodesically(tmp_path):
     out_path = tmp_path / "p.parquet"
     code, out, err = run("cluster", ROOT / "data" / "ny_harbor_ais.csv", "-k", 3,
@@ -99,6 +104,7 @@ def test_max_radius_verified_geodesically(tmp_path):
     assert d.max() <= 5000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -145,6 +151,7 @@ def test_unwritable_output_directory(tmp_path, monkeypatch, capsys):
     assert list(locked.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_output_onto_input_refused(tmp_path):
     source = tmp_path / "dc.csv"
     source.write_bytes(DC.read_bytes())
@@ -153,6 +160,7 @@ def test_output_onto_input_refused(tmp_path):
     assert source.read_bytes() == DC.read_bytes()
 
 
+@pytest.mark.slow
 def test_choose_k_recommends_known_number(tmp_path):
     rng = np.random.default_rng(0)
     centres = np.array([[-74.2, 40.6], [-73.8, 40.9], [-74.6, 41.1], [-73.4, 40.5]])
@@ -171,12 +179,14 @@ def test_choose_k_recommends_known_number(tmp_path):
     assert "recommended k = 4" in err
 
 
+@pytest.mark.slow
 def test_verbose_logs_iterations():
     code, _, err = run("cluster", DC, "-k", 3, "--seed", 0, "--verbose")
     assert code == 0
     assert "iteration 1, inertia" in err
 
 
+@pytest.mark.slow
 def test_progress_on_a_terminal():
     # a pseudo-terminal as stderr: progress is drawn there; --quiet silences it
     import pty
@@ -379,6 +389,7 @@ def test_replaced_outputs_keep_their_mode(tmp_path):
     assert out.stat().st_mode & 0o777 == 0o640 and len(gpd.read_parquet(out)) == 30
 
 
+@pytest.mark.slow
 def test_sigterm_from_outside_while_writing(tmp_path):
     # a real signal from another process while the output is being written
     n = 60_000
