@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 2 bad usage or bad input (one line on stderr, no traceback, no
 output file written); 1 an unexpected internal error; 130 interrupted (Ctrl-C), 143
-terminated (SIGTERM), 129 hung up (SIGHUP). Outputs are written all-or-nothing: on any
-error or interruption none of them appears and files they would replace are untouched.
+terminated (SIGTERM), 129 hung up (SIGHUP). Outputs are written all-or-nothing, stdout
+included: on any error or interruption (a full device for stdout too) none of the files
+appears and files they would replace are untouched.
 """
 
 import argparse
@@ -279,18 +280,40 @@ def run_cluster(args, progress):
         data = args.input
     outputs = {"points": args.output, "centroids": args.centroids, "hulls": args.hulls,
                "map": args.map}
-    client = _connect(args.dask) if args.dask else None
-    start = time.perf_counter()
-    progress.stage(f"clustering {args.input}")
-    try:  # the outputs are written inside: a dask result computes them on the cluster
-        result = cluster(data, args.k, lat=args.lat, lon=args.lon, weight=args.weight,
-                         label_column=args.label_column, distance_column=args.distance_column,
-                         write=outputs, csv_raw=args.csv_raw, **options)
-    finally:
-        if client is not None:
-            client.close()
-    elapsed = time.perf_counter() - start
-    progress.clear()
+    from . import io
+
+    # stdout is one of the outputs: the files appear only once the report is out too
+    with io.OutputSet() as transaction:
+        client = _connect(args.dask) if args.dask else None
+        start = time.perf_counter()
+        progress.stage(f"clustering {args.input}")
+        try:  # the outputs are written inside: a dask result computes them on the cluster
+            result = cluster(data, args.k, lat=args.lat, lon=args.lon, weight=args.weight,
+                             label_column=args.label_column,
+                             distance_column=args.distance_column, write=outputs,
+                             csv_raw=args.csv_raw, outputs=transaction, **options)
+        finally:
+            if client is not None:
+                client.close()
+        elapsed = time.perf_counter() - start
+        progress.clear()
+        with _stdout_errors():
+            _report(result, args, elapsed)
+            sys.stdout.flush()
+    return 0
+
+
+@contextlib.contextmanager
+def _stdout_errors():
+    """Name stdout in the error when writing the report fails (full device, closed pipe)."""
+    try:
+        yield
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write the report to stdout: {exc.strerror}") from None
+
+
+def _report(result, args, elapsed):
+    """The one-line summary and the per-cluster table, on stdout."""
     model = result.model
     n_points = int(result.centroids.n_points.sum())
     k_text = f"k={model.n_clusters_}"
@@ -300,7 +323,6 @@ def run_cluster(args, progress):
     print(f"{n_points:,} points{dropped}, {k_text}, CRS {model.crs_}, inertia "
           f"{model.inertia_:.6g} m², {model.n_iter_} iterations, {elapsed:.2f} s")
     print(_cluster_table(result.centroids))
-    return 0
 
 
 def run_choose_k(args, progress):
@@ -313,21 +335,24 @@ def run_choose_k(args, progress):
                       crs=args.crs, init=args.init, random_state=args.seed,
                       silhouette_sample=args.silhouette_sample, dropna=args.dropna,
                       progress=lambda done, total: progress.bar(done, total, "k sweep"))
-    if args.plot:
-        progress.stage(f"writing {args.plot}")
-        choice.plot(args.plot)
     progress.clear()
     summary = (f"recommended k = {choice.recommended_k} (rule: {choice.rule}; silhouette on "
                f"{choice.silhouette_sample:,} points; CRS {choice.crs})")
-    if args.format == "csv":
-        sys.stdout.write(choice.table.to_csv(index=False))
-        print(summary, file=sys.stderr)
-    else:
-        table = choice.table.copy()
-        print(table.to_string(index=False, formatters={
-            "inertia_m2": "{:.6g}".format, "silhouette": "{:.4f}".format,
-            "calinski_harabasz": "{:.1f}".format}))
-        print(summary)
+    with _stdout_errors():  # the report first: if stdout fails, no plot file is left
+        if args.format == "csv":
+            sys.stdout.write(choice.table.to_csv(index=False))
+            print(summary, file=sys.stderr)
+        else:
+            table = choice.table.copy()
+            print(table.to_string(index=False, formatters={
+                "inertia_m2": "{:.6g}".format, "silhouette": "{:.4f}".format,
+                "calinski_harabasz": "{:.1f}".format}))
+            print(summary)
+        sys.stdout.flush()
+    if args.plot:
+        progress.stage(f"writing {args.plot}")
+        choice.plot(args.plot)
+        progress.clear()
     return 0
 
 
@@ -377,6 +402,21 @@ def main(argv=None):
     finally:
         for handler in handlers:
             logging.getLogger("geokmeans").removeHandler(handler)
+        _discard_unwritable_stdout()
+
+
+def _discard_unwritable_stdout():
+    """After stdout failed (full device, closed pipe), send what is left to os.devnull so
+    that the interpreter's final flush does not fail again and change the exit code."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        import os
+
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 def _run(args, progress):

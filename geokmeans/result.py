@@ -164,7 +164,7 @@ class ClusterResult:
         self._write(path, self._kinds(which, "GeoParquet", path), "GeoParquet")
 
     def write(self, points=None, centroids=None, hulls=None, map=None, *, csv_raw=False,
-              map_options=None):
+              map_options=None, outputs=None):
         """Write several outputs all-or-nothing: each is complete, or none appears.
 
         Parameters
@@ -177,6 +177,10 @@ class ClusterResult:
             See ``to_file``.
         map_options : dict, optional
             Passed to ``explore``.
+        outputs : io.OutputSet, optional
+            Join this set instead of a set of its own: the files are written to their
+            temporaries here and appear when the caller's set commits (so that more
+            outputs, e.g. a report on stdout, succeed or fail with them).
 
         Every path is checked before anything is written (extension, folder, the same
         file given twice, the input file); each output is written to a temporary file
@@ -186,14 +190,18 @@ class ClusterResult:
         """
         plan = _plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
                              "map": map}, source=self.source, dask=self.is_dask)
-        with io.OutputSet(protected=[self.source]) as outputs:
-            for kind, path, fmt in plan:
-                if kind == "map":
-                    page = self.explore(**(map_options or {})).get_root().render()
-                    io.write_text(path, page, outputs=outputs, label="map")
-                else:
-                    self._write(path, (kind,), fmt, outputs=outputs, label=kind,
-                                csv_raw=csv_raw)
+        if outputs is None:
+            with io.OutputSet(protected=[self.source]) as own:
+                return self._write_plan(plan, own, csv_raw, map_options)
+        return self._write_plan(plan, outputs, csv_raw, map_options)
+
+    def _write_plan(self, plan, outputs, csv_raw, map_options):
+        for kind, path, fmt in plan:
+            if kind == "map":
+                page = self.explore(**(map_options or {})).get_root().render()
+                io.write_text(path, page, [self.source], outputs=outputs, label="map")
+            else:
+                self._write(path, (kind,), fmt, outputs=outputs, label=kind, csv_raw=csv_raw)
 
     def _kinds(self, which, fmt, path):
         """The tables ``which`` names; several are refused for one-table formats."""
@@ -321,7 +329,7 @@ def _check_names(columns, label_column, distance_column, *, geometry_name=None,
 
 def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=None,
             label_column="cluster", distance_column="distance_m", write=None, csv_raw=False,
-            **options):
+            outputs=None, **options):
     """Cluster lon/lat points in one call (and write the outputs, all or none).
 
     Parameters
@@ -345,6 +353,8 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         before the fit (column names), written all-or-nothing (``ClusterResult.write``).
     csv_raw : bool, default False
         CSV outputs of ``write``: write formula-like text as it is (see ``to_file``).
+    outputs : io.OutputSet, optional
+        Write the ``write`` outputs as part of this set (they appear when it commits).
     **options
         Any other ``GeoKMeans`` parameter (``init``, ``bbox``, ``crs``, ``random_state``,
         ``dropna`` ...).
@@ -395,5 +405,6 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,
                                distance_column, points.lonlat_columns)
     if plan:
-        result.write(**{kind: path for kind, path, _ in plan}, csv_raw=csv_raw)
+        result.write(**{kind: path for kind, path, _ in plan}, csv_raw=csv_raw,
+                     outputs=outputs)
     return result

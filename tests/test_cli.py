@@ -219,6 +219,8 @@ def test_progress_on_a_terminal():
 
 # -- outputs: in process (fast) -------------------------------------------------------------
 
+import contextlib  # noqa: E402
+import io  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 
@@ -411,3 +413,42 @@ def test_sigterm_from_outside_while_writing(tmp_path):
     assert proc.returncode == 143, f"not caught while writing (exit {proc.returncode}): {err}"
     assert "terminated by SIGTERM" in err
     assert [p.name for p in tmp_path.iterdir()] == ["big.csv"]
+
+
+class FullDevice(io.StringIO):
+    """A stdout that fails like /dev/full."""
+
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+
+def test_stdout_on_a_full_device_leaves_no_output(tmp_path):
+    from geokmeans.cli import main
+
+    source, _ = small_csv(tmp_path)
+    before = files_under(tmp_path)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(FullDevice()), contextlib.redirect_stderr(err):
+        code = main(["cluster", str(source), "-k", "3", "-o", str(tmp_path / "p.geojson"),
+                     "--centroids", str(tmp_path / "c.csv"), "--map", str(tmp_path / "m.html")])
+    assert code == 2
+    assert "cannot write the report to stdout: No space left on device" in err.getvalue()
+    assert files_under(tmp_path) == before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_real_full_device(tmp_path):
+    source, _ = small_csv(tmp_path)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "choose-k", str(source),
+                               "--k", "2..3", "--plot", str(tmp_path / "elbow.png")],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+        assert done.returncode == 2, done.stderr
+        done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "cluster", str(source),
+                               "-k", "3", "-o", str(tmp_path / "p.csv")],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("geokmeans: error: [Errno 28] cannot write the report to "
+                                   "stdout: No space left on device")
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
