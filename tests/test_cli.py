@@ -381,6 +381,18 @@ def test_csv_output_keeps_the_input_coordinate_names_and_defuses_formulas(tmp_pa
     assert list(pd.read_csv(tmp_path / "raw.csv", keep_default_na=False).note) == formulas
 
 
+def test_a_kind_column_survives_the_command_line(tmp_path):
+    source, _ = small_csv(tmp_path, kind=["shop", "home", "park"] * 10)
+    outputs = [tmp_path / name for name in ("p.geojson", "c.parquet", "h.csv")]
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", outputs[0]])
+    assert code == 0, err
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", outputs[1]])
+    assert code == 0, err
+    for path in outputs[:2]:
+        back = gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
+        assert list(back.kind) == ["shop", "home", "park"] * 10, path
+
+
 def test_replaced_outputs_keep_their_mode(tmp_path):
     source, _ = small_csv(tmp_path)
     out = tmp_path / "p.parquet"
@@ -413,6 +425,37 @@ def test_sigterm_from_outside_while_writing(tmp_path):
     assert proc.returncode == 143, f"not caught while writing (exit {proc.returncode}): {err}"
     assert "terminated by SIGTERM" in err
     assert [p.name for p in tmp_path.iterdir()] == ["big.csv"]
+
+
+@pytest.mark.slow
+def test_sigkill_leftovers_are_removed_by_the_next_run(tmp_path):
+    # SIGKILL cannot be caught: the temporary file stays, named after host and process;
+    # the next run writing into the folder removes it, and not a live process's
+    n = 60_000
+    rng = np.random.default_rng(2)
+    source = tmp_path / "big.csv"
+    pd.DataFrame({"lon": rng.uniform(-77.1, -76.9, n), "lat": rng.uniform(38.8, 39.0, n),
+                  "name": ["some text"] * n}).to_csv(source, index=False)
+    proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "cluster", str(source), "-k",
+                             "2", "--n-init", "1", "--seed", "0", "-o", str(tmp_path / "p.csv")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(".geokmeans-" in p.name for p in tmp_path.iterdir()):
+            proc.kill()
+            break
+        time.sleep(0.001)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    left = [p.name for p in tmp_path.iterdir() if ".geokmeans-" in p.name]
+    assert left and all(f"-{proc.pid}-" in name for name in left)
+    live = tmp_path / f".x.csv.geokmeans-{left[0].split('.geokmeans-')[1].split('-')[0]}-" \
+                      f"{os.getpid()}-0123abcd.tmp.csv"
+    live.write_text("a concurrent run's")
+    code, _, err = run_cli(["cluster", tmp_path / "big.csv", "-k", 2, "--n-init", 1,
+                            "--centroids", tmp_path / "c.csv"])
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["big.csv", "c.csv", live.name])
 
 
 class FullDevice(io.StringIO):

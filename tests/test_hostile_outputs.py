@@ -47,7 +47,7 @@ def folder(tmp_path, monkeypatch):
     gpd.GeoDataFrame(frame.drop(columns=["Latitude"]).assign(lat=np.arange(n)),
                      geometry=gpd.points_from_xy(frame.Longitude, frame.Latitude),
                      crs=4326).drop(columns=["Longitude"]).to_file(tmp_path / "lat.gpkg")
-    for name in ("sub", "dir.geojson", "dir.gpkg", "dir.parquet", "locked"):
+    for name in ("sub", "dir.geojson", "dir.gpkg", "dir.parquet", "dir.html", "locked"):
         (tmp_path / name).mkdir()
     (tmp_path / "old.geojson").write_text("{}")
     (tmp_path / "m.html").write_text("<p>")
@@ -220,6 +220,10 @@ CLI_CASES = [
     CliCase("centroids-into-dir-after-o", cli("{f}/in.csv", "-k", 3, "-o", "{f}/o.geojson",
                                               "--centroids", "{f}/dir.gpkg"),
             2, "--centroids", "dir.gpkg", "is a directory"),
+    CliCase("map-into-dir", cli("{f}/in.csv", "-k", 3, "-o", "{f}/o.csv", "--map",
+                                "{f}/dir.html"), 2, "--map", "dir.html", "is a directory"),
+    CliCase("map-into-missing-dir", cli("{f}/in.csv", "-k", 3, "--map", "{f}/no/m.html"),
+            2, "--map", "does not exist"),
     CliCase("missing-parent", cli("{f}/in.csv", "-k", 3, "--centroids", "{f}/no/c.geojson"),
             2, "--centroids", "does not exist"),
     CliCase("parent-is-file", cli("{f}/in.csv", "-k", 3, "--hulls", "{f}/in.csv/h.geojson"),

@@ -383,22 +383,23 @@ def test_csv_coordinate_clash_refused_before_any_work(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_geopackage_layers_in_the_input_crs(tmp_path):
+@pytest.mark.parametrize("epsg", [32618, 3857])
+def test_geopackage_layers_in_the_input_crs(tmp_path, epsg):
     table = small_table()
     gdf = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table.Longitude, table.Latitude),
-                           crs=4326).to_crs(32618)
+                           crs=4326).to_crs(epsg)
     res = gk.cluster(gdf, 3, random_state=0)
     res.to_file(tmp_path / "all.gpkg", which="all")
     for layer in ("points", "centroids", "hulls"):
-        assert pyogrio.read_info(tmp_path / "all.gpkg", layer=layer)["crs"] == "EPSG:32618"
+        assert pyogrio.read_info(tmp_path / "all.gpkg", layer=layer)["crs"] == f"EPSG:{epsg}"
     cents = gpd.read_file(tmp_path / "all.gpkg", layer="centroids")
-    expected = res.centroids.to_crs(32618)
+    expected = res.centroids.to_crs(epsg)
     assert_allclose(cents.geometry.x, expected.geometry.x, atol=1e-6)
     assert_allclose(cents.geometry.y, expected.geometry.y, atol=1e-6)
     points = gpd.read_file(tmp_path / "all.gpkg", layer="points")
     assert_allclose(points.geometry.x, gdf.geometry.x)
     res.to_file(tmp_path / "c.gpkg", which="centroids")  # alone: still the input's CRS
-    assert pyogrio.read_info(tmp_path / "c.gpkg")["crs"] == "EPSG:32618"
+    assert pyogrio.read_info(tmp_path / "c.gpkg")["crs"] == f"EPSG:{epsg}"
 
 
 def test_missing_points_are_null_geometry_and_nan_is_null(tmp_path):
