@@ -35,9 +35,11 @@ def main(out_dir):
             Client(cluster):
         points = dd.read_parquet(str(parts / "*.parquet"))
         result = gk.cluster(points, 6, max_radius_m=4_000, random_state=0)
-        result.to_parquet(out_dir / "ais_labelled.parquet", which="points")
-        result.centroids.to_file(out_dir / "ais_centroids.geojson", driver="GeoJSON")
-        result.explore(hulls=True, tooltip=["mmsi"]).save(out_dir / "ais_map.html")
+        # the three outputs appear together, or none of them
+        result.write(points=out_dir / "ais_labelled.parquet",
+                     centroids=out_dir / "ais_centroids.geojson",
+                     map=out_dir / "ais_map.html",
+                     map_options={"hulls": True, "tooltip": ["mmsi"]})
     model = result.model
     print(f"{int(result.centroids.n_points.sum()):,} points in {points.npartitions} partitions, "
           f"k={model.n_clusters_} (from 6, every point within 4,000 m), CRS {model.crs_}, "

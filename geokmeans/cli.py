@@ -1,11 +1,16 @@
 """The ``geokmeans`` command-line tool: cluster files of points, choose k.
 
 Exit codes: 0 success; 2 bad usage or bad input (one line on stderr, no traceback, no
-output file written); 1 an unexpected internal error.
+output file written); 1 an unexpected internal error; 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM), 129 hung up (SIGHUP). Outputs are written all-or-nothing, stdout
+included: on any error or interruption (a full device for stdout too) none of the files
+appears and files they would replace are untouched.
 """
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 import time
 import traceback
@@ -13,13 +18,18 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-OUTPUT_SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".csv")
+OUTPUT_SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".geoparquet", ".csv")
+MAP_SUFFIXES = (".html", ".htm")
 
 EPILOG_CLUSTER = """examples:
   geokmeans cluster data/dc_places.csv -k 6 --init bbox --bbox -77.15 38.825 -76.9 39.0 \\
       --weight population --seed 0 -o points.geojson --centroids centroids.geojson --map map.html
-  geokmeans cluster ais.csv -k 5 --max-radius-m 2000 -o service_areas.gpkg
+  geokmeans cluster ais.csv -k 5 --max-radius-m 2000 -o service_areas.gpkg --hulls hulls.geojson
+  geokmeans cluster labelled.csv -k 4 --label-column group -o relabelled.csv
   geokmeans cluster airports.parquet -k 20 --crs sphere -o out.parquet
+
+outputs (-o, --centroids, --hulls, --map) are written all-or-nothing: on an error, Ctrl-C,
+SIGTERM or SIGHUP none of them appears and files they would replace are left as they were.
 """
 
 EPILOG_CHOOSE = """examples:
@@ -30,6 +40,41 @@ EPILOG_CHOOSE = """examples:
 
 class UsageError(Exception):
     """Bad command-line usage found after parsing (exit code 2)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP received: raised in the main thread so that outputs are cleaned up.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that ``except Exception`` does not
+    swallow it; the exit code is 128 + the signal number.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _signals_as_exceptions():
+    """Turn SIGTERM and SIGHUP into ``Terminated`` while the command runs (main thread)."""
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, _raise_terminated)
+        except ValueError:  # not the main thread: leave the defaults
+            break
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class Progress:
@@ -106,9 +151,18 @@ def build_parser():
                           "0 after bbox/random; 0 = plain k-means++)")
     run.add_argument("--max-iter", type=int, default=300, help="maximum iterations (default 300)")
     run.add_argument("-o", "--output", metavar="OUT",
-                     help="labelled points: .geojson, .gpkg, .parquet or .csv")
+                     help="labelled points: .geojson/.json, .gpkg, .parquet or .csv")
     run.add_argument("--centroids", metavar="OUT", help="centroids with statistics (same formats)")
+    run.add_argument("--hulls", metavar="OUT",
+                     help="convex hull of each cluster with its statistics (same formats)")
     run.add_argument("--map", metavar="OUT.html", help="interactive web map (HTML)")
+    run.add_argument("--label-column", default="cluster", metavar="NAME",
+                     help="name of the labels column added to the points (default cluster)")
+    run.add_argument("--distance-column", default="distance_m", metavar="NAME",
+                     help="name of the distance-to-centroid column (default distance_m)")
+    run.add_argument("--csv-raw", action="store_true",
+                     help="write CSV text cells as they are (by default text starting with "
+                          "= + - @ tab or CR gets a leading ' so spreadsheets do not run it)")
     run.add_argument("--dask", metavar="ADDRESS",
                      help="run on the dask scheduler at ADDRESS (e.g. tcp://host:8786); "
                           "INPUT may then be a glob or directory of CSV/Parquet files")
@@ -132,22 +186,31 @@ def build_parser():
     return parser
 
 
-def _check_output(path, input_path, suffixes):
-    """Fail early (before any work) on an output that cannot be written."""
-    if path is None:
-        return
-    out = Path(path)
-    if out.suffix.lower() not in suffixes:
-        raise UsageError(f"output '{path}' has an unsupported extension; use {', '.join(suffixes)}.")
-    if out.resolve() == Path(input_path).resolve():
-        raise UsageError(f"output '{path}' is the input file; choose another path.")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"cannot write '{path}': directory '{out.parent}' does not exist.")
-    import os
+def _check_outputs(named, input_path):
+    """Fail early (before any work) on outputs that cannot be written.
 
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write '{path}': directory '{out.parent}' is not writable.")
+    ``named`` is ``[(option, path, suffixes), ...]``. Refuses an unknown extension, the
+    input file, two options naming the same file (any spelling, links included), and a
+    path that cannot be written, each naming the option.
+    """
+    from . import io
+
+    given = [(option, path, suffixes) for option, path, suffixes in named if path is not None]
+    checker = io.OutputSet()
+    for i, (option, path, suffixes) in enumerate(given):
+        if Path(path).suffix.lower() not in suffixes:
+            raise UsageError(f"{option} '{path}' has an unsupported extension; use "
+                             f"{', '.join(suffixes)}.")
+        if io.same_file(path, input_path):
+            raise UsageError(f"{option} '{path}' is the input file; choose another path.")
+        for other_option, other, _ in given[:i]:
+            if io.same_file(path, other):
+                raise UsageError(f"{other_option} '{other}' and {option} '{path}' are the same "
+                                 "file; give each output its own path.")
+        try:
+            checker.check(path)
+        except Exception as exc:  # an InputError from the check, named by the option
+            raise UsageError(f"{option}: {exc}") from None
 
 
 def _format_distance(metres):
@@ -178,10 +241,8 @@ def _dask_input(args):
 
     if args.dask is None and not is_partitioned_path(args.input):
         return None
-    if args.output and Path(args.output).suffix.lower() != ".parquet":
+    if args.output and Path(args.output).suffix.lower() not in (".parquet", ".geoparquet"):
         raise UsageError("partitioned runs write points as a Parquet directory: -o OUT.parquet")
-    if args.output and Path(args.output).exists():
-        raise UsageError(f"output '{args.output}' exists; choose a new directory.")
     return read_partitioned(args.input)
 
 
@@ -199,9 +260,10 @@ def _connect(address):
 def run_cluster(args, progress):
     from .result import cluster
 
-    for path in (args.output, args.centroids):
-        _check_output(path, args.input, OUTPUT_SUFFIXES)
-    _check_output(args.map, args.input, (".html", ".htm"))
+    _check_outputs([("-o", args.output, OUTPUT_SUFFIXES),
+                    ("--centroids", args.centroids, OUTPUT_SUFFIXES),
+                    ("--hulls", args.hulls, OUTPUT_SUFFIXES),
+                    ("--map", args.map, MAP_SUFFIXES)], args.input)
     if args.bbox is not None and args.init != "bbox":
         raise UsageError("--bbox is only used with --init bbox.")
     options = dict(init=args.init, crs=args.crs, random_state=args.seed, dropna=args.dropna,
@@ -216,33 +278,42 @@ def run_cluster(args, progress):
     data = _dask_input(args)
     if data is None:
         data = args.input
-    client = _connect(args.dask) if args.dask else None
-    start = time.perf_counter()
-    progress.stage(f"clustering {args.input}")
+    outputs = {"points": args.output, "centroids": args.centroids, "hulls": args.hulls,
+               "map": args.map}
+    from . import io
+
+    # stdout is one of the outputs: the files appear only once the report is out too
+    with io.OutputSet() as transaction:
+        client = _connect(args.dask) if args.dask else None
+        start = time.perf_counter()
+        progress.stage(f"clustering {args.input}")
+        try:  # the outputs are written inside: a dask result computes them on the cluster
+            result = cluster(data, args.k, lat=args.lat, lon=args.lon, weight=args.weight,
+                             label_column=args.label_column,
+                             distance_column=args.distance_column, write=outputs,
+                             csv_raw=args.csv_raw, outputs=transaction, **options)
+        finally:
+            if client is not None:
+                client.close()
+        elapsed = time.perf_counter() - start
+        progress.clear()
+        with _stdout_errors():
+            _report(result, args, elapsed)
+            sys.stdout.flush()
+    return 0
+
+
+@contextlib.contextmanager
+def _stdout_errors():
+    """Name stdout in the error when writing the report fails (full device, closed pipe)."""
     try:
-        result = cluster(data, args.k, lat=args.lat, lon=args.lon, weight=args.weight, **options)
-        if args.output and result.is_dask:
-            progress.stage(f"writing {args.output}")
-            result.to_parquet(args.output, which="points")
-            args.output = None
-        if args.map and result.is_dask:  # the sample is drawn on the cluster
-            progress.stage(f"drawing {args.map}")
-            result.explore().save(args.map)
-            args.map = None
-    finally:
-        if client is not None:
-            client.close()
-    elapsed = time.perf_counter() - start
-    if args.output:
-        progress.stage(f"writing {args.output}")
-        result.to_file(args.output, which="points")
-    if args.centroids:
-        progress.stage(f"writing {args.centroids}")
-        _write_centroids(result, args.centroids)
-    if args.map:
-        progress.stage(f"drawing {args.map}")
-        result.explore().save(args.map)
-    progress.clear()
+        yield
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write the report to stdout: {exc.strerror}") from None
+
+
+def _report(result, args, elapsed):
+    """The one-line summary and the per-cluster table, on stdout."""
     model = result.model
     n_points = int(result.centroids.n_points.sum())
     k_text = f"k={model.n_clusters_}"
@@ -252,46 +323,36 @@ def run_cluster(args, progress):
     print(f"{n_points:,} points{dropped}, {k_text}, CRS {model.crs_}, inertia "
           f"{model.inertia_:.6g} m², {model.n_iter_} iterations, {elapsed:.2f} s")
     print(_cluster_table(result.centroids))
-    return 0
-
-
-def _write_centroids(result, path):
-    from . import io
-
-    writers = {".geojson": io.write_geojson, ".json": io.write_geojson, ".gpkg": io.write_gpkg,
-               ".parquet": io.write_parquet}
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        return io.write_csv(path, result.centroids, protected=[result.source])
-    writers[suffix](path, {"centroids": result.centroids}, result.metadata,
-                    protected=[result.source])
 
 
 def run_choose_k(args, progress):
     from .selection import choose_k, parse_k_range
 
-    _check_output(args.plot, args.input, (".png",))
+    _check_outputs([("--plot", args.plot, (".png",))], args.input)
     ks = parse_k_range(args.k_range)
     progress.stage(f"reading {args.input}")
     choice = choose_k(args.input, ks, weight=args.weight, lat=args.lat, lon=args.lon,
                       crs=args.crs, init=args.init, random_state=args.seed,
                       silhouette_sample=args.silhouette_sample, dropna=args.dropna,
                       progress=lambda done, total: progress.bar(done, total, "k sweep"))
-    if args.plot:
-        progress.stage(f"writing {args.plot}")
-        choice.plot(args.plot)
     progress.clear()
     summary = (f"recommended k = {choice.recommended_k} (rule: {choice.rule}; silhouette on "
                f"{choice.silhouette_sample:,} points; CRS {choice.crs})")
-    if args.format == "csv":
-        sys.stdout.write(choice.table.to_csv(index=False))
-        print(summary, file=sys.stderr)
-    else:
-        table = choice.table.copy()
-        print(table.to_string(index=False, formatters={
-            "inertia_m2": "{:.6g}".format, "silhouette": "{:.4f}".format,
-            "calinski_harabasz": "{:.1f}".format}))
-        print(summary)
+    with _stdout_errors():  # the report first: if stdout fails, no plot file is left
+        if args.format == "csv":
+            sys.stdout.write(choice.table.to_csv(index=False))
+            print(summary, file=sys.stderr)
+        else:
+            table = choice.table.copy()
+            print(table.to_string(index=False, formatters={
+                "inertia_m2": "{:.6g}".format, "silhouette": "{:.4f}".format,
+                "calinski_harabasz": "{:.1f}".format}))
+            print(summary)
+        sys.stdout.flush()
+    if args.plot:
+        progress.stage(f"writing {args.plot}")
+        choice.plot(args.plot)
+        progress.clear()
     return 0
 
 
@@ -336,10 +397,26 @@ def main(argv=None):
     progress = Progress(enabled=sys.stderr.isatty() and not args.quiet)
     handlers = _configure_logging(args, progress)
     try:
-        return _run(args, progress)
+        with _signals_as_exceptions():
+            return _run(args, progress)
     finally:
         for handler in handlers:
             logging.getLogger("geokmeans").removeHandler(handler)
+        _discard_unwritable_stdout()
+
+
+def _discard_unwritable_stdout():
+    """After stdout failed (full device, closed pipe), send what is left to os.devnull so
+    that the interpreter's final flush does not fail again and change the exit code."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        import os
+
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 def _run(args, progress):
@@ -356,6 +433,11 @@ def _run(args, progress):
         progress.clear()
         print("geokmeans: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        progress.clear()
+        name = signal.Signals(exc.signum).name
+        print(f"geokmeans: terminated by {name}", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:  # an internal error: say so, with the traceback when verbose
         progress.clear()
         if args.verbose:

@@ -101,24 +101,21 @@ def read_partitioned(path):
     raise InputError(f"partitioned input '{path}' must be CSV or Parquet files.")
 
 
-def write_partitioned(frame, path):
-    """Write a dask (Geo)DataFrame as a Parquet directory, atomically: the files go to a
-    temporary directory beside ``path``, renamed into place when all are written."""
-    import os
-    import shutil
-    import tempfile
+def write_partitioned(frame, path, *, outputs=None, label=None):
+    """Write a dask (Geo)DataFrame as a new Parquet directory, all-or-nothing.
 
-    target = Path(path)
-    if target.exists():
-        raise InputError(f"output '{path}' exists; choose a new directory for partitioned output.")
-    if not target.resolve().parent.is_dir():
-        raise InputError(f"cannot write '{path}': directory '{target.parent}' does not exist.")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.resolve().parent))
-    try:
-        frame.to_parquet(str(tmp / "data"), write_index=False)
-        os.replace(tmp / "data", target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    The files go to a temporary directory beside ``path``, renamed into place once all
+    are written (with the other outputs of ``outputs``, an ``io.OutputSet``, when given).
+    An existing ``path`` is refused.
+    """
+    from .io import atomic_path
+
+    if outputs is not None:
+        tmp = outputs.reserve(path, label=label, directory=True)
+        frame.to_parquet(str(tmp), write_index=False)
+        return
+    with atomic_path(path, directory=True) as tmp:
+        frame.to_parquet(str(tmp), write_index=False)
 
 
 def _as_frame(data):
@@ -681,9 +678,9 @@ def _mean_variance(data, compute, delayed):
     return float(np.mean(sq / n - mean**2))
 
 
-def _hull_partition(frame, centre_lon, centre_lat, lat, lon):
+def _hull_partition(frame, centre_lon, centre_lat, lat, lon, label_column="cluster"):
     """The hull-vertex rows of a labelled partition: a DataFrame of lon, lat, cluster."""
-    labels = frame["cluster"].to_numpy()
+    labels = frame[label_column].to_numpy()
     keep = labels >= 0
     if not keep.any():
         return pd.DataFrame({"lon": np.empty(0), "lat": np.empty(0),
@@ -703,16 +700,16 @@ def hulls_of(result):
     model = result.model
     centre_lon, centre_lat = model.cluster_centers_[:, 0], model.cluster_centers_[:, 1]
     frames = dask.compute(*[dask.delayed(_hull_partition)(p, centre_lon, centre_lat, model.lat,
-                                                          model.lon)
+                                                          model.lon, result.label_column)
                             for p in result.points.to_delayed()])
     vertices = pd.concat(frames, ignore_index=True)
     return cluster_hulls(vertices.lon.to_numpy(), vertices.lat.to_numpy(),
                          vertices.cluster.to_numpy(), centre_lon, centre_lat)
 
 
-def _sample_partition(frame, rate, seed, partition_info=None):
+def _sample_partition(frame, rate, seed, label_column="cluster", partition_info=None):
     """Rows of a labelled partition kept with probability ``rate[cluster]``."""
-    labels = frame["cluster"].to_numpy()
+    labels = frame[label_column].to_numpy()
     number = 0 if partition_info is None else partition_info["number"]
     draws = np.random.default_rng([seed, number]).uniform(size=len(labels))
     kept = (labels >= 0) & (draws < rate[np.maximum(labels, 0)])
@@ -725,7 +722,8 @@ def sample_points(result, quota, random_state=0):
     Each partition keeps a row of cluster j with probability ``quota[j] / size[j]`` (a
     little more, so that the map's own sampling trims to the quota), with a seed made
     from ``random_state`` and the partition number. Returns a GeoDataFrame in
-    EPSG:4326 with the input's columns and ``cluster``; rows without coordinates never
+    EPSG:4326 with the input's columns and the labels (``result.label_column``); rows
+    without coordinates never
     appear.
     """
     import geopandas as gpd
@@ -734,7 +732,8 @@ def sample_points(result, quota, random_state=0):
     rate = np.minimum(1.0, 1.1 * np.asarray(quota, float) / np.maximum(sizes, 1.0))
     seed = int(np.random.default_rng(random_state).integers(2**63))
     frame = result.points
-    sample = frame.map_partitions(_sample_partition, rate, seed, meta=frame._meta).compute()
+    sample = frame.map_partitions(_sample_partition, rate, seed, result.label_column,
+                                  meta=frame._meta).compute()
     if isinstance(sample, gpd.GeoDataFrame):
         return sample if sample.crs is None or sample.crs.equals("EPSG:4326") \
             else sample.to_crs(4326)

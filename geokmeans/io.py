@@ -1,9 +1,10 @@
-"""Read every input form into lon/lat arrays; write outputs atomically."""
+"""Read every input form into lon/lat arrays; write outputs all-or-nothing.
 
-import contextlib
-import json
+The writers and the ``OutputSet`` transaction live in ``_writers`` and ``_atomic``; they
+are used through this module.
+"""
+
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +20,23 @@ from .errors import DataTypeError, GeoKMeansWarning, InputError
 __all__ = [
     "LAT_NAMES",
     "LON_NAMES",
+    "OUTPUT_FORMATS",
+    "SINGLE_TABLE_FORMATS",
+    "OutputSet",
     "PointData",
     "atomic_path",
+    "check_csv_columns",
+    "defuse_formulas",
+    "output_format",
+    "read_points",
+    "read_table",
+    "remove_stale_temporaries",
+    "same_file",
     "write_csv",
     "write_geojson",
     "write_gpkg",
     "write_parquet",
-    "read_points",
-    "read_table",
+    "write_text",
 ]
 
 LAT_NAMES = ("lat", "latitude", "y")
@@ -44,7 +54,8 @@ class PointData:
     ``frame`` is a GeoDataFrame of all input rows (original columns and geometry; for
     plain tables a lon/lat Point geometry in EPSG:4326 is added). ``valid`` (n_rows,)
     marks the rows that were kept (coordinates present); ``lon``, ``lat`` and
-    ``weights`` hold the kept rows only.
+    ``weights`` hold the kept rows only. ``lonlat_columns`` names the ``(lon, lat)``
+    columns the coordinates were read from, or is None when they came from a geometry.
     """
 
     lon: np.ndarray
@@ -52,6 +63,7 @@ class PointData:
     weights: np.ndarray | None
     frame: gpd.GeoDataFrame
     valid: np.ndarray
+    lonlat_columns: tuple | None = None
 
     @property
     def n_dropped(self):
@@ -253,6 +265,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
                 f"{'/'.join(LAT_NAMES)} and {'/'.join(LON_NAMES)}, any case); name them "
                 f"with lat=... and lon=...; columns are {list(frame.columns)}."
             )
+        _check_geometry_name(frame)
         lat_values = _numeric_column(frame, lat_col, row_offset)
         lon_values = _numeric_column(frame, lon_col, row_offset)
         result_frame = gpd.GeoDataFrame(
@@ -281,129 +294,33 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
         )
     _check_ranges(lon_values, lat_values, valid, row_offset)
     weights = _weights(frame, weight, valid, row_offset)
-    return PointData(lon_values[valid], lat_values[valid], weights, result_frame, valid)
+    return PointData(lon_values[valid], lat_values[valid], weights, result_frame, valid,
+                     None if use_geometry else (lon_col, lat_col))
 
 
-# -- writing ------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def atomic_path(path, protected=()):
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
-
-    On any error (or interruption) the temporary file is removed and ``path`` is left as
-    it was. Refuses to write over a file listed in ``protected`` (e.g. the input).
-    """
-    path = Path(path)
-    target = path.resolve()
-    for other in protected:
-        if other is not None and Path(other).resolve() == target:
-            raise InputError(f"refusing to overwrite the input file '{path}'; choose another output path.")
-    if not target.parent.is_dir():
-        raise InputError(f"cannot write '{path}': directory '{path.parent}' does not exist.")
-    if not os.access(target.parent, os.W_OK):
-        raise InputError(f"cannot write '{path}': directory '{path.parent}' is not writable.")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}",
-                                    dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp_name)  # writers (GDAL) want to create the file themselves
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-
-
-def _lonlat(frame):
-    if frame.crs is None or frame.crs.equals("EPSG:4326"):
-        return frame
-    return frame.to_crs(4326)
-
-
-def _features(frame, kind):
-    frame = _lonlat(frame)
-    geometry = shapely.set_precision(frame.geometry.to_numpy(), 1e-7)
-    props = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    props.insert(0, "kind", kind)
-    records = json.loads(props.to_json(orient="records", date_format="iso", double_precision=15))
-    geojson = shapely.to_geojson(geometry)
-    return [
-        {"type": "Feature", "properties": rec,
-         "geometry": json.loads(g) if g is not None else None}
-        for rec, g in zip(records, geojson)
-    ]
-
-
-def write_geojson(path, layers, metadata=None, protected=()):
-    """Write ``layers`` ({kind: GeoDataFrame}) as one RFC 7946 FeatureCollection.
-
-    Coordinates are lon/lat WGS84 rounded to 1e-7 degrees (about 1 cm); each feature has
-    a ``kind`` property naming its layer; ``metadata`` goes in a ``geokmeans`` member.
-    """
-    features = []
-    for kind, frame in layers.items():
-        features.extend(_features(frame, kind))
-    document = {"type": "FeatureCollection", "features": features}
-    if metadata:
-        document["geokmeans"] = metadata
-    with atomic_path(path, protected) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, separators=(",", ":"), allow_nan=False)
-
-
-def write_gpkg(path, layers, metadata=None, protected=()):
-    """Write each of ``layers`` ({name: GeoDataFrame}) as a GeoPackage layer."""
-    import pyogrio
-
-    meta = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in (metadata or {}).items()}
-    with atomic_path(path, protected) as tmp:
-        for i, (name, frame) in enumerate(layers.items()):
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=i > 0,
-                                    layer_metadata=meta or None)
-
-
-def write_parquet(path, layers, metadata=None, protected=()):
-    """Write ``layers`` to one GeoParquet file with a ``kind`` column (EPSG:4326).
-
-    ``metadata`` is stored as JSON under the ``geokmeans`` key of the schema metadata.
-    """
-    import pyarrow.parquet as pq
-
-    frames = []
-    for kind, frame in layers.items():
-        frame = _lonlat(frame).copy()
-        frame.insert(0, "kind", kind)
-        frames.append(frame)
-    combined = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
-                                geometry=frames[0].geometry.name, crs=4326)
-    with atomic_path(path, protected) as tmp:
-        if not metadata:
-            combined.to_parquet(tmp, index=False)
-            return
-        try:  # one write: geopandas' own table (with its "geo" metadata) plus ours
-            from geopandas.io.arrow import _geopandas_to_arrow
-
-            table = _geopandas_to_arrow(combined, index=False)
-        except (ImportError, TypeError):  # private API moved: write, then add ours
-            combined.to_parquet(tmp, index=False)
-            table = pq.read_table(tmp)
-        table = table.replace_schema_metadata(
-            {**table.schema.metadata, b"geokmeans": json.dumps(metadata).encode()}
+def _check_geometry_name(frame):
+    """A table whose points are built from columns must not have another ``geometry``."""
+    own = frame._geometry_column_name if isinstance(frame, gpd.GeoDataFrame) else None
+    if "geometry" in frame.columns and own != "geometry":
+        raise InputError(
+            "the input has a column 'geometry' that is not its geometry; the points built from "
+            "its lat/lon columns need that name. Rename the column (e.g. "
+            "df.rename(columns={'geometry': 'geometry_text'}))."
         )
-        pq.write_table(table, tmp)
 
 
-def write_csv(path, frame, protected=()):
-    """Write a table to CSV with ``lon``/``lat`` columns in place of the geometry."""
-    frame = _lonlat(frame)
-    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    geoms = frame.geometry
-    if (geoms.geom_type == "Point").all():
-        table["lon"] = geoms.x.to_numpy()
-        table["lat"] = geoms.y.to_numpy()
-    else:
-        table["wkt"] = geoms.to_wkt().to_numpy()
-    with atomic_path(path, protected) as tmp:
-        table.to_csv(tmp, index=False)
+# -- writing: all-or-nothing outputs (``_atomic``) and the format writers (``_writers``) --
+
+from ._atomic import OutputSet, atomic_path, remove_stale_temporaries, same_file  # noqa: E402
+from ._writers import (  # noqa: E402
+    OUTPUT_FORMATS,
+    SINGLE_TABLE_FORMATS,
+    check_csv_columns,
+    defuse_formulas,
+    output_format,
+    write_csv,
+    write_geojson,
+    write_gpkg,
+    write_parquet,
+    write_text,
+)

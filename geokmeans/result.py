@@ -1,19 +1,25 @@
 """``cluster()`` and ``ClusterResult``: labelled points, centroids and their exports."""
 
 import functools
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
 from . import io
-from .errors import InputError
+from ._validation import check_choice
+from .errors import DataTypeError, InputError
 from .model import GeoKMeans
 from .stats import cluster_hulls
 
 __all__ = ["ClusterResult", "cluster"]
 
-_WHICH = ("points", "centroids", "hulls", "both", "all")
+_WHICH = {"points": ("points",), "centroids": ("centroids",), "hulls": ("hulls",),
+          "both": ("points", "centroids"), "all": ("points", "centroids", "hulls")}
+OUTPUT_KINDS = ("points", "centroids", "hulls", "map")
+MAP_SUFFIXES = (".html", ".htm")
 
 
 @dataclass
@@ -23,27 +29,40 @@ class ClusterResult:
     Attributes
     ----------
     points : GeoDataFrame
-        The input rows (columns and geometry kept) plus ``cluster`` (-1 for skipped
-        rows) and ``distance_m``, the geodesic distance to the cluster's centroid.
+        The input rows (columns, index and geometry kept) plus the labels in column
+        ``label_column`` (-1 for skipped rows) and the geodesic distance in metres to the
+        cluster's centroid in column ``distance_column``.
     centroids : GeoDataFrame (EPSG:4326)
         ``cluster, n_points, weight, mean_distance_m, max_distance_m``, Point geometry.
+        This table is the project's own: its id column is always ``cluster``, whatever
+        ``label_column`` is (join with ``points.merge(centroids, left_on=label_column,
+        right_on="cluster")``).
     model : GeoKMeans
         The fitted estimator (``crs_``, ``inertia_``, ``predict`` ...).
     source : path or None
         The input file, never overwritten by the writers.
+    label_column, distance_column : str
+        Names of the columns added to ``points``.
+    coordinate_columns : (str, str) or None
+        The input's ``(lon, lat)`` columns when the coordinates were read from columns
+        (CSV output writes the coordinates under these names); None when they came from
+        a geometry.
     """
 
     points: gpd.GeoDataFrame
     centroids: gpd.GeoDataFrame
     model: GeoKMeans
     source: Path | None = field(default=None, repr=False)
+    label_column: str = "cluster"
+    distance_column: str = "distance_m"
+    coordinate_columns: tuple | None = None
 
     @functools.cached_property
     def hulls(self):
         """Convex hull of each cluster (lon/lat polygons, cut at the 180° meridian).
 
-        For a result of a dask input they are computed on the cluster; each partition
-        sends only the points on its clusters' hulls.
+        Same columns as ``centroids``. For a result of a dask input they are computed on
+        the cluster; each partition sends only the points on its clusters' hulls.
         """
         table = self.centroids.drop(columns="geometry")
         if self.is_dask:
@@ -73,50 +92,161 @@ class ClusterResult:
             "geokmeans_version": __version__,
         }
 
-    def _layers(self, which):
-        if which not in _WHICH:
-            raise InputError(f"which={which!r} is not valid; choose one of {', '.join(map(repr, _WHICH))}.")
-        layers = {"points": self.points, "centroids": self.centroids}
-        if which in ("hulls", "all"):
-            layers["hulls"] = self.hulls
-        if which in ("points", "centroids", "hulls"):
-            return {which: layers[which]}
-        return layers
+    @property
+    def is_dask(self):
+        """True when ``points`` is a lazy dask collection (the input was one)."""
+        return not isinstance(self.points, gpd.GeoDataFrame)
 
-    def to_geojson(self, path, *, which="both"):
+    # -- writing -------------------------------------------------------------------------
+
+    def to_geojson(self, path, *, which="points"):
         """Write an RFC 7946 GeoJSON FeatureCollection (lon/lat WGS84, 1e-7° precision).
 
-        ``which``: "points", "centroids", "hulls", "both" (points and centroids) or "all".
-        Each feature's ``kind`` property says which layer it belongs to; run facts are in
-        the ``geokmeans`` member. The write is atomic and never replaces the input file.
-        """
-        io.write_geojson(path, self._layers(which), self.metadata, protected=[self.source])
+        Parameters
+        ----------
+        path : str or path
+        which : {"points", "centroids", "hulls", "both", "all"}, default "points"
+            The table(s) written: "both" is points and centroids, "all" adds the hulls.
+            Each feature names its table in the foreign member ``"geokmeans:layer"``
+            (outside ``properties``, which hold only the table's columns, so a column of
+            yours named ``kind`` or ``layer`` is kept as it is); run facts are in the
+            collection's ``"geokmeans"`` member. Polygons are wound counter-clockwise
+            (holes clockwise); missing geometries are ``null``; there is no ``crs``.
 
-    def to_file(self, path, *, which="both"):
-        """Write by extension: .geojson/.json, .gpkg (a layer each), .parquet, .csv.
-
-        GeoParquet holds the chosen layers in one table with a ``kind`` column; CSV holds
-        one layer (``which`` "points" or "centroids"; "both" writes the points) with
-        lon/lat columns.
+        The write is atomic (a temporary file renamed when complete) and never replaces
+        the input file.
         """
-        suffix = Path(path).suffix.lower()
+        self._write(path, self._kinds(which, "GeoJSON", path), "GeoJSON")
+
+    def to_file(self, path, *, which="points", csv_raw=False):
+        """Write by extension (any case): .geojson/.json, .gpkg, .parquet/.geoparquet, .csv.
+
+        Parameters
+        ----------
+        path : str or path
+        which : {"points", "centroids", "hulls", "both", "all"}, default "points"
+            GeoJSON and GeoPackage hold several tables (a GeoPackage one layer each:
+            ``points``, ``centroids``, ``hulls``). GeoParquet and CSV hold one, so
+            "both" and "all" are refused there: write one file per table.
+        csv_raw : bool, default False
+            CSV only. ``False``: text cells a spreadsheet would run as a formula (they
+            start with ``=``, ``+``, ``-``, ``@``, tab or carriage return and are not
+            numbers) are written with a leading ``'``. ``True``: written as they are.
+
+        Notes
+        -----
+        GeoJSON and CSV are in lon/lat (EPSG:4326), GeoParquet in EPSG:4326, and a
+        GeoPackage holds every layer in the points' CRS (the input's; EPSG:4326 for
+        tables of lat/lon). CSV writes point coordinates under the input's own
+        coordinate column names (``lon``/``lat`` for geometry inputs), hulls as a ``wkt``
+        column, and binary cells as base64 text (GeoJSON too; GeoParquet and GeoPackage
+        keep them binary). Writes are atomic and never replace the input file.
+
+        Examples
+        --------
+        >>> import geokmeans as gk, tempfile, pathlib
+        >>> result = gk.cluster("data/dc_places.csv", 3, random_state=0)
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> result.to_file(folder / "centroids.csv", which="centroids")
+        >>> result.to_file(folder / "clusters.gpkg", which="all")
+        >>> import shutil; shutil.rmtree(folder)
+        """
+        fmt = io.output_format(path)
+        self._write(path, self._kinds(which, fmt, path), fmt, csv_raw=csv_raw)
+
+    def to_parquet(self, path, *, which="points"):
+        """Write one table as GeoParquet (see ``to_file``).
+
+        For a result of a dask input, ``which="points"`` writes the labelled points as a
+        partitioned (Geo)Parquet directory, one file per partition, computed on the
+        cluster; the directory appears only once complete.
+        """
+        self._write(path, self._kinds(which, "GeoParquet", path), "GeoParquet")
+
+    def write(self, points=None, centroids=None, hulls=None, map=None, *, csv_raw=False,
+              map_options=None, outputs=None):
+        """Write several outputs all-or-nothing: each is complete, or none appears.
+
+        Parameters
+        ----------
+        points, centroids, hulls : str or path, optional
+            A file for that table, in the format of its extension (see ``to_file``).
+        map : str or path, optional
+            An HTML map (``explore(**map_options)``).
+        csv_raw : bool, default False
+            See ``to_file``.
+        map_options : dict, optional
+            Passed to ``explore``.
+        outputs : io.OutputSet, optional
+            Join this set instead of a set of its own: the files are written to their
+            temporaries here and appear when the caller's set commits (so that more
+            outputs, e.g. a report on stdout, succeed or fail with them).
+
+        Every path is checked before anything is written (extension, folder, the same
+        file given twice, the input file); each output is written to a temporary file
+        beside it and the temporaries are renamed only when all are written. On an
+        error or an interruption they are removed and existing files are left as they
+        were.
+        """
+        plan = _plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
+                             "map": map}, source=self.source, dask=self.is_dask)
+        if outputs is None:
+            with io.OutputSet(protected=[self.source]) as own:
+                return self._write_plan(plan, own, csv_raw, map_options)
+        return self._write_plan(plan, outputs, csv_raw, map_options)
+
+    def _write_plan(self, plan, outputs, csv_raw, map_options):
+        for kind, path, fmt in plan:
+            if kind == "map":
+                page = self.explore(**(map_options or {})).get_root().render()
+                io.write_text(path, page, [self.source], outputs=outputs, label="map")
+            else:
+                self._write(path, (kind,), fmt, outputs=outputs, label=kind, csv_raw=csv_raw)
+
+    def _kinds(self, which, fmt, path):
+        """The tables ``which`` names; several are refused for one-table formats."""
+        kinds = _WHICH[check_choice("which", which, tuple(_WHICH))]
+        if fmt in io.SINGLE_TABLE_FORMATS and len(kinds) > 1:
+            p = Path(path)
+            examples = " and ".join(
+                f"to_file('{p.with_name(f'{p.stem}_{k}{p.suffix}')}', which='{k}')"
+                for k in kinds)
+            raise InputError(f"'{path}': {fmt} holds one table, and which={which!r} asks for "
+                             f"{len(kinds)} ({', '.join(kinds)}); write one file each, e.g. "
+                             f"{examples}, or use .gpkg or .geojson for several.")
+        return kinds
+
+    def _table(self, kind):
+        return self.hulls if kind == "hulls" else getattr(self, kind)
+
+    def _output_crs(self):
+        """The CRS every layer of a GeoPackage is written in: the points' (the input's)."""
+        crs = getattr(self.points, "crs", None)
+        return crs if crs is not None else "EPSG:4326"
+
+    def _write(self, path, kinds, fmt, *, outputs=None, label=None, csv_raw=False):
         protected = [self.source]
-        if self.is_dask and suffix != ".parquet":
-            raise InputError("results of dask inputs are written as partitioned Parquet "
-                             "(a path ending in .parquet).")
-        if suffix in (".geojson", ".json"):
-            return self.to_geojson(path, which=which)
-        if suffix == ".gpkg":
-            return io.write_gpkg(path, self._layers(which), self.metadata, protected)
-        if suffix in (".parquet", ".geoparquet"):
-            return io.write_parquet(path, self._layers(which), self.metadata, protected)
-        if suffix == ".csv":
-            layer = "points" if which in ("both", "all") else which
-            return io.write_csv(path, self._layers(layer)[layer], protected)
-        raise InputError(
-            f"output '{path}' has an unknown extension {suffix!r}; use .geojson, .gpkg, "
-            ".parquet or .csv."
-        )
+        if self.is_dask and "points" in kinds:
+            if fmt != "GeoParquet" or len(kinds) > 1:
+                raise InputError(f"'{path}': the points of a dask result are written as a "
+                                 "partitioned Parquet directory (a path ending in .parquet, "
+                                 "which='points'); write the centroids or hulls separately.")
+            from .distributed import write_partitioned
+
+            return write_partitioned(self.points, path, outputs=outputs, label=label)
+        tables = {kind: self._table(kind) for kind in kinds}
+        if fmt == "GeoJSON":
+            io.write_geojson(path, tables, self.metadata, protected, outputs=outputs, label=label)
+        elif fmt == "GeoPackage":
+            io.write_gpkg(path, tables, self.metadata, protected, crs=self._output_crs(),
+                          outputs=outputs, label=label)
+        elif fmt == "GeoParquet":
+            io.write_parquet(path, tables[kinds[0]], self.metadata, protected, outputs=outputs,
+                             label=label)
+        else:
+            io.write_csv(path, tables[kinds[0]], protected,
+                         coordinate_columns=self.coordinate_columns, raw=csv_raw,
+                         outputs=outputs, label=label)
 
     def explore(self, **map_options):
         """A folium map of the clustering; see ``geokmeans.maps.explore`` for options."""
@@ -124,31 +254,83 @@ class ClusterResult:
 
         return explore(self, **map_options)
 
-    def to_parquet(self, path, *, which="both"):
-        """Write GeoParquet (see ``to_file``).
 
-        For a result of a dask input, ``which="points"`` writes the labelled points as a
-        partitioned (Geo)Parquet directory, one file per partition, computed on the
-        cluster; the directory appears only once complete.
-        """
-        if self.is_dask:
-            if which != "points":
-                raise InputError("for dask results write the points (which='points'); the "
-                                 "centroids are in memory: result.centroids.to_parquet(...).")
-            from .distributed import write_partitioned
+def _plan_outputs(targets, *, source=None, dask=False):
+    """Check a set of outputs before any work: ``[(kind, path, format), ...]``.
 
-            return write_partitioned(self.points, path)
-        io.write_parquet(path, self._layers(which), self.metadata, protected=[self.source])
+    ``targets`` maps ``"points"``, ``"centroids"``, ``"hulls"`` or ``"map"`` to a path
+    (or None). Refused with an ``InputError`` naming the output: an unknown kind or
+    extension, a file that cannot be written (see ``OutputSet.check``), the input
+    file, two outputs that are the same file (any spelling, links included), and for
+    dask results points that are not a new ``.parquet`` directory.
+    """
+    if not isinstance(targets, Mapping):
+        raise InputError(f"write= must be a dict of output kind to path; got "
+                         f"{type(targets).__name__}.")
+    plan = []
+    for kind, path in targets.items():
+        if kind not in OUTPUT_KINDS:
+            raise InputError(f"unknown output {kind!r}; choose among "
+                             f"{', '.join(map(repr, OUTPUT_KINDS))}.")
+        if path is None:
+            continue
+        if not isinstance(path, (str, os.PathLike)):
+            raise DataTypeError(f"the {kind} output path must be a str or os.PathLike; got "
+                                f"{type(path).__name__}.")
+        if kind == "map":
+            if Path(path).suffix.lower() not in MAP_SUFFIXES:
+                raise InputError(f"map output '{path}' must end in .html or .htm.")
+            fmt = "HTML"
+        else:
+            fmt = io.output_format(path)
+        if dask and kind == "points" and fmt != "GeoParquet":
+            raise InputError(f"'{path}': the points of a dask result are written as a "
+                             "partitioned Parquet directory; use a path ending in .parquet.")
+        plan.append((kind, path, fmt))
+    checker = io.OutputSet(protected=[source])
+    for i, (kind, path, _) in enumerate(plan):
+        checker.check(path, label=kind, directory=dask and kind == "points")
+        for other_kind, other, _ in plan[:i]:
+            if io.same_file(path, other):
+                raise InputError(f"the {other_kind} output '{other}' and the {kind} output "
+                                 f"'{path}' are the same file; give each its own path.")
+    return plan
 
-    @property
-    def is_dask(self):
-        """True when ``points`` is a lazy dask collection (the input was one)."""
-        return not isinstance(self.points, gpd.GeoDataFrame)
+
+def _check_names(columns, label_column, distance_column, *, geometry_name=None,
+                 csv_coordinates=False, coordinate_columns=None):
+    """Refuse added columns whose names the input already uses, before any work.
+
+    ``columns`` are the input's column and index names. ``csv_coordinates``: the points
+    will be written to CSV (whose coordinate columns must not clash either).
+    """
+    for option, name in (("label_column", label_column), ("distance_column", distance_column)):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise InputError(f"{option}={name!r} is not valid; give a non-empty column name.")
+    if label_column == distance_column:
+        raise InputError(f"label_column and distance_column are both {label_column!r}; give "
+                         "them different names.")
+    names = {str(c) for c in columns if c is not None}
+    if geometry_name is not None:
+        names.add(str(geometry_name))
+    added = (("label_column", "--label-column", "cluster labels", label_column),
+             ("distance_column", "--distance-column", "distances", distance_column))
+    for option, flag, what, name in added:
+        if name is not None and name in names:
+            free = next(f"{name}_{i}" for i in range(1, len(names) + 2)
+                        if f"{name}_{i}" not in names)
+            raise InputError(f"the input already has a column {name!r}; the {what} need a "
+                             f"column of their own: pass {option}='{free}' (or another new "
+                             f"name; {flag} on the command line).")
+    if csv_coordinates:
+        io.check_csv_columns([*names, label_column, distance_column or label_column],
+                             coordinate_columns)
 
 
 def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=None,
-            **options):
-    """Cluster lon/lat points in one call.
+            label_column="cluster", distance_column="distance_m", write=None, csv_raw=False,
+            outputs=None, **options):
+    """Cluster lon/lat points in one call (and write the outputs, all or none).
 
     Parameters
     ----------
@@ -158,6 +340,21 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         Weight column name or per-row weights (``weight`` is an alias).
     lat, lon : str, optional
         Coordinate column names.
+    label_column : str, default "cluster"
+        Name of the labels column added to ``result.points``.
+    distance_column : str, default "distance_m"
+        Name of the added column of geodesic distances (m) to the centroid. A column of
+        the input (or an index level) with either name is an error before any work,
+        never overwritten.
+    write : dict, optional
+        Outputs to write once fitted, ``{"points": path, "centroids": path, "hulls":
+        path, "map": path}`` (any subset; formats by extension, see
+        ``ClusterResult.to_file``): checked before the input is read (paths), and
+        before the fit (column names), written all-or-nothing (``ClusterResult.write``).
+    csv_raw : bool, default False
+        CSV outputs of ``write``: write formula-like text as it is (see ``to_file``).
+    outputs : io.OutputSet, optional
+        Write the ``write`` outputs as part of this set (they appear when it commits).
     **options
         Any other ``GeoKMeans`` parameter (``init``, ``bbox``, ``crs``, ``random_state``,
         ``dropna`` ...).
@@ -178,19 +375,36 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     if sample_weight is not None and weight is not None:
         raise InputError("give the weights once: sample_weight or weight, not both.")
     weights = sample_weight if sample_weight is not None else weight
+    _check_names((), label_column, distance_column)
     model = GeoKMeans(n_clusters, lat=lat, lon=lon, **options)
     from .distributed import is_dask_collection
 
-    if is_dask_collection(data):
+    dask = is_dask_collection(data)
+    # absolute, so the input stays protected if the working directory changes later
+    source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
+    plan = _plan_outputs(write if write is not None else {}, source=source, dask=dask)
+    csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
+    if dask:
         from .distributed import as_dask_frame
 
+        frame = as_dask_frame(data)
+        _check_names(frame.columns, label_column, None)
         model.fit(data, sample_weight=weights)
-        frame = as_dask_frame(data).assign(cluster=model.labels_)
-        return ClusterResult(frame, model.centroids_.copy(), model, None)
-    points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=model.dropna)
-    model._fit_read(points)
-    frame = points.frame
-    frame["cluster"] = model.labels_
-    frame["distance_m"] = model.distances_m_
-    source = Path(data) if isinstance(data, (str, Path)) else None
-    return ClusterResult(frame, model.centroids_.copy(), model, source)
+        frame = frame.assign(**{label_column: model.labels_})
+        result = ClusterResult(frame, model.centroids_.copy(), model, None, label_column,
+                               distance_column)
+    else:
+        points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=model.dropna)
+        frame = points.frame
+        _check_names([*frame.columns, *frame.index.names], label_column, distance_column,
+                     geometry_name=frame.geometry.name, csv_coordinates=csv_points,
+                     coordinate_columns=points.lonlat_columns)
+        model._fit_read(points)
+        frame[label_column] = model.labels_
+        frame[distance_column] = model.distances_m_
+        result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,
+                               distance_column, points.lonlat_columns)
+    if plan:
+        result.write(**{kind: path for kind, path, _ in plan}, csv_raw=csv_raw,
+                     outputs=outputs)
+    return result

@@ -16,7 +16,7 @@ from geokmeans.stats import geodesic_distances_m
 ROOT = Path(__file__).resolve().parents[1]
 DC = ROOT / "data" / "dc_places.csv"
 
-pytestmark = pytest.mark.slow
+# tests running the command in a subprocess are marked slow; in-process ones are not
 
 
 def run(*args, cwd=None):
@@ -25,6 +25,7 @@ def run(*args, cwd=None):
     return done.returncode, done.stdout, done.stderr
 
 
+@pytest.mark.slow
 def test_version_and_help():
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("geokmeans ")
@@ -34,6 +35,7 @@ def test_version_and_help():
     assert code == 0 and "--plot" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".parquet", ".csv"])
 def test_cluster_every_output_format(tmp_path, suffix):
     points = tmp_path / f"points{suffix}"
@@ -47,6 +49,11 @@ def test_cluster_every_output_format(tmp_path, suffix):
     assert "mean dist" in out.splitlines()[1]
     assert len(out.splitlines()) == 2 + 5
     reader = {".csv": pd.read_csv, ".parquet": gpd.read_parquet}.get(suffix, gpd.read_file)
+    if suffix == ".geojson":
+        from .geojson_check import check_geojson
+
+        for path in (points, centroids):
+            check_geojson(path)
     back = reader(points)
     assert len(back) == 200 and back.cluster.between(0, 4).all()
     cents = reader(centroids)
@@ -54,6 +61,7 @@ def test_cluster_every_output_format(tmp_path, suffix):
     assert err == ""  # no progress output when stderr is not a terminal
 
 
+@pytest.mark.slow
 def test_cluster_matches_library(tmp_path):
     import geokmeans as gk
 
@@ -62,18 +70,23 @@ def test_cluster_matches_library(tmp_path):
                        -77.15, 38.825, -76.9, 39.0, "-o", out_path)
     assert code == 0, err
     expected = gk.cluster(DC, 4, random_state=3, init="bbox", bbox=(-77.15, 38.825, -76.9, 39.0))
+    from .geojson_check import check_geojson
+
+    check_geojson(out_path)
     back = gpd.read_file(out_path)
     np.testing.assert_array_equal(back.cluster, expected.points.cluster)
     meta = json.loads(out_path.read_text())["geokmeans"]
     assert meta["crs_used"] == "EPSG:32618"
 
 
+@pytest.mark.slow
 def test_map_output(tmp_path):
     code, _, err = run("cluster", DC, "-k", 3, "--seed", 0, "--map", tmp_path / "m.html")
     assert code == 0, err
     assert "L.canvas" in (tmp_path / "m.html").read_text()
 
 
+@pytest.mark.slow
 def test_max_radius_verified_geodesically(tmp_path):
     out_path = tmp_path / "p.parquet"
     code, out, err = run("cluster", ROOT / "data" / "ny_harbor_ais.csv", "-k", 3,
@@ -91,6 +104,7 @@ def test_max_radius_verified_geodesically(tmp_path):
     assert d.max() <= 5000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -137,6 +151,7 @@ def test_unwritable_output_directory(tmp_path, monkeypatch, capsys):
     assert list(locked.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_output_onto_input_refused(tmp_path):
     source = tmp_path / "dc.csv"
     source.write_bytes(DC.read_bytes())
@@ -145,6 +160,7 @@ def test_output_onto_input_refused(tmp_path):
     assert source.read_bytes() == DC.read_bytes()
 
 
+@pytest.mark.slow
 def test_choose_k_recommends_known_number(tmp_path):
     rng = np.random.default_rng(0)
     centres = np.array([[-74.2, 40.6], [-73.8, 40.9], [-74.6, 41.1], [-73.4, 40.5]])
@@ -163,12 +179,14 @@ def test_choose_k_recommends_known_number(tmp_path):
     assert "recommended k = 4" in err
 
 
+@pytest.mark.slow
 def test_verbose_logs_iterations():
     code, _, err = run("cluster", DC, "-k", 3, "--seed", 0, "--verbose")
     assert code == 0
     assert "iteration 1, inertia" in err
 
 
+@pytest.mark.slow
 def test_progress_on_a_terminal():
     # a pseudo-terminal as stderr: progress is drawn there; --quiet silences it
     import pty
@@ -197,3 +215,283 @@ def test_progress_on_a_terminal():
     assert code == 0 and "k sweep" not in err
     code, err = with_tty(command=("cluster", str(DC), "-k", "4", "--init", "bbox", "--seed", "0"))
     assert code == 0 and "restarts [" in err and "10/10" in err
+
+
+# -- outputs: in process (fast) -------------------------------------------------------------
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+from geokmeans import io as gio  # noqa: E402
+
+from .geojson_check import check_geojson, layer_features  # noqa: E402
+from .hostile import files_under, run_cli  # noqa: E402
+
+
+def small_csv(folder, n=30, seed=0, **extra):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"name": [f"p{i}" for i in range(n)],
+                          "Latitude": rng.uniform(38.8, 39.0, n),
+                          "Longitude": rng.uniform(-77.1, -76.9, n), **extra})
+    path = Path(folder) / "in.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".parquet", ".csv"])
+def test_hulls_option_every_format(tmp_path, suffix):
+    source, _ = small_csv(tmp_path)
+    hulls = tmp_path / f"hulls{suffix}"
+    code, out, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "--hulls", hulls])
+    assert code == 0, err
+    reader = {".csv": pd.read_csv, ".parquet": gpd.read_parquet}.get(suffix, gpd.read_file)
+    back = reader(hulls)
+    assert list(back.cluster) == [0, 1, 2] and back.n_points.sum() == 30
+    if suffix == ".geojson":
+        assert len(layer_features(check_geojson(hulls), "hulls")) == 3
+    if suffix == ".csv":
+        assert back.wkt.str.startswith("POLYGON").all()
+
+
+def test_geojson_outputs_of_the_command_line_are_rfc7946(tmp_path):
+    source, frame = small_csv(tmp_path)
+    names = ["p.geojson", "c.json", "h.GEOJSON"]
+    code, _, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "-o", tmp_path / names[0],
+                            "--centroids", tmp_path / names[1], "--hulls", tmp_path / names[2]])
+    assert code == 0, err
+    for name, layer, count in zip(names, ["points", "centroids", "hulls"], [30, 3, 3]):
+        document = check_geojson(tmp_path / name)
+        assert len(layer_features(document, layer)) == count == len(document["features"])
+    points = gpd.read_file(tmp_path / "p.geojson")
+    assert list(points.name) == list(frame.name)
+
+
+@pytest.mark.parametrize("first, second", [
+    ("out.geojson", "out.geojson"),
+    ("out.geojson", "./out.geojson"),
+    ("out.geojson", "sub/../out.geojson"),
+    ("out.geojson", "{tmp}/out.geojson"),
+    ("out.geojson", "link.geojson"),       # a symlink to out.geojson
+    ("out.geojson", "hard.geojson"),       # a hard link to out.geojson
+])
+def test_same_output_file_in_every_spelling(tmp_path, monkeypatch, first, second):
+    source, _ = small_csv(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "out.geojson").write_text("previous")
+    os.symlink(tmp_path / "out.geojson", tmp_path / "link.geojson")
+    os.link(tmp_path / "out.geojson", tmp_path / "hard.geojson")
+    monkeypatch.chdir(tmp_path)
+    before = files_under(tmp_path)
+    for a, b in [("-o", "--centroids"), ("--centroids", "--hulls"), ("-o", "--hulls")]:
+        code, _, err = run_cli(["cluster", source, "-k", 3, a, first, b,
+                                second.format(tmp=tmp_path)])
+        assert code == 2, err
+        assert f"{a} '{first}' and {b} '" in err and "are the same file" in err
+    assert files_under(tmp_path) == before
+    assert (tmp_path / "out.geojson").read_text() == "previous"
+
+
+def test_output_onto_the_input_in_any_spelling(tmp_path, monkeypatch):
+    source, _ = small_csv(tmp_path)
+    os.link(source, tmp_path / "hard.csv")
+    monkeypatch.chdir(tmp_path)
+    for option in ["-o", "--centroids", "--hulls"]:
+        for spelling in ["in.csv", "./in.csv", "hard.csv"]:
+            code, _, err = run_cli(["cluster", source, "-k", 3, option, spelling])
+            assert code == 2 and f"{option} '{spelling}' is the input file" in err
+
+
+def test_failure_of_a_later_output_leaves_nothing(tmp_path, monkeypatch):
+    source, _ = small_csv(tmp_path)
+    (tmp_path / "c.gpkg").write_text("previous")
+
+    def broken(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(gio, "write_gpkg", broken)  # --centroids, after -o was written
+    before = files_under(tmp_path)
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", tmp_path / "p.geojson",
+                            "--centroids", tmp_path / "c.gpkg", "--map", tmp_path / "m.html"])
+    assert code == 2 and "no space left on device" in err
+    assert files_under(tmp_path) == before
+    assert (tmp_path / "c.gpkg").read_text() == "previous"
+
+
+@pytest.mark.parametrize("signame, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_signal_while_writing_leaves_nothing(tmp_path, monkeypatch, signame, code):
+    source, _ = small_csv(tmp_path)
+    real_write_gpkg = gio.write_gpkg
+
+    def write_then_signal(*args, **kwargs):
+        real_write_gpkg(*args, **kwargs)  # its temporary file is on disk now
+        assert any(".geokmeans-" in name for name in files_under(tmp_path))
+        os.kill(os.getpid(), getattr(signal, signame))
+        time.sleep(5)  # never reached: the handler raises at once
+
+    monkeypatch.setattr(gio, "write_gpkg", write_then_signal)
+    before = files_under(tmp_path)
+    exit_code, _, err = run_cli(["cluster", source, "-k", 3, "-o", tmp_path / "p.csv",
+                                 "--centroids", tmp_path / "c.gpkg",
+                                 "--hulls", tmp_path / "h.geojson"])
+    assert exit_code == code and f"terminated by {signame}" in err
+    assert files_under(tmp_path) == before
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+
+
+def test_ctrl_c_while_writing_leaves_nothing(tmp_path, monkeypatch):
+    source, _ = small_csv(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gio, "write_text", interrupted)  # the map, written last
+    before = files_under(tmp_path)
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", tmp_path / "p.parquet",
+                            "--map", tmp_path / "m.html"])
+    assert code == 130 and "interrupted" in err
+    assert files_under(tmp_path) == before
+
+
+def test_label_and_distance_column_options(tmp_path):
+    source, _ = small_csv(tmp_path, cluster=["mine"] * 30)
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", tmp_path / "p.csv"])
+    assert code == 2 and "already has a column 'cluster'" in err and "--label-column" in err
+    assert not (tmp_path / "p.csv").exists()
+    code, _, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "-o", tmp_path / "p.csv",
+                            "--label-column", "group", "--distance-column", "metres"])
+    assert code == 0, err
+    back = pd.read_csv(tmp_path / "p.csv")
+    assert list(back.columns) == ["name", "Latitude", "Longitude", "cluster", "group", "metres"]
+    assert set(back.cluster) == {"mine"} and set(back.group) == {0, 1, 2}
+
+
+def test_csv_output_keeps_the_input_coordinate_names_and_defuses_formulas(tmp_path):
+    formulas = ["=1+1", "@cmd", "-3", "ok"] * 7 + ["+x", "plain"]
+    source, frame = small_csv(tmp_path, note=formulas)
+    code, _, err = run_cli(["cluster", source, "-k", 2, "-o", tmp_path / "p.csv"])
+    assert code == 0, err
+    back = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    assert list(back.columns) == ["name", "Latitude", "Longitude", "note", "cluster", "distance_m"]
+    np.testing.assert_allclose(back.Latitude, frame.Latitude)
+    assert list(back.note[:4]) == ["'=1+1", "'@cmd", "-3", "ok"] and back.note[28] == "'+x"
+    code, _, err = run_cli(["cluster", source, "-k", 2, "-o", tmp_path / "raw.csv", "--csv-raw"])
+    assert code == 0, err
+    assert list(pd.read_csv(tmp_path / "raw.csv", keep_default_na=False).note) == formulas
+
+
+def test_a_kind_column_survives_the_command_line(tmp_path):
+    source, _ = small_csv(tmp_path, kind=["shop", "home", "park"] * 10)
+    outputs = [tmp_path / name for name in ("p.geojson", "c.parquet", "h.csv")]
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", outputs[0]])
+    assert code == 0, err
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", outputs[1]])
+    assert code == 0, err
+    for path in outputs[:2]:
+        back = gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
+        assert list(back.kind) == ["shop", "home", "park"] * 10, path
+
+
+def test_replaced_outputs_keep_their_mode(tmp_path):
+    source, _ = small_csv(tmp_path)
+    out = tmp_path / "p.parquet"
+    out.write_text("old")
+    out.chmod(0o640)
+    code, _, err = run_cli(["cluster", source, "-k", 3, "-o", out])
+    assert code == 0, err
+    assert out.stat().st_mode & 0o777 == 0o640 and len(gpd.read_parquet(out)) == 30
+
+
+@pytest.mark.slow
+def test_sigterm_from_outside_while_writing(tmp_path):
+    # a real signal from another process while the output is being written
+    n = 60_000
+    rng = np.random.default_rng(1)
+    source = tmp_path / "big.csv"
+    pd.DataFrame({"lon": rng.uniform(-77.1, -76.9, n), "lat": rng.uniform(38.8, 39.0, n),
+                  "name": ["some text"] * n}).to_csv(source, index=False)
+    proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "cluster", str(source), "-k",
+                             "2", "--n-init", "1", "--seed", "0", "-o", str(tmp_path / "p.csv"),
+                             "--centroids", str(tmp_path / "c.geojson")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(".geokmeans-" in p.name for p in tmp_path.iterdir()):
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.001)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, f"not caught while writing (exit {proc.returncode}): {err}"
+    assert "terminated by SIGTERM" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["big.csv"]
+
+
+@pytest.mark.slow
+def test_sigkill_leftovers_are_removed_by_the_next_run(tmp_path):
+    # SIGKILL cannot be caught: the temporary file stays, named after host and process;
+    # the next run writing into the folder removes it, and not a live process's
+    n = 60_000
+    rng = np.random.default_rng(2)
+    source = tmp_path / "big.csv"
+    pd.DataFrame({"lon": rng.uniform(-77.1, -76.9, n), "lat": rng.uniform(38.8, 39.0, n),
+                  "name": ["some text"] * n}).to_csv(source, index=False)
+    proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "cluster", str(source), "-k",
+                             "2", "--n-init", "1", "--seed", "0", "-o", str(tmp_path / "p.csv")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(".geokmeans-" in p.name for p in tmp_path.iterdir()):
+            proc.kill()
+            break
+        time.sleep(0.001)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    left = [p.name for p in tmp_path.iterdir() if ".geokmeans-" in p.name]
+    assert left and all(f"-{proc.pid}-" in name for name in left)
+    live = tmp_path / f".x.csv.geokmeans-{left[0].split('.geokmeans-')[1].split('-')[0]}-" \
+                      f"{os.getpid()}-0123abcd.tmp.csv"
+    live.write_text("a concurrent run's")
+    code, _, err = run_cli(["cluster", tmp_path / "big.csv", "-k", 2, "--n-init", 1,
+                            "--centroids", tmp_path / "c.csv"])
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["big.csv", "c.csv", live.name])
+
+
+class FullDevice(io.StringIO):
+    """A stdout that fails like /dev/full."""
+
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+
+def test_stdout_on_a_full_device_leaves_no_output(tmp_path):
+    from geokmeans.cli import main
+
+    source, _ = small_csv(tmp_path)
+    before = files_under(tmp_path)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(FullDevice()), contextlib.redirect_stderr(err):
+        code = main(["cluster", str(source), "-k", "3", "-o", str(tmp_path / "p.geojson"),
+                     "--centroids", str(tmp_path / "c.csv"), "--map", str(tmp_path / "m.html")])
+    assert code == 2
+    assert "cannot write the report to stdout: No space left on device" in err.getvalue()
+    assert files_under(tmp_path) == before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_real_full_device(tmp_path):
+    source, _ = small_csv(tmp_path)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "choose-k", str(source),
+                               "--k", "2..3", "--plot", str(tmp_path / "elbow.png")],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+        assert done.returncode == 2, done.stderr
+        done = subprocess.run([sys.executable, "-m", "geokmeans.cli", "cluster", str(source),
+                               "-k", "3", "-o", str(tmp_path / "p.csv")],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("geokmeans: error: [Errno 28] cannot write the report to "
+                                   "stdout: No space left on device")
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]

@@ -278,6 +278,9 @@ def test_cli_partitioned_csv_on_the_cluster(client, ais, tmp_path):
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("50,000 points, k=4, CRS EPSG:32618")
         outputs[name] = pd.read_parquet(out).cluster.to_numpy()
+        from .geojson_check import check_geojson
+
+        check_geojson(tmp_path / f"{name}_c.geojson")
         centroids = gpd.read_file(tmp_path / f"{name}_c.geojson")
         assert centroids.n_points.sum() == len(ais)
         page = (tmp_path / f"{name}.html").read_text()
@@ -301,6 +304,9 @@ def test_cli_max_radius_on_the_cluster(client, ais, tmp_path):
                            client.scheduler.address], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "(from -k 2, split to a 3000 m radius)" in done.stdout
+    from .geojson_check import check_geojson
+
+    check_geojson(tmp_path / "c.geojson")
     centroids = gpd.read_file(tmp_path / "c.geojson")
     assert len(centroids) > 2 and centroids.max_distance_m.max() <= 3000
     assert centroids.n_points.sum() == len(ais)
@@ -372,3 +378,35 @@ def test_dropna_on_dask_matches_memory(client, ais):
     labels = on_dask.labels_.compute().to_numpy()
     assert (labels[[10, 30_000, 30_001]] == -1).all()
     assert_same_fit(on_dask, in_memory)
+
+
+def test_dask_result_outputs_all_or_nothing(client, ais, tmp_path, monkeypatch):
+    import geopandas as gpd
+
+    from .geojson_check import check_geojson
+
+    result = gk.cluster(dd.from_pandas(ais, npartitions=3), 4, random_state=0,
+                        label_column="grp")
+    assert "grp" in result.points.columns and "cluster" not in result.points.columns
+    for name, which in [("p.csv", "points"), ("p.gpkg", "both"), ("p.geojson", "all")]:
+        with pytest.raises(InputError, match="partitioned Parquet directory"):
+            result.to_file(tmp_path / name, which=which)
+    outputs = dict(points=tmp_path / "p.parquet", centroids=tmp_path / "c.csv",
+                   hulls=tmp_path / "h.geojson", map=tmp_path / "m.html")
+    real_explore = gk.ClusterResult.explore
+    monkeypatch.setattr(gk.ClusterResult, "explore",
+                        lambda self, **o: (_ for _ in ()).throw(RuntimeError("map failed")))
+    with pytest.raises(RuntimeError, match="map failed"):  # after the points were computed
+        result.write(**outputs)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(gk.ClusterResult, "explore", real_explore)
+    result.write(**outputs, map_options={"tiles": None, "max_points": 500})
+    back = pd.read_parquet(tmp_path / "p.parquet")
+    assert_array_equal(np.bincount(back.grp, minlength=4), result.centroids.n_points)
+    assert len(pd.read_csv(tmp_path / "c.csv")) == 4
+    assert len(check_geojson(tmp_path / "h.geojson")["features"]) == 4
+    assert len(gpd.read_file(tmp_path / "h.geojson")) == 4
+    assert "of 50,000 points" in (tmp_path / "m.html").read_text()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "p.parquet").stat().st_mode & 0o777 == 0o777 & ~umask

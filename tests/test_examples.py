@@ -21,10 +21,15 @@ def run_example(name, tmp_path):
 def test_dc_tutorial(tmp_path):
     out = run_example("dc_tutorial.py", tmp_path)
     assert "CRS EPSG:32618" in out
-    back = gpd.read_file(tmp_path / "dc_clusters.geojson")
-    assert sorted(back.kind.unique()) == ["centroids", "hulls", "points"]
-    assert (back.kind == "points").sum() == 200
-    assert (back.kind == "centroids").sum() == 6
+    from .geojson_check import check_geojson
+
+    document = check_geojson(tmp_path / "dc_clusters.geojson")
+    layers = [f["geokmeans:layer"] for f in document["features"]]
+    assert sorted(set(layers)) == ["centroids", "hulls", "points"]
+    assert layers.count("points") == 200
+    assert layers.count("centroids") == 6
+    assert layers.count("hulls") == 6
+    assert len(gpd.read_file(tmp_path / "dc_clusters.geojson")) == 212
 
 
 @pytest.mark.slow
@@ -33,6 +38,9 @@ def test_world_cities_map(tmp_path):
     assert "CRS sphere" in out
     html = (tmp_path / "world_cities_map.html").read_text()
     assert "L.canvas" in html and "geokmeans-legend" in html
+    from .geojson_check import check_geojson
+
+    check_geojson(tmp_path / "world_cities_clusters.geojson")
     centroids = gpd.read_file(tmp_path / "world_cities_clusters.geojson")
     assert len(centroids) == 40
 
@@ -64,6 +72,9 @@ def test_dask_partitions(tmp_path):
     assert out.startswith("50,000 points in 5 partitions, k=")
     labelled = pd.read_parquet(tmp_path / "ais_labelled.parquet")
     assert len(labelled) == 50_000 and (labelled.cluster >= 0).all()
+    from .geojson_check import check_geojson
+
+    check_geojson(tmp_path / "ais_centroids.geojson")
     centroids = gpd.read_file(tmp_path / "ais_centroids.geojson")
     assert centroids.max_distance_m.max() <= 4_000
     assert centroids.n_points.sum() == 50_000 and len(centroids) > 6

@@ -194,3 +194,433 @@ def test_csv_keeps_na_strings_and_empty_is_missing(tmp_path):
     with pytest.warns(GeoKMeansWarning):
         points = read_points(path, dropna=True)
     assert points.frame.country.iloc[0] == "NA"
+
+
+# -- all-or-nothing outputs -----------------------------------------------------------------
+
+import base64  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import stat  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pyogrio  # noqa: E402
+
+from geokmeans import io as gio  # noqa: E402
+from geokmeans._atomic import _host  # noqa: E402
+
+from .geojson_check import check_geojson  # noqa: E402
+
+
+def names(folder):
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+def dead_pid():
+    """The id of a process of this host that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_output_set_renames_all_or_none(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    b.write_text("old b")
+    with pytest.raises(RuntimeError, match="second writer"):
+        with gio.OutputSet() as outputs:
+            outputs.reserve(a).write_text("new a")
+            outputs.reserve(b).write_text("new b")
+            raise RuntimeError("second writer failed")
+    assert names(tmp_path) == ["b.txt"] and b.read_text() == "old b"
+    with gio.OutputSet() as outputs:
+        outputs.reserve(a).write_text("new a")
+        outputs.reserve(b).write_text("new b")
+        # before the commit: only hidden temporaries, the old b untouched
+        assert [n for n in names(tmp_path) if not n.startswith(".")] == ["b.txt"]
+        assert b.read_text() == "old b"
+    assert names(tmp_path) == ["a.txt", "b.txt"]
+    assert (a.read_text(), b.read_text()) == ("new a", "new b")
+
+
+def test_interruption_removes_temporaries_and_sqlite_sidecars(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        with gio.OutputSet() as outputs:
+            tmp = outputs.reserve(tmp_path / "out.gpkg")
+            tmp.write_bytes(b"half")
+            for sidecar in ("-journal", "-wal", "-shm"):
+                Path(f"{tmp}{sidecar}").write_bytes(b"x")
+            raise KeyboardInterrupt
+    assert names(tmp_path) == []
+
+
+def test_unwritten_output_fails_the_commit(tmp_path):
+    with pytest.raises(RuntimeError, match="'.*b.txt' was not written"):
+        with gio.OutputSet() as outputs:
+            outputs.reserve(tmp_path / "a.txt").write_text("a")
+            outputs.reserve(tmp_path / "b.txt")
+    assert names(tmp_path) == []
+
+
+def test_failed_rename_puts_back_the_files_already_replaced(tmp_path, monkeypatch):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("old a")
+    b.write_text("old b")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == b:
+            raise OSError("rename failed")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError, match="rename failed"):
+        with gio.OutputSet() as outputs:
+            outputs.reserve(a).write_text("new a")
+            outputs.reserve(b).write_text("new b")
+    assert (a.read_text(), b.read_text()) == ("old a", "old b")
+    assert names(tmp_path) == ["a.txt", "b.txt"]
+
+
+def test_temporary_names_carry_host_and_pid(tmp_path):
+    with gio.OutputSet() as outputs:
+        tmp = outputs.reserve(tmp_path / "my out é.geojson")
+        assert tmp.parent == tmp_path
+        pattern = (rf"\.my out é\.geojson\.geokmeans-{_host()}-{os.getpid()}-[0-9a-f]{{8}}"
+                   r"\.tmp\.geojson")
+        assert re.fullmatch(pattern, tmp.name), tmp.name
+        tmp.write_text("{}")
+    assert names(tmp_path) == ["my out é.geojson"]
+
+
+def test_stale_temporaries_of_dead_processes_of_this_host_are_removed(tmp_path):
+    host, dead = _host(), dead_pid()
+    stale = [f".out.geojson.geokmeans-{host}-{dead}-0123abcd.tmp.geojson",
+             f".x.gpkg.geokmeans-{host}-{dead}-0123abce.tmp.gpkg-journal",
+             f".x.gpkg.geokmeans-{host}-{dead}-0123abce.bak.gpkg"]
+    kept = [f".out.geojson.geokmeans-{host}-{os.getpid()}-0123abcd.tmp.geojson",  # alive
+            f".out.geojson.geokmeans-{host}-1-0123abcd.tmp.geojson",             # alive
+            f".out.geojson.geokmeans-{host}x-{dead}-0123abcd.tmp.geojson",       # other host
+            ".out.geojson.abc123.tmp.geojson",                                   # not ours
+            "notes.txt"]
+    for name in stale + kept:
+        (tmp_path / name).write_text("x")
+    directory = tmp_path / f".p.parquet.geokmeans-{host}-{dead}-0123abcf.tmp.parquet"
+    directory.mkdir()
+    (directory / "part.0.parquet").write_text("x")
+    gio.write_text(tmp_path / "new.html", "<p>")
+    assert names(tmp_path) == sorted(kept + ["new.html"])
+
+
+def test_replaced_file_keeps_its_mode_and_new_files_follow_the_umask(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+    os.chmod(target, 0o640)
+    gio.write_text(target, "new")
+    assert target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    previous = os.umask(0o002)
+    try:
+        gio.write_text(tmp_path / "new.csv", "x")
+        with gio.OutputSet() as outputs:
+            folder = outputs.reserve(tmp_path / "parts.parquet", directory=True)
+            folder.mkdir(mode=0o700)  # as tempfile.mkdtemp makes them
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o664
+    assert stat.S_IMODE((tmp_path / "parts.parquet").stat().st_mode) == 0o775
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_replaced_file_keeps_its_owner(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+    os.chown(target, 1234, 5678)
+    gio.write_text(target, "new")
+    assert (target.stat().st_uid, target.stat().st_gid) == (1234, 5678)
+
+
+def test_dangling_symlink_names_where_it_points(tmp_path):
+    os.symlink(tmp_path / "gone" / "x.geojson", tmp_path / "out.geojson")
+    with pytest.raises(InputError, match=re.escape(f"directory '{tmp_path / 'gone'}' does not")):
+        gio.write_text(tmp_path / "out.geojson", "x")
+    assert names(tmp_path) == ["out.geojson"]
+
+
+def test_same_file_in_every_spelling(tmp_path, monkeypatch):
+    original = tmp_path / "a.csv"
+    original.write_text("x")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    os.symlink(original, tmp_path / "link.csv")
+    os.link(original, tmp_path / "hard.csv")
+    monkeypatch.chdir(tmp_path)
+    for other in [original, "a.csv", "./a.csv", "sub/../a.csv", tmp_path / "." / "a.csv",
+                  "link.csv", "hard.csv"]:
+        assert gio.same_file(original, other), other
+    assert gio.same_file("new.csv", sub / ".." / "new.csv")  # not there yet
+    assert not gio.same_file(original, "b.csv")
+    assert not gio.same_file(original, sub / "a.csv")
+
+
+@pytest.mark.parametrize("target, message", [
+    ("folder.geojson", "it is a directory"),
+    ("missing/out.geojson", "directory 'missing' does not exist"),
+    ("notes.txt/out.geojson", "'notes.txt' is not a directory"),
+    ("", "path is empty"),
+])
+def test_output_paths_that_cannot_be_written(tmp_path, monkeypatch, target, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.geojson").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    before = names(tmp_path)
+    with pytest.raises(InputError, match=re.escape(message)):
+        gio.write_text(target, "x")
+    assert names(tmp_path) == before
+
+
+def test_special_files_and_non_paths_are_refused():
+    with pytest.raises(InputError, match="is not a regular file"):
+        gio.write_text("/dev/null", "x")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    with pytest.raises(DataTypeError, match="path must be a str or os.PathLike; got int"):
+        gio.write_text(5, "x")
+
+
+def test_long_unicode_and_spaced_names(tmp_path):
+    long_name = "é" * 120 + ".geojson"  # 248 bytes: the temporary name must stay < 256
+    gio.write_text(tmp_path / long_name, "x")
+    spaced = tmp_path / "with space 東京.csv"
+    gio.write_text(spaced, "y")
+    assert names(tmp_path) == sorted([long_name, spaced.name])
+
+
+# -- writers --------------------------------------------------------------------------------
+
+
+def ring(points):
+    return [*points, points[0]]
+
+
+@pytest.fixture
+def odd_shapes():
+    """Polygons wound the wrong way, and geometries that are missing, empty or NaN."""
+    shell_cw = ring([(0, 0), (0, 2), (2, 2), (2, 0)])
+    hole_ccw = ring([(0.5, 0.5), (1.5, 0.5), (1.5, 1.5), (0.5, 1.5)])
+    polygon = shapely.Polygon(shell_cw, [hole_ccw])
+    assert not polygon.exterior.is_ccw
+    multi = shapely.MultiPolygon([polygon, shapely.Polygon(ring([(5, 5), (5, 6), (6, 6)]))])
+    return gpd.GeoDataFrame(
+        {"name": ["p", "m", "none", "empty", "nan"],
+         "value": [1.5, np.nan, np.inf, -2.0, 3.0]},
+        geometry=[polygon, multi, None, shapely.Point(), shapely.Point(np.nan, np.nan)],
+        crs=4326)
+
+
+def test_geojson_winding_nulls_and_non_finite_values(odd_shapes, tmp_path):
+    path = tmp_path / "shapes.geojson"
+    gio.write_geojson(path, {"shapes": odd_shapes}, {"note": "x"})
+    document = check_geojson(path)  # winding, ranges, no NaN, no crs
+    features = document["features"]
+    assert [f["geokmeans:layer"] for f in features] == ["shapes"] * 5
+    assert [f["geometry"] is None for f in features] == [False, False, True, True, True]
+    assert [f["properties"]["value"] for f in features] == [1.5, None, None, -2.0, 3.0]
+    assert document["geokmeans"] == {"note": "x"}
+    back = gpd.read_file(path)
+    assert back.geometry.iloc[0].equals(odd_shapes.geometry.iloc[0])  # same shape, rewound
+    assert back.geometry.iloc[0].exterior.is_ccw
+    assert not back.geometry.iloc[0].interiors[0].is_ccw
+
+
+def test_geojson_coordinates_rounded_and_kept_in_range(tmp_path):
+    frame = gpd.GeoDataFrame({"v": [1, 2]},
+                             geometry=[shapely.Point(180.0000000004, -90.0000000001),
+                                       shapely.Point(-77.123456789, 38.987654321)], crs=4326)
+    gio.write_geojson(tmp_path / "p.geojson", {"points": frame})
+    coords = [f["geometry"]["coordinates"]
+              for f in check_geojson(tmp_path / "p.geojson")["features"]]
+    assert coords == [[180.0, -90.0], [-77.1234568, 38.9876543]]
+    far = gpd.GeoDataFrame({"v": [1]}, geometry=[shapely.Point(181.0, 0.0)], crs=4326)
+    with pytest.raises(InputError, match=r"row 0 has lon=181.0"):
+        gio.write_geojson(tmp_path / "far.geojson", {"points": far})
+    assert names(tmp_path) == ["p.geojson"]
+
+
+@pytest.fixture
+def every_kind():
+    """A table with a cell of each awkward kind, a user column named ``kind`` and a
+    named index."""
+    when = pd.to_datetime(["2024-03-01 12:00", "2024-03-02 00:30"]).tz_localize("Europe/Paris")
+    frame = gpd.GeoDataFrame({
+        "kind": ["user", "data"],
+        "blob": [b"\x00\xff\x10", None],
+        "when": when,
+        "day": [datetime.date(2024, 3, 1), None],
+        "cat": pd.Categorical(["x", "y"]),
+        "nested": [{"a": [1, 2]}, None],
+        "month": pd.PeriodIndex(["2024-01", "2024-02"], freq="M"),
+        "span": pd.to_timedelta([1.5, 60], unit="s"),
+        "shape": [shapely.Point(1, 2), None],
+        "big": np.array([2**53 + 1, -5], dtype=np.int64),
+    }, geometry=gpd.points_from_xy([-77.0, -76.5], [38.9, 39.1]), crs=4326)
+    frame.index = pd.Index(["s1", "s2"], name="station")
+    return frame
+
+
+def test_geojson_cells_of_every_kind(every_kind, tmp_path):
+    gio.write_geojson(tmp_path / "t.geojson", {"points": every_kind})
+    props = [f["properties"] for f in check_geojson(tmp_path / "t.geojson")["features"]]
+    first = props[0]
+    assert list(first)[:2] == ["station", "kind"]
+    assert first["station"] == "s1" and first["kind"] == "user"
+    assert base64.b64decode(first["blob"]) == b"\x00\xff\x10" and props[1]["blob"] is None
+    assert pd.Timestamp(first["when"]) == every_kind["when"].iloc[0]  # same instant
+    assert first["day"].startswith("2024-03-01")
+    assert first["cat"] == "x" and first["nested"] == {"a": [1, 2]}
+    assert first["month"] == "2024-01" and first["shape"] == "POINT (1 2)"
+    assert first["big"] == 2**53 + 1
+    assert pd.Timedelta(first["span"]) == pd.Timedelta(1.5, unit="s")
+
+
+def test_csv_cells_of_every_kind(every_kind, tmp_path):
+    gio.write_csv(tmp_path / "t.csv", every_kind)
+    back = pd.read_csv(tmp_path / "t.csv", keep_default_na=False)
+    assert list(back.columns) == ["station", *every_kind.columns.drop("geometry"), "lon", "lat"]
+    assert list(back.station) == ["s1", "s2"] and list(back.kind) == ["user", "data"]
+    assert base64.b64decode(back.blob[0]) == b"\x00\xff\x10"
+    assert json.loads(back.nested[0]) == {"a": [1, 2]}
+    assert back["shape"][0] == "POINT (1 2)" and list(back.big) == [2**53 + 1, -5]
+    assert_allclose(back.lon, [-77.0, -76.5])
+
+
+def test_geopackage_cells_of_every_kind(every_kind, tmp_path):
+    gio.write_gpkg(tmp_path / "t.gpkg", {"points": every_kind})
+    back = pyogrio.read_dataframe(tmp_path / "t.gpkg")
+    assert list(back.station) == ["s1", "s2"] and list(back.kind) == ["user", "data"]
+    assert back.blob[0] == b"\x00\xff\x10"  # binary stays binary
+    assert back.when.iloc[0] == every_kind["when"].iloc[0]
+    assert json.loads(back.nested[0]) == {"a": [1, 2]}
+    assert list(back.month) == ["2024-01", "2024-02"] and back.span[0] == "P0DT0H0M1.5S"
+    assert list(back.big) == [2**53 + 1, -5]
+
+
+def test_parquet_cells_of_every_kind(every_kind, tmp_path):
+    gio.write_parquet(tmp_path / "t.parquet", every_kind)
+    back = gpd.read_parquet(tmp_path / "t.parquet")
+    assert list(back.station) == ["s1", "s2"] and list(back.kind) == ["user", "data"]
+    assert back.blob[0] == b"\x00\xff\x10"
+    assert back.when.iloc[0] == every_kind["when"].iloc[0]
+    assert back.span[0] == pd.Timedelta(1.5, unit="s")
+    assert list(back.big) == [2**53 + 1, -5]
+    assert back.crs.equals("EPSG:4326")
+
+
+def test_parquet_names_a_column_it_cannot_hold(tmp_path):
+    frame = gpd.GeoDataFrame({"fine": [1, 2], "mixed": [1, "x"]},
+                             geometry=gpd.points_from_xy([0, 1], [0, 1]), crs=4326)
+    with pytest.raises(InputError, match=r"column 'mixed' cannot be written to Parquet"):
+        gio.write_parquet(tmp_path / "t.parquet", frame)
+    with pytest.raises(InputError, match="a Parquet file holds one table; got 2"):
+        gio.write_parquet(tmp_path / "t.parquet", {"a": frame, "b": frame})
+    assert names(tmp_path) == []
+
+
+def test_geopackage_keeps_columns_named_fid_and_geom(tmp_path):
+    frame = gpd.GeoDataFrame({"fid": [5.5, None], "geom": ["a", "b"], "v": [1, 2]},
+                             geometry=gpd.points_from_xy([0, 1], [0, 1]), crs=4326)
+    gio.write_gpkg(tmp_path / "t.gpkg", {"points": frame})
+    back = pyogrio.read_dataframe(tmp_path / "t.gpkg")
+    assert list(back.columns) == ["fid", "geom", "v", "geometry"]
+    assert_array_equal(back.fid, [5.5, np.nan])
+    assert list(back.geom) == ["a", "b"]
+    twins = frame.assign(Name=["x", "y"], name=["z", "w"])
+    with pytest.raises(InputError, match=r"columns 'Name' and 'name' .* differ only in case"):
+        gio.write_gpkg(tmp_path / "twins.gpkg", {"points": twins})
+    assert names(tmp_path) == ["t.gpkg"]
+
+
+def test_geopackage_layers_share_one_crs(tmp_path):
+    points = gpd.GeoDataFrame({"v": [1]}, geometry=gpd.points_from_xy([500_000.0], [4_300_000.0]),
+                              crs=32618)
+    centre = gpd.GeoDataFrame({"c": [0]}, geometry=gpd.points_from_xy([-75.0], [38.85]), crs=4326)
+    gio.write_gpkg(tmp_path / "t.gpkg", {"points": points, "centroids": centre})
+    for layer in ("points", "centroids"):
+        assert pyogrio.read_info(tmp_path / "t.gpkg", layer=layer)["crs"] == "EPSG:32618"
+    back = gpd.read_file(tmp_path / "t.gpkg", layer="centroids")
+    assert_allclose(back.geometry.x, centre.to_crs(32618).geometry.x)
+
+
+def test_csv_formula_cells_get_a_quote_unless_raw(tmp_path):
+    cells = ['=HYPERLINK("http://x","y")', "+1 555 0100", "-2", "-2.5e3", "+7", "@SUM(A1)",
+             "\tx", "\rx", "plain", "a=b", None]
+    frame = gpd.GeoDataFrame({"text": cells, "=cmd": range(11), "n": [-1.5] * 11},
+                             geometry=gpd.points_from_xy([0.0] * 11, [0.0] * 11), crs=4326)
+    gio.write_csv(tmp_path / "safe.csv", frame)
+    back = pd.read_csv(tmp_path / "safe.csv", dtype=str, keep_default_na=False)
+    assert list(back.columns) == ["text", "'=cmd", "n", "lon", "lat"]
+    assert list(back.text) == ["'" + cells[0], "'+1 555 0100", "-2", "-2.5e3", "+7",
+                               "'@SUM(A1)", "'\tx", "'\rx", "plain", "a=b", ""]
+    assert set(back.n) == {"-1.5"}  # numbers untouched
+    gio.write_csv(tmp_path / "raw.csv", frame, raw=True)
+    raw = pd.read_csv(tmp_path / "raw.csv", dtype=str, keep_default_na=False)
+    assert list(raw.columns)[1] == "=cmd"
+    assert list(raw.text) == [*cells[:-1], ""]
+
+
+def test_csv_coordinate_columns(tmp_path):
+    points = gpd.GeoDataFrame({"Latitude": ["38.9", "39.1"], "Longitude": [-77.0, -76.5]},
+                              geometry=gpd.points_from_xy([-77.0, -76.5], [38.9, 39.1]),
+                              crs=4326)
+    gio.write_csv(tmp_path / "own.csv", points, coordinate_columns=("Longitude", "Latitude"))
+    assert list(pd.read_csv(tmp_path / "own.csv").columns) == ["Latitude", "Longitude"]
+    clash = points.rename(columns={"Latitude": "lat"})
+    with pytest.raises(InputError, match=r"CSV column 'lat'.*--lat/--lon"):
+        gio.write_csv(tmp_path / "clash.csv", clash)
+    missing = points.copy()
+    missing.loc["x"] = ["1", 2.0, None]  # a row without geometry: empty coordinates
+    gio.write_csv(tmp_path / "missing.csv", missing)
+    back = pd.read_csv(tmp_path / "missing.csv")
+    assert list(back.columns) == ["Latitude", "Longitude", "lon", "lat"]
+    assert np.isnan(back.lon.iloc[2]) and back.lon.iloc[0] == -77.0
+    assert names(tmp_path) == ["missing.csv", "own.csv"]
+
+
+def test_output_formats_by_extension():
+    assert gio.output_format("a.JSON") == "GeoJSON"
+    assert gio.output_format("a/b c.GeoParquet") == "GeoParquet"
+    with pytest.raises(InputError, match=r"unknown extension '.shp' \(Shapefiles are not written"):
+        gio.output_format("a.shp")
+    with pytest.raises(InputError, match=r"unknown extension ''"):
+        gio.output_format("noext")
+
+
+def test_geometry_column_that_is_not_the_geometry_is_refused():
+    frame = pd.DataFrame({"lat": [1.0], "lon": [2.0], "geometry": ["POINT (2 1)"]})
+    with pytest.raises(InputError, match=r"column 'geometry' that is not its geometry.*Rename"):
+        read_points(frame)
+    points = read_points(frame.drop(columns="geometry"))
+    assert points.lonlat_columns == ("lon", "lat")
+    lonlat = gpd.GeoDataFrame(geometry=gpd.points_from_xy([2.0], [1.0]), crs=4326)
+    assert read_points(lonlat).lonlat_columns is None
+
+
+@pytest.mark.parametrize("document, problem", [
+    ('{"type":"FeatureCollection","crs":{},"features":[]}', "crs"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"v":NaN},'
+     '"geometry":null}]}', "NaN"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+     '"geometry":{"type":"Point","coordinates":[]}}]}', "empty coordinates"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+     '"geometry":{"type":"Point","coordinates":[null,null]}}]}', "position"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+     '"geometry":{"type":"Point","coordinates":[200,0]}}]}', "longitude"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":'
+     '{"type":"Polygon","coordinates":[[[0,0],[0,1],[1,1],[0,0]]]}}]}', "clockwise"),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null}]}',
+     "properties"),
+])
+def test_the_geojson_checker_rejects(document, problem):
+    with pytest.raises(AssertionError, match=problem):
+        check_geojson(document)

@@ -1,0 +1,392 @@
+"""Writers of tables with a geometry: GeoJSON (RFC 7946), GeoPackage, GeoParquet, CSV, text.
+
+Every writer prepares its whole output in memory first (so a bad column fails before any
+file exists), then writes it through an ``OutputSet``: its own, or the caller's when
+``outputs=`` is given, so that several outputs appear together or not at all.
+
+What each format holds:
+
+- **GeoJSON** (``.geojson``, ``.json``): one FeatureCollection in lon/lat WGS84 (no ``crs``
+  member), coordinates rounded to 1e-7° (about 1 cm), polygons wound as RFC 7946 says
+  (exterior rings counter-clockwise, holes clockwise), ``"geometry": null`` for missing,
+  empty or non-finite geometries. Each feature names its layer in the foreign member
+  ``"geokmeans:layer"`` (never in ``properties``, which hold only the table's columns);
+  run facts go in the collection's ``"geokmeans"`` member. Binary cells are base64 text.
+- **GeoPackage** (``.gpkg``): one layer per table, all in one CRS (``crs=``, by default
+  the first layer's); binary cells stay binary.
+- **GeoParquet** (``.parquet``, ``.geoparquet``): one table, EPSG:4326; run facts under
+  the ``geokmeans`` key of the schema metadata.
+- **CSV** (``.csv``): one table (RFC 4180, CRLF line ends); point coordinates as two
+  columns, other geometries as a ``wkt`` column. Text cells that a spreadsheet would run
+  as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, numbers
+  excepted) get a leading ``'`` unless ``raw=True``. Binary cells are base64 text.
+
+A named index is written as column(s) (unless a column already has that name).
+"""
+
+import contextlib
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from ._atomic import _as_path, atomic_path
+from ._tables import defuse_formulas, json_default, lonlat, portable, user_table, with_geometry
+from .errors import InputError
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "SINGLE_TABLE_FORMATS",
+    "check_csv_columns",
+    "defuse_formulas",
+    "output_format",
+    "write_csv",
+    "write_geojson",
+    "write_gpkg",
+    "write_parquet",
+    "write_text",
+]
+
+OUTPUT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage",
+                  ".parquet": "GeoParquet", ".geoparquet": "GeoParquet", ".csv": "CSV"}
+SINGLE_TABLE_FORMATS = ("GeoParquet", "CSV")
+
+_NOT_WRITTEN = {
+    ".shp": "Shapefiles are not written (10-character column names, several files); use .gpkg",
+    ".zip": "zipped Shapefiles are not written; use .gpkg",
+}
+_PRECISION_DECIMALS = 7  # 1e-7 degrees, about 1 cm
+_RANGE_SLACK = 1e-6      # degrees of round-off beyond ±180/±90 clipped back into range
+
+
+def output_format(path):
+    """The format name of an output path from its extension (any case).
+
+    Returns ``"GeoJSON"``, ``"GeoPackage"``, ``"GeoParquet"`` or ``"CSV"``; an unknown
+    extension is an ``InputError`` listing the known ones.
+
+    Examples
+    --------
+    >>> output_format("out/Points.GeoJSON")
+    'GeoJSON'
+    """
+    suffix = _as_path(path, None).suffix.lower()
+    if suffix in OUTPUT_FORMATS:
+        return OUTPUT_FORMATS[suffix]
+    why = f" ({_NOT_WRITTEN[suffix]})" if suffix in _NOT_WRITTEN else ""
+    raise InputError(f"output '{path}' has an unknown extension {suffix!r}{why}; use "
+                     f"{', '.join(OUTPUT_FORMATS)}.")
+
+
+@contextlib.contextmanager
+def _writing(path, protected, outputs, label=None, directory=False):
+    """A temporary path for ``path``: reserved in ``outputs``, or in a set of its own."""
+    if outputs is None:
+        with atomic_path(path, protected, directory=directory) as tmp:
+            yield tmp
+    else:
+        yield outputs.reserve(path, label=label, directory=directory, protected=protected)
+
+
+# -- GeoJSON --------------------------------------------------------------------------------
+
+
+def _orient(geoms):
+    """Polygons wound as RFC 7946 says: exterior rings counter-clockwise, holes clockwise."""
+    if hasattr(shapely, "orient_polygons"):  # shapely >= 2.1
+        return shapely.orient_polygons(geoms, exterior_cw=False)
+    from shapely.geometry.polygon import orient
+
+    def one(geom):
+        if geom.geom_type == "Polygon":
+            return orient(geom, 1.0)
+        if geom.geom_type == "MultiPolygon":
+            return shapely.MultiPolygon([orient(p, 1.0) for p in geom.geoms])
+        if geom.geom_type == "GeometryCollection":
+            return shapely.GeometryCollection([one(g) for g in geom.geoms])
+        return geom
+
+    return np.array([one(g) for g in geoms], dtype=object)
+
+
+def _geojson_geometries(geoms, layer):
+    """GeoJSON text (n,) of lon/lat geometries: rounded to 1e-7°, polygons oriented,
+    ``null`` for missing, empty or non-finite ones. Coordinates beyond the lon/lat range by
+    more than round-off are an error."""
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.full(len(geoms), "null", dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return out
+    rows = np.flatnonzero(present)
+    shapes = shapely.force_2d(geoms[present])
+    coords, index = shapely.get_coordinates(shapes, return_index=True)
+    finite = np.isfinite(coords).all(axis=1)
+    broken = np.zeros(len(shapes), dtype=bool)
+    np.logical_or.at(broken, index, ~finite)
+    limit = np.array([180.0, 90.0])
+    outside = finite & (np.abs(coords) > limit + _RANGE_SLACK).any(axis=1)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        lon, lat = coords[first]
+        raise InputError(f"cannot write the {layer} as GeoJSON: row {rows[index[first]]} has "
+                         f"lon={lon}, lat={lat}, outside longitude [-180, 180] and latitude "
+                         "[-90, 90].")
+
+    def snap(xy):
+        return np.clip(np.round(xy, _PRECISION_DECIMALS), -limit, limit)
+
+    shapes = _orient(shapely.transform(shapes, snap))
+    text = shapely.to_geojson(shapes).astype(object)
+    text[broken] = "null"
+    out[present] = text
+    return out
+
+
+def _feature_strings(frame, layer):
+    """The GeoJSON Feature texts of ``frame``'s rows, tagged with ``layer``."""
+    frame = lonlat(frame)
+    geometries = _geojson_geometries(frame.geometry.to_numpy(), layer)
+    props = portable(user_table(frame), "json")
+    if len(props.columns) == 0:
+        records = ["{}"] * len(props)
+    else:
+        text = props.to_json(orient="records", lines=True, date_format="iso",
+                             double_precision=15, default_handler=str)
+        records = text.split("\n")[:len(props)]
+    head = '{"type":"Feature","geokmeans:layer":' + json.dumps(layer) + ',"properties":'
+    return [f'{head}{p},"geometry":{g}}}' for p, g in zip(records, geometries)]
+
+
+def _dump_collection(handle, features, metadata):
+    """Write a FeatureCollection of ready ``features`` texts to an open text file."""
+    handle.write('{"type":"FeatureCollection",')
+    if metadata:
+        member = json.dumps(metadata, allow_nan=False, separators=(",", ":"),
+                            default=json_default)
+        handle.write(f'"geokmeans":{member},')
+    handle.write('"features":[')
+    step = 10_000
+    for start in range(0, len(features), step):
+        handle.write(("," if start else "") + ",".join(features[start:start + step]))
+    handle.write("]}\n")
+
+
+def write_geojson(path, layers, metadata=None, protected=(), *, outputs=None, label=None):
+    """Write ``layers`` ({name: GeoDataFrame}) as one RFC 7946 FeatureCollection.
+
+    Parameters
+    ----------
+    path : str or path
+        The output file.
+    layers : dict of str to GeoDataFrame
+        Tables in any CRS (converted to lon/lat WGS84); each feature names its table in
+        the foreign member ``"geokmeans:layer"``, outside ``properties``.
+    metadata : dict, optional
+        Written as the collection's ``"geokmeans"`` member.
+    protected : iterable of path
+        Files never to be written (the input).
+    outputs : OutputSet, optional
+        Write as part of this set (renamed when the set commits).
+    label : str, optional
+        Name of this output in messages.
+    """
+    features = []
+    for name, frame in layers.items():
+        features.extend(_feature_strings(frame, name))
+    with _writing(path, protected, outputs, label) as tmp, \
+            open(tmp, "w", encoding="utf-8") as handle:
+        _dump_collection(handle, features, metadata)
+
+
+# -- GeoPackage -----------------------------------------------------------------------------
+
+
+def _free_name(preferred, taken):
+    taken = {str(t).lower() for t in taken}
+    name, i = preferred, 0
+    while name.lower() in taken:
+        i += 1
+        name = f"geokmeans_{preferred}" if i == 1 else f"geokmeans_{preferred}_{i}"
+    return name
+
+
+def _gpkg_frame(frame, crs, layer):
+    """(GeoDataFrame ready for GDAL, layer options) of one GeoPackage layer."""
+    if frame.crs is not None and not frame.crs.equals(crs):
+        frame = frame.to_crs(crs)
+    table = portable(user_table(frame), "gpkg")
+    lower = {}
+    for name in table.columns:
+        if name.lower() in lower:
+            raise InputError(f"columns {lower[name.lower()]!r} and {name!r} of the {layer} "
+                             "differ only in case, which a GeoPackage cannot hold; rename one.")
+        lower[name.lower()] = name
+    options = {"FID": _free_name("fid", table.columns),
+               "GEOMETRY_NAME": _free_name("geom", table.columns)}
+    out = table.copy()
+    geometry = _free_name("geometry", table.columns)
+    out[geometry] = frame.geometry.to_numpy()
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=crs), options
+
+
+def write_gpkg(path, layers, metadata=None, protected=(), *, crs=None, outputs=None, label=None):
+    """Write each of ``layers`` ({name: GeoDataFrame}) as a layer of one GeoPackage.
+
+    Every layer is written in one CRS: ``crs``, by default that of the first layer that
+    has one (EPSG:4326 when none has). ``metadata`` goes in each layer's metadata. A
+    column named ``fid`` or ``geom`` is kept as an ordinary column (the table's own key
+    and geometry column take other names).
+    """
+    import pyogrio
+
+    layers = dict(layers)
+    if crs is None:
+        crs = next((f.crs for f in layers.values() if f.crs is not None), "EPSG:4326")
+    meta = {str(k): v if isinstance(v, str) else json.dumps(v, default=json_default)
+            for k, v in (metadata or {}).items()}
+    prepared = {name: _gpkg_frame(frame, crs, name) for name, frame in layers.items()}
+    with _writing(path, protected, outputs, label) as tmp:
+        for i, (name, (frame, options)) in enumerate(prepared.items()):
+            try:
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=i > 0,
+                                        layer_metadata=meta or None, use_arrow=True,
+                                        layer_options=options)
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+                    pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+                    NotImplementedError, ValueError, TypeError, OverflowError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise InputError(f"cannot write the {name} layer of '{path}': {first}") from None
+
+
+# -- GeoParquet -----------------------------------------------------------------------------
+
+
+def _arrow_table(frame):
+    """The Arrow table geopandas writes for ``frame``; a column Arrow cannot hold is an
+    ``InputError`` naming it."""
+    import pyarrow as pa
+
+    try:
+        from geopandas.io.arrow import _geopandas_to_arrow
+    except ImportError:  # pragma: no cover - private API moved
+        _geopandas_to_arrow = None
+    try:
+        if _geopandas_to_arrow is None:  # pragma: no cover
+            return None
+        return _geopandas_to_arrow(frame, index=False)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        for name in frame.columns:
+            if name == frame.geometry.name:
+                continue
+            try:
+                pa.array(frame[name], from_pandas=True)
+            except (pa.ArrowException, ValueError, TypeError) as column_exc:
+                raise InputError(f"column {name!r} cannot be written to Parquet "
+                                 f"({column_exc}); convert it, e.g. with .astype(str).") from None
+        raise InputError(f"cannot write Parquet: {exc}") from None
+
+
+def write_parquet(path, frame, metadata=None, protected=(), *, outputs=None, label=None):
+    """Write one table to GeoParquet (EPSG:4326).
+
+    ``frame`` is a GeoDataFrame (or a dict holding exactly one); ``metadata`` is stored
+    as JSON under the ``geokmeans`` key of the schema metadata.
+    """
+    import pyarrow.parquet as pq
+
+    if isinstance(frame, dict):
+        if len(frame) != 1:
+            raise InputError(f"a Parquet file holds one table; got {len(frame)} "
+                             f"({', '.join(frame)}).")
+        (frame,) = frame.values()
+    frame = lonlat(frame)
+    table = with_geometry(portable(user_table(frame), "parquet"), frame)
+    arrow = _arrow_table(table)
+    with _writing(path, protected, outputs, label) as tmp:
+        if arrow is None:  # pragma: no cover - private API moved: write, then add ours
+            table.to_parquet(tmp, index=False)
+            arrow = pq.read_table(tmp)
+        if metadata:
+            member = json.dumps(metadata, default=json_default).encode()
+            arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
+                                                   b"geokmeans": member})
+        pq.write_table(arrow, tmp)
+
+
+# -- CSV and text ---------------------------------------------------------------------------
+
+
+def check_csv_columns(columns, coordinate_columns=None):
+    """Refuse a CSV whose point coordinates would be added under a name ``columns`` has.
+
+    ``coordinate_columns`` are the ``(lon, lat)`` columns the coordinates were read from
+    (nothing is added when ``columns`` holds both), or None when they come from a
+    geometry and are added as ``lon``/``lat``.
+    """
+    columns = [str(c) for c in columns]
+    if coordinate_columns is not None and all(c in columns for c in coordinate_columns):
+        return
+    for name in coordinate_columns or ("lon", "lat"):
+        if name in columns:
+            raise InputError(
+                f"cannot write the coordinates as CSV column {name!r}: the table already has "
+                f"a column {name!r} that is not its coordinates (they come from its geometry). "
+                "Use that column as the coordinates (lat=/lon=, --lat/--lon on the command "
+                "line), rename it, or write .gpkg, .parquet or .geojson."
+            )
+
+
+def _csv_table(frame, coordinate_columns):
+    """``frame`` as a plain table: coordinates as columns (point geometry) or WKT."""
+    table = user_table(frame)
+    if coordinate_columns is not None and all(c in table.columns for c in coordinate_columns):
+        return table  # the input's own coordinate columns are already there
+    lon_name, lat_name = coordinate_columns or ("lon", "lat")
+    geoms = lonlat(frame).geometry
+    missing = (geoms.isna() | geoms.is_empty).to_numpy()
+    if (geoms.geom_type.to_numpy()[~missing] == "Point").all():
+        check_csv_columns(table.columns, coordinate_columns)
+        lon = np.full(len(table), np.nan)
+        lat = np.full(len(table), np.nan)
+        lon[~missing] = geoms[~missing].x.to_numpy()
+        lat[~missing] = geoms[~missing].y.to_numpy()
+        table[lon_name] = lon
+        table[lat_name] = lat
+        return table
+    if "wkt" in table.columns:
+        raise InputError("cannot write the geometry as CSV column 'wkt': the table already has a "
+                         "column 'wkt'; rename it, or write .gpkg, .parquet or .geojson.")
+    table["wkt"] = geoms.to_wkt().to_numpy()
+    return table
+
+
+def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, outputs=None,
+              label=None):
+    """Write a table to CSV: the geometry becomes coordinate columns (or a ``wkt`` column).
+
+    Parameters
+    ----------
+    coordinate_columns : (str, str), optional
+        ``(lon, lat)`` column names: when ``frame`` has both, they are the coordinates
+        and are written as they are; otherwise the point coordinates (EPSG:4326) are
+        added under these names (default ``("lon", "lat")``). Adding a name the table
+        already has is an ``InputError``.
+    raw : bool, default False
+        ``False``: text that a spreadsheet would run as a formula gets a leading ``'``
+        (see ``defuse_formulas``). ``True``: every cell as it is.
+    """
+    table = portable(_csv_table(frame, coordinate_columns), "text")
+    if not raw:
+        table = defuse_formulas(table)
+    with _writing(path, protected, outputs, label) as tmp:
+        # RFC 4180 line ends: a cell holding a carriage return is then quoted too
+        table.to_csv(tmp, index=False, lineterminator="\r\n")
+
+
+def write_text(path, text, protected=(), *, outputs=None, label=None):
+    """Write ``text`` (UTF-8) to ``path`` atomically (or as part of ``outputs``)."""
+    with _writing(path, protected, outputs, label) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
