@@ -312,8 +312,6 @@ def _new_map(tiles, attr, bounds):
         """A folium Map whose ``save`` writes atomically (temporary file + rename)."""
 
         def save(self, outfile, close_file=True, **kwargs):
-            if hasattr(outfile, "write"):  # a file object: folium's own behaviour
-                return super().save(outfile, close_file=close_file, **kwargs)
             save_map(self, outfile)
 
     (south, west), (north, east) = bounds
@@ -395,7 +393,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
 
         points = sample_points(result, cluster_quota(result.centroids.n_points, max_points),
                                random_state)
-        labels = points[getattr(result, "label_column", "cluster")].to_numpy()
+        labels = points[result.label_column].to_numpy()
         n_points = int(result.centroids.n_points.sum())
     else:
         points = result.points

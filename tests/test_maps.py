@@ -157,14 +157,6 @@ def test_save_is_atomic(dc_result, tmp_path, monkeypatch):
     assert (tmp_path / "map2.html").exists()
 
 
-def test_save_to_a_file_object(dc_result):
-    import io
-
-    buffer = io.BytesIO()
-    dc_result.explore(tiles=None).save(buffer, close_file=False)
-    assert buffer.getvalue().startswith(b"<!DOCTYPE html>")
-
-
 def test_hull_pieces_are_not_torn_across_the_map():
     # Cluster A has points on both sides of the widest gap in the data's longitudes
     # (105°E..130°E), which is where the map's view is cut: its hull must still be one
