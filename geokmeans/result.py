@@ -1,13 +1,15 @@
 """``cluster()`` and ``ClusterResult``: labelled points, centroids and their exports."""
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
 from . import io
-from .errors import InputError
+from ._validation import check_param
+from .errors import DataTypeError, GeoKMeansWarning, InputError
 from .model import GeoKMeans
 from .stats import cluster_hulls
 
@@ -160,7 +162,11 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         Coordinate column names.
     **options
         Any other ``GeoKMeans`` parameter (``init``, ``bbox``, ``crs``, ``random_state``,
-        ``dropna`` ...).
+        ``dropna`` ...); an unknown name raises ``DataTypeError``.
+
+    Every parameter is checked before the data are read. An input column named
+    ``cluster`` or ``distance_m`` is replaced in ``points`` (with a
+    ``GeoKMeansWarning``).
 
     Returns
     -------
@@ -178,7 +184,15 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     if sample_weight is not None and weight is not None:
         raise InputError("give the weights once: sample_weight or weight, not both.")
     weights = sample_weight if sample_weight is not None else weight
+    unknown = sorted(set(options) - set(GeoKMeans._get_param_names()))
+    if unknown:
+        raise DataTypeError(
+            f"cluster() got an unknown option {unknown[0]!r}; options are "
+            f"{', '.join(sorted(set(GeoKMeans._get_param_names()) - {'n_clusters'}))}."
+        )
     model = GeoKMeans(n_clusters, lat=lat, lon=lon, **options)
+    params = model._validated()  # every parameter, before reading the data
+    check_param("weight", weights)
     from .distributed import is_dask_collection
 
     if is_dask_collection(data):
@@ -187,9 +201,15 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         model.fit(data, sample_weight=weights)
         frame = as_dask_frame(data).assign(cluster=model.labels_)
         return ClusterResult(frame, model.centroids_.copy(), model, None)
-    points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=model.dropna)
-    model._fit_read(points)
+    points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
+    model._fit_read(points, params)
     frame = points.frame
+    replaced = [c for c in ("cluster", "distance_m") if c in frame.columns]
+    if replaced:
+        warnings.warn(f"the input's {' and '.join(map(repr, replaced))} column"
+                      f"{'s are' if len(replaced) > 1 else ' is'} replaced by this "
+                      "clustering's in the result's points.", GeoKMeansWarning, stacklevel=2)
+        frame = frame.drop(columns=replaced)
     frame["cluster"] = model.labels_
     frame["distance_m"] = model.distances_m_
     source = Path(data) if isinstance(data, (str, Path)) else None

@@ -233,7 +233,9 @@ def test_non_finite_in_predict_names_row():
         ([1.0, 1.0, -2.0], r"sample_weight must be >= 0: row 2 is -2.0"),
         ([0.0, 0.0, 0.0], r"zero for every sample"),
         ([1.0, 1.0], r"shape \(2,\); expected \(3,\)"),
-        (["a", "b", "c"], r"sample_weight should be numeric"),
+        (["a", "b", "c"], r"sample_weight should hold numbers"),
+        ([True, False, True], r"sample_weight holds booleans"),
+        ([1 + 1j, 1, 1], r"sample_weight holds complex numbers"),
     ],
 )
 def test_bad_weights(weights, match):
@@ -245,21 +247,23 @@ def test_bad_weights(weights, match):
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(n_clusters=0), r"n_clusters=0 should be >= 1"),
+        (dict(n_clusters=0), r"n_clusters=0 should be an integer >= 1"),
         (dict(n_clusters=4), r"n_samples=3 should be >= n_clusters=4"),
         (dict(n_clusters=2.5), r"n_clusters=2.5 should be an integer"),
-        (dict(init="foo"), r"init='foo' is not valid; choose one of 'k-means\+\+', 'bbox', "
-                           r"'random' or an array of centres"),
+        (dict(init="foo"), r"init='foo' should be 'k-means\+\+', 'bbox', 'random' or an array "
+                           r"of centres"),
         (dict(n_clusters=2, init=[[0.0, 0.0]]), r"init array has shape \(1, 2\); expected"),
         (dict(n_clusters=1, init=[[np.nan, 0.0]]), r"init contains NaN"),
-        (dict(n_init=0), r"n_init=0 should be >= 1"),
-        (dict(n_init="many"), r"n_init='many' is not valid"),
-        (dict(max_iter=0), r"max_iter=0 should be >= 1"),
+        (dict(n_init=0), r"n_init=0 should be 'auto' or an integer in \[1, 10000\]"),
+        (dict(n_init="many"), r"n_init='many' should be 'auto' or an integer"),
+        (dict(max_iter=0), r"max_iter=0 should be an integer >= 1"),
         (dict(tol=-1.0), r"tol=-1.0 should be a finite number >= 0"),
-        (dict(algorithm="fast"), r"algorithm='fast' is not valid"),
+        (dict(algorithm="fast"), r"algorithm='fast' should be 'auto', 'lloyd' or 'hamerly'"),
         (dict(init="bbox", bbox=[[0, 0, 0], [1, 1, 1]]), r"bbox has shape \(2, 3\)"),
         (dict(init="bbox", bbox=[[1, 0], [0, 1]]), r"bbox minimum 1.0 > maximum 0.0"),
-        (dict(random_state="abc"), r"random_state='abc' is not valid"),
+        (dict(random_state="abc"), r"random_state='abc' should be None, an integer in "
+                                    r"\[0, 4294967295\], a numpy Generator or a numpy "
+                                    r"RandomState"),
     ],
 )
 def test_bad_parameters(params, match):

@@ -223,8 +223,9 @@ def test_dropna_labels_skipped_rows():
     [
         (dict(n_clusters=10), InputError, r"n_samples=3 should be >= n_clusters=10"),
         (dict(n_clusters=2, crs="EPSG:4326"), CRSError, "geographic"),
-        (dict(n_clusters=2, init="kmeans"), InputError, r"init='kmeans' is not valid"),
-        (dict(n_clusters=0), InputError, r"n_clusters=0 should be >= 1"),
+        (dict(n_clusters=2, init="kmeans"), InputError,
+         r"init='kmeans' should be 'k-means\+\+', 'bbox', 'random'"),
+        (dict(n_clusters=0), InputError, r"n_clusters=0 should be an integer >= 1"),
     ],
 )
 def test_bad_parameters(kwargs, error, match):

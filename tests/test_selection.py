@@ -51,12 +51,12 @@ def test_plot_returns_figure_and_writes_png(tmp_path):
 @pytest.mark.parametrize("text, expected", [("2..5", [2, 3, 4, 5]), ("3,8,5", [3, 5, 8]),
                                             ("2-4", [2, 3, 4])])
 def test_parse_k_range(text, expected):
-    assert parse_k_range(text) == expected
+    assert list(parse_k_range(text)) == expected
 
 
 @pytest.mark.parametrize("text", ["5..2", "a..b", "0..3", ""])
 def test_parse_k_range_errors(text):
-    with pytest.raises(InputError, match="k range"):
+    with pytest.raises(InputError, match="k_range=.* should be A..B"):
         parse_k_range(text)
 
 
@@ -92,5 +92,6 @@ def test_max_radius_on_the_sphere():
 
 
 def test_bad_max_radius():
-    with pytest.raises(InputError, match="max_radius_m=-5.0 should be a finite number > 0"):
+    with pytest.raises(InputError, match=r"max_radius_m=-5 should be None or a finite number of "
+                                         r"metres >= 0.001"):
         gk.cluster(DATA / "dc_places.csv", 2, max_radius_m=-5)
