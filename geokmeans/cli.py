@@ -68,6 +68,17 @@ def _auto_or_int(text):
     return text if text == "auto" else int(text)
 
 
+def _k_range(text):
+    """argparse type of choose-k's --k: the ks, lazily (A..B is a range)."""
+    from .errors import GeoKMeansError
+    from .selection import K_RANGE_FORMS, parse_k_range
+
+    try:
+        return parse_k_range(text)
+    except GeoKMeansError:
+        raise argparse.ArgumentTypeError(f"{text!r} should be {K_RANGE_FORMS}") from None
+
+
 class Progress:
     """Status lines and bars on stderr, drawn only when stderr is a terminal."""
 
@@ -162,7 +173,7 @@ def build_parser():
                                  epilog=EPILOG_CHOOSE,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_input_options(choose)
-    choose.add_argument("--k", dest="k_range", default="2..10",
+    choose.add_argument("--k", dest="k_range", type=_k_range, default="2..10",
                         help="k values: A..B or a list 3,5,8 (default 2..10)")
     choose.add_argument("--plot", metavar="PNG", help="write an elbow/silhouette plot (PNG)")
     choose.add_argument("--format", choices=["table", "csv"], default="table",

@@ -61,7 +61,7 @@ class PointData:
 
 def read_table(path):
     """Read a CSV, GeoJSON, GeoPackage, Shapefile, FlatGeobuf or (Geo)Parquet file."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise InputError(f"input file '{path}' does not exist.")
     if path.is_dir() and path.suffix.lower() not in _PARQUET_SUFFIXES:
@@ -97,7 +97,10 @@ def _row(frame, position, row_offset=0):
     index = frame.index
     if isinstance(index, pd.RangeIndex) and index.step == 1 and index.start == row_offset:
         return name
-    return f"{name} (index {index[position]!r})"
+    label = index[position]
+    if isinstance(label, np.generic):
+        label = label.item()
+    return f"{name} (index {label!r})"
 
 
 def _find_column(frame, explicit, candidates, what):
@@ -161,8 +164,9 @@ def _numeric_column(frame, column, row_offset=0, what=None):
         value = original.iloc[row]
         hint = ""
         if isinstance(value, str) and pd.Series([value]).str.match(_DECIMAL_COMMA).iloc[0]:
-            hint = (" (a decimal comma? write numbers with a point, or read the CSV with "
-                    "pandas.read_csv(..., decimal=',') and pass the frame)")
+            hint = (" (a number written with a comma? use a decimal point, or read the CSV "
+                    "with pandas.read_csv(..., decimal=',') or thousands=',' and pass the "
+                    "frame)")
         raise DataTypeError(
             f"{label} must be numeric: {_row(frame, row, row_offset)} is {value!r}.{hint}"
         )
@@ -393,7 +397,8 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
             geometry=gpd.points_from_xy(lon_values, lat_values),
             crs="EPSG:4326",
         ) if keep_frame else None
-    valid = np.isfinite(lon_values) & np.isfinite(lat_values)
+    # NaN is missing (skipped with dropna); an infinite coordinate is out of range
+    valid = ~(np.isnan(lon_values) | np.isnan(lat_values))
     if not valid.all():
         row = int(np.flatnonzero(~valid)[0])
         n_bad = int((~valid).sum())

@@ -106,18 +106,31 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
     crs : "auto", "sphere" or a projected CRS (``"EPSG:32618"``, pyproj.CRS, ...)
         ``"auto"``: a UTM zone when every point lies within 4° of longitude of its
         central meridian and within latitudes -80..84, else ``"sphere"``. A geographic
-        CRS raises ``CRSError``.
+        CRS raises ``CRSError``; a named CRS whose area of use (pyproj) the data exceed
+        by more than 3° gives a ``GeoKMeansWarning``.
     n_init, local_search, max_iter, tol, random_state, algorithm, verbose
         As in ``geokmeans.KMeans`` (``local_search``: LocalSearch++ steps refining the
-        k-means++ seeds, by default ``n_clusters``).
+        k-means++ seeds, by default ``n_clusters``). ``n_init`` is at most 10,000;
+        ``init="bbox"`` draws each run's seeds when the run starts. ``random_state``:
+        None, an int in [0, 2**32 - 1], a Generator or a RandomState.
     lat, lon : str, default=None
-        Coordinate column names for tables (detected when omitted).
+        Coordinate column names for tables (exact; detected when omitted).
     dropna : bool, default=False
-        Skip rows with missing coordinates (labelled -1) instead of raising.
+        Skip rows with missing coordinates (labelled -1) instead of raising. ``True``
+        or ``False`` (a numpy bool too); strings and integers are refused.
     max_radius_m : float, default=None
         If given, ``n_clusters`` is a minimum: clusters whose farthest member is more than
         this many metres (geodesic) from the centroid are split until none is. The final
-        number of clusters is ``n_clusters_``.
+        number of clusters is ``n_clusters_``. At least 0.001 (1 mm, far above the
+        projections' round-trip error).
+
+    Every parameter is checked (one table, ``geokmeans._validation.PARAMETERS``) when
+    ``fit`` is called, before the data are read: ``DataTypeError`` for a value of the
+    wrong type, ``InputError`` for one out of range, naming parameter and value.
+    Weights are divided by a power of two before fitting (exactly, so the clustering is
+    the same), so weights near the float64 limit give finite centroids; ``inertia_``
+    and the centroids' ``weight`` are in the weights' own units, and a fit where they
+    would overflow float64 raises ``InputError``.
 
     Attributes
     ----------

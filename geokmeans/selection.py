@@ -21,7 +21,7 @@ DEFAULT_SILHOUETTE_SAMPLE = 10_000
 RULE = "highest silhouette (smallest k on ties)"
 
 
-_K_RANGE_FORMS = "A..B with 1 <= A <= B (e.g. '2..10') or a list of integers >= 1 (e.g. '3,5,8')"
+K_RANGE_FORMS = "A..B with 1 <= A <= B (e.g. '2..10') or a list of integers >= 1 (e.g. '3,5,8')"
 
 
 def parse_k_range(text):
@@ -32,7 +32,7 @@ def parse_k_range(text):
     a list gives a sorted list without repeats.
     """
     def invalid():
-        return InputError(f"k_range={text!r} should be {_K_RANGE_FORMS}.")
+        return InputError(f"k_range={text!r} should be {K_RANGE_FORMS}.")
 
     try:
         if ".." in text or "-" in text.strip().lstrip("-"):
@@ -60,11 +60,11 @@ def check_k_range(k_range):
         bad = [k for k in values if isinstance(k, (bool, np.bool_))
                or not isinstance(k, (int, np.integer))]
         if bad:
-            raise DataTypeError(f"k_range={describe_value(k_range)} should be {_K_RANGE_FORMS}: "
+            raise DataTypeError(f"k_range={describe_value(k_range)} should be {K_RANGE_FORMS}: "
                                 f"{bad[0]!r} is not an integer.")
         ks = sorted({int(k) for k in values})
     if len(ks) == 0 or ks[0] < 1:
-        raise InputError(f"k_range={describe_value(k_range)} should be {_K_RANGE_FORMS}.")
+        raise InputError(f"k_range={describe_value(k_range)} should be {K_RANGE_FORMS}.")
     return ks
 
 
@@ -149,7 +149,12 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     >>> gk.choose_k(lonlat, "2..6", random_state=0).recommended_k
     3
     """
+    from .distributed import is_dask_collection
+
     ks = check_k_range(k_range)
+    if is_dask_collection(data):
+        raise InputError("choose_k fits every k in memory: pass a pandas/GeoPandas sample of "
+                         "the dask collection (e.g. ddf.sample(frac=0.01).compute()).")
     if not isinstance(init, str):
         raise InputError(f"init={describe_value(init)} should be 'k-means++', 'bbox' or "
                          "'random' for choose_k (explicit centres fix k).")

@@ -106,10 +106,10 @@ def test_max_radius_verified_geodesically(tmp_path):
          "weight column 'nope' not found"),
         (["cluster", DC, "-k", 3, "--bbox", 0, 0, 1, 1, "-o", "out.geojson"],
          "only used with --init bbox"),
-        (["choose-k", DC, "--k", "5..2"], "k range"),
-        (["cluster", DC, "-k", "three"], "invalid int value"),
+        (["choose-k", DC, "--k", "5..2"], "argument --k: '5..2' should be A..B"),
+        (["cluster", DC, "-k", "three"], "argument -k/--k: 'three' should be an integer >= 1"),
         (["cluster", DC, "-k", 3, "--local-search", -1, "-o", "out.geojson"],
-         "local_search=-1 should be >= 0"),
+         "argument --local-search: '-1' should be 'auto' or an integer in [0, 100000]"),
     ],
 )
 def test_bad_input_exit_2_one_line_no_output(tmp_path, args, message):

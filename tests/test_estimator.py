@@ -304,3 +304,93 @@ def test_restarts_are_reported_for_progress(caplog):
         KMeans(3, init="random", random_state=0).fit(X)
     progress = [r.progress for r in caplog.records if hasattr(r, "progress")]
     assert progress == [(i, 10) for i in range(1, 11)]
+
+
+# -- hostile input (the "Trust" issue) --------------------------------------------------
+
+
+@pytest.mark.parametrize("random_state", [-1, 2**32, True, 1.5, "0"])
+def test_random_state_outside_numpys_rule_is_refused(random_state):
+    X, _ = make_blobs(20, 2, seed=0)
+    with pytest.raises(InputError, match=rf"random_state={random_state!r}|random_state=-1"):
+        KMeans(2, random_state=random_state).fit(X)
+
+
+def test_numpy_integers_are_integers():
+    X, _ = make_blobs(60, 3, seed=0)
+    a = KMeans(np.int64(3), random_state=np.uint32(5), n_init=np.int32(2)).fit(X)
+    b = KMeans(3, random_state=5, n_init=2).fit(X)
+    assert_array_equal(a.labels_, b.labels_)
+    with pytest.raises(DataTypeError, match=r"n_clusters=3.0 should be an integer >= 1"):
+        KMeans(3.0).fit(X)
+
+
+@pytest.mark.parametrize("X, match", [
+    (np.array([[True, False], [False, True]]), "X holds booleans"),
+    (np.array([[1 + 1j, 0], [0, 1]]), "Complex data not supported"),
+    ([[True, False], [False, True]], "X holds booleans"),
+])
+def test_boolean_and_complex_x_refused(X, match):
+    with pytest.raises(DataTypeError, match=match):
+        KMeans(1).fit(X)
+
+
+def test_boolean_frame_columns_refused():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [True, False]})
+    with pytest.raises(DataTypeError, match="X holds booleans"):
+        KMeans(1).fit(frame)
+
+
+def test_coordinates_whose_squares_overflow_are_refused():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    with pytest.raises(InputError, match=r"X is too large for float64: feature 0 spans"):
+        KMeans(2, random_state=0).fit(X * 1e200)
+    km = KMeans(2, random_state=0).fit(X * 1e150)  # large but representable: exact
+    assert np.isfinite(km.inertia_) and km.inertia_ == pytest.approx(1e300)
+    with pytest.raises(InputError, match="too large"):
+        km.predict(X * 1e200)
+
+
+def test_weights_scaled_by_a_power_of_two_give_the_same_fit(blobs):
+    X, _ = blobs
+    w = np.random.default_rng(0).uniform(0.1, 3.0, len(X))
+    reference = KMeans(5, random_state=0).fit(X, sample_weight=w)
+    for factor in (2.0**-900, 2.0**900, 1e300, 1e-300):
+        scaled = KMeans(5, random_state=0).fit(X, sample_weight=w * factor)
+        assert_array_equal(scaled.labels_, reference.labels_)
+        assert_allclose(scaled.cluster_centers_, reference.cluster_centers_, rtol=1e-12)
+        assert scaled.inertia_ == pytest.approx(reference.inertia_ * factor, rel=1e-12)
+
+
+def test_weights_near_the_float_limit_give_finite_centres():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    w = np.array([1e308, 1.0, 1.0, 1e308])
+    km = KMeans(2, init=X[[0, 3]], random_state=0).fit(X, sample_weight=w)
+    assert np.isfinite(km.cluster_centers_).all() and np.isfinite(km.inertia_)
+    assert_allclose(sorted(km.cluster_centers_.tolist()), [[0.0, 0.0], [10.0, 1.0]], atol=1e-12)
+    assert_array_equal(km.labels_, [0, 0, 1, 1])
+    assert np.isfinite(km.score(X, sample_weight=w))
+    # for init="random" the probabilities are computed from scaled weights, summing to 1
+    KMeans(2, init="random", random_state=0).fit(X, sample_weight=[1e308, 1e308, 1, 1])
+
+
+def test_inertia_that_overflows_is_refused():
+    X = np.array([[0.0], [1e3], [5e3], [6e3]])
+    with pytest.raises(InputError, match=r"the inertia overflows float64.*sample_weight"):
+        KMeans(1).fit(X, sample_weight=[1e308, 1e308, 1.0, 1.0])
+
+
+def test_n_init_and_k_beyond_what_the_data_can_use_are_refused():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    with pytest.raises(InputError, match=r"n_init=100000000 should be 'auto' or an integer in "
+                                         r"\[1, 10000\]"):
+        KMeans(2, init="bbox", n_init=100_000_000).fit(X)
+    # refused before anything of size k is allocated
+    with pytest.raises(InputError, match=r"n_samples=3 should be >= n_clusters=1000000000000"):
+        KMeans(10**12).fit(X)
+
+
+def test_parameters_checked_before_the_data():
+    with pytest.raises(InputError, match="max_iter=0"):
+        KMeans(1, max_iter=0).fit([[np.nan, 0.0]])
