@@ -99,6 +99,8 @@ def _partition_files(path):
         dirs = [m for m in matches if Path(m).is_dir()]
         if dirs and not files and len(dirs) == 1:
             return _partition_files(dirs[0])
+    elif not Path(text).is_dir():
+        files = [text]
     else:
         folder = Path(text)
         files = sorted(str(f) for f in folder.rglob("*") if f.is_file()
@@ -117,6 +119,18 @@ def _partition_files(path):
             raise InputError(f"partitioned input '{path}' mixes Parquet and CSV files "
                              f"('{files[0]}' and '{name}'); use files of one kind.")
     return files, kinds[0]
+
+
+def _check_csv_headers(path, files):
+    """Refuse CSV files whose header differs from the first file's: dask reads every
+    file with the first one's column names, so a file with columns in another order
+    (``lon,lat`` after ``lat,lon``) would be read wrongly, without an error."""
+    first = list(pd.read_csv(files[0], nrows=0).columns)
+    for name in files[1:]:
+        header = list(pd.read_csv(name, nrows=0).columns)
+        if header != first:
+            raise InputError(f"partitioned input '{path}': '{name}' has columns {header}, "
+                             f"'{files[0]}' has {first}; every CSV file needs the same header.")
 
 
 def read_partitioned(path):
@@ -139,6 +153,7 @@ def read_partitioned(path):
                 return dask_geopandas.read_parquet(source)
             except (ImportError, ValueError, TypeError):
                 return dd.read_parquet(source)
+        _check_csv_headers(path, files)
         return dd.read_csv(files, keep_default_na=False, na_values=[""])
     except GeoKMeansError:
         raise
@@ -165,6 +180,19 @@ def write_partitioned(frame, path):
         os.replace(tmp / "data", target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _reader_errors():
+    """Exceptions that reading a partition's file raises for bad content (pandas'
+    ParserError and EmptyDataError are ValueErrors; so is dask's meta mismatch)."""
+    errors = [ValueError, OSError, UnicodeError]
+    try:
+        from pyarrow.lib import ArrowException
+
+        errors.append(ArrowException)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
 
 
 def _as_frame(data):
@@ -666,8 +694,14 @@ def fit_dask(model, data, sample_weight=None, params=None):
     persist = dask.persist
     partitions = frame.to_delayed()
     # one pass gives the row counts (for row numbers across the whole input) and extents
-    scans = compute(*[delayed(_scan)(p, model.lat, model.lon, sample_weight, model.dropna)
-                      for p in partitions])
+    try:
+        scans = compute(*[delayed(_scan)(p, model.lat, model.lon, sample_weight, model.dropna)
+                          for p in partitions])
+    except GeoKMeansError:
+        raise
+    except _reader_errors() as exc:  # a file of the input cannot be parsed
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"could not read the input's partitions: {message}") from None
     offsets = np.concatenate([[0], np.cumsum([scan[0] for scan in scans])[:-1]]).astype(int)
 
     def read_all():  # lazily: partitions are read again where needed, never all kept

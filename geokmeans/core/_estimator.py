@@ -89,7 +89,8 @@ def _as_float_array(X, estimator, reset):
             raise
         if "convert" in str(exc) or "dtype" in str(exc):
             raise DataTypeError(f"X must be numeric: {exc}") from None
-        raise
+        # scikit-learn's own wording (empty, 1-D, wrong number of features), kept
+        raise InputError(f"X is not valid: {exc}") from None
     check_finite_rows(X, "X")
     return X
 
