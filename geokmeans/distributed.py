@@ -25,7 +25,13 @@ from .core import _kernels, assign
 from .core._estimator import log_restart, make_rng
 from .core._lloyd import m_step, project_to_sphere, relocate_empty_clusters
 from .core._seeding import init_kmeanspp
-from .errors import GeoKMeansError, GeoKMeansWarning, InputError, OptionalDependencyError
+from .errors import (
+    DataTypeError,
+    GeoKMeansError,
+    GeoKMeansWarning,
+    InputError,
+    OptionalDependencyError,
+)
 from .io import read_points
 from .model import LonLatBox, sample_bbox
 from ._validation import power_of_two_scale
@@ -200,6 +206,9 @@ def _as_frame(data):
     import dask.dataframe as dd
 
     if isinstance(data, da.Array):
+        if data.dtype.kind in "bc":
+            kind = "booleans" if data.dtype.kind == "b" else "complex numbers"
+            raise DataTypeError(f"data holds {kind}; it should hold real (lon, lat) numbers.")
         if data.ndim != 2 or data.shape[1] != 2:
             raise InputError(f"a dask array of points must have shape (n, 2) of (lon, lat); got {data.shape}.")
         return dd.from_dask_array(data.astype(np.float64), columns=["lon", "lat"])

@@ -458,3 +458,10 @@ def test_unparsable_partition_is_an_input_error(tmp_path):
     (tmp_path / "b.csv").write_text('lat,lon\n1,2\n"3,4\n5,6,7\n')
     with pytest.raises(InputError, match=r"could not read the input's partitions"):
         gk.cluster(read_partitioned(tmp_path), 1)
+
+
+def test_boolean_dask_array_refused():
+    import dask.array as da
+
+    with pytest.raises(gk.DataTypeError, match="data holds booleans"):
+        gk.cluster(da.from_array(np.array([[True, False], [False, True]])), 1)
