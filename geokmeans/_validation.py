@@ -120,11 +120,11 @@ class _Options(_Constraint):
 
 
 class _Kind(_Constraint):
-    """Any value for which ``test`` is true, described by ``text``."""
+    """Any value for which ``test`` is true, described by ``texts``."""
 
-    def __init__(self, test, text):
+    def __init__(self, test, *texts):
         self.test = test
-        self.texts = (text,)
+        self.texts = texts
 
     def type_ok(self, value):
         return bool(self.test(value))
@@ -152,8 +152,7 @@ def _is_k_range(value):
 
 
 _NONE = _Kind(lambda v: v is None, "None")
-_BOOLEAN = _Kind(lambda v: isinstance(v, (bool, np.bool_)), "True")
-_BOOLEAN.texts = ("True", "False")
+_BOOLEAN = _Kind(lambda v: isinstance(v, (bool, np.bool_)), "True", "False")
 _COLUMN = _Kind(_is_column_name, "a column name")
 _CALLABLE = _Kind(callable, "a callable")
 
@@ -240,6 +239,9 @@ def check_param(name, value):
 def check_params(values):
     """``check_param`` for each ``name: value`` of ``values``; returns the converted dict."""
     return {name: check_param(name, value) for name, value in values.items()}
+
+
+# -- single checks, in the same message form, for parameters outside the table ----------
 
 
 def check_choice(name, value, choices, extra=None):

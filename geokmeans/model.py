@@ -1,6 +1,7 @@
 """``GeoKMeans``: k-means on longitude/latitude, measured in metres anywhere on Earth."""
 
 import numbers
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -223,6 +224,9 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
             return core.fit(X, sample_weight=weights), projection
         if not isinstance(init, str):
             n_runs = 1
+            if resolve_n_init(params["n_init"], init) != 1:  # as KMeans and the Dask back end
+                warnings.warn(f"Explicit initial centres given: n_init={params['n_init']} "
+                              "ignored, 1 run done.", RuntimeWarning, stacklevel=4)
             seedings = iter([projection.forward(init[:, 0], init[:, 1])])
         else:
             box = params["bbox"] or LonLatBox.of_points(points.lon, points.lat)

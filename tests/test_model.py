@@ -444,3 +444,12 @@ def test_named_crs_outside_its_area_of_use_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gk.GeoKMeans(1, crs="EPSG:32756").fit(sydney)  # UTM 56S covers Sydney
+
+
+def test_explicit_centres_with_n_init_warn_as_in_the_core():
+    init = LONLAT[[0, 2]]
+    with pytest.warns(RuntimeWarning, match="n_init=3 ignored, 1 run done"):
+        gk.GeoKMeans(2, init=init, n_init=3).fit(LONLAT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gk.GeoKMeans(2, init=init).fit(LONLAT)
