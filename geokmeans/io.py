@@ -263,10 +263,14 @@ def _no_coordinates(frame, has_geometry):
             f"gpd.GeoDataFrame(data, geometry={geometries[0]!r}) or "
             f"gdf.set_geometry({geometries[0]!r})."
         )
+    separator = next((sep for sep in (";", "\t", "|") if any(sep in str(c) for c in frame.columns)),
+                     None)
+    hint = (f" (the file looks separated by {separator!r}, not commas: read it with "
+            f"pandas.read_csv(..., sep={separator!r}) and pass the frame)" if separator else "")
     raise InputError(
         "no latitude/longitude columns found (looked for "
         f"{'/'.join(LAT_NAMES)} and {'/'.join(LON_NAMES)}, any case); name them "
-        f"with lat=... and lon=...; columns are {list(frame.columns)}."
+        f"with lat=... and lon=...; columns are {list(frame.columns)}.{hint}"
     )
 
 

@@ -394,3 +394,9 @@ def test_n_init_and_k_beyond_what_the_data_can_use_are_refused():
 def test_parameters_checked_before_the_data():
     with pytest.raises(InputError, match="max_iter=0"):
         KMeans(1, max_iter=0).fit([[np.nan, 0.0]])
+
+
+def test_too_few_positive_weights_are_named_in_the_warning():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    with pytest.warns(ConvergenceWarning, match=r"Only 1 sample has a positive sample_weight"):
+        KMeans(2, random_state=0).fit(X, sample_weight=[1.0, 0.0, 0.0, 0.0])

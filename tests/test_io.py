@@ -335,3 +335,11 @@ def test_missing_coordinates_message_for_predict():
     frame = pd.DataFrame({"lat": [1.0, np.nan], "lon": [1.0, 2.0]})
     with pytest.raises(InputError, match=r"row 1 .*; predict needs coordinates for every row\.$"):
         read_points(frame, purpose="predict")
+
+
+def test_semicolon_separated_csv_hint(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("lat;lon\n38,9;-77,0\n")
+    with pytest.raises(InputError, match=r"columns are \['lat;lon'\]\. \(the file looks "
+                                         r"separated by ';'"):
+        read_points(path)

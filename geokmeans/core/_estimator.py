@@ -338,9 +338,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         n_distinct = int(np.count_nonzero(np.bincount(labels, minlength=n_clusters)))
         if n_distinct < n_clusters:
+            n_weighted = int(np.count_nonzero(weights > 0))
+            reason = (f"only {n_weighted} sample{'s have' if n_weighted != 1 else ' has'} a "
+                      "positive sample_weight"
+                      if n_weighted < n_clusters else "Possibly due to duplicate points in X")
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({n_clusters}). Possibly due to duplicate points in X.",
+                f"n_clusters ({n_clusters}). {reason[0].upper()}{reason[1:]}.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
