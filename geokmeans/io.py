@@ -65,7 +65,8 @@ def read_table(path):
     if not path.exists():
         raise InputError(f"input file '{path}' does not exist.")
     if path.is_dir() and path.suffix.lower() not in _PARQUET_SUFFIXES:
-        raise InputError(f"input '{path}' is a directory; expected a file.")
+        raise InputError(f"input '{path}' is a directory; expected a file (read a directory "
+                         "of partitions with geokmeans.distributed.read_partitioned).")
     suffix = path.suffix.lower()
     try:
         if suffix in _CSV_SUFFIXES:
@@ -394,6 +395,9 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
         lon_col = _find_column(frame, lon, LON_NAMES, "longitude")
         if lat_col is None or lon_col is None:
             _no_coordinates(frame, has_geometry)
+        if lat_col == lon_col:
+            raise InputError(f"lat={lat_col!r} and lon={lon_col!r} name the same column; "
+                             "latitude and longitude need a column each.")
         lat_values = _numeric_column(frame, lat_col, row_offset)
         lon_values = _numeric_column(frame, lon_col, row_offset)
         result_frame = gpd.GeoDataFrame(

@@ -400,3 +400,9 @@ def test_too_few_positive_weights_are_named_in_the_warning():
     X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
     with pytest.warns(ConvergenceWarning, match=r"Only 1 sample has a positive sample_weight"):
         KMeans(2, random_state=0).fit(X, sample_weight=[1.0, 0.0, 0.0, 0.0])
+
+
+def test_sphere_radius_whose_squares_overflow_is_refused():
+    X, _ = make_blobs(50, 2, seed=0)
+    with pytest.raises(InputError, match=r"sphere_radius=1e\+308 is too large for float64"):
+        KMeans(2, sphere_radius=1e308).fit(X)

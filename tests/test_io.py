@@ -343,3 +343,8 @@ def test_semicolon_separated_csv_hint(tmp_path):
     with pytest.raises(InputError, match=r"columns are \['lat;lon'\]\. \(the file looks "
                                          r"separated by ';'"):
         read_points(path)
+
+
+def test_lat_and_lon_naming_one_column():
+    with pytest.raises(InputError, match=r"lat='a' and lon='a' name the same column"):
+        read_points(pd.DataFrame({"a": [1.0]}), lat="a", lon="a")

@@ -115,6 +115,9 @@ def _refuse_bool_complex(X):
 def _unscaled_inertia(inertia, weight_scale):
     """``inertia * weight_scale``, the inertia in the weights' own units; raises
     ``InputError`` rather than return infinity when that overflows float64."""
+    if not np.isfinite(inertia):  # guarded against by check_magnitudes; kept as a backstop
+        raise InputError("the inertia is not finite: squared distances overflow float64; "
+                         "rescale X.")
     value = float(inertia) * weight_scale
     if not np.isfinite(value):
         raise InputError(
@@ -314,6 +317,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         n_clusters, init, n_init, local_steps, max_iter, tol, bbox, algorithm = (
             self._check_params(X, params))
         check_magnitudes(X, "X", [a for a in (init, bbox) if isinstance(a, np.ndarray)])
+        if self.sphere_radius is not None:
+            with np.errstate(over="ignore"):
+                radius_ok = np.isfinite(8.0 * X.shape[0] * np.float64(self.sphere_radius) ** 2)
+            if not radius_ok:
+                raise InputError(f"sphere_radius={self.sphere_radius:g} is too large for "
+                                 "float64: squared distances on that sphere overflow.")
         # weights / 2**e (max in [1, 2)): exact, so the result is unchanged, and sums of
         # weighted squares stay finite whatever the weights' magnitude
         weight_scale = 1.0 if sample_weight is None else power_of_two_scale(weights)
