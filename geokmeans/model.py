@@ -8,7 +8,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import as_real_array, check_finite_rows, check_param, check_params, power_of_two_scale
+from ._validation import (
+    as_real_array,
+    check_finite_rows,
+    check_param,
+    check_params,
+    power_of_two_scale,
+)
 from .core import KMeans, nearest_centre
 from .core._estimator import _unscaled_inertia, log_restart, make_rng, resolve_n_init
 from .errors import InputError

@@ -94,9 +94,12 @@ def test_messages_name_the_value():
         check_param("random_state", -1)
     with pytest.raises(DataTypeError, match=r"^dropna='yes' should be True or False\.$"):
         check_param("dropna", "yes")
-    # a long value is shortened; an array is described by its shape
-    with pytest.raises(DataTypeError, match=r"init=array of shape \(3, 3\)|init=.*"):
-        check_param("init", object())
+    # an array is described by its shape, a long value shortened
+    with pytest.raises(DataTypeError, match=r"^tol=array of shape \(3, 3\) should be"):
+        check_param("tol", np.zeros((3, 3)))
+    with pytest.raises(InputError) as info:
+        check_param("algorithm", "x" * 100)
+    assert str(info.value).startswith("algorithm='" + "x" * 56 + "... should be 'auto'")
     assert expectation("n_init", like=[0]) == "an integer in [1, 10000]"
 
 
