@@ -9,6 +9,7 @@ from .errors import (
     GeoKMeansError,
     GeoKMeansWarning,
     InputError,
+    OptionalDependencyError,
 )
 from .model import GeoKMeans
 from .projection import Projection, choose_projection
@@ -40,5 +41,6 @@ __all__ = [
     "GeoKMeansError",
     "GeoKMeansWarning",
     "InputError",
+    "OptionalDependencyError",
     "__version__",
 ]

@@ -1,10 +1,13 @@
 """The ``geokmeans`` command-line tool: cluster files of points, choose k.
 
-Exit codes: 0 success; 2 bad usage or bad input (one line on stderr, no traceback, no
-output file written); 1 an unexpected internal error; 130 interrupted (Ctrl-C), 143
-terminated (SIGTERM), 129 hung up (SIGHUP). Outputs are written all-or-nothing, stdout
-included: on any error or interruption (a full device for stdout too) none of the files
-appears and files they would replace are untouched.
+Exit codes: 0 success; 2 bad usage or bad input, including a missing optional package
+(one line ``geokmeans: error: ...`` on stderr, no traceback, no output file written);
+1 an unexpected internal error; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129
+hung up (SIGHUP). Warnings are one line each, ``geokmeans: warning: ...``. Options are
+checked (against the library's parameter table) and optional packages looked for before
+any work is done. Outputs are written all-or-nothing, stdout included: on any error or
+interruption (a full device for stdout too) none of the files appears and files they
+would replace are untouched.
 """
 
 import argparse
@@ -14,6 +17,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 __all__ = ["main"]
@@ -39,7 +43,50 @@ EPILOG_CHOOSE = """examples:
 
 
 class UsageError(Exception):
-    """Bad command-line usage found after parsing (exit code 2)."""
+    """Bad command-line usage (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (raised as ``UsageError``, printed by
+    ``main``) instead of the usage text and an exit; subparsers are of this class too."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _option_type(name, parse=int):
+    """An argparse type parsing text with ``parse`` and checking the value against the
+    library's ``PARAMETERS[name]``, so each limit is declared once; the message gives
+    the text and what is accepted, and argparse prefixes the option's name."""
+    from ._validation import check_param, expectation
+    from .errors import GeoKMeansError
+
+    like = {int: [0], float: [0.0]}.get(parse, ["auto", 0])
+
+    def convert(text):
+        try:
+            return check_param(name, parse(text))
+        except (ValueError, TypeError, GeoKMeansError):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} should be {expectation(name, like)}") from None
+
+    convert.__name__ = name  # argparse names the type in some messages
+    return convert
+
+
+def _auto_or_int(text):
+    return text if text == "auto" else int(text)
+
+
+def _k_range(text):
+    """argparse type of choose-k's --k: the ks, lazily (A..B is a range)."""
+    from .errors import GeoKMeansError
+    from .selection import K_RANGE_FORMS, parse_k_range
+
+    try:
+        return parse_k_range(text)
+    except GeoKMeansError:
+        raise argparse.ArgumentTypeError(f"{text!r} should be {K_RANGE_FORMS}") from None
 
 
 class Terminated(BaseException):
@@ -114,7 +161,8 @@ def _common_input_options(parser):
                         help="auto (default), sphere, or a projected CRS such as EPSG:32618")
     parser.add_argument("--init", default="k-means++", choices=["k-means++", "bbox", "random"],
                         help="seeding method (default k-means++)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (reproducible runs)")
+    parser.add_argument("--seed", type=_option_type("random_state"), default=None,
+                        help="random seed, an integer in [0, 4294967295] (reproducible runs)")
     parser.add_argument("--dropna", action="store_true",
                         help="skip rows with missing coordinates instead of failing")
     loud = parser.add_mutually_exclusive_group()
@@ -125,7 +173,7 @@ def _common_input_options(parser):
 def build_parser():
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="geokmeans",
         description="k-means clustering of longitude/latitude points, in metres.",
         epilog="run 'geokmeans COMMAND --help' for a command's options and examples.",
@@ -139,17 +187,21 @@ def build_parser():
                               epilog=EPILOG_CLUSTER,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_input_options(run)
-    run.add_argument("-k", "--k", dest="k", type=int, required=True, help="number of clusters")
+    run.add_argument("-k", "--k", dest="k", type=_option_type("n_clusters"), required=True,
+                     help="number of clusters")
     run.add_argument("--bbox", nargs=4, type=float, metavar=("W", "S", "E", "N"),
                      help="box for --init bbox, in degrees (W > E crosses the 180° meridian)")
-    run.add_argument("--max-radius-m", type=float, metavar="R",
+    run.add_argument("--max-radius-m", type=_option_type("max_radius_m", float), metavar="R",
                      help="split clusters until every point is within R metres of its centroid "
                           "(-k becomes a minimum)")
-    run.add_argument("--n-init", type=int, default=None, help="number of seedings (default auto)")
-    run.add_argument("--local-search", type=int, default=None, metavar="STEPS",
+    run.add_argument("--n-init", type=_option_type("n_init", _auto_or_int), default=None,
+                     help="number of seedings, at most 10000 (default auto)")
+    run.add_argument("--local-search", type=_option_type("local_search", _auto_or_int),
+                     default=None, metavar="STEPS",
                      help="LocalSearch++ steps refining the seeds (default: k after k-means++, "
                           "0 after bbox/random; 0 = plain k-means++)")
-    run.add_argument("--max-iter", type=int, default=300, help="maximum iterations (default 300)")
+    run.add_argument("--max-iter", type=_option_type("max_iter"), default=300,
+                     help="maximum iterations (default 300)")
     run.add_argument("-o", "--output", metavar="OUT",
                      help="labelled points: .geojson/.json, .gpkg, .parquet or .csv")
     run.add_argument("--centroids", metavar="OUT", help="centroids with statistics (same formats)")
@@ -175,12 +227,13 @@ def build_parser():
                                  epilog=EPILOG_CHOOSE,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_input_options(choose)
-    choose.add_argument("--k", dest="k_range", default="2..10",
+    choose.add_argument("--k", dest="k_range", type=_k_range, default="2..10",
                         help="k values: A..B or a list 3,5,8 (default 2..10)")
     choose.add_argument("--plot", metavar="PNG", help="write an elbow/silhouette plot (PNG)")
     choose.add_argument("--format", choices=["table", "csv"], default="table",
                         help="stdout format (default table)")
-    choose.add_argument("--silhouette-sample", type=int, default=10_000, metavar="N",
+    choose.add_argument("--silhouette-sample", type=_option_type("silhouette_sample"),
+                        default=10_000, metavar="N",
                         help="silhouette on at most N sampled points (default 10000)")
     choose.set_defaults(func=run_choose_k)
     return parser
@@ -250,11 +303,57 @@ def _connect(address):
     try:
         from distributed import Client
     except ImportError:
-        raise UsageError("--dask needs the dask extra: pip install 'geokmeans[dask]'") from None
+        raise UsageError(f"--dask needs distributed: {_INSTALL['dask']}") from None
     try:
         return Client(address, timeout=10)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise UsageError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+
+
+_INSTALL = {"plot": 'pip install "geokmeans[plot]"', "dask": 'pip install "geokmeans[dask]"'}
+
+
+def _missing(module):
+    """True when ``module`` cannot be imported."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return True
+    return False
+
+
+def _check_dask_address(address):
+    """Refuse an address no dask protocol understands (e.g. ``bogus://x``)."""
+    from distributed.comm.addressing import parse_address
+    from distributed.comm.registry import get_backend
+
+    try:
+        get_backend(parse_address(address)[0])
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--dask {address!r} is not a scheduler address ({exc}); use e.g. "
+                         "tcp://host:8786") from None
+
+
+def _preflight(args):
+    """Before any work: the optional packages the options need are installed (exit 2
+    with the pip command otherwise) and a --dask address is well formed."""
+    if getattr(args, "plot", None) and _missing("matplotlib"):
+        raise UsageError(f"--plot needs matplotlib, which is not installed: {_INSTALL['plot']}")
+    if args.command != "cluster":
+        return
+    from .distributed import is_partitioned_path
+
+    if args.dask is not None:
+        for module in ("dask.dataframe", "distributed"):
+            if _missing(module):
+                raise UsageError(f"--dask needs {module.split('.')[0]}, which is not installed: "
+                                 f"{_INSTALL['dask']}")
+        _check_dask_address(args.dask)
+    elif is_partitioned_path(args.input) and _missing("dask.dataframe"):
+        raise UsageError(f"input '{args.input}' is a directory or glob, read with dask, which is "
+                         f"not installed: {_INSTALL['dask']}")
 
 
 def run_cluster(args, progress):
@@ -326,10 +425,10 @@ def _report(result, args, elapsed):
 
 
 def run_choose_k(args, progress):
-    from .selection import choose_k, parse_k_range
+    from .selection import check_k_range, choose_k
 
     _check_outputs([("--plot", args.plot, (".png",))], args.input)
-    ks = parse_k_range(args.k_range)
+    ks = check_k_range(args.k_range)  # lazy: A..B is a range, checked against n later
     progress.stage(f"reading {args.input}")
     choice = choose_k(args.input, ks, weight=args.weight, lat=args.lat, lon=args.lon,
                       crs=args.crs, init=args.init, random_state=args.seed,
@@ -392,12 +491,16 @@ def main(argv=None):
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
+    except UsageError as exc:  # one line, no usage text
+        print(f"geokmeans: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version (0)
         return exc.code
     progress = Progress(enabled=sys.stderr.isatty() and not args.quiet)
     handlers = _configure_logging(args, progress)
     try:
-        with _signals_as_exceptions():
+        with _signals_as_exceptions(), warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(progress)  # restored on leaving
             return _run(args, progress)
     finally:
         for handler in handlers:
@@ -419,15 +522,29 @@ def _discard_unwritable_stdout():
             os.close(devnull)
 
 
+def _one_line(exc):
+    return " ".join(str(exc).split())
+
+
+def _warning_printer(progress):
+    """A ``warnings.showwarning`` printing ``geokmeans: warning: MESSAGE``, one line."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        progress.clear()
+        print(f"geokmeans: warning: {_one_line(message)}", file=sys.stderr)
+
+    return show
+
+
 def _run(args, progress):
     from .errors import GeoKMeansError
 
     try:
+        _preflight(args)
         return args.func(args, progress)
     except (GeoKMeansError, UsageError, OSError) as exc:
         progress.clear()
-        message = str(exc).replace("\n", " ")
-        print(f"geokmeans: error: {message}", file=sys.stderr)
+        print(f"geokmeans: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         progress.clear()
@@ -442,8 +559,8 @@ def _run(args, progress):
         progress.clear()
         if args.verbose:
             traceback.print_exc()
-        print(f"geokmeans: internal error: {type(exc).__name__}: {exc} (run with --verbose "
-              "for the traceback)", file=sys.stderr)
+        print(f"geokmeans: internal error: {type(exc).__name__}: {_one_line(exc)} (run with "
+              "--verbose for the traceback)", file=sys.stderr)
         return 1
 
 

@@ -25,10 +25,17 @@ from .core import _kernels, assign
 from .core._estimator import log_restart, make_rng
 from .core._lloyd import m_step, project_to_sphere, relocate_empty_clusters
 from .core._seeding import init_kmeanspp
-from .errors import GeoKMeansError, GeoKMeansWarning, InputError
+from .errors import (
+    DataTypeError,
+    GeoKMeansError,
+    GeoKMeansWarning,
+    InputError,
+    OptionalDependencyError,
+)
 from .io import read_points
 from .model import LonLatBox, sample_bbox
-from .projection import auto_projection, choose_projection, wrap_longitude
+from ._validation import power_of_two_scale
+from .projection import auto_projection, check_area_of_use, choose_projection, wrap_longitude
 from .stats import (
     cluster_hulls,
     cluster_table_from_sums,
@@ -60,8 +67,8 @@ def _require_dask():
         import dask  # noqa: F401
         import dask.dataframe  # noqa: F401
     except ImportError:
-        raise ImportError(
-            "clustering dask collections needs dask: pip install 'geokmeans[dask]'"
+        raise OptionalDependencyError(
+            'clustering dask collections needs dask: pip install "geokmeans[dask]"'
         ) from None
 
 
@@ -76,29 +83,89 @@ def is_partitioned_path(path):
     return any(ch in text for ch in "*?[") or Path(text).is_dir()
 
 
-def read_partitioned(path):
-    """A dask frame for a glob of CSV/Parquet files or a Parquet directory."""
-    _require_dask()
+_PARQUET = (".parquet", ".geoparquet", ".pq")
+_CSV = (".csv", ".txt")
+
+
+def _partition_files(path):
+    """The files of a glob or a directory (hidden and ``_``-prefixed files, such as
+    ``_SUCCESS`` or ``_metadata``, skipped), and whether they are Parquet (else CSV).
+
+    Raises ``InputError`` naming the first file that is neither, or that differs in
+    kind from the first: a mix of Parquet and CSV is refused rather than read in part.
+    """
     import glob
 
+    text = str(path)
+    if any(ch in text for ch in "*?["):
+        matches = sorted(glob.glob(text))
+        if not matches:
+            raise InputError(f"no input files match '{path}'.")
+        files = [m for m in matches if not Path(m).is_dir()]
+        dirs = [m for m in matches if Path(m).is_dir()]
+        if dirs and not files and len(dirs) == 1:
+            return _partition_files(dirs[0])
+    elif not Path(text).is_dir():
+        files = [text]
+    else:
+        folder = Path(text)
+        files = sorted(str(f) for f in folder.rglob("*") if f.is_file()
+                       and not any(part.startswith((".", "_"))
+                                   for part in f.relative_to(folder).parts))
+        if not files:
+            raise InputError(f"input directory '{path}' holds no data files.")
+    kinds = []
+    for name in files:
+        suffix = Path(name).suffix.lower()
+        if suffix not in _PARQUET + _CSV:
+            raise InputError(f"partitioned input '{path}' holds '{name}', which is neither "
+                             "Parquet nor CSV; partitioned inputs are CSV or Parquet files.")
+        kinds.append(suffix in _PARQUET)
+        if kinds[-1] != kinds[0]:
+            raise InputError(f"partitioned input '{path}' mixes Parquet and CSV files "
+                             f"('{files[0]}' and '{name}'); use files of one kind.")
+    return files, kinds[0]
+
+
+def _check_csv_headers(path, files):
+    """Refuse CSV files whose header differs from the first file's: dask reads every
+    file with the first one's column names, so a file with columns in another order
+    (``lon,lat`` after ``lat,lon``) would be read wrongly, without an error."""
+    first = list(pd.read_csv(files[0], nrows=0).columns)
+    for name in files[1:]:
+        header = list(pd.read_csv(name, nrows=0).columns)
+        if header != first:
+            raise InputError(f"partitioned input '{path}': '{name}' has columns {header}, "
+                             f"'{files[0]}' has {first}; every CSV file needs the same header.")
+
+
+def read_partitioned(path):
+    """A dask frame for a glob of CSV/Parquet files or a directory of them.
+
+    Files are checked before reading (one kind, CSV or Parquet); a file that cannot be
+    opened raises ``InputError`` naming the input.
+    """
+    _require_dask()
     import dask.dataframe as dd
 
-    text = str(path)
-    matches = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
-    if not matches:
-        raise InputError(f"no input files match '{path}'.")
-    first = Path(matches[0])
-    suffix = first.suffix.lower()
-    if first.is_dir() or suffix in (".parquet", ".geoparquet", ".pq"):
-        try:
-            import dask_geopandas
+    files, parquet = _partition_files(path)
+    try:
+        if parquet:
+            # a directory is read as one dataset (keeping hive partition columns)
+            source = str(path) if Path(str(path)).is_dir() else files
+            try:
+                import dask_geopandas
 
-            return dask_geopandas.read_parquet(matches if len(matches) > 1 else matches[0])
-        except (ImportError, ValueError, TypeError):
-            return dd.read_parquet(matches)
-    if suffix in (".csv", ".txt"):
-        return dd.read_csv(matches, keep_default_na=False, na_values=[""])
-    raise InputError(f"partitioned input '{path}' must be CSV or Parquet files.")
+                return dask_geopandas.read_parquet(source)
+            except (ImportError, ValueError, TypeError):
+                return dd.read_parquet(source)
+        _check_csv_headers(path, files)
+        return dd.read_csv(files, keep_default_na=False, na_values=[""])
+    except GeoKMeansError:
+        raise
+    except Exception as exc:  # any reader failure is a bad input for the user
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"could not read partitioned input '{path}': {message}") from None
 
 
 def write_partitioned(frame, path, *, outputs=None, label=None):
@@ -118,11 +185,27 @@ def write_partitioned(frame, path, *, outputs=None, label=None):
         frame.to_parquet(str(tmp), write_index=False)
 
 
+def _reader_errors():
+    """Exceptions that reading a partition's file raises for bad content (pandas'
+    ParserError and EmptyDataError are ValueErrors; so is dask's meta mismatch)."""
+    errors = [ValueError, OSError, UnicodeError]
+    try:
+        from pyarrow.lib import ArrowException
+
+        errors.append(ArrowException)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
 def _as_frame(data):
     import dask.array as da
     import dask.dataframe as dd
 
     if isinstance(data, da.Array):
+        if data.dtype.kind in "bc":
+            kind = "booleans" if data.dtype.kind == "b" else "complex numbers"
+            raise DataTypeError(f"data holds {kind}; it should hold real (lon, lat) numbers.")
         if data.ndim != 2 or data.shape[1] != 2:
             raise InputError(f"a dask array of points must have shape (n, 2) of (lon, lat); got {data.shape}.")
         return dd.from_dask_array(data.astype(np.float64), columns=["lon", "lat"])
@@ -146,10 +229,11 @@ def _read(frame, offset, lat, lon, weight, dropna, n_missing_total=None):
 
 
 def _scan(frame, lat, lon, weight, dropna):
-    """``(rows, extent, n_missing)`` of a partition read with row numbers from 0,
-    ``extent`` as from ``_extent``, or ``"error"`` when reading failed: the driver then
-    reads the first such partition again with its true row offset and the input's count of
-    rows with missing coordinates (``n_missing``), which raises the in-memory message."""
+    """``(rows, extent, n_missing, max_weight)`` of a partition read with row numbers
+    from 0, ``extent`` as from ``_extent``, or ``"error"`` when reading failed: the
+    driver then reads the first such partition again with its true row offset and the
+    input's count of rows with missing coordinates (``n_missing``), which raises the
+    in-memory message. ``max_weight`` is the largest weight (1.0 when unweighted)."""
     n_rows = len(frame)
     try:
         part = _read(frame, 0, lat, lon, weight, dropna)
@@ -160,8 +244,10 @@ def _scan(frame, lat, lon, weight, dropna):
                 n_missing = _read(frame, 0, lat, lon, weight, True)[3]
         except GeoKMeansError:
             n_missing = 0
-        return n_rows, "error", n_missing
-    return n_rows, _extent(part), 0
+        return n_rows, "error", n_missing, 0.0
+    weights = part[2]
+    top = 1.0 if weights is None else (float(weights.max()) if weights.size else 0.0)
+    return n_rows, _extent(part), 0, top
 
 
 def _extent(part):
@@ -175,10 +261,13 @@ def _extent(part):
                        lon.size)
 
 
-def _project(part, projection):
-    """(X, weights) of a partition; weights stay None when unweighted (made per task)."""
+def _project(part, projection, weight_scale=1.0):
+    """(X, weights / weight_scale) of a partition; weights stay None when unweighted
+    (made per task)."""
     lon, lat, weights, _ = part
     X = projection.forward(lon, lat) if lon.size else np.empty((0, projection.n_dims))
+    if weights is not None and weight_scale != 1.0:
+        weights = weights / weight_scale
     return np.ascontiguousarray(X), weights
 
 
@@ -531,42 +620,50 @@ def _lloyd(data, centres, max_iter, tol, sphere_radius, compute, persist, delaye
     return centres, iteration
 
 
-def _projection(model, extent):
+def _projection(params, extent):
     west, width, lat_min, lat_max = extent[:4]
-    crs = model.crs
+    crs = params["crs"]
     if isinstance(crs, str) and crs.lower() == "auto":
         return auto_projection(west, width, lat_min, lat_max)
-    return choose_projection(None, None, crs)
+    projection = choose_projection(None, None, crs)
+    check_area_of_use(projection, west, width, lat_min, lat_max)
+    return projection
 
 
-def _seeds(model, data, extent, totals, projection, rng, compute, persist, delayed):
-    """``(n_runs, seedings)``: the number of seedings (``n_init`` as in memory) and an
-    iterator drawing each (k, d) set of projected seeds when it is needed."""
-    from ._validation import check_choice, check_int
-    from .core._estimator import INIT_METHODS, resolve_local_search, resolve_n_init
+def _local_steps(params):
+    """LocalSearch++ steps for a dask fit, refused (before any data are read) where
+    they are not available."""
+    from .core._estimator import resolve_local_search
 
-    n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
-    if isinstance(model.init, str):
-        check_choice("init", model.init, INIT_METHODS, "an array of (lon, lat) centres")
-    local_steps = resolve_local_search(model.local_search, model.init, n_clusters)
-    if local_steps and not (isinstance(model.init, str) and model.init == "k-means++"):
+    init = params["init"]
+    local_steps = resolve_local_search(params["local_search"], init, params["n_clusters"])
+    if local_steps and not (isinstance(init, str) and init == "k-means++"):
         raise InputError(f"local_search={local_steps} is available for dask inputs only with "
                          "init='k-means++' (it refines the k-means|| seeds); use "
                          "local_search='auto' or 0.")
-    n_runs = resolve_n_init(model.n_init, model.init)
-    if not isinstance(model.init, str):
+    return local_steps
+
+
+def _seeds(params, data, extent, totals, projection, rng, compute, persist, delayed):
+    """``(n_runs, seedings)``: the number of seedings (``n_init`` as in memory) and an
+    iterator drawing each (k, d) set of projected seeds when it is needed."""
+    from .core._estimator import resolve_n_init
+
+    n_clusters, init = params["n_clusters"], params["init"]
+    local_steps = _local_steps(params)
+    n_runs = resolve_n_init(params["n_init"], init)
+    if not isinstance(init, str):
         if n_runs != 1:  # as KMeans does in memory
             warnings.warn(f"Explicit initial centres given: n_init={n_runs} ignored, 1 run done.",
                           RuntimeWarning, stacklevel=4)
-        centres = model._init_centres(n_clusters)
-        return 1, iter([projection.forward(centres[:, 0], centres[:, 1])])
-    if model.init == "random":
+        return 1, iter([projection.forward(init[:, 0], init[:, 1])])
+    if init == "random":
         return n_runs, (_init_random(data, n_clusters, rng, compute, delayed)
                         for _ in range(n_runs))
-    if model.init == "bbox":
+    if init == "bbox":
         west, width, lat_min, lat_max = extent[:4]
-        box = (LonLatBox(west, lat_min, float(wrap_longitude(west + width)), lat_max)
-               if model.bbox is None else LonLatBox.from_value(model.bbox))
+        box = params["bbox"] or LonLatBox(west, lat_min, float(wrap_longitude(west + width)),
+                                          lat_max)
         return n_runs, (projection.forward(*sample_bbox(box, n_clusters, rng))
                         for _ in range(n_runs))
     return n_runs, (_kmeans_parallel(data, totals, n_clusters, local_steps, rng, compute, persist,
@@ -578,19 +675,23 @@ def _inertia(data, centres):
     return float((w * assign(X, centres)[1]).sum()) if len(X) else 0.0
 
 
-def fit_dask(model, data, sample_weight=None):
+def fit_dask(model, data, sample_weight=None, params=None):
     """Fit ``model`` (a GeoKMeans) on a dask collection; see the module docstring.
 
-    Sets the same attributes as an in-memory fit, except ``labels_`` and
-    ``distances_m_``: ``labels_`` is a lazy dask Series aligned with the input's
-    partitions (-1 for skipped rows) and ``distances_m_`` is not computed.
+    ``params`` are the model's checked parameters (``GeoKMeans._validated``; checked
+    here, before any partition is read, when not given). Sets the same attributes as an
+    in-memory fit, except ``labels_`` and ``distances_m_``: ``labels_`` is a lazy dask
+    Series aligned with the input's partitions (-1 for skipped rows) and
+    ``distances_m_`` is not computed. Weights are scaled as in memory (by a power of
+    two, exactly), so weights near the float64 limit give finite results.
     """
     _require_dask()
     import dask
 
-    from ._validation import check_int, check_positive_float
-    from .core._estimator import KMeans
+    from .core._estimator import KMeans, _unscaled_inertia
 
+    params = model._validated() if params is None else params
+    _local_steps(params)
     if sample_weight is not None and not isinstance(sample_weight, str):
         raise InputError("for dask inputs give weights as a column name (sample_weight='pop').")
     frame = _as_frame(data)
@@ -599,8 +700,14 @@ def fit_dask(model, data, sample_weight=None):
     persist = dask.persist
     partitions = frame.to_delayed()
     # one pass gives the row counts (for row numbers across the whole input) and extents
-    scans = compute(*[delayed(_scan)(p, model.lat, model.lon, sample_weight, model.dropna)
-                      for p in partitions])
+    try:
+        scans = compute(*[delayed(_scan)(p, model.lat, model.lon, sample_weight, model.dropna)
+                          for p in partitions])
+    except GeoKMeansError:
+        raise
+    except _reader_errors() as exc:  # a file of the input cannot be parsed
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"could not read the input's partitions: {message}") from None
     offsets = np.concatenate([[0], np.cumsum([scan[0] for scan in scans])[:-1]]).astype(int)
 
     def read_all():  # lazily: partitions are read again where needed, never all kept
@@ -615,23 +722,26 @@ def fit_dask(model, data, sample_weight=None):
         raise InputError(f"partition {first} could not be read.")  # pragma: no cover
     extent = _combine_extents([scan[1] for scan in scans])
     n_points, n_dropped = extent[4], extent[5]
-    n_clusters = check_int("n_clusters", model.n_clusters, minimum=1)
+    n_clusters = params["n_clusters"]
     if n_points < n_clusters:
         raise InputError(f"n_samples={n_points} should be >= n_clusters={n_clusters}: there are "
                          "fewer points than clusters.")
     if n_dropped:
         warnings.warn(f"skipped {n_dropped} rows with missing coordinates.", GeoKMeansWarning,
                       stacklevel=3)
-    max_radius_m = (None if model.max_radius_m is None else
-                    check_positive_float("max_radius_m", model.max_radius_m, allow_zero=False))
-    projection = _projection(model, extent)
-    data = persist(*[delayed(_project)(p, projection) for p in read_all()])
-    rng = make_rng(model.random_state)
+    max_radius_m = params["max_radius_m"]
+    projection = _projection(params, extent)
+    scale = power_of_two_scale(max(scan[3] for scan in scans))
+    data = persist(*[delayed(_project)(p, projection, scale) for p in read_all()])
+    rng = make_rng(params["random_state"])
     totals = np.array(compute(*[delayed(_weight_total)(p) for p in data]))
-    n_runs, seedings = _seeds(model, data, extent, totals, projection, rng, compute, persist,
+    if sample_weight is not None and not np.isfinite(totals.sum() * scale):
+        raise InputError(f"weight column {sample_weight!r} sums to more than float64 can hold "
+                         "(about 1.8e308); divide the weights by a constant (the clustering "
+                         "does not change).")
+    n_runs, seedings = _seeds(params, data, extent, totals, projection, rng, compute, persist,
                               delayed)
-    max_iter = check_int("max_iter", model.max_iter, minimum=1)
-    tol = check_positive_float("tol", model.tol)
+    max_iter, tol = params["max_iter"], params["tol"]
     variance = _mean_variance(data, compute, delayed)
     best = None
     for run, centres in enumerate(seedings):
@@ -660,8 +770,9 @@ def fit_dask(model, data, sample_weight=None):
                                                   delayed, n_points)
     centre_lon, centre_lat, counts, weights, weighted, maximum, inertia, _ = stats
     table = cluster_table_from_sums(counts, weights, weighted, maximum)
-    model._set_fitted(projection, centres, centre_lon, centre_lat, table, inertia, n_iter,
-                      n_dropped)
+    table["weight"] = table["weight"] * scale
+    model._set_fitted(projection, centres, centre_lon, centre_lat, table,
+                      _unscaled_inertia(inertia, scale), n_iter, n_dropped)
     model.labels_ = label_partitions(frame, projection, centres, model.lat, model.lon,
                                      model.dropna)
     model.distances_m_ = None

@@ -7,6 +7,7 @@ __all__ = [
     "InputError",
     "CRSError",
     "DataTypeError",
+    "OptionalDependencyError",
     "GeoKMeansWarning",
     "ConvergenceWarning",
 ]
@@ -29,6 +30,11 @@ class DataTypeError(InputError, TypeError):
 
 class CRSError(GeoKMeansError, ValueError):
     """A coordinate reference system cannot be used (unknown, or geographic where metres are needed)."""
+
+
+class OptionalDependencyError(GeoKMeansError, ImportError):
+    """An optional package a feature needs is not installed; the message gives the
+    ``pip install`` command. Also an ``ImportError``."""
 
 
 class GeoKMeansWarning(UserWarning):

@@ -4,6 +4,7 @@ The writers and the ``OutputSet`` transaction live in ``_writers`` and ``_atomic
 are used through this module.
 """
 
+import numbers
 import os
 import warnings
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._validation import check_sample_weight
+from ._validation import as_real_array, check_sample_weight
 from .errors import DataTypeError, GeoKMeansWarning, InputError
 
 __all__ = [
@@ -72,11 +73,12 @@ class PointData:
 
 def read_table(path):
     """Read a CSV, GeoJSON, GeoPackage, Shapefile, FlatGeobuf or (Geo)Parquet file."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise InputError(f"input file '{path}' does not exist.")
     if path.is_dir() and path.suffix.lower() not in _PARQUET_SUFFIXES:
-        raise InputError(f"input '{path}' is a directory; expected a file.")
+        raise InputError(f"input '{path}' is a directory; expected a file (read a directory "
+                         "of partitions with geokmeans.distributed.read_partitioned).")
     suffix = path.suffix.lower()
     try:
         if suffix in _CSV_SUFFIXES:
@@ -101,32 +103,90 @@ def read_table(path):
     raise InputError(f"input '{path}' has an unknown extension {suffix!r}; use one of {', '.join(known)}.")
 
 
+def _row(frame, position, row_offset=0):
+    """``"row 3"``, and ``"row 3 (index 'abc')"`` when the frame's index labels are not
+    its row numbers (a RangeIndex from ``row_offset``), so either can be looked up."""
+    name = f"row {position + row_offset}"
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.step == 1 and index.start == row_offset:
+        return name
+    label = index[position]
+    if isinstance(label, np.generic):
+        label = label.item()
+    return f"{name} (index {label!r})"
+
+
 def _find_column(frame, explicit, candidates, what):
+    """The column holding ``what``: ``explicit`` (an exact name) or the first of
+    ``candidates`` matching a column name in any case; None when none does. Names
+    that match more than one column raise ``InputError`` naming them."""
     columns = list(frame.columns)
     if explicit is not None:
-        if explicit not in columns:
-            raise InputError(f"{what} column {explicit!r} not found; columns are {columns}.")
+        count = columns.count(explicit)
+        if count == 0:
+            hint = ""
+            if isinstance(explicit, str):
+                near = [c for c in columns if str(c).lower() == explicit.lower()]
+                if near:
+                    hint = f" (column {near[0]!r} differs only in case; names are exact)"
+            raise InputError(f"{what} column {explicit!r} not found{hint}; columns are {columns}.")
+        if count > 1:
+            raise InputError(f"{what} column {explicit!r} appears {count} times; the columns "
+                             "must have distinct names.")
         return explicit
-    by_lower = {str(c).lower(): c for c in columns}
     for name in candidates:
-        if name in by_lower:
-            return by_lower[name]
+        matches = [c for c in columns if str(c).lower() == name]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            option = "lat" if what == "latitude" else "lon"
+            listed = ", ".join(repr(c) for c in matches)
+            raise InputError(
+                f"{len(matches)} columns could be the {what}: {listed} (names match "
+                f"{name!r} in any case); rename them or choose one with {option}=..."
+                if len(set(matches)) > 1 else
+                f"{what} column {matches[0]!r} appears {len(matches)} times; the columns must "
+                "have distinct names."
+            )
     return None
 
 
-def _numeric_column(frame, column, row_offset=0):
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+_DECIMAL_COMMA = r"^\s*[-+]?\d+,\d+\s*$"
+
+
+def _numeric_column(frame, column, row_offset=0, what=None):
+    """A column as float64 (missing values NaN); raises ``DataTypeError`` naming the
+    column and row for text, booleans or complex numbers."""
     original = frame[column]
+    label = what or f"column {column!r}"
+    kind = original.dtype.kind
+    if kind in "bc":
+        plural = "booleans" if kind == "b" else "complex numbers"
+        raise DataTypeError(f"{label} holds {plural}; it should hold real numbers.")
+    if kind == "O":
+        odd = original.map(lambda v: isinstance(v, (bool, np.bool_, complex,
+                                                    np.complexfloating))).to_numpy(bool)
+        if odd.any():
+            row = int(np.flatnonzero(odd)[0])
+            raise DataTypeError(f"{label} must be numeric: {_row(frame, row, row_offset)} is "
+                                f"{original.iloc[row]!r}.")
+    values = pd.to_numeric(original, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(values) & original.notna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        value = original.iloc[row]
+        hint = ""
+        if isinstance(value, str) and pd.Series([value]).str.match(_DECIMAL_COMMA).iloc[0]:
+            hint = (" (a number written with a comma? use a decimal point, or read the CSV "
+                    "with pandas.read_csv(..., decimal=',') or thousands=',' and pass the "
+                    "frame)")
         raise DataTypeError(
-            f"column {column!r} must be numeric: row {row + row_offset} is {original.iloc[row]!r}."
+            f"{label} must be numeric: {_row(frame, row, row_offset)} is {value!r}.{hint}"
         )
     return values
 
 
-def _check_ranges(lon, lat, valid, row_offset=0):
+def _check_ranges(frame, lon, lat, valid, row_offset=0):
     bad_lat = valid & ((lat < -90) | (lat > 90))
     if bad_lat.any():
         row = int(np.flatnonzero(bad_lat)[0])
@@ -134,18 +194,23 @@ def _check_ranges(lon, lat, valid, row_offset=0):
         if (np.abs(lon[valid]) <= 90).all():
             hint = " The latitude and longitude columns look swapped."
         raise InputError(
-            f"latitude must be within [-90, 90]: row {row + row_offset} has lat={lat[row]}.{hint}"
+            f"latitude must be within [-90, 90]: {_row(frame, row, row_offset)} has "
+            f"lat={lat[row]}.{hint}"
         )
     bad_lon = valid & ((lon < -180) | (lon > 180))
     if bad_lon.any():
         row = int(np.flatnonzero(bad_lon)[0])
         raise InputError(
-            f"longitude must be within [-180, 180]: row {row + row_offset} has lon={lon[row]}."
+            f"longitude must be within [-180, 180]: {_row(frame, row, row_offset)} has "
+            f"lon={lon[row]}."
         )
 
 
 def _from_geometry(frame, row_offset=0):
-    """lon/lat of a GeoDataFrame's point geometry (missing or empty points are NaN)."""
+    """lon/lat of a GeoDataFrame's point geometry (missing or empty points are NaN).
+
+    Points with a z coordinate are used by their lon/lat (the height is ignored).
+    """
     geoms = frame.geometry
     missing = geoms.isna().to_numpy() | geoms.is_empty.to_numpy()
     types = geoms.geom_type.to_numpy()
@@ -153,7 +218,7 @@ def _from_geometry(frame, row_offset=0):
     if not_points.any():
         row = int(np.flatnonzero(not_points)[0])
         raise InputError(
-            f"geometry must be points: row {row + row_offset} is a {types[row]}. Use "
+            f"geometry must be points: {_row(frame, row, row_offset)} is a {types[row]}. Use "
             "gdf.geometry.representative_point() (or .centroid) to get one point per row."
         )
     lonlat = geoms.to_crs(4326) if not frame.crs.equals("EPSG:4326") else geoms
@@ -172,31 +237,97 @@ def _as_frame(data):
         return gpd.GeoDataFrame(geometry=data)
     if isinstance(data, pd.DataFrame):
         return data
-    try:
-        array = np.asarray(data, dtype=np.float64)
-    except (TypeError, ValueError):
+    if data is None or isinstance(data, (numbers.Number, bytes, dict, set)) or not (
+            hasattr(data, "__array__") or isinstance(data, (list, tuple))):
         raise DataTypeError(
             "data must be a GeoDataFrame, GeoSeries, DataFrame, file path or an (n, 2) "
             f"numeric array of (lon, lat); got {type(data).__name__}."
+        )
+    try:
+        array = as_real_array(data, "data", "(lon, lat) numbers")
+    except DataTypeError as exc:
+        raise DataTypeError(
+            f"{exc} data must be a GeoDataFrame, GeoSeries, DataFrame, file path or an (n, 2) "
+            "numeric array of (lon, lat)."
         ) from None
     if array.ndim != 2 or array.shape[1] != 2:
         raise InputError(f"an array of points must have shape (n, 2) of (lon, lat); got {array.shape}.")
     return pd.DataFrame({"lon": array[:, 0], "lat": array[:, 1]})
 
 
+def _geometry_columns(frame):
+    """Names of the columns holding shapely geometries (GeoSeries columns)."""
+    return [c for c in frame.columns
+            if isinstance(getattr(frame[c], "dtype", None), gpd.array.GeometryDtype)]
+
+
+def _no_coordinates(frame, has_geometry):
+    """Raise the ``InputError`` saying why no coordinates were found."""
+    if has_geometry:  # a GeoDataFrame without CRS or lat/lon columns
+        raise InputError(
+            "GeoDataFrame has no CRS and no lat/lon columns; set its CRS with "
+            "gdf.set_crs(...) (e.g. 'EPSG:4326' for lon/lat degrees)."
+        )
+    geometries = _geometry_columns(frame)
+    if geometries:
+        raise InputError(
+            f"no active geometry and no latitude/longitude columns; column "
+            f"{geometries[0]!r} holds geometries: use "
+            f"gpd.GeoDataFrame(data, geometry={geometries[0]!r}) or "
+            f"gdf.set_geometry({geometries[0]!r})."
+        )
+    separator = next((sep for sep in (";", "\t", "|") if any(sep in str(c) for c in frame.columns)),
+                     None)
+    hint = (f" (the file looks separated by {separator!r}, not commas: read it with "
+            f"pandas.read_csv(..., sep={separator!r}) and pass the frame)" if separator else "")
+    raise InputError(
+        "no latitude/longitude columns found (looked for "
+        f"{'/'.join(LAT_NAMES)} and {'/'.join(LON_NAMES)}, any case); name them "
+        f"with lat=... and lon=...; columns are {list(frame.columns)}.{hint}"
+    )
+
+
+def _aligned_weights(frame, weight):
+    """A weight Series aligned on ``frame``'s index, as pandas aligns: by label."""
+    if weight.index.equals(frame.index):
+        return weight.to_numpy()
+    if not frame.index.is_unique:
+        raise InputError("weight is a Series but the data's index has duplicate labels, so "
+                         "it cannot be aligned; pass an array (weights by position).")
+    if not weight.index.is_unique:
+        raise InputError("weight Series has duplicate index labels; it cannot be aligned "
+                         "on the data's index.")
+    missing = frame.index.difference(weight.index)
+    if len(missing):
+        shown = ", ".join(repr(v) for v in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise InputError(
+            f"weight Series has no weight for {len(missing)} of the data's index labels "
+            f"({shown}); a Series is aligned on the data's index by label (pass an array "
+            "for weights by position)."
+        )
+    return weight.reindex(frame.index).to_numpy()
+
+
 def _weights(frame, weight, valid, row_offset=0):
     if weight is None:
         return None
-    if isinstance(weight, str):
-        if weight not in frame.columns:
-            raise InputError(f"weight column {weight!r} not found; columns are {list(frame.columns)}.")
-        values = _numeric_column(frame, weight, row_offset)
+    if isinstance(weight, (str, numbers.Integral)) and not isinstance(weight, (bool, np.bool_)):
+        columns = list(frame.columns)
+        if columns.count(weight) == 0:
+            raise InputError(f"weight column {weight!r} not found; columns are {columns}.")
+        if columns.count(weight) > 1:
+            raise InputError(f"weight column {weight!r} appears {columns.count(weight)} times; "
+                             "the columns must have distinct names.")
+        values = _numeric_column(frame, weight, row_offset, f"weight column {weight!r}")
         name = f"weight column {weight!r}"
     else:
-        values = np.asarray(weight, dtype=np.float64)
+        if isinstance(weight, pd.Series):
+            weight = _aligned_weights(frame, weight)
+        values = as_real_array(weight, "sample_weight", "numbers")
         name = "sample_weight"
         if values.shape != (len(frame),):
-            raise InputError(f"{name} has shape {values.shape}; expected ({len(frame)},).")
+            raise InputError(f"{name} has shape {values.shape}; expected ({len(frame)},), one "
+                             "weight per row.")
     try:
         check_sample_weight(values[valid], int(valid.sum()))
     except InputError as exc:
@@ -205,14 +336,24 @@ def _weights(frame, weight, valid, row_offset=0):
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{name} must be finite and >= 0: row {row + row_offset} is {values[row]}."
+                f"{name} must be finite and >= 0: {_row(frame, row, row_offset)} is "
+                f"{values[row]}."
             ) from None
         raise InputError(f"{name}: {exc}") from None
-    return values[valid]
+    kept = values[valid]
+    with np.errstate(over="ignore"):
+        total = float(kept.sum())
+    if not np.isfinite(total):
+        raise InputError(
+            f"{name} sums to more than float64 can hold (about 1.8e308; the largest weight is "
+            f"{kept.max():.3g}); divide the weights by a constant (the clustering does not "
+            "change)."
+        )
+    return kept
 
 
 def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offset=0,
-                keep_frame=True, n_missing_total=None):
+                keep_frame=True, n_missing_total=None, purpose="fit"):
     """Read points from any supported input into a ``PointData``.
 
     Parameters
@@ -224,8 +365,11 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
         hold (lon, lat) rows. Paths: .csv, .geojson/.json, .gpkg, .shp, .parquet.
     lat, lon : str, optional
         Column names, overriding detection (and the geometry of a GeoDataFrame).
-    weight : str or array-like of shape (n,), optional
-        Weight column name or one non-negative weight per row.
+    weight : str, Series or array-like of shape (n,), optional
+        Weight column name or one non-negative weight per row: an array by position, a
+        pandas Series aligned on the data's index by label (as pandas aligns; labels it
+        lacks raise ``InputError``). Booleans and complex numbers are refused, as are
+        weights whose sum overflows float64.
     dropna : bool, default False
         ``False``: a missing coordinate is an error naming the row. ``True``: such rows
         are skipped (kept in ``frame`` but not clustered) with a ``GeoKMeansWarning``
@@ -238,33 +382,35 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     keep_frame : bool, default True
         ``False`` skips building ``frame`` (left None) when only the coordinates are
         needed, e.g. for a partition of a dask input.
+    purpose : {"fit", "predict"}, default "fit"
+        For messages: a missing coordinate in data to predict has no ``dropna`` remedy.
+
+    Errors name the row by position and, when the index labels differ from the
+    positions, by index label too: ``row 3 (index 'abc')``. Coordinates must be real
+    numbers (booleans and complex numbers are refused); column names that match more
+    than one column (``lat`` twice, or ``lat`` and ``LAT``) are refused rather than
+    guessed, while among different names the first of the lists above is used. Points
+    with a z coordinate are used by their lon/lat.
     """
     frame = _as_frame(data)
     if len(frame) == 0:
         raise InputError("input has no rows: at least one point is required.")
-    lat_col = _find_column(frame, lat, LAT_NAMES, "latitude")
-    lon_col = _find_column(frame, lon, LON_NAMES, "longitude")
-    use_geometry = (
-        isinstance(frame, gpd.GeoDataFrame)
-        and frame._geometry_column_name in frame.columns
-        and lat is None and lon is None
-        and (frame.crs is not None or lat_col is None or lon_col is None)
-    )
-    if use_geometry:
-        if frame.crs is None:
-            raise InputError(
-                "GeoDataFrame has no CRS and no lat/lon columns; set its CRS with "
-                "gdf.set_crs(...) (e.g. 'EPSG:4326' for lon/lat degrees)."
-            )
+    if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name not in frame.columns:
+        frame = pd.DataFrame(frame)  # no active geometry: a table
+    has_geometry = (isinstance(frame, gpd.GeoDataFrame) and lat is None and lon is None
+                    and frame._geometry_column_name in frame.columns)
+    from_geometry = has_geometry and frame.crs is not None
+    if from_geometry:
         lon_values, lat_values = _from_geometry(frame, row_offset)
         result_frame = frame.copy() if keep_frame else None
     else:
+        lat_col = _find_column(frame, lat, LAT_NAMES, "latitude")
+        lon_col = _find_column(frame, lon, LON_NAMES, "longitude")
         if lat_col is None or lon_col is None:
-            raise InputError(
-                "no latitude/longitude columns found (looked for "
-                f"{'/'.join(LAT_NAMES)} and {'/'.join(LON_NAMES)}, any case); name them "
-                f"with lat=... and lon=...; columns are {list(frame.columns)}."
-            )
+            _no_coordinates(frame, has_geometry)
+        if lat_col == lon_col:
+            raise InputError(f"lat={lat_col!r} and lon={lon_col!r} name the same column; "
+                             "latitude and longitude need a column each.")
         _check_geometry_name(frame)
         lat_values = _numeric_column(frame, lat_col, row_offset)
         lon_values = _numeric_column(frame, lon_col, row_offset)
@@ -273,29 +419,32 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
             geometry=gpd.points_from_xy(lon_values, lat_values),
             crs="EPSG:4326",
         ) if keep_frame else None
-    valid = np.isfinite(lon_values) & np.isfinite(lat_values)
+    # NaN is missing (skipped with dropna); an infinite coordinate is out of range
+    valid = ~(np.isnan(lon_values) | np.isnan(lat_values))
     if not valid.all():
         row = int(np.flatnonzero(~valid)[0])
         n_bad = int((~valid).sum())
         if not dropna:
             n_bad = n_bad if n_missing_total is None else n_missing_total
+            remedy = ("predict needs coordinates for every row" if purpose == "predict"
+                      else "pass dropna=True to skip them")
             raise InputError(
-                f"missing coordinates: row {row + row_offset} has lon={lon_values[row]}, "
-                f"lat={lat_values[row]} ({n_bad} such row{'s' if n_bad != 1 else ''}); "
-                "pass dropna=True to skip them."
+                f"missing coordinates: {_row(frame, row, row_offset)} has "
+                f"lon={lon_values[row]}, lat={lat_values[row]} ({n_bad} such "
+                f"row{'s' if n_bad != 1 else ''}); {remedy}."
             )
         if n_bad == len(valid):
             raise InputError("every row has missing coordinates: nothing to cluster.")
         warnings.warn(
             f"skipped {n_bad} row{'s' if n_bad != 1 else ''} with missing coordinates "
-            f"(first: row {row + row_offset}).",
+            f"(first: {_row(frame, row, row_offset)}).",
             GeoKMeansWarning,
             stacklevel=3,
         )
-    _check_ranges(lon_values, lat_values, valid, row_offset)
+    _check_ranges(frame, lon_values, lat_values, valid, row_offset)
     weights = _weights(frame, weight, valid, row_offset)
     return PointData(lon_values[valid], lat_values[valid], weights, result_frame, valid,
-                     None if use_geometry else (lon_col, lat_col))
+                     None if from_geometry else (lon_col, lat_col))
 
 
 def _check_geometry_name(frame):

@@ -23,7 +23,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ._validation import check_int, check_positive_float
+from ._validation import check_params
 from .core._estimator import make_rng
 from .errors import InputError
 from .io import atomic_path
@@ -380,12 +380,10 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     folium = _folium()
     if m is not None and not isinstance(m, folium.Map):
         raise InputError(f"m should be a folium.Map or None; got {type(m).__name__}.")
-    for name, flag in (("hulls", hulls), ("centroids", centroids), ("legend", legend),
-                       ("layer_control", layer_control)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise InputError(f"{name}={flag!r} should be True or False.")
-    max_points = check_int("max_points", max_points, minimum=1)
-    radius = check_positive_float("radius", radius, allow_zero=False)
+    checked = check_params({"hulls": hulls, "centroids": centroids, "legend": legend,
+                            "layer_control": layer_control, "max_points": max_points,
+                            "radius": radius, "tooltip": tooltip})
+    max_points, radius = checked["max_points"], checked["radius"]
     rng = make_rng(random_state)
     n_clusters = len(result.centroids)
     if result.is_dask:
@@ -449,13 +447,10 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
 
 def _tooltip_columns(points, tooltip):
     """The tooltip column names as a list; an error naming any that are missing."""
-    if tooltip is None or isinstance(tooltip, str):
-        tooltip = [] if tooltip is None else [tooltip]
-    elif isinstance(tooltip, (list, tuple, pd.Index)):
-        tooltip = list(tooltip)
+    if tooltip is None or isinstance(tooltip, str) or np.ndim(tooltip) == 0:
+        tooltip = [] if tooltip is None else [tooltip]  # checked: None, a name or a list
     else:
-        raise InputError(f"tooltip should be a column name or a list of column names; got "
-                         f"{type(tooltip).__name__}.")
+        tooltip = list(tooltip)
     missing = [c for c in tooltip if c not in points.columns]
     if missing:
         raise InputError(f"tooltip columns {missing} not found; columns are {list(points.columns)}.")

@@ -1,18 +1,25 @@
 """``GeoKMeans``: k-means on longitude/latitude, measured in metres anywhere on Earth."""
 
 import numbers
+import warnings
 
 import geopandas as gpd
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_choice, check_finite_rows, check_int, check_positive_float
+from ._validation import (
+    as_real_array,
+    check_finite_rows,
+    check_param,
+    check_params,
+    power_of_two_scale,
+)
 from .core import KMeans, nearest_centre
-from .core._estimator import INIT_METHODS, log_restart, make_rng, resolve_n_init
+from .core._estimator import _unscaled_inertia, log_restart, make_rng, resolve_n_init
 from .errors import InputError
 from .io import read_points
-from .projection import choose_projection, longitude_extent, wrap_longitude
+from .projection import choose_projection, longitude_extent, parse_crs, wrap_longitude
 from .stats import cluster_table, geodesic_distances_m
 
 __all__ = ["GeoKMeans", "LonLatBox", "sample_bbox"]
@@ -44,6 +51,8 @@ class LonLatBox:
 
     @classmethod
     def from_value(cls, bbox):
+        """A user's box: a LonLatBox or four numbers; a box without width or height
+        (``west == east`` or ``south == north``) is refused: it has no area to seed."""
         if isinstance(bbox, LonLatBox):
             return bbox
         try:
@@ -52,7 +61,13 @@ class LonLatBox:
             raise InputError(
                 f"bbox={bbox!r} is not valid; expected (west, south, east, north) in degrees."
             ) from None
-        return cls(west, south, east, north)
+        box = cls(west, south, east, north)
+        if box.west_lon_deg == box.east_lon_deg or box.south_lat_deg == box.north_lat_deg:
+            raise InputError(
+                f"bbox={tuple(bbox)!r} has no area (west == east or south == north); for all "
+                "longitudes use west=-180, east=180."
+            )
+        return box
 
     @classmethod
     def of_points(cls, lon, lat):
@@ -98,18 +113,31 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
     crs : "auto", "sphere" or a projected CRS (``"EPSG:32618"``, pyproj.CRS, ...)
         ``"auto"``: a UTM zone when every point lies within 4° of longitude of its
         central meridian and within latitudes -80..84, else ``"sphere"``. A geographic
-        CRS raises ``CRSError``.
+        CRS raises ``CRSError``; a named CRS whose area of use (pyproj) the data exceed
+        by more than 3° gives a ``GeoKMeansWarning``.
     n_init, local_search, max_iter, tol, random_state, algorithm, verbose
         As in ``geokmeans.KMeans`` (``local_search``: LocalSearch++ steps refining the
-        k-means++ seeds, by default ``n_clusters``).
+        k-means++ seeds, by default ``n_clusters``). ``n_init`` is at most 10,000;
+        ``init="bbox"`` draws each run's seeds when the run starts. ``random_state``:
+        None, an int in [0, 2**32 - 1], a Generator or a RandomState.
     lat, lon : str, default=None
-        Coordinate column names for tables (detected when omitted).
+        Coordinate column names for tables (exact; detected when omitted).
     dropna : bool, default=False
-        Skip rows with missing coordinates (labelled -1) instead of raising.
+        Skip rows with missing coordinates (labelled -1) instead of raising. ``True``
+        or ``False`` (a numpy bool too); strings and integers are refused.
     max_radius_m : float, default=None
         If given, ``n_clusters`` is a minimum: clusters whose farthest member is more than
         this many metres (geodesic) from the centroid are split until none is. The final
-        number of clusters is ``n_clusters_``.
+        number of clusters is ``n_clusters_``. At least 0.001 (1 mm, far above the
+        projections' round-trip error).
+
+    Every parameter is checked (one table, ``geokmeans._validation.PARAMETERS``) when
+    ``fit`` is called, before the data are read: ``DataTypeError`` for a value of the
+    wrong type, ``InputError`` for one out of range, naming parameter and value.
+    Weights are divided by a power of two before fitting (exactly, so the clustering is
+    the same), so weights near the float64 limit give finite centroids; ``inertia_``
+    and the centroids' ``weight`` are in the weights' own units, and a fit where they
+    would overflow float64 raises ``InputError``.
 
     Attributes
     ----------
@@ -167,11 +195,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
                       tol=self.tol if tol is None else tol, random_state=rng, algorithm=self.algorithm,
                       sphere_radius=projection.sphere_radius_m, verbose=self.verbose)
 
-    def _init_centres(self, n_clusters):
-        try:
-            centres = np.array(self.init, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError("init array must be numeric (lon, lat) rows.") from None
+    def _init_centres(self, init, n_clusters):
+        centres = np.array(as_real_array(init, "init", "(lon, lat) numbers"), dtype=np.float64)
         if centres.shape != (n_clusters, 2):
             raise InputError(
                 f"init array has shape {centres.shape}; expected (n_clusters, 2) = "
@@ -182,31 +207,46 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
             raise InputError("init centres must be (lon, lat) within [-180, 180] x [-90, 90].")
         return centres
 
-    def _fit_points(self, points, rng):
+    def _validated(self):
+        """Every parameter checked (``PARAMETERS`` table and the shapes of ``init`` and
+        ``bbox``, the CRS parsed) before any data are read; returns them as a dict, with
+        ``init`` an array of (lon, lat) centres or a method name and ``bbox`` a
+        ``LonLatBox`` or None."""
+        params = check_params(self.get_params())
+        if not isinstance(params["init"], str):
+            params["init"] = self._init_centres(params["init"], params["n_clusters"])
+        if params["bbox"] is not None:
+            params["bbox"] = LonLatBox.from_value(params["bbox"])
+        parse_crs(params["crs"])
+        return params
+
+    def _fit_points(self, points, weights, rng, params):
         """Project, fit the core model and return it with the projection."""
-        n_clusters = check_int("n_clusters", self.n_clusters, minimum=1)
-        projection = choose_projection(points.lon, points.lat, self.crs)
+        n_clusters, init = params["n_clusters"], params["init"]
+        projection = choose_projection(points.lon, points.lat, params["crs"])
         X = projection.forward(points.lon, points.lat)
-        if isinstance(self.init, str):
-            check_choice("init", self.init, INIT_METHODS, "an array of (lon, lat) centres")
-        if isinstance(self.init, str) and self.init != "bbox":
-            core = self._core(self.init, self.n_init, rng, projection)
-            return core.fit(X, sample_weight=points.weights), projection
-        if not isinstance(self.init, str):
-            centres = self._init_centres(n_clusters)
-            seeds = [projection.forward(centres[:, 0], centres[:, 1])]
+        if isinstance(init, str) and init != "bbox":
+            core = self._core(init, params["n_init"], rng, projection)
+            return core.fit(X, sample_weight=weights), projection
+        if not isinstance(init, str):
+            n_runs = 1
+            if resolve_n_init(params["n_init"], init) != 1:  # as KMeans and the Dask back end
+                warnings.warn(f"Explicit initial centres given: n_init={params['n_init']} "
+                              "ignored, 1 run done.", RuntimeWarning, stacklevel=4)
+            seedings = iter([projection.forward(init[:, 0], init[:, 1])])
         else:
-            box = (LonLatBox.of_points(points.lon, points.lat) if self.bbox is None
-                   else LonLatBox.from_value(self.bbox))
-            n_init = resolve_n_init(self.n_init, "bbox")
-            seeds = [projection.forward(*sample_bbox(box, n_clusters, rng)) for _ in range(n_init)]
+            box = params["bbox"] or LonLatBox.of_points(points.lon, points.lat)
+            n_runs = resolve_n_init(params["n_init"], "bbox")
+            # drawn one run at a time: memory for one seeding, whatever n_init
+            seedings = (projection.forward(*sample_bbox(box, n_clusters, rng))
+                        for _ in range(n_runs))
         best = None
-        for run, seed_centres in enumerate(seeds):
+        for run, seed_centres in enumerate(seedings):
             core = self._core(seed_centres, 1, rng, projection)
-            core.fit(X, sample_weight=points.weights)
+            core.fit(X, sample_weight=weights)
             if best is None or core.inertia_ < best.inertia_:
                 best = core
-            log_restart(run + 1, len(seeds), core.inertia_)
+            log_restart(run + 1, n_runs, core.inertia_)
         return best, projection
 
     def fit(self, data, y=None, sample_weight=None):
@@ -216,8 +256,9 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         ----------
         data : GeoDataFrame, GeoSeries, DataFrame, path, or array-like (n, 2) of (lon, lat)
         y : ignored
-        sample_weight : str or array-like (n,), optional
-            A weight column name, or one non-negative weight per row.
+        sample_weight : str, Series or array-like (n,), optional
+            A weight column name, or one non-negative weight per row (an array by
+            position, a Series aligned on the data's index).
 
         Returns
         -------
@@ -225,37 +266,48 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         """
         from .distributed import is_dask_collection
 
+        params = self._validated()  # before reading anything
+        check_param("sample_weight", sample_weight)
         if is_dask_collection(data):
             from .distributed import fit_dask
 
-            return fit_dask(self, data, sample_weight)
-        points = read_points(data, lat=self.lat, lon=self.lon, weight=sample_weight,
-                             dropna=self.dropna, keep_frame=False)
-        self._fit_read(points)
+            return fit_dask(self, data, sample_weight, params)
+        points = read_points(data, lat=params["lat"], lon=params["lon"], weight=sample_weight,
+                             dropna=params["dropna"], keep_frame=False)
+        self._fit_read(points, params)
         return self
 
-    def _fit_read(self, points):
-        """Fit on an already-read ``PointData``; sets the fitted attributes."""
-        n_clusters = check_int("n_clusters", self.n_clusters, minimum=1)
+    def _fit_read(self, points, params=None):
+        """Fit on an already-read ``PointData``; sets the fitted attributes.
+
+        ``params`` are those of ``_validated()`` (computed here when not given).
+        """
+        params = self._validated() if params is None else params
+        n_clusters = params["n_clusters"]
         if len(points.lon) < n_clusters:
             raise InputError(
                 f"n_samples={len(points.lon)} should be >= n_clusters={n_clusters}: there are "
                 f"fewer points than clusters."
             )
-        max_radius_m = (None if self.max_radius_m is None else
-                        check_positive_float("max_radius_m", self.max_radius_m, allow_zero=False))
-        rng = make_rng(self.random_state)
-        core, projection = self._fit_points(points, rng)
-        if max_radius_m is not None:
-            core = self._split_to_radius(points, core, projection, max_radius_m, rng)
+        # weights / 2**e with the largest in [1, 2): exact (the clustering is the same),
+        # and no sum of weights times squared metres can overflow; totals are scaled back
+        scale = 1.0 if points.weights is None else power_of_two_scale(points.weights)
+        weights = None if points.weights is None else points.weights / scale
+        rng = make_rng(params["random_state"])
+        core, projection = self._fit_points(points, weights, rng, params)
+        if params["max_radius_m"] is not None:
+            core = self._split_to_radius(points, weights, core, projection,
+                                         params["max_radius_m"], rng)
+        inertia = _unscaled_inertia(core.inertia_, scale)
         centre_lon, centre_lat = projection.inverse(core.cluster_centers_)
-        weights = points.weights if points.weights is not None else np.ones(len(points.lon))
         labels = core.labels_
         distances = geodesic_distances_m(points.lon, points.lat, centre_lon[labels],
                                          centre_lat[labels])
-        table = cluster_table(labels, weights, distances, core.cluster_centers_.shape[0])
+        table = cluster_table(labels, np.ones(len(labels)) if weights is None else weights,
+                              distances, core.cluster_centers_.shape[0])
+        table["weight"] = table["weight"] * scale
         self._set_fitted(projection, core.cluster_centers_, centre_lon, centre_lat, table,
-                         core.inertia_, core.n_iter_, points.n_dropped)
+                         inertia, core.n_iter_, points.n_dropped)
         self.labels_ = np.full(len(points.valid), -1, dtype=np.int32)
         self.labels_[points.valid] = labels
         self.distances_m_ = np.full(len(points.valid), np.nan)
@@ -277,7 +329,7 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         self.n_dropped_ = int(n_dropped)
         self.n_clusters_ = len(centres)
 
-    def _split_to_radius(self, points, core, projection, max_radius_m, rng):
+    def _split_to_radius(self, points, weights, core, projection, max_radius_m, rng):
         """Split clusters until every member is within ``max_radius_m`` of its centroid.
 
         Each round splits every cluster whose farthest member (geodesic) is beyond the
@@ -299,7 +351,13 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
             centres = [c for j, c in enumerate(core.cluster_centers_) if j not in set(too_wide)]
             for j in too_wide:
                 members = np.flatnonzero(labels == j)
-                w = None if points.weights is None else points.weights[members]
+                if (X[members] == X[members[0]]).all():  # one location: cannot be split
+                    raise InputError(
+                        f"max_radius_m={max_radius_m:g} cannot be met: cluster {j} holds "
+                        f"{members.size} point(s) at one location, {worst[j]:.3g} m from its "
+                        "centroid after the projection's round trip; use a larger radius."
+                    )
+                w = None if weights is None else weights[members]
                 farthest = X[members[np.argmax(dist[members])]]
                 start = np.stack([core.cluster_centers_[j], farthest])
                 # run to a fixed point (no tolerance), as the Dask back end does
@@ -307,13 +365,17 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
                 centres.extend(halves.fit(X[members], sample_weight=w).cluster_centers_)
             centres = np.unique(np.asarray(centres), axis=0)
             core = self._core(centres, 1, rng, projection, n_clusters=len(centres))
-            core.fit(X, sample_weight=points.weights)
+            core.fit(X, sample_weight=weights)
         return core  # pragma: no cover - every point its own cluster ends the loop earlier
 
     def predict(self, data):
-        """Nearest centroid (in the fitted projection) of each point of ``data``."""
+        """Nearest centroid (in the fitted projection) of each point of ``data``.
+
+        Every row needs coordinates (``dropna`` applies to fitting only).
+        """
         check_is_fitted(self)
-        points = read_points(data, lat=self.lat, lon=self.lon, keep_frame=False)
+        points = read_points(data, lat=self.lat, lon=self.lon, keep_frame=False,
+                             purpose="predict")
         return nearest_centre(self.projection_.forward(points.lon, points.lat),
                               self.cluster_centers_m_)
 

@@ -1,20 +1,24 @@
 """Longitude/latitude to metres and back: a UTM zone, Earth-centred 3-D, or a named CRS."""
 
 import functools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from .errors import CRSError
+from .errors import CRSError, GeoKMeansWarning
 
 __all__ = [
     "EARTH_RADIUS_M",
     "UTM_MAX_OFFSET_DEG",
     "Projection",
+    "AREA_OF_USE_MARGIN_DEG",
     "auto_projection",
+    "check_area_of_use",
     "choose_projection",
+    "parse_crs",
     "longitude_extent",
     "utm_zone_crs",
     "wrap_longitude",
@@ -26,6 +30,9 @@ EARTH_RADIUS_M = 6_371_008.8
 #: "auto" keeps UTM while every point lies within this many degrees of longitude of the
 #: zone's central meridian (the zone's own 3° plus 1°: scale error below 0.25%).
 UTM_MAX_OFFSET_DEG = 4.0
+
+#: A named CRS warns when data lie more than this many degrees outside its area of use.
+AREA_OF_USE_MARGIN_DEG = 3.0
 
 #: Latitude range of the UTM system.
 UTM_LAT_RANGE = (-80.0, 84.0)
@@ -146,6 +153,9 @@ class Projection:
 
 
 def _named_projection(crs):
+    if isinstance(crs, (bool, np.bool_, float)) or crs is None:
+        raise CRSError(f"crs={crs!r} is not a CRS; use 'auto', 'sphere', or a projected CRS "
+                       "such as 'EPSG:32618'.")
     try:
         parsed = CRS.from_user_input(crs)
     except (PyprojCRSError, TypeError, ValueError) as exc:
@@ -163,6 +173,58 @@ def _named_projection(crs):
     return Projection("crs", parsed)
 
 
+def parse_crs(crs):
+    """The ``Projection`` a ``crs`` parameter names, or None for ``"auto"`` (decided
+    from the data). Raises ``CRSError`` for anything that is not a projected CRS, so a
+    bad ``crs`` is reported before any data are read."""
+    if isinstance(crs, Projection):
+        return crs
+    if isinstance(crs, str) and crs.lower() == "sphere":
+        return Projection("sphere")
+    if isinstance(crs, str) and crs.lower() == "auto":
+        return None
+    return _named_projection(crs)
+
+
+def _arc_within(west, width, area_west, area_width):
+    """True when the arc of longitudes [west, west + width] lies in the area's arc."""
+    if area_width >= 360.0:
+        return True
+    return (west - area_west) % 360.0 + width <= area_width
+
+
+def check_area_of_use(projection, west, width, lat_min, lat_max,
+                      margin_deg=AREA_OF_USE_MARGIN_DEG):
+    """Warn (``GeoKMeansWarning``) when data extend more than ``margin_deg`` beyond the
+    area of use pyproj gives for a named CRS (e.g. UTM zone 18N for Australian data):
+    such a projection distorts distances there. The data's extent is the arc of
+    longitudes from ``west`` (``width`` degrees; antimeridian-aware) and the latitude
+    range. CRSs without an area of use, "utm" and "sphere" modes are not checked.
+    Returns True when the data fit.
+    """
+    if projection.mode != "crs":
+        return True
+    area = projection.crs.area_of_use
+    if area is None:
+        return True
+    area_width = (area.east - area.west) % 360.0
+    if area_width == 0.0 and area.east != area.west:
+        area_width = 360.0
+    inside = (_arc_within(west, width, area.west - margin_deg, area_width + 2 * margin_deg)
+              and lat_min >= area.south - margin_deg and lat_max <= area.north + margin_deg)
+    if not inside:
+        east = float(wrap_longitude(west + width))
+        warnings.warn(
+            f"crs={projection.name} ({projection.crs.name}) is meant for lon {area.west:g} to "
+            f"{area.east:g}, lat {area.south:g} to {area.north:g} (its area of use), but the "
+            f"data span lon {west:.6g} to {east:.6g}, lat {lat_min:.6g} to {lat_max:.6g}: "
+            "distances there are distorted. Use crs='auto' or a CRS meant for the data.",
+            GeoKMeansWarning,
+            stacklevel=4,
+        )
+    return inside
+
+
 def choose_projection(lon, lat, crs="auto"):
     """Pick the projection for these points.
 
@@ -170,7 +232,8 @@ def choose_projection(lon, lat, crs="auto"):
     ``UTM_MAX_OFFSET_DEG`` of that zone's central meridian (antimeridian-aware) and
     within UTM's latitudes (-80..84); otherwise ``"sphere"``. ``crs="sphere"``:
     Earth-centred 3-D coordinates. Anything else is parsed by pyproj and must be a
-    projected CRS; a geographic CRS raises ``CRSError``.
+    projected CRS; a geographic CRS raises ``CRSError``, and data reaching more than
+    ``AREA_OF_USE_MARGIN_DEG`` beyond the CRS's area of use give a ``GeoKMeansWarning``.
 
     >>> choose_projection([-74.0, -73.9], [40.7, 40.8]).name
     'EPSG:32618'
@@ -179,14 +242,14 @@ def choose_projection(lon, lat, crs="auto"):
     >>> choose_projection([-122.4, -74.0], [37.8, 40.7]).name  # too wide for one zone
     'sphere'
     """
-    if isinstance(crs, Projection):
-        return crs
-    if isinstance(crs, str) and crs.lower() == "sphere":
-        return Projection("sphere")
-    if not (isinstance(crs, str) and crs.lower() == "auto"):
-        return _named_projection(crs)
+    parsed = parse_crs(crs)
+    if parsed is not None and (parsed.mode != "crs" or isinstance(crs, Projection) or lon is None):
+        return parsed
     lat = np.asarray(lat, dtype=np.float64)
     west, east, width = longitude_extent(lon)
+    if parsed is not None:  # a CRS the user named: does it cover the data?
+        check_area_of_use(parsed, west, width, float(lat.min()), float(lat.max()))
+        return parsed
     return auto_projection(west, width, float(lat.min()), float(lat.max()))
 
 

@@ -2,14 +2,13 @@
 
 import functools
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
 from . import io
-from ._validation import check_choice
+from ._validation import check_choice, check_param, check_params
 from .errors import DataTypeError, InputError
 from .model import GeoKMeans
 from .stats import cluster_hulls
@@ -264,9 +263,6 @@ def _plan_outputs(targets, *, source=None, dask=False):
     file, two outputs that are the same file (any spelling, links included), and for
     dask results points that are not a new ``.parquet`` directory.
     """
-    if not isinstance(targets, Mapping):
-        raise InputError(f"write= must be a dict of output kind to path; got "
-                         f"{type(targets).__name__}.")
     plan = []
     for kind, path in targets.items():
         if kind not in OUTPUT_KINDS:
@@ -304,9 +300,6 @@ def _check_names(columns, label_column, distance_column, *, geometry_name=None,
     ``columns`` are the input's column and index names. ``csv_coordinates``: the points
     will be written to CSV (whose coordinate columns must not clash either).
     """
-    for option, name in (("label_column", label_column), ("distance_column", distance_column)):
-        if name is not None and (not isinstance(name, str) or not name):
-            raise InputError(f"{option}={name!r} is not valid; give a non-empty column name.")
     if label_column == distance_column:
         raise InputError(f"label_column and distance_column are both {label_column!r}; give "
                          "them different names.")
@@ -357,7 +350,9 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         Write the ``write`` outputs as part of this set (they appear when it commits).
     **options
         Any other ``GeoKMeans`` parameter (``init``, ``bbox``, ``crs``, ``random_state``,
-        ``dropna`` ...).
+        ``dropna`` ...); an unknown name raises ``DataTypeError``.
+
+    Every parameter is checked before the data are read.
 
     Returns
     -------
@@ -375,8 +370,18 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     if sample_weight is not None and weight is not None:
         raise InputError("give the weights once: sample_weight or weight, not both.")
     weights = sample_weight if sample_weight is not None else weight
+    unknown = sorted(set(options) - set(GeoKMeans._get_param_names()))
+    if unknown:
+        raise DataTypeError(
+            f"cluster() got an unknown option {unknown[0]!r}; options are "
+            f"{', '.join(sorted(set(GeoKMeans._get_param_names()) - {'n_clusters'}))}."
+        )
+    check_params({"label_column": label_column, "distance_column": distance_column,
+                  "csv_raw": csv_raw, "write": write, "outputs": outputs})
     _check_names((), label_column, distance_column)
     model = GeoKMeans(n_clusters, lat=lat, lon=lon, **options)
+    params = model._validated()  # every parameter, before reading the data
+    check_param("weight", weights)
     from .distributed import is_dask_collection
 
     dask = is_dask_collection(data)
@@ -394,12 +399,12 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         result = ClusterResult(frame, model.centroids_.copy(), model, None, label_column,
                                distance_column)
     else:
-        points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=model.dropna)
+        points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
         frame = points.frame
         _check_names([*frame.columns, *frame.index.names], label_column, distance_column,
                      geometry_name=frame.geometry.name, csv_coordinates=csv_points,
                      coordinate_columns=points.lonlat_columns)
-        model._fit_read(points)
+        model._fit_read(points, params)
         frame[label_column] = model.labels_
         frame[distance_column] = model.distances_m_
         result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,

@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import calinski_harabasz_score, silhouette_score
 
-from ._validation import check_int
+from ._validation import check_param, check_params, describe_value
 from .core._estimator import make_rng
-from .errors import InputError
+from .errors import DataTypeError, InputError, OptionalDependencyError
 from .io import read_points
 from .model import GeoKMeans
+from .projection import choose_projection
 
-__all__ = ["KChoice", "choose_k", "parse_k_range"]
+__all__ = ["KChoice", "check_k_range", "choose_k", "parse_k_range"]
 
 #: Silhouette is O(n²): above this many points it is computed on a random sample.
 DEFAULT_SILHOUETTE_SAMPLE = 10_000
@@ -20,19 +21,51 @@ DEFAULT_SILHOUETTE_SAMPLE = 10_000
 RULE = "highest silhouette (smallest k on ties)"
 
 
+K_RANGE_FORMS = "A..B with 1 <= A <= B (e.g. '2..10') or a list of integers >= 1 (e.g. '3,5,8')"
+
+
 def parse_k_range(text):
-    """Parse ``"2..20"``, ``"2-20"`` or ``"3,5,8"`` into a sorted list of ks >= 1."""
+    """Parse ``"2..20"``, ``"2-20"`` or ``"3,5,8"`` into ascending ks >= 1.
+
+    A range ``A..B`` gives a ``range`` (nothing is allocated per k, so a bound such as
+    ``2..1000000000`` costs nothing until it is checked against the number of points);
+    a list gives a sorted list without repeats.
+    """
+    def invalid():
+        return InputError(f"k_range={text!r} should be {K_RANGE_FORMS}.")
+
     try:
-        if ".." in text or "-" in text.strip("-"):
-            lo, hi = (text.split("..") if ".." in text else text.split("-"))
-            ks = list(range(int(lo), int(hi) + 1))
+        if ".." in text or "-" in text.strip().lstrip("-"):
+            lo, hi = (text.split("..") if ".." in text else text.strip().split("-"))
+            ks = range(int(lo), int(hi) + 1)
         else:
-            ks = [int(part) for part in text.split(",") if part.strip()]
+            ks = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
-        raise InputError(f"k range {text!r} is not valid; use A..B (e.g. 2..20) or a list 3,5,8.") from None
-    if not ks or min(ks) < 1:
-        raise InputError(f"k range {text!r} is empty or has k < 1; use A..B with 1 <= A <= B.")
-    return sorted(set(ks))
+        raise invalid() from None
+    if len(ks) == 0 or ks[0] < 1:
+        raise invalid()
+    return ks
+
+
+def check_k_range(k_range):
+    """The ks of ``k_range`` ascending, as a ``range`` or a sorted list, checked: a string
+    (``parse_k_range``), a ``range`` (kept lazy) or integers >= 1."""
+    check_param("k_range", k_range)
+    if isinstance(k_range, str):
+        return parse_k_range(k_range)
+    if isinstance(k_range, range):
+        ks = k_range if k_range.step > 0 else k_range[::-1]
+    else:
+        values = np.asarray(k_range, dtype=object).ravel().tolist()
+        bad = [k for k in values if isinstance(k, (bool, np.bool_))
+               or not isinstance(k, (int, np.integer))]
+        if bad:
+            raise DataTypeError(f"k_range={describe_value(k_range)} should be {K_RANGE_FORMS}: "
+                                f"{bad[0]!r} is not an integer.")
+        ks = sorted({int(k) for k in values})
+    if len(ks) == 0 or ks[0] < 1:
+        raise InputError(f"k_range={describe_value(k_range)} should be {K_RANGE_FORMS}.")
+    return ks
 
 
 @dataclass
@@ -62,7 +95,8 @@ class KChoice:
                 matplotlib.use("Agg", force=False)
             import matplotlib.pyplot as plt
         except ImportError:
-            raise ImportError("plotting needs matplotlib: pip install matplotlib") from None
+            raise OptionalDependencyError(
+                'plotting needs matplotlib: pip install "geokmeans[plot]"') from None
         fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(6, 6))
         top.plot(self.table.k, self.table.inertia_m2, "o-", color="#0067A5")
         top.set_ylabel("inertia (m²)")
@@ -89,7 +123,11 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     Parameters
     ----------
     data : any input ``geokmeans.cluster`` accepts
-    k_range : iterable of int or str ("2..20")
+    k_range : str ("2..20", "3,5,8"), range or list of int
+        The ks to fit, each >= 1; the largest must not exceed the number of points
+        (checked before any fit, without building a list for a range).
+    init, crs, lat, lon, dropna, random_state
+        As for ``GeoKMeans``; every parameter is checked before the data are read.
     weight : str or array-like, optional
         Weights for the fits (the silhouette and Calinski–Harabasz scores are unweighted).
     silhouette_sample : int, default 10,000
@@ -111,24 +149,36 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     >>> gk.choose_k(lonlat, "2..6", random_state=0).recommended_k
     3
     """
-    ks = parse_k_range(k_range) if isinstance(k_range, str) else sorted(
-        {check_int("k", k, minimum=1) for k in k_range})
-    if not ks:
-        raise InputError("k_range is empty.")
-    points = read_points(data, lat=lat, lon=lon, weight=weight, dropna=dropna, keep_frame=False)
+    from .distributed import is_dask_collection
+
+    ks = check_k_range(k_range)
+    if is_dask_collection(data):
+        raise InputError("choose_k fits every k in memory: pass a pandas/GeoPandas sample of "
+                         "the dask collection (e.g. ddf.sample(frac=0.01).compute()).")
+    if not isinstance(init, str):
+        raise InputError(f"init={describe_value(init)} should be 'k-means++', 'bbox' or "
+                         "'random' for choose_k (explicit centres fix k).")
+    options = check_params(dict(silhouette_sample=silhouette_sample, progress=progress,
+                                weight=weight))
+    template = GeoKMeans(ks[0], init=init, crs=crs, lat=lat, lon=lon, dropna=dropna,
+                         random_state=random_state)
+    params = template._validated()  # every parameter, before reading the data
+    points = read_points(data, lat=lat, lon=lon, weight=weight, dropna=params["dropna"],
+                         keep_frame=False)
     n = len(points.lon)
-    if ks[-1] > n:
-        raise InputError(f"n_samples={n} should be >= the largest k={ks[-1]}.")
-    sample_size = check_int("silhouette_sample", silhouette_sample, minimum=2)
-    rng = make_rng(random_state)
+    if ks[-1] > n:  # before any fit, and without building the list of ks
+        raise InputError(f"n_samples={n} should be >= the largest k={ks[-1]} of k_range.")
+    sample_size = options["silhouette_sample"]
+    rng = make_rng(params["random_state"])
     sample = np.sort(rng.choice(n, sample_size, replace=False)) if n > sample_size else np.arange(n)
-    rows, X, crs_name = [], None, None
+    # the projection is chosen (and a named CRS checked) once for every k
+    params["crs"] = choose_projection(points.lon, points.lat, params["crs"])
+    params["random_state"] = rng
+    X = params["crs"].forward(points.lon, points.lat)
+    rows = []
     for i, k in enumerate(ks):
-        model = GeoKMeans(k, init=init, crs=crs, random_state=rng)
-        model._fit_read(points)
-        if X is None:
-            X = model.projection_.forward(points.lon, points.lat)
-            crs_name = model.crs_
+        model = GeoKMeans(k, init=init, crs=params["crs"], random_state=rng)
+        model._fit_read(points, {**params, "n_clusters": k})
         labels = model.labels_[points.valid]
         n_labels = np.unique(labels).size
         sil = ch = np.nan
@@ -143,4 +193,4 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     table = pd.DataFrame(rows)
     scored = table.dropna(subset=["silhouette"])
     best = int(scored.k.iloc[int(np.argmax(scored.silhouette.to_numpy()))]) if len(scored) else ks[0]
-    return KChoice(table, best, RULE, int(sample.size), crs_name)
+    return KChoice(table, best, RULE, int(sample.size), params["crs"].name)

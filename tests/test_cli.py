@@ -120,10 +120,10 @@ def test_max_radius_verified_geodesically(tmp_path):
          "weight column 'nope' not found"),
         (["cluster", DC, "-k", 3, "--bbox", 0, 0, 1, 1, "-o", "out.geojson"],
          "only used with --init bbox"),
-        (["choose-k", DC, "--k", "5..2"], "k range"),
-        (["cluster", DC, "-k", "three"], "invalid int value"),
+        (["choose-k", DC, "--k", "5..2"], "argument --k: '5..2' should be A..B"),
+        (["cluster", DC, "-k", "three"], "argument -k/--k: 'three' should be an integer >= 1"),
         (["cluster", DC, "-k", 3, "--local-search", -1, "-o", "out.geojson"],
-         "local_search=-1 should be >= 0"),
+         "argument --local-search: '-1' should be 'auto' or an integer in [0, 100000]"),
     ],
 )
 def test_bad_input_exit_2_one_line_no_output(tmp_path, args, message):
@@ -495,3 +495,62 @@ def test_real_full_device(tmp_path):
     assert done.stderr.strip() == ("geokmeans: error: [Errno 28] cannot write the report to "
                                    "stdout: No space left on device")
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
+
+# -- the "Trust" issue: bad input is exit 2 with one line, checked before any work --------
+# (in this process: the command line's main() with stdout/stderr captured)
+
+
+def run_here(*args):
+    from .hostile import run_cli
+
+    return run_cli(list(args))
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["cluster", DC, "-k"], "argument -k/--k: expected one argument"),
+    (["cluster", DC, "-k", 2, "--seed", -1], "argument --seed: '-1' should be an integer in "
+                                             "[0, 4294967295]"),
+    (["cluster", DC, "-k", 2, "--dask", "bogus://x"], "--dask 'bogus://x' is not a scheduler "
+                                                      "address"),
+    (["cluster", DC, "-k", 2, "--init", "bbox", "--n-init", 100_000_000], "argument --n-init"),
+    (["choose-k", DC, "--k", "2..1000000000"], "n_samples=200 should be >= the largest "
+                                               "k=1000000000"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_usage_errors_are_one_line(args, needle):
+    code, out, err = run_here(*args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("geokmeans: error: "), err
+    assert needle in err and "usage:" not in err
+
+
+def test_mixed_directory_is_exit_2(tmp_path):
+    pd.read_csv(DC).to_parquet(tmp_path / "a.parquet")
+    (tmp_path / "b.csv").write_text("lat,lon\n1,1\n")
+    code, _, err = run_here("cluster", tmp_path, "-k", 2)
+    assert code == 2 and "mixes Parquet and CSV files" in err
+
+
+def test_plot_without_matplotlib_is_refused_before_the_sweep(monkeypatch, tmp_path):
+    import geokmeans.selection
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setattr(geokmeans.selection, "choose_k",
+                        lambda *a, **k: pytest.fail("the sweep ran"))
+    code, out, err = run_here("choose-k", DC, "--k", "2..3", "--plot", tmp_path / "e.png")
+    assert code == 2 and out == ""
+    assert err == ('geokmeans: error: --plot needs matplotlib, which is not installed: '
+                   'pip install "geokmeans[plot]"\n')
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_warnings_are_one_line_and_restored():
+    import warnings
+
+    before = warnings.showwarning
+    code, _, err = run_here("cluster", DC, "-k", 2, "--seed", 0, "--crs", "EPSG:32755")
+    assert code == 0
+    (line,) = err.splitlines()
+    assert line.startswith("geokmeans: warning: crs=EPSG:32755 (WGS 84 / UTM zone 55S) is "
+                           "meant for lon 144 to 150")
+    assert warnings.showwarning is before

@@ -74,7 +74,7 @@ def test_bbox_restarts_as_in_memory(client, ais, caplog):
     single = gk.GeoKMeans(5, init="bbox", random_state=4, n_init=1).fit(
         dd.from_pandas(ais, npartitions=3))
     assert on_dask.inertia_ <= single.inertia_
-    with pytest.raises(InputError, match="n_init=0 should be >= 1"):
+    with pytest.raises(InputError, match=r"n_init=0 should be 'auto' or an integer in \[1, "):
         gk.GeoKMeans(5, init="bbox", n_init=0).fit(dd.from_pandas(ais, npartitions=3))
     with pytest.warns(RuntimeWarning, match="n_init=3 ignored"):
         gk.GeoKMeans(5, init=seeds_from(ais, 5, 0), n_init=3).fit(
@@ -410,3 +410,95 @@ def test_dask_result_outputs_all_or_nothing(client, ais, tmp_path, monkeypatch):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "p.parquet").stat().st_mode & 0o777 == 0o777 & ~umask
+
+# -- hostile input (the "Trust" issue) --------------------------------------------------
+
+
+def _exploding(ais):
+    """A dask frame whose partitions raise when read: a fit that reads it fails with
+    RuntimeError, so an InputError shows the parameters were checked first."""
+    def explode(part):
+        raise RuntimeError("a partition was read")
+
+    return dd.from_pandas(ais, npartitions=2).map_partitions(explode, meta=ais.iloc[:0])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(random_state=-1), "random_state=-1"),
+    (dict(dropna="no"), "dropna='no'"),
+    (dict(n_init=10**8), "n_init=100000000"),
+    (dict(max_radius_m=1e-9), "max_radius_m=1e-09"),
+    (dict(crs="EPSG:4326"), "geographic"),
+    (dict(init="bbox", local_search=5), "local_search=5 is available for dask inputs only"),
+])
+def test_parameters_checked_before_any_partition_is_read(ais, kwargs, match):
+    with pytest.raises(gk.GeoKMeansError, match=match):
+        gk.GeoKMeans(3, **kwargs).fit(_exploding(ais))
+
+
+def test_huge_weights_on_dask_as_in_memory(client, ais):
+    init = seeds_from(ais, 4, 1)
+    frame = ais.assign(w=np.random.default_rng(1).uniform(0.5, 2.0, len(ais)) * 1e290)
+    on_dask = gk.GeoKMeans(4, init=init).fit(dd.from_pandas(frame, npartitions=3),
+                                             sample_weight="w")
+    in_memory = gk.GeoKMeans(4, init=init).fit(frame, sample_weight="w")
+    assert_same_fit(on_dask, in_memory)
+    assert np.isfinite(on_dask.inertia_) and np.isfinite(on_dask.centroids_.weight).all()
+    with pytest.raises(InputError, match=r"weight column 'w' sums to more than float64"):
+        gk.GeoKMeans(4, init=init).fit(dd.from_pandas(frame.assign(w=1e308), npartitions=3),
+                                       sample_weight="w")
+
+
+def test_named_crs_outside_its_area_warns_on_dask(client, ais):
+    with pytest.warns(gk.GeoKMeansWarning, match=r"crs=EPSG:32755 .* area of use"):
+        gk.GeoKMeans(2, init=seeds_from(ais, 2, 0), crs="EPSG:32755").fit(
+            dd.from_pandas(ais, npartitions=2))
+
+
+def test_partitioned_inputs_of_one_kind(tmp_path, ais):
+    from geokmeans.distributed import read_partitioned
+
+    small = ais.iloc[:100]
+    (tmp_path / "csvs").mkdir()
+    small.iloc[:50].to_csv(tmp_path / "csvs" / "a.csv", index=False)
+    small.iloc[50:].to_csv(tmp_path / "csvs" / "b.csv", index=False)
+    (tmp_path / "csvs" / "_SUCCESS").write_text("")
+    assert len(read_partitioned(tmp_path / "csvs").compute()) == 100
+    assert len(read_partitioned(tmp_path / "csvs" / "a.csv").compute()) == 50
+    (tmp_path / "mixed").mkdir()
+    small.to_parquet(tmp_path / "mixed" / "a.parquet")
+    small.to_csv(tmp_path / "mixed" / "b.csv", index=False)
+    with pytest.raises(InputError, match=r"mixes Parquet and CSV files"):
+        read_partitioned(tmp_path / "mixed")
+    with pytest.raises(InputError, match=r"holds no data files"):
+        (tmp_path / "void").mkdir()
+        read_partitioned(tmp_path / "void")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "x.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match=r"could not read partitioned input .*junk"):
+        gk.cluster(read_partitioned(tmp_path / "junk"), 2)
+
+
+def test_partitioned_csv_files_need_one_header(tmp_path, ais):
+    from geokmeans.distributed import read_partitioned
+
+    ais.iloc[:5][["lat", "lon"]].to_csv(tmp_path / "a.csv", index=False)
+    ais.iloc[5:9][["lon", "lat"]].to_csv(tmp_path / "b.csv", index=False)  # swapped order
+    with pytest.raises(InputError, match=r"'.*b.csv' has columns \['lon', 'lat'\]"):
+        read_partitioned(tmp_path / "*.csv")
+
+
+def test_unparsable_partition_is_an_input_error(tmp_path):
+    from geokmeans.distributed import read_partitioned
+
+    (tmp_path / "a.csv").write_text("lat,lon\n1,2\n3,4\n")
+    (tmp_path / "b.csv").write_text('lat,lon\n1,2\n"3,4\n5,6,7\n')
+    with pytest.raises(InputError, match=r"could not read the input's partitions"):
+        gk.cluster(read_partitioned(tmp_path), 1)
+
+
+def test_boolean_dask_array_refused():
+    import dask.array as da
+
+    with pytest.raises(gk.DataTypeError, match="data holds booleans"):
+        gk.cluster(da.from_array(np.array([[True, False], [False, True]])), 1)

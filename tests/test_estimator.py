@@ -233,7 +233,9 @@ def test_non_finite_in_predict_names_row():
         ([1.0, 1.0, -2.0], r"sample_weight must be >= 0: row 2 is -2.0"),
         ([0.0, 0.0, 0.0], r"zero for every sample"),
         ([1.0, 1.0], r"shape \(2,\); expected \(3,\)"),
-        (["a", "b", "c"], r"sample_weight should be numeric"),
+        (["a", "b", "c"], r"sample_weight should hold numbers"),
+        ([True, False, True], r"sample_weight holds booleans"),
+        ([1 + 1j, 1, 1], r"sample_weight holds complex numbers"),
     ],
 )
 def test_bad_weights(weights, match):
@@ -245,21 +247,23 @@ def test_bad_weights(weights, match):
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(n_clusters=0), r"n_clusters=0 should be >= 1"),
+        (dict(n_clusters=0), r"n_clusters=0 should be an integer >= 1"),
         (dict(n_clusters=4), r"n_samples=3 should be >= n_clusters=4"),
         (dict(n_clusters=2.5), r"n_clusters=2.5 should be an integer"),
-        (dict(init="foo"), r"init='foo' is not valid; choose one of 'k-means\+\+', 'bbox', "
-                           r"'random' or an array of centres"),
+        (dict(init="foo"), r"init='foo' should be 'k-means\+\+', 'bbox', 'random' or an array "
+                           r"of centres"),
         (dict(n_clusters=2, init=[[0.0, 0.0]]), r"init array has shape \(1, 2\); expected"),
         (dict(n_clusters=1, init=[[np.nan, 0.0]]), r"init contains NaN"),
-        (dict(n_init=0), r"n_init=0 should be >= 1"),
-        (dict(n_init="many"), r"n_init='many' is not valid"),
-        (dict(max_iter=0), r"max_iter=0 should be >= 1"),
+        (dict(n_init=0), r"n_init=0 should be 'auto' or an integer in \[1, 10000\]"),
+        (dict(n_init="many"), r"n_init='many' should be 'auto' or an integer"),
+        (dict(max_iter=0), r"max_iter=0 should be an integer >= 1"),
         (dict(tol=-1.0), r"tol=-1.0 should be a finite number >= 0"),
-        (dict(algorithm="fast"), r"algorithm='fast' is not valid"),
+        (dict(algorithm="fast"), r"algorithm='fast' should be 'auto', 'lloyd' or 'hamerly'"),
         (dict(init="bbox", bbox=[[0, 0, 0], [1, 1, 1]]), r"bbox has shape \(2, 3\)"),
         (dict(init="bbox", bbox=[[1, 0], [0, 1]]), r"bbox minimum 1.0 > maximum 0.0"),
-        (dict(random_state="abc"), r"random_state='abc' is not valid"),
+        (dict(random_state="abc"), r"random_state='abc' should be None, an integer in "
+                                    r"\[0, 4294967295\], a numpy Generator or a numpy "
+                                    r"RandomState"),
     ],
 )
 def test_bad_parameters(params, match):
@@ -300,3 +304,105 @@ def test_restarts_are_reported_for_progress(caplog):
         KMeans(3, init="random", random_state=0).fit(X)
     progress = [r.progress for r in caplog.records if hasattr(r, "progress")]
     assert progress == [(i, 10) for i in range(1, 11)]
+
+
+# -- hostile input (the "Trust" issue) --------------------------------------------------
+
+
+@pytest.mark.parametrize("random_state", [-1, 2**32, True, 1.5, "0"])
+def test_random_state_outside_numpys_rule_is_refused(random_state):
+    X, _ = make_blobs(20, 2, seed=0)
+    with pytest.raises(InputError, match=rf"random_state={random_state!r}|random_state=-1"):
+        KMeans(2, random_state=random_state).fit(X)
+
+
+def test_numpy_integers_are_integers():
+    X, _ = make_blobs(60, 3, seed=0)
+    a = KMeans(np.int64(3), random_state=np.uint32(5), n_init=np.int32(2)).fit(X)
+    b = KMeans(3, random_state=5, n_init=2).fit(X)
+    assert_array_equal(a.labels_, b.labels_)
+    with pytest.raises(DataTypeError, match=r"n_clusters=3.0 should be an integer >= 1"):
+        KMeans(3.0).fit(X)
+
+
+@pytest.mark.parametrize("X, match", [
+    (np.array([[True, False], [False, True]]), "X holds booleans"),
+    (np.array([[1 + 1j, 0], [0, 1]]), "Complex data not supported"),
+    ([[True, False], [False, True]], "X holds booleans"),
+])
+def test_boolean_and_complex_x_refused(X, match):
+    with pytest.raises(DataTypeError, match=match):
+        KMeans(1).fit(X)
+
+
+def test_boolean_frame_columns_refused():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [True, False]})
+    with pytest.raises(DataTypeError, match="X holds booleans"):
+        KMeans(1).fit(frame)
+
+
+def test_coordinates_whose_squares_overflow_are_refused():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    with pytest.raises(InputError, match=r"X is too large for float64: feature 0 spans"):
+        KMeans(2, random_state=0).fit(X * 1e200)
+    km = KMeans(2, random_state=0).fit(X * 1e150)  # large but representable: exact
+    assert np.isfinite(km.inertia_) and km.inertia_ == pytest.approx(1e300)
+    with pytest.raises(InputError, match="too large"):
+        km.predict(X * 1e200)
+
+
+def test_weights_scaled_by_a_power_of_two_give_the_same_fit(blobs):
+    X, _ = blobs
+    w = np.random.default_rng(0).uniform(0.1, 3.0, len(X))
+    reference = KMeans(5, random_state=0).fit(X, sample_weight=w)
+    for factor in (2.0**-900, 2.0**900, 1e300, 1e-300):
+        scaled = KMeans(5, random_state=0).fit(X, sample_weight=w * factor)
+        assert_array_equal(scaled.labels_, reference.labels_)
+        assert_allclose(scaled.cluster_centers_, reference.cluster_centers_, rtol=1e-12)
+        assert scaled.inertia_ == pytest.approx(reference.inertia_ * factor, rel=1e-12)
+
+
+def test_weights_near_the_float_limit_give_finite_centres():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    w = np.array([1e308, 1.0, 1.0, 1e308])
+    km = KMeans(2, init=X[[0, 3]], random_state=0).fit(X, sample_weight=w)
+    assert np.isfinite(km.cluster_centers_).all() and np.isfinite(km.inertia_)
+    assert_allclose(sorted(km.cluster_centers_.tolist()), [[0.0, 0.0], [10.0, 1.0]], atol=1e-12)
+    assert_array_equal(km.labels_, [0, 0, 1, 1])
+    assert np.isfinite(km.score(X, sample_weight=w))
+    # for init="random" the probabilities are computed from scaled weights, summing to 1
+    KMeans(2, init="random", random_state=0).fit(X, sample_weight=[1e308, 1e308, 1, 1])
+
+
+def test_inertia_that_overflows_is_refused():
+    X = np.array([[0.0], [1e3], [5e3], [6e3]])
+    with pytest.raises(InputError, match=r"the inertia overflows float64.*sample_weight"):
+        KMeans(1).fit(X, sample_weight=[1e308, 1e308, 1.0, 1.0])
+
+
+def test_n_init_and_k_beyond_what_the_data_can_use_are_refused():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    with pytest.raises(InputError, match=r"n_init=100000000 should be 'auto' or an integer in "
+                                         r"\[1, 10000\]"):
+        KMeans(2, init="bbox", n_init=100_000_000).fit(X)
+    # refused before anything of size k is allocated
+    with pytest.raises(InputError, match=r"n_samples=3 should be >= n_clusters=1000000000000"):
+        KMeans(10**12).fit(X)
+
+
+def test_parameters_checked_before_the_data():
+    with pytest.raises(InputError, match="max_iter=0"):
+        KMeans(1, max_iter=0).fit([[np.nan, 0.0]])
+
+
+def test_too_few_positive_weights_are_named_in_the_warning():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    with pytest.warns(ConvergenceWarning, match=r"Only 1 sample has a positive sample_weight"):
+        KMeans(2, random_state=0).fit(X, sample_weight=[1.0, 0.0, 0.0, 0.0])
+
+
+def test_sphere_radius_whose_squares_overflow_is_refused():
+    X, _ = make_blobs(50, 2, seed=0)
+    with pytest.raises(InputError, match=r"sphere_radius=1e\+308 is too large for float64"):
+        KMeans(2, sphere_radius=1e308).fit(X)

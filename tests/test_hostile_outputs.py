@@ -148,7 +148,7 @@ LIB_CASES = [
                                                        write={"labels": f / "o.csv"}),
             InputError, "unknown output 'labels'"),
     LibCase("write-not-a-dict", lambda f: gk.cluster(f / "in.csv", 3, write=str(f / "o.csv")),
-            InputError, "write= must be a dict"),
+            InputError, "write=", "should be None or a dict"),
     # column names: ours must not take the user's
     LibCase("clash-cluster", lambda f: result_of(f, "clash.csv"),
             InputError, "'cluster'", "label_column='cluster_1'"),

@@ -624,3 +624,156 @@ def test_geometry_column_that_is_not_the_geometry_is_refused():
 def test_the_geojson_checker_rejects(document, problem):
     with pytest.raises(AssertionError, match=problem):
         check_geojson(document)
+
+# -- hostile input (the "Trust" issue) --------------------------------------------------
+
+
+@pytest.mark.parametrize("columns, match", [
+    (["lat", "lon", "lat"], r"latitude column 'lat' appears 2 times"),
+    (["lat", "lon", "Lat"], r"2 columns could be the latitude: 'lat', 'Lat'.*lat=\.\.\."),
+    (["LAT", "lon", "lng"], None),  # different names: the first of the list (lon) is used
+])
+def test_colliding_coordinate_columns(columns, match):
+    frame = pd.DataFrame(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), columns=columns)
+    if match is None:
+        assert_array_equal(read_points(frame).lon, [2.0, 5.0])
+        return
+    with pytest.raises(InputError, match=match):
+        read_points(frame)
+
+
+def test_explicit_column_name_is_exact_with_a_case_hint():
+    frame = pd.DataFrame({"LAT": [1.0], "lon": [2.0]})
+    with pytest.raises(InputError, match=r"latitude column 'lat' not found \(column 'LAT' "
+                                         r"differs only in case"):
+        read_points(frame, lat="lat")
+    twice = pd.DataFrame([[1.0, 2.0, 3.0]], columns=["a", "a", "lon"])
+    with pytest.raises(InputError, match=r"latitude column 'a' appears 2 times"):
+        read_points(twice, lat="a")
+    with pytest.raises(InputError, match=r"weight column 'w' appears 2 times"):
+        read_points(pd.DataFrame([[1.0, 2.0, 3.0, 4.0]], columns=["lat", "lon", "w", "w"]),
+                    weight="w")
+
+
+@pytest.mark.parametrize("values, match", [
+    ([True, False], r"column 'lat' holds booleans"),
+    ([1 + 1j, 2 + 0j], r"column 'lat' holds complex numbers"),
+    (pd.array([True, None], dtype="boolean"), r"column 'lat' holds booleans"),
+    (pd.Series([True, None], dtype=object), r"column 'lat' must be numeric: row 0 is True"),
+])
+def test_boolean_and_complex_columns_refused(values, match):
+    frame = pd.DataFrame({"lat": values, "lon": [1.0, 2.0]})
+    with pytest.raises(DataTypeError, match=match):
+        read_points(frame)
+
+
+@pytest.mark.parametrize("data, match", [
+    (np.array([[True, False], [False, True]]), "data holds booleans"),
+    (np.array([[1 + 1j, 2.0]]), "data holds complex numbers"),
+    (None, "got NoneType"),
+    (5, "got int"),
+    ("", "does not exist|is a directory"),
+])
+def test_bad_data_objects(data, match):
+    with pytest.raises(InputError, match=match):
+        read_points(data)
+
+
+def test_decimal_comma_hint():
+    frame = pd.DataFrame({"lat": ["38,9", "38,8"], "lon": ["-77,0", "-77,1"]})
+    with pytest.raises(DataTypeError, match=r"row 0 is '38,9'\. \(a number written with a comma"):
+        read_points(frame)
+
+
+def test_rows_named_by_index_label_too():
+    frame = pd.DataFrame({"lat": [1.0, 2.0, 95.0], "lon": [1.0, 2.0, 3.0]},
+                         index=["a", "b", "abc"])
+    with pytest.raises(InputError, match=r"row 2 \(index 'abc'\) has lat=95\.0"):
+        read_points(frame)
+    filtered = pd.DataFrame({"lat": [1.0, np.nan], "lon": [1.0, 2.0]}, index=[4, 7])
+    with pytest.raises(InputError, match=r"row 1 \(index 7\) has lon=2\.0, lat=nan"):
+        read_points(filtered)
+    with pytest.raises(InputError, match=r"row 1 is -1\.0"):  # a RangeIndex: positions
+        read_points(pd.DataFrame({"lat": [1.0, 2.0], "lon": [1.0, 2.0], "w": [1.0, -1.0]}),
+                    weight="w")
+
+
+def test_infinite_coordinates_are_out_of_range_not_missing():
+    frame = pd.DataFrame({"lat": [1.0, 2.0, 3.0], "lon": [1.0, np.inf, 2.0]})
+    with pytest.raises(InputError, match=r"longitude must be within \[-180, 180\]: row 1 has "
+                                         r"lon=inf"):
+        read_points(frame, dropna=True)
+
+
+def test_geometry_column_without_active_geometry():
+    points = gpd.points_from_xy([0.0, 1.0], [0.0, 1.0])
+    frame = gpd.GeoDataFrame({"where": gpd.GeoSeries(points, crs=4326), "v": [1, 2]})
+    with pytest.raises(InputError, match=r"column 'where' holds geometries: use "
+                                         r"gpd.GeoDataFrame\(data, geometry='where'\)"):
+        read_points(frame)
+    assert_array_equal(read_points(frame.set_geometry("where")).lat, [0.0, 1.0])
+
+
+def test_points_with_z_use_lon_lat():
+    series = gpd.GeoSeries(shapely.points([[-77.0, 38.9, 120.0], [-77.1, 38.8, 0.0]]), crs=4326)
+    points = read_points(series)
+    assert_array_equal(points.lon, [-77.0, -77.1])
+    assert_array_equal(points.lat, [38.9, 38.8])
+
+
+def test_multipoints_are_refused():
+    series = gpd.GeoSeries([shapely.MultiPoint([(0, 0), (1, 1)])], crs=4326)
+    with pytest.raises(InputError, match=r"row 0 is a MultiPoint"):
+        read_points(series)
+
+
+def test_csv_edge_cases(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputError, match=r"could not read '.*empty.csv'"):
+        read_points(empty)
+    header = tmp_path / "header.csv"
+    header.write_text("lat,lon\n")
+    with pytest.raises(InputError, match="input has no rows"):
+        read_points(header)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufefflat,lon\n1.5,2.5\n".encode("utf-8"))
+    assert_array_equal(read_points(bom).lat, [1.5])
+
+
+def test_weight_series_aligned_and_weight_checks():
+    frame = pd.DataFrame({"lat": [1.0, 2.0, 3.0], "lon": [1.0, 2.0, 3.0]}, index=[5, 6, 7])
+    points = read_points(frame, weight=pd.Series([30.0, 10.0, 20.0], index=[7, 5, 6]))
+    assert_array_equal(points.weights, [10.0, 20.0, 30.0])
+    assert_array_equal(read_points(frame, weight=[1.0, 2.0, 3.0]).weights, [1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match=r"no weight for 1 of the data's index labels \(7\)"):
+        read_points(frame, weight=pd.Series([1.0, 2.0], index=[5, 6]))
+    with pytest.raises(InputError, match="duplicate index labels"):
+        read_points(frame, weight=pd.Series([1.0, 2.0, 3.0, 4.0], index=[5, 6, 7, 7]))
+    with pytest.raises(DataTypeError, match=r"sample_weight should hold numbers"):
+        read_points(frame, weight=["a", "b", "c"])
+    with pytest.raises(DataTypeError, match="sample_weight holds booleans"):
+        read_points(frame, weight=[True, False, True])
+    with pytest.raises(DataTypeError, match=r"weight column 'w' holds booleans"):
+        read_points(frame.assign(w=[True, False, True]), weight="w")
+    with pytest.raises(InputError, match=r"sums to more than float64 can hold"):
+        read_points(frame, weight=[1e308, 1e308, 1.0])
+
+
+def test_missing_coordinates_message_for_predict():
+    frame = pd.DataFrame({"lat": [1.0, np.nan], "lon": [1.0, 2.0]})
+    with pytest.raises(InputError, match=r"row 1 .*; predict needs coordinates for every row\.$"):
+        read_points(frame, purpose="predict")
+
+
+def test_semicolon_separated_csv_hint(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("lat;lon\n38,9;-77,0\n")
+    with pytest.raises(InputError, match=r"columns are \['lat;lon'\]\. \(the file looks "
+                                         r"separated by ';'"):
+        read_points(path)
+
+
+def test_lat_and_lon_naming_one_column():
+    with pytest.raises(InputError, match=r"lat='a' and lon='a' name the same column"):
+        read_points(pd.DataFrame({"a": [1.0]}), lat="a", lon="a")

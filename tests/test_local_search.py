@@ -200,10 +200,11 @@ def test_geokmeans_passes_local_search_through():
 @pytest.mark.parametrize(
     "value, message",
     [
-        (-1, "local_search=-1 should be >= 0"),
-        ("always", "local_search='always' is not valid; choose one of 'auto' or a non-negative"),
-        (2.5, "local_search=2.5 is not valid"),
-        (True, "local_search=True is not valid"),
+        (-1, r"local_search=-1 should be 'auto' or an integer in \[0, 100000\]"),
+        ("always", r"local_search='always' should be 'auto' or an integer in \[0, 100000\]"),
+        (2.5, "local_search=2.5 should be 'auto' or an integer"),
+        (True, "local_search=True should be 'auto' or an integer"),
+        (10**9, "local_search=1000000000 should be"),
     ],
 )
 def test_bad_local_search_is_named(value, message):

@@ -223,8 +223,9 @@ def test_dropna_labels_skipped_rows():
     [
         (dict(n_clusters=10), InputError, r"n_samples=3 should be >= n_clusters=10"),
         (dict(n_clusters=2, crs="EPSG:4326"), CRSError, "geographic"),
-        (dict(n_clusters=2, init="kmeans"), InputError, r"init='kmeans' is not valid"),
-        (dict(n_clusters=0), InputError, r"n_clusters=0 should be >= 1"),
+        (dict(n_clusters=2, init="kmeans"), InputError,
+         r"init='kmeans' should be 'k-means\+\+', 'bbox', 'random'"),
+        (dict(n_clusters=0), InputError, r"n_clusters=0 should be an integer >= 1"),
     ],
 )
 def test_bad_parameters(kwargs, error, match):
@@ -289,3 +290,166 @@ def test_hull_vertex_rows_give_the_same_hulls():
     assert whole[3] is None and part[3] is None
     for a, b in zip(whole[:3], part[:3]):
         assert shapely.equals_exact(a, b, tolerance=0)
+
+
+# -- hostile input (the "Trust" issue) --------------------------------------------------
+
+LONLAT = np.array([[-77.0, 38.9], [-77.01, 38.91], [-76.0, 39.5], [-76.01, 39.49]])
+
+
+def test_weights_scaled_give_the_same_fit_in_their_units():
+    frame = pd.read_csv(DATA / "dc_places.csv")
+    w = frame.population.to_numpy(float)
+    reference = gk.GeoKMeans(5, random_state=0).fit(frame, sample_weight=w)
+    for factor in (1e250, 1e-250, 2.0**200):
+        scaled = gk.GeoKMeans(5, random_state=0).fit(frame, sample_weight=w * factor)
+        assert_array_equal(scaled.labels_, reference.labels_)
+        assert_allclose(scaled.cluster_centers_, reference.cluster_centers_, rtol=1e-12)
+        assert scaled.inertia_ == pytest.approx(reference.inertia_ * factor, rel=1e-12)
+        assert_allclose(scaled.centroids_.weight, reference.centroids_.weight * factor,
+                        rtol=1e-12)
+        assert_allclose(scaled.centroids_.mean_distance_m, reference.centroids_.mean_distance_m,
+                        rtol=1e-12)
+
+
+def test_a_weight_near_the_float_limit_gives_finite_results():
+    result = gk.cluster(LONLAT, 2, weight=[1e308, 1.0, 1.0, 1.0], random_state=0)
+    numbers = result.centroids.drop(columns="geometry").to_numpy(float)
+    assert np.isfinite(numbers).all() and np.isfinite(result.model.inertia_)
+    assert np.isfinite(result.model.cluster_centers_).all()
+    # the heavy point pulls its centroid onto itself
+    heavy = result.model.cluster_centers_[result.model.labels_[0]]
+    assert_allclose(heavy, LONLAT[0], atol=1e-9)
+    assert result.centroids.weight.sum() == pytest.approx(1e308 + 3)
+
+
+def test_weights_whose_totals_overflow_are_refused():
+    with pytest.raises(InputError, match=r"sample_weight sums to more than float64 can hold"):
+        gk.cluster(LONLAT, 2, weight=[1e308, 1e308, 1.0, 1.0])
+    with pytest.raises(InputError, match=r"the inertia overflows float64"):
+        gk.cluster(LONLAT, 1, weight=[1e307, 1e307, 1.0, 1.0])
+
+
+def test_weight_series_is_aligned_on_the_index():
+    frame = pd.DataFrame({"lon": LONLAT[:, 0], "lat": LONLAT[:, 1]}, index=[10, 11, 12, 13])
+    weights = pd.Series([1.0, 2.0, 3.0, 4.0], index=[10, 11, 12, 13])
+    shuffled = weights.iloc[[3, 1, 0, 2]]
+    expected = gk.cluster(frame, 2, weight=weights.to_numpy(), random_state=0)
+    aligned = gk.cluster(frame, 2, weight=shuffled, random_state=0)
+    assert_array_equal(aligned.centroids.weight, expected.centroids.weight)
+    assert_array_equal(aligned.points.cluster, expected.points.cluster)
+    # a Series for a larger frame gives the weights of the rows present
+    aligned = gk.cluster(frame, 2, weight=pd.concat([weights, pd.Series([9.0], index=[99])]),
+                         random_state=0)
+    assert_array_equal(aligned.centroids.weight, expected.centroids.weight)
+    with pytest.raises(InputError, match=r"no weight for 2 of the data's index labels \(12, 13\)"):
+        gk.cluster(frame, 2, weight=pd.Series([1.0, 2.0], index=[10, 11]))
+
+
+def test_bbox_seeds_are_drawn_one_restart_at_a_time(monkeypatch):
+    from geokmeans import model as model_module
+
+    events = []
+    real_sample, real_fit = model_module.sample_bbox, gk.KMeans.fit
+
+    def sample(*args):
+        events.append("draw")
+        return real_sample(*args)
+
+    def fit(self, *args, **kwargs):
+        events.append("fit")
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(model_module, "sample_bbox", sample)
+    monkeypatch.setattr(gk.KMeans, "fit", fit)
+    gk.GeoKMeans(2, init="bbox", n_init=3, random_state=0).fit(LONLAT)
+    assert events == ["draw", "fit"] * 3
+
+
+def test_bbox_restarts_keep_the_random_stream():
+    # the seeds of all runs drawn first, as before, give the same result
+    from geokmeans.model import LonLatBox, sample_bbox
+
+    ais = pd.read_csv(DATA / "ny_harbor_ais.csv").iloc[::20]
+    model = gk.GeoKMeans(4, init="bbox", n_init=4, random_state=7).fit(ais)
+    rng = np.random.default_rng(7)
+    box = LonLatBox.of_points(ais.lon.to_numpy(), ais.lat.to_numpy())
+    seeds = [model.projection_.forward(*sample_bbox(box, 4, rng)) for _ in range(4)]
+    X = model.projection_.forward(ais.lon, ais.lat)
+    fits = [gk.KMeans(4, init=s, n_init=1, random_state=rng).fit(X) for s in seeds]
+    best = min(fits, key=lambda f: f.inertia_)
+    assert_array_equal(model.labels_, best.labels_)
+
+
+def test_tiny_max_radius_names_the_radius():
+    with pytest.raises(InputError, match=r"max_radius_m=1e-09 should be None or a finite number "
+                                         r"of metres >= 0.001"):
+        gk.cluster(np.array([[150.0, -33.0], [150.0, -33.0], [151.0, -34.0]]), 1,
+                   max_radius_m=1e-9)
+    result = gk.cluster(np.array([[150.0, -33.0], [150.0, -33.0], [151.0, -34.0]]), 1,
+                        max_radius_m=0.001, random_state=0)
+    assert result.model.n_clusters_ == 2  # duplicates stay together, within 1 mm
+    assert result.centroids.max_distance_m.max() <= 0.001
+
+
+def test_predict_missing_coordinates_message():
+    model = gk.GeoKMeans(2, dropna=True, random_state=0).fit(LONLAT)
+    frame = pd.DataFrame({"lon": [-77.0, np.nan], "lat": [38.9, 39.0]}, index=["a", "b"])
+    with pytest.raises(InputError) as info:
+        model.predict(frame)
+    message = str(info.value)
+    assert "row 1 (index 'b')" in message and "predict needs coordinates for every row" in message
+    assert "dropna=True" not in message
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(random_state=True), gk.DataTypeError, r"random_state=True should be None"),
+    (dict(random_state=-1), InputError, r"random_state=-1 should be None, an integer in"),
+    (dict(dropna="False"), gk.DataTypeError, r"dropna='False' should be True or False"),
+    (dict(dropna=1), gk.DataTypeError, r"dropna=1 should be True or False"),
+    (dict(n_clusters=2.0), gk.DataTypeError, r"n_clusters=2.0 should be an integer >= 1"),
+    (dict(init=5), gk.DataTypeError, r"init=5 should be 'k-means\+\+', 'bbox', 'random' or"),
+    (dict(init=[[True, False], [False, True]]), gk.DataTypeError, r"init holds booleans"),
+    (dict(init="bbox", bbox=(-77.0, 38.0, -77.0, 40.0)), InputError, r"has no area"),
+    (dict(crs=None), gk.DataTypeError, r"crs=None should be 'auto', 'sphere' or a projected"),
+    (dict(crs="EPSG:999999"), CRSError, r"not a CRS pyproj understands"),
+    (dict(verbose="yes"), gk.DataTypeError, r"verbose='yes' should be"),
+    (dict(foo=1), gk.DataTypeError, r"cluster\(\) got an unknown option 'foo'; options are"),
+])
+def test_bad_parameters_are_named_before_reading(kwargs, error, match, tmp_path):
+    kwargs = {"n_clusters": 2, **kwargs}
+    with pytest.raises(error, match=match):  # the file does not exist: never read
+        gk.cluster(tmp_path / "not-there.csv", **kwargs)
+
+
+def test_numpy_integer_k():
+    model = gk.GeoKMeans(np.int64(2), random_state=0).fit(LONLAT)
+    assert model.n_clusters_ == 2
+
+
+def test_input_cluster_column_is_never_overwritten():
+    frame = pd.DataFrame({"lon": LONLAT[:, 0], "lat": LONLAT[:, 1], "cluster": ["x"] * 4})
+    with pytest.raises(gk.InputError, match=r"already has a column 'cluster'.*label_column="):
+        gk.cluster(frame, 2, random_state=0)
+    result = gk.cluster(frame, 2, random_state=0, label_column="territory")
+    assert list(result.points.cluster) == ["x"] * 4  # the user's column, untouched
+    assert result.points.territory.between(0, 1).all()
+
+
+def test_named_crs_outside_its_area_of_use_warns():
+    sydney = np.array([[151.2, -33.9], [151.0, -33.8], [150.9, -34.0]])
+    with pytest.warns(gk.GeoKMeansWarning, match=r"crs=EPSG:32618 \(WGS 84 / UTM zone 18N\) is "
+                                                r"meant for lon -78 to -72"):
+        gk.GeoKMeans(1, crs="EPSG:32618").fit(sydney)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gk.GeoKMeans(1, crs="EPSG:32756").fit(sydney)  # UTM 56S covers Sydney
+
+
+def test_explicit_centres_with_n_init_warn_as_in_the_core():
+    init = LONLAT[[0, 2]]
+    with pytest.warns(RuntimeWarning, match="n_init=3 ignored, 1 run done"):
+        gk.GeoKMeans(2, init=init, n_init=3).fit(LONLAT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gk.GeoKMeans(2, init=init).fit(LONLAT)

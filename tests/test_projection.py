@@ -119,3 +119,61 @@ def test_projection_rejects_inconsistent_fields():
         Projection("sphere", CRS.from_epsg(32618))
     with pytest.raises(CRSError):
         Projection("utm")
+
+
+# -- a named CRS and its area of use -------------------------------------------------------
+
+
+def _warns_outside(crs, lon, lat):
+    import warnings
+
+    from geokmeans import GeoKMeansWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        choose_projection(lon, lat, crs)
+    return [str(w.message) for w in caught if issubclass(w.category, GeoKMeansWarning)]
+
+
+@pytest.mark.parametrize("crs, lon, lat, warns", [
+    ("EPSG:32618", [150.0, 151.5], [-34.0, -33.0], True),    # UTM 18N for Australia
+    ("EPSG:32618", [-75.0, -74.0], [40.0, 41.0], False),
+    ("EPSG:32618", [-80.5, -74.0], [-2.0, 41.0], False),     # within the 3° margin
+    ("EPSG:32618", [-82.0, -74.0], [40.0, 41.0], True),      # 4° west of the zone
+    ("EPSG:3832", [178.0, -178.0], [-18.0, -16.0], False),   # Pacific, across 180°
+    ("EPSG:3832", [2.0, 3.0], [48.0, 49.0], True),           # Paris in a Pacific CRS
+    ("EPSG:3857", [-10.0, 10.0], [86.0, 89.0], True),        # Web Mercator near the pole
+    ("+proj=utm +zone=18 +datum=WGS84", [150.0], [-33.0], False),  # no area of use known
+])
+def test_area_of_use_warning(crs, lon, lat, warns):
+    messages = _warns_outside(crs, lon, lat)
+    assert bool(messages) == warns, messages
+    if warns:
+        assert "area of use" in messages[0] and "the data span lon" in messages[0]
+
+
+def test_area_of_use_warning_names_crs_and_extent():
+    (message,) = _warns_outside("EPSG:32618", [150.0, 151.5], [-34.0, -33.0])
+    assert message.startswith("crs=EPSG:32618 (WGS 84 / UTM zone 18N) is meant for lon -78 "
+                              "to -72, lat 0 to 84")
+    assert "the data span lon 150 to 151.5, lat -34 to -33" in message
+
+
+def test_auto_and_sphere_never_warn():
+    assert _warns_outside("auto", [150.0, 151.5], [-34.0, -33.0]) == []
+    assert _warns_outside("sphere", [150.0, 151.5], [-34.0, -33.0]) == []
+
+
+@pytest.mark.parametrize("crs", [None, True, 1.5])
+def test_non_crs_values_refused(crs):
+    with pytest.raises(CRSError, match="is not a CRS"):
+        choose_projection([0.0], [0.0], crs)
+
+
+def test_parse_crs():
+    from geokmeans.projection import parse_crs
+
+    assert parse_crs("AUTO") is None
+    assert parse_crs("Sphere").mode == "sphere"
+    assert parse_crs(CRS.from_epsg(32618)).name == "EPSG:32618"
+    assert parse_crs(32618).name == "EPSG:32618"

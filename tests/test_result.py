@@ -128,7 +128,7 @@ def test_csv_output(result, tmp_path):
 def test_unknown_extension_and_which(result, tmp_path):
     with pytest.raises(InputError, match="unknown extension '.xlsx'"):
         result.to_file(tmp_path / "out.xlsx")
-    with pytest.raises(InputError, match="which='everything' is not valid"):
+    with pytest.raises(InputError, match="which='everything' should be"):
         result.to_geojson(tmp_path / "out.geojson", which="everything")
     assert list(tmp_path.iterdir()) == []
 
@@ -282,7 +282,7 @@ def test_one_table_formats_refuse_several_tables(small, tmp_path, name, which):
 
 @pytest.mark.parametrize("which", ["everything", None, ["points"], 1])
 def test_bad_which_lists_the_choices(small, tmp_path, which):
-    with pytest.raises(InputError, match=r"is not valid; choose one of 'points', 'centroids', "
+    with pytest.raises(InputError, match=r"should be 'points', 'centroids', "
                                          r"'hulls', 'both' or 'all'"):
         small.to_file(tmp_path / "out.gpkg", which=which)
     assert list(tmp_path.iterdir()) == []
@@ -334,8 +334,8 @@ def test_label_and_distance_column_names(tmp_path):
 
 @pytest.mark.parametrize("options, message", [
     (dict(label_column="d", distance_column="d"), "both 'd'"),
-    (dict(label_column=""), "label_column='' is not valid"),
-    (dict(distance_column=3), "distance_column=3 is not valid"),
+    (dict(label_column=""), "label_column='' should be a non-empty column name"),
+    (dict(distance_column=3), "distance_column=3 should be a non-empty column name"),
     (dict(label_column="geometry"), "already has a column 'geometry'"),
     (dict(label_column="station"), "already has a column 'station'"),  # an index level
 ])
@@ -480,7 +480,7 @@ def test_cluster_write_checks_paths_before_reading(tmp_path, monkeypatch):
         gk.cluster(DATA / "dc_places.csv", 3, write={"points": tmp_path / "no" / "p.csv"})
     with pytest.raises(InputError, match="unknown output 'labels'"):
         gk.cluster(DATA / "dc_places.csv", 3, write={"labels": tmp_path / "p.csv"})
-    with pytest.raises(InputError, match="write= must be a dict"):
+    with pytest.raises(InputError, match="write=.* should be None or a dict"):
         gk.cluster(DATA / "dc_places.csv", 3, write=str(tmp_path / "p.csv"))
     assert list(tmp_path.iterdir()) == []
 

@@ -51,12 +51,12 @@ def test_plot_returns_figure_and_writes_png(tmp_path):
 @pytest.mark.parametrize("text, expected", [("2..5", [2, 3, 4, 5]), ("3,8,5", [3, 5, 8]),
                                             ("2-4", [2, 3, 4])])
 def test_parse_k_range(text, expected):
-    assert parse_k_range(text) == expected
+    assert list(parse_k_range(text)) == expected
 
 
 @pytest.mark.parametrize("text", ["5..2", "a..b", "0..3", ""])
 def test_parse_k_range_errors(text):
-    with pytest.raises(InputError, match="k range"):
+    with pytest.raises(InputError, match="k_range=.* should be A..B"):
         parse_k_range(text)
 
 
@@ -92,5 +92,78 @@ def test_max_radius_on_the_sphere():
 
 
 def test_bad_max_radius():
-    with pytest.raises(InputError, match="max_radius_m=-5.0 should be a finite number > 0"):
+    with pytest.raises(InputError, match=r"max_radius_m=-5 should be None or a finite number of "
+                                         r"metres >= 0.001"):
         gk.cluster(DATA / "dc_places.csv", 2, max_radius_m=-5)
+
+
+# -- hostile input (the "Trust" issue) --------------------------------------------------
+
+LONLAT = np.array([[-77.0, 38.9], [-77.01, 38.91], [-76.0, 39.5], [-76.01, 39.49]])
+
+
+def test_a_huge_k_range_is_refused_without_building_it():
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        for k_range in ("2..1000000000", range(2, 10**12)):
+            with pytest.raises(InputError, match=r"n_samples=4 should be >= the largest "
+                                                 r"k=(999999999999|1000000000) of k_range"):
+                gk.choose_k(LONLAT, k_range)
+        assert tracemalloc.get_traced_memory()[1] < 50_000_000
+    finally:
+        tracemalloc.stop()
+    assert isinstance(parse_k_range("2..1000000000"), range)
+
+
+@pytest.mark.parametrize("k_range, error, match", [
+    (5, gk.DataTypeError, r"k_range=5 should be"),
+    (["2", "3"], gk.DataTypeError, r"'2' is not an integer"),
+    ([2, True], gk.DataTypeError, r"True is not an integer"),
+    ([], InputError, r"k_range=\[\] should be A..B"),
+    (range(0, 3), InputError, r"k_range=range\(0, 3\) should be A..B"),
+    ("2..x", InputError, r"k_range='2..x' should be A..B"),
+])
+def test_bad_k_ranges(k_range, error, match):
+    with pytest.raises(error, match=match):
+        gk.choose_k(LONLAT, k_range)
+
+
+def test_k_range_forms_agree():
+    from geokmeans.selection import check_k_range
+
+    assert list(check_k_range(range(4, 1, -1))) == [2, 3, 4]
+    assert list(check_k_range(np.array([3, 2, 3]))) == [2, 3]
+    assert list(check_k_range("3,2,3")) == [2, 3]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(silhouette_sample=1), r"silhouette_sample=1 should be an integer >= 2"),
+    (dict(progress=5), r"progress=5 should be None or a callable"),
+    (dict(random_state=-1), r"random_state=-1 should be None"),
+    (dict(dropna="yes"), r"dropna='yes' should be True or False"),
+    (dict(init=[[0.0, 0.0], [1.0, 1.0]]), r"should be 'k-means\+\+', 'bbox' or 'random' for "
+                                          r"choose_k"),
+    (dict(crs="EPSG:4326"), r"geographic"),
+])
+def test_bad_options_named_before_reading(kwargs, match, tmp_path):
+    with pytest.raises(gk.GeoKMeansError, match=match):
+        gk.choose_k(tmp_path / "not-there.csv", "2..3", **kwargs)
+
+
+def test_plot_without_matplotlib_names_the_extra(monkeypatch):
+    import sys
+
+    choice = gk.choose_k(LONLAT, "1..2", random_state=0)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(gk.OptionalDependencyError, match=r'pip install "geokmeans\[plot\]"'):
+        choice.plot()
+
+
+def test_dask_collections_are_refused():
+    dd = pytest.importorskip("dask.dataframe")
+    frame = dd.from_pandas(pd.DataFrame({"lon": LONLAT[:, 0], "lat": LONLAT[:, 1]}),
+                           npartitions=2)
+    with pytest.raises(InputError, match="choose_k fits every k in memory"):
+        gk.choose_k(frame, "2..3")

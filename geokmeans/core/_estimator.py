@@ -1,7 +1,6 @@
 """``KMeans``: Euclidean k-means on (n, d) arrays, a scikit-learn compatible estimator."""
 
 import logging
-import numbers
 import warnings
 
 import numpy as np
@@ -9,11 +8,13 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import (
-    check_choice,
     check_finite_rows,
-    check_int,
-    check_positive_float,
+    as_real_array,
+    check_magnitudes,
+    check_param,
+    check_params,
     check_sample_weight,
+    power_of_two_scale,
 )
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
@@ -37,38 +38,37 @@ def log_restart(done, total, inertia):
 
 
 def resolve_n_init(n_init, init):
-    """Number of seedings for ``n_init`` ("auto" or an int >= 1) and ``init``: "auto" is
-    10 for "bbox" and "random", 1 for "k-means++" and explicit centres."""
+    """Number of seedings for ``n_init`` ("auto" or an int in [1, 10,000]) and ``init``:
+    "auto" is 10 for "bbox" and "random", 1 for "k-means++" and explicit centres."""
+    n_init = check_param("n_init", n_init)
     if isinstance(n_init, str):
-        check_choice("n_init", n_init, ("auto",), "a positive integer")
         return 10 if isinstance(init, str) and init in ("bbox", "random") else 1
-    return check_int("n_init", n_init, minimum=1)
+    return n_init
 
 
 def resolve_local_search(local_search, init, n_clusters):
     """Number of LocalSearch++ steps for ``local_search`` ("auto" or an int >= 0)."""
+    local_search = check_param("local_search", local_search)
     if isinstance(local_search, str):
-        check_choice("local_search", local_search, ("auto",), "a non-negative integer")
         return n_clusters if isinstance(init, str) and init == "k-means++" else 0
-    if isinstance(local_search, bool) or not isinstance(local_search, numbers.Integral):
-        check_choice("local_search", local_search, ("auto",), "a non-negative integer")
-    return check_int("local_search", local_search, minimum=0)
+    return local_search
 
 
 def make_rng(random_state):
-    """Turn ``random_state`` (None, int, Generator or RandomState) into one Generator."""
+    """Turn ``random_state`` (None, an int in [0, 2**32 - 1], a Generator or a
+    RandomState) into one Generator; anything else raises ``InputError``."""
+    random_state = check_param("random_state", random_state)
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.Generator)):
-        return np.random.default_rng(random_state)
-    raise InputError(
-        f"random_state={random_state!r} is not valid; use None, an integer or a "
-        "numpy Generator."
-    )
+    return np.random.default_rng(random_state)
 
 
 def _as_float_array(X, estimator, reset):
-    """Validate ``X`` into a float64 C-contiguous (n, d) array; never modifies the input."""
+    """Validate ``X`` into a float64 C-contiguous (n, d) array; never modifies the input.
+
+    Booleans and complex numbers are refused (``DataTypeError``).
+    """
+    _refuse_bool_complex(X)
     try:
         X = validate_data(
             estimator,
@@ -89,9 +89,43 @@ def _as_float_array(X, estimator, reset):
             raise
         if "convert" in str(exc) or "dtype" in str(exc):
             raise DataTypeError(f"X must be numeric: {exc}") from None
-        raise
+        # scikit-learn's own wording (empty, 1-D, wrong number of features), kept
+        raise InputError(f"X is not valid: {exc}") from None
     check_finite_rows(X, "X")
     return X
+
+
+def _refuse_bool_complex(X):
+    """Raise ``DataTypeError`` for boolean or complex ``X`` (array or frame columns)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and not isinstance(dtypes, np.dtype):  # a DataFrame
+        kinds = [getattr(d, "kind", "O") for d in dtypes]
+    else:
+        dtype = getattr(X, "dtype", None)
+        if dtype is None and isinstance(X, (list, tuple)):
+            dtype = np.asarray(X).dtype
+        kinds = [getattr(dtype, "kind", "O")]
+    if "b" in kinds:
+        raise DataTypeError("X holds booleans; it should hold real numbers.")
+    if "c" in kinds:
+        raise DataTypeError("Complex data not supported: X holds complex numbers; it should hold "
+                            "real numbers.")
+
+
+def _unscaled_inertia(inertia, weight_scale):
+    """``inertia * weight_scale``, the inertia in the weights' own units; raises
+    ``InputError`` rather than return infinity when that overflows float64."""
+    if not np.isfinite(inertia):  # guarded against by check_magnitudes; kept as a backstop
+        raise InputError("the inertia is not finite: squared distances overflow float64; "
+                         "rescale X.")
+    value = float(inertia) * weight_scale
+    if not np.isfinite(value):
+        raise InputError(
+            f"the inertia overflows float64 (about {float(inertia):.3g} * {weight_scale:.3g}): "
+            "sample_weight is too large for these distances; divide the weights by a "
+            "constant (the clustering does not change)."
+        )
+    return value
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -104,7 +138,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters : int, default=8
-        Number of clusters (and centres) to form; ``1 <= n_clusters <= n_samples``.
+        Number of clusters (and centres) to form; ``1 <= n_clusters <= n_samples``
+        (an integer: ``np.int64(3)`` is accepted, ``3.0`` is not).
     init : {"k-means++", "bbox", "random"} or array-like of shape (n_clusters, n_features)
         Seeding method. ``"k-means++"``: greedy k-means++ with ``2 + floor(ln k)``
         candidates per step, weighted (followed by ``local_search`` steps, see below).
@@ -114,7 +149,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         initial centres.
     n_init : "auto" or int, default="auto"
         Number of seedings; the run with the lowest inertia is kept. ``"auto"`` is 1 for
-        ``"k-means++"`` or an array and 10 for ``"bbox"`` and ``"random"``.
+        ``"k-means++"`` or an array and 10 for ``"bbox"`` and ``"random"``. At most
+        10,000 (each seeding is a full fit; seeds are drawn one run at a time).
     local_search : "auto" or int, default="auto"
         Number of LocalSearch++ steps (Lattanzi & Sohler, 2019) that refine each seeding
         before Lloyd's iterations: a step draws a sample with probability proportional to
@@ -122,15 +158,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         centre whose replacement lowers the weighted potential most, if any does.
         ``"auto"``: ``n_clusters`` steps after ``"k-means++"``, none after the other
         methods. ``0``: plain greedy k-means++, the seeding of scikit-learn's ``KMeans``.
-        A positive integer refines any seeding, explicit centres included.
+        A positive integer refines any seeding, explicit centres included; at most
+        100,000.
     max_iter : int, default=300
         Maximum number of Lloyd iterations per run.
     tol : float, default=1e-4
         Convergence tolerance relative to the data: a run stops when the summed squared
         shift of the centres is at most ``tol * mean(var(X, axis=0))``. It also stops as
         soon as the labels no longer change.
-    random_state : None, int or numpy.random.Generator, default=None
-        Seed of the single random generator used for all seedings.
+    random_state : None, int, numpy.random.Generator or RandomState, default=None
+        Seed of the single random generator used for all seedings; an integer seed is
+        in [0, 2**32 - 1] (numpy's rule; booleans are refused).
     algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
         Iteration scheme. ``"lloyd"`` examines every distance each iteration;
         ``"hamerly"`` keeps distance bounds per sample (Hamerly, 2010) and skips most of
@@ -141,8 +179,18 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         If given, centres are constrained to the sphere of this radius around the origin
         (spherical k-means with chord distances): seeds and each M-step's means are
         scaled onto it. Used for Earth-centred coordinates; data should lie on that sphere.
-    verbose : int, default=0
+    verbose : int or bool, default=0
         If positive, log each iteration's inertia on the ``"geokmeans"`` logger (INFO).
+
+    Every parameter is checked when ``fit`` is called, against one table
+    (``geokmeans._validation.PARAMETERS``): a value of the wrong type raises
+    ``DataTypeError`` (also a ``TypeError``), one out of range ``InputError``, both
+    naming the parameter and value. ``X`` must hold real numbers (booleans and complex
+    numbers are refused) small enough that squared distances fit in float64. Weights
+    are divided by a power of two (exactly, so the clustering is unchanged) before
+    use, so even weights near the float64 limit give finite centres; ``inertia_`` is
+    reported in the weights' own units, and a fit whose inertia would overflow float64
+    raises ``InputError`` instead of returning infinity.
 
     Attributes
     ----------
@@ -194,18 +242,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- validation -------------------------------------------------------------------
-    def _check_params(self, X):
+    def _check_params(self, X, params):
+        """Resolve ``params`` (checked against the ``PARAMETERS`` table) for ``X``,
+        checking those that depend on it (n_clusters <= n_samples, shapes)."""
         n_samples, n_features = X.shape
-        n_clusters = check_int("n_clusters", self.n_clusters, minimum=1)
+        n_clusters = params["n_clusters"]
         if n_samples < n_clusters:
             raise InputError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
-        if isinstance(self.init, str):
-            init = check_choice("init", self.init, INIT_METHODS, "an array of centres")
-        elif hasattr(self.init, "__array__") or isinstance(self.init, (list, tuple)):
-            init = self._check_init_array(self.init, n_clusters, n_features)
-        else:
-            check_choice("init", self.init, INIT_METHODS, "an array of centres")
-        n_init = resolve_n_init(self.n_init, init)
+        init = params["init"]
+        if not isinstance(init, str):
+            init = self._check_init_array(init, n_clusters, n_features)
+        n_init = resolve_n_init(params["n_init"], init)
         if not isinstance(init, str) and n_init != 1:  # "auto" gives 1 here
             warnings.warn(
                 f"Explicit initial centres given: n_init={n_init} ignored, 1 run done.",
@@ -213,23 +260,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
             n_init = 1
-        local_steps = resolve_local_search(self.local_search, init, n_clusters)
-        max_iter = check_int("max_iter", self.max_iter, minimum=1)
-        tol = check_positive_float("tol", self.tol)
-        algorithm = check_choice("algorithm", self.algorithm, ALGORITHMS)
+        local_steps = resolve_local_search(params["local_search"], init, n_clusters)
+        algorithm = params["algorithm"]
         if algorithm == "auto":
             algorithm = "hamerly" if n_clusters > 1 else "lloyd"
-        bbox = None if self.bbox is None else self._check_bbox(self.bbox, n_features)
-        if self.sphere_radius is not None:
-            check_positive_float("sphere_radius", self.sphere_radius, allow_zero=False)
-        return n_clusters, init, n_init, local_steps, max_iter, tol, bbox, algorithm
+        bbox = None if params["bbox"] is None else self._check_bbox(params["bbox"], n_features)
+        return (n_clusters, init, n_init, local_steps, params["max_iter"], params["tol"], bbox,
+                algorithm)
 
     @staticmethod
     def _check_init_array(init, n_clusters, n_features):
-        try:
-            centers = np.array(init, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError("init array must be numeric.") from None
+        centers = np.array(as_real_array(init, "init", "centres (numbers)"), dtype=np.float64)
         if centers.shape != (n_clusters, n_features):
             raise InputError(
                 f"init array has shape {centers.shape}; expected (n_clusters, n_features) "
@@ -240,10 +281,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _check_bbox(bbox, n_features):
-        try:
-            box = np.array(bbox, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError("bbox must be numeric: [mins, maxs].") from None
+        box = as_real_array(bbox, "bbox", "numbers: [mins, maxs]")
         if box.shape != (2, n_features):
             raise InputError(
                 f"bbox has shape {box.shape}; expected (2, n_features) = (2, {n_features}): "
@@ -271,12 +309,25 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         self : KMeans
         """
+        params = check_params(self.get_params())  # every parameter, before the data
         X = _as_float_array(X, self, reset=True)
         if X.shape[0] == 0:
             raise InputError("X is empty: at least one sample is required.")
         weights = check_sample_weight(sample_weight, X.shape[0])
         n_clusters, init, n_init, local_steps, max_iter, tol, bbox, algorithm = (
-            self._check_params(X))
+            self._check_params(X, params))
+        check_magnitudes(X, "X", [a for a in (init, bbox) if isinstance(a, np.ndarray)])
+        if self.sphere_radius is not None:
+            with np.errstate(over="ignore"):
+                radius_ok = np.isfinite(8.0 * X.shape[0] * np.float64(self.sphere_radius) ** 2)
+            if not radius_ok:
+                raise InputError(f"sphere_radius={self.sphere_radius:g} is too large for "
+                                 "float64: squared distances on that sphere overflow.")
+        # weights / 2**e (max in [1, 2)): exact, so the result is unchanged, and sums of
+        # weighted squares stay finite whatever the weights' magnitude
+        weight_scale = 1.0 if sample_weight is None else power_of_two_scale(weights)
+        if weight_scale != 1.0:
+            weights = weights / weight_scale
         iterate = hamerly if algorithm == "hamerly" else lloyd
         rng = make_rng(self.random_state)
         starts = _kernels.chunk_starts(X.shape[0])
@@ -292,12 +343,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 best = result
             log_restart(run + 1, n_init, result[1])
         labels, inertia, centers, n_iter = best
+        inertia = _unscaled_inertia(inertia, weight_scale)
 
         n_distinct = int(np.count_nonzero(np.bincount(labels, minlength=n_clusters)))
         if n_distinct < n_clusters:
+            n_weighted = int(np.count_nonzero(weights > 0))
+            reason = (f"only {n_weighted} sample{'s have' if n_weighted != 1 else ' has'} a "
+                      "positive sample_weight"
+                      if n_weighted < n_clusters else "Possibly due to duplicate points in X")
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({n_clusters}). Possibly due to duplicate points in X.",
+                f"n_clusters ({n_clusters}). {reason[0].upper()}{reason[1:]}.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -333,7 +389,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     # -- using a fitted model --------------------------------------------------------------
     def _check_test_data(self, X):
         check_is_fitted(self)
-        return _as_float_array(X, self, reset=False)
+        X = _as_float_array(X, self, reset=False)
+        check_magnitudes(X, "X", [self.cluster_centers_])
+        return X
 
     def predict(self, X):
         """Index of the nearest centre of each sample, (n_samples,) int32."""
@@ -359,4 +417,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """Opposite of the weighted inertia of ``X`` against the fitted centres."""
         X = self._check_test_data(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
-        return -float(assign(X, self.cluster_centers_)[1] @ weights)
+        scale = 1.0 if sample_weight is None else power_of_two_scale(weights)
+        return -_unscaled_inertia(float(assign(X, self.cluster_centers_)[1] @ (weights / scale)),
+                                  scale)
