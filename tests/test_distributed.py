@@ -346,9 +346,12 @@ def test_hulls_of_a_dask_result_equal_in_memory(client, ais, crs):
     init = seeds_from(ais, 5, 2)
     on_dask = gk.cluster(dd.from_pandas(ais, npartitions=4), 5, init=init, crs=crs)
     in_memory = gk.cluster(ais, 5, init=init, crs=crs)
+    # the same vertices; the centres, by which hulls are cut at the 180° meridian, differ
+    # in the last bits on the sphere (partition sums are added in another order), so the
+    # cut vertices may too: 1e-9° is 0.1 mm
     for a, b in zip(on_dask.hulls.geometry, in_memory.hulls.geometry):
         assert a.geom_type == b.geom_type == "Polygon"
-        assert shapely.equals_exact(a, b, tolerance=0)
+        assert shapely.equals_exact(a, b, tolerance=1e-9)
     assert_array_equal(on_dask.hulls.n_points, in_memory.hulls.n_points)
 
 
