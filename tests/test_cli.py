@@ -1,4 +1,5 @@
-"""The geokmeans command line, run in subprocesses on the bundled data."""
+"""The geokmeans command line on the bundled data: in this process (``run``, fast), and in
+real processes where the process matters (entry point, terminals, signals, devices)."""
 
 import json
 import os
@@ -20,12 +21,32 @@ DC = ROOT / "data" / "dc_places.csv"
 
 
 def run(*args, cwd=None):
+    """``geokmeans ARGS`` in this process, in folder ``cwd``: (exit code, stdout, stderr)."""
+    from .hostile import run_cli
+
+    if cwd is None:
+        return run_cli(args)
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return run_cli(args)
+    finally:
+        os.chdir(before)
+
+
+def run_process(*args, cwd=None):
+    """``python -m geokmeans.cli ARGS`` in a new process: (exit code, stdout, stderr)."""
     done = subprocess.run([sys.executable, "-m", "geokmeans.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, timeout=600)
     return done.returncode, done.stdout, done.stderr
 
 
 @pytest.mark.slow
+def test_entry_point_in_a_process():
+    code, out, _ = run_process("--version")
+    assert code == 0 and out.startswith("geokmeans ")
+
+
 def test_version_and_help():
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("geokmeans ")
@@ -35,7 +56,6 @@ def test_version_and_help():
     assert code == 0 and "--plot" in out
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".parquet", ".csv"])
 def test_cluster_every_output_format(tmp_path, suffix):
     points = tmp_path / f"points{suffix}"
@@ -61,7 +81,6 @@ def test_cluster_every_output_format(tmp_path, suffix):
     assert err == ""  # no progress output when stderr is not a terminal
 
 
-@pytest.mark.slow
 def test_cluster_matches_library(tmp_path):
     import geokmeans as gk
 
@@ -79,14 +98,12 @@ def test_cluster_matches_library(tmp_path):
     assert meta["crs_used"] == "EPSG:32618"
 
 
-@pytest.mark.slow
 def test_map_output(tmp_path):
     code, _, err = run("cluster", DC, "-k", 3, "--seed", 0, "--map", tmp_path / "m.html")
     assert code == 0, err
     assert "L.canvas" in (tmp_path / "m.html").read_text()
 
 
-@pytest.mark.slow
 def test_max_radius_verified_geodesically(tmp_path):
     out_path = tmp_path / "p.parquet"
     code, out, err = run("cluster", ROOT / "data" / "ny_harbor_ais.csv", "-k", 3,
@@ -104,7 +121,6 @@ def test_max_radius_verified_geodesically(tmp_path):
     assert d.max() <= 5000
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -151,7 +167,6 @@ def test_unwritable_output_directory(tmp_path, monkeypatch, capsys):
     assert list(locked.iterdir()) == []
 
 
-@pytest.mark.slow
 def test_output_onto_input_refused(tmp_path):
     source = tmp_path / "dc.csv"
     source.write_bytes(DC.read_bytes())
@@ -160,7 +175,6 @@ def test_output_onto_input_refused(tmp_path):
     assert source.read_bytes() == DC.read_bytes()
 
 
-@pytest.mark.slow
 def test_choose_k_recommends_known_number(tmp_path):
     rng = np.random.default_rng(0)
     centres = np.array([[-74.2, 40.6], [-73.8, 40.9], [-74.6, 41.1], [-73.4, 40.5]])
@@ -179,7 +193,6 @@ def test_choose_k_recommends_known_number(tmp_path):
     assert "recommended k = 4" in err
 
 
-@pytest.mark.slow
 def test_verbose_logs_iterations():
     code, _, err = run("cluster", DC, "-k", 3, "--seed", 0, "--verbose")
     assert code == 0
