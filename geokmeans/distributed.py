@@ -34,7 +34,7 @@ from .errors import (
 )
 from .io import read_points
 from .model import LonLatBox, sample_bbox
-from ._validation import power_of_two_scale
+from ._validation import check_radius_clusters, power_of_two_scale
 from .projection import auto_projection, check_area_of_use, choose_projection, wrap_longitude
 from .stats import (
     cluster_hulls,
@@ -487,11 +487,12 @@ def _split_to_radius(parts, data, centres, n_iter, projection, max_radius_m, max
     too-wide cluster in two, then reruns Lloyd on all points from the enlarged set of
     centres. k grows each round and cannot exceed the number of distinct points, so this
     ends. Returns (centres, n_iter, final stats)."""
-    for _ in range(n_points + 1):
+    for n_rounds in range(n_points + 1):
         stats = _final_stats(parts(), data, centres, projection, compute, delayed)
         wide = np.flatnonzero(stats[5] > max_radius_m)
         if wide.size == 0:
             return centres, n_iter, stats
+        check_radius_clusters(len(centres) + wide.size, max_radius_m, n_rounds + 1)
         halves = _split_wide(data, centres, wide, stats[7], projection.sphere_radius_m,
                              max_iter, compute, delayed)
         kept = np.delete(centres, wide, axis=0)

@@ -12,6 +12,7 @@ from ._validation import (
     as_real_array,
     check_finite_rows,
     check_param,
+    check_radius_clusters,
     check_params,
     power_of_two_scale,
 )
@@ -339,7 +340,7 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         this ends. The Dask back end splits the same way.
         """
         X = projection.forward(points.lon, points.lat)
-        for _ in range(len(points.lon)):
+        for n_rounds in range(len(points.lon)):
             lon, lat = projection.inverse(core.cluster_centers_)
             labels = core.labels_
             dist = geodesic_distances_m(points.lon, points.lat, lon[labels], lat[labels])
@@ -348,9 +349,14 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
             too_wide = np.flatnonzero(worst > max_radius_m)
             if too_wide.size == 0:
                 return core
-            centres = [c for j, c in enumerate(core.cluster_centers_) if j not in set(too_wide)]
+            check_radius_clusters(len(lon) + too_wide.size, max_radius_m, n_rounds + 1)
+            wide = np.zeros(len(lon), dtype=bool)
+            wide[too_wide] = True
+            centres = list(core.cluster_centers_[~wide])
+            order = np.argsort(labels, kind="stable")  # members of every cluster at once
+            bounds = np.searchsorted(labels[order], np.arange(len(lon) + 1))
             for j in too_wide:
-                members = np.flatnonzero(labels == j)
+                members = order[bounds[j]:bounds[j + 1]]
                 if (X[members] == X[members[0]]).all():  # one location: cannot be split
                     raise InputError(
                         f"max_radius_m={max_radius_m:g} cannot be met: cluster {j} holds "

@@ -453,3 +453,17 @@ def test_explicit_centres_with_n_init_warn_as_in_the_core():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gk.GeoKMeans(2, init=init).fit(LONLAT)
+
+
+def test_max_radius_split_is_bounded(monkeypatch):
+    # a radius far below the points' spacing would split for hours: past the limit on
+    # the number of clusters it is refused, naming the radius
+    import geokmeans._validation as validation
+
+    monkeypatch.setattr(validation, "MAX_RADIUS_CLUSTERS", 12)
+    rng = np.random.default_rng(0)
+    lonlat = np.column_stack([rng.uniform(-74.1, -73.9, 300), rng.uniform(40.6, 40.8, 300)])
+    with pytest.raises(gk.InputError, match=r"max_radius_m=10 needs more than 12 clusters"):
+        gk.GeoKMeans(2, max_radius_m=10, random_state=0).fit(lonlat)
+    model = gk.GeoKMeans(2, max_radius_m=20_000, random_state=0).fit(lonlat)  # within it
+    assert model.n_clusters_ <= 12
