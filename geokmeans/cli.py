@@ -502,6 +502,8 @@ def main(argv=None):
         with _signals_as_exceptions(), warnings.catch_warnings():
             warnings.showwarning = _warning_printer(progress)  # restored on leaving
             return _run(args, progress)
+    except (KeyboardInterrupt, Terminated) as exc:  # after the run, while leaving
+        return _interrupted(exc, progress)
     finally:
         for handler in handlers:
             logging.getLogger("geokmeans").removeHandler(handler)
@@ -546,22 +548,41 @@ def _run(args, progress):
         progress.clear()
         print(f"geokmeans: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        progress.clear()
-        print("geokmeans: interrupted", file=sys.stderr)
-        return 130
-    except Terminated as exc:
-        progress.clear()
-        name = signal.Signals(exc.signum).name
-        print(f"geokmeans: terminated by {name}", file=sys.stderr)
-        return 128 + exc.signum
+    except (KeyboardInterrupt, Terminated) as exc:
+        return _interrupted(exc, progress)
     except Exception as exc:  # an internal error: say so, with the traceback when verbose
+        interruption = _interruption_behind(exc)
+        if interruption is not None:
+            return _interrupted(interruption, progress)
         progress.clear()
         if args.verbose:
             traceback.print_exc()
         print(f"geokmeans: internal error: {type(exc).__name__}: {_one_line(exc)} (run with "
               "--verbose for the traceback)", file=sys.stderr)
         return 1
+
+
+def _interruption_behind(exc):
+    """The Ctrl-C or signal that caused ``exc``, if any. A signal that arrives while a
+    compiled kernel is being called surfaces as a ``SystemError`` ("returned a result
+    with an exception set") whose cause is the ``Terminated`` or ``KeyboardInterrupt``."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (KeyboardInterrupt, Terminated)):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _interrupted(exc, progress):
+    """Report Ctrl-C (exit 130) or a signal (128 + its number) in one line."""
+    progress.clear()
+    if isinstance(exc, KeyboardInterrupt):
+        print("geokmeans: interrupted", file=sys.stderr)
+        return 130
+    print(f"geokmeans: terminated by {signal.Signals(exc.signum).name}", file=sys.stderr)
+    return 128 + exc.signum
 
 
 if __name__ == "__main__":  # pragma: no cover

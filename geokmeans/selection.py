@@ -42,7 +42,7 @@ def parse_k_range(text):
             ks = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
         raise invalid() from None
-    if len(ks) == 0 or ks[0] < 1:
+    if not ks or ks[0] < 1:  # not len(): a range may be longer than sys.maxsize
         raise invalid()
     return ks
 
@@ -63,7 +63,7 @@ def check_k_range(k_range):
             raise DataTypeError(f"k_range={describe_value(k_range)} should be {K_RANGE_FORMS}: "
                                 f"{bad[0]!r} is not an integer.")
         ks = sorted({int(k) for k in values})
-    if len(ks) == 0 or ks[0] < 1:
+    if not ks or ks[0] < 1:  # not len(): a range may be longer than sys.maxsize
         raise InputError(f"k_range={describe_value(k_range)} should be {K_RANGE_FORMS}.")
     return ks
 

@@ -567,3 +567,41 @@ def test_warnings_are_one_line_and_restored():
     assert line.startswith("geokmeans: warning: crs=EPSG:32755 (WGS 84 / UTM zone 55S) is "
                            "meant for lon 144 to 150")
     assert warnings.showwarning is before
+
+
+def test_signal_inside_a_compiled_kernel_is_still_a_signal(tmp_path, monkeypatch):
+    # a signal handled while numba's dispatcher runs surfaces as a SystemError whose
+    # cause is the signal's exception: still exit 143, one line, no output left
+    import signal
+
+    from geokmeans import cli
+
+    def kernel_interrupted(args, progress):
+        try:
+            raise cli.Terminated(signal.SIGTERM)
+        except cli.Terminated as exc:
+            raise SystemError("CPUDispatcher(<function k>) returned a result with an "
+                              "exception set") from exc
+
+    monkeypatch.setattr(cli, "run_cluster", kernel_interrupted)
+    code, _, err = run("cluster", DC, "-k", 3, "-o", tmp_path / "p.csv")
+    assert code == 143 and err.strip() == "geokmeans: terminated by SIGTERM"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_signal_after_the_run_is_an_exit_code_not_a_traceback(tmp_path, monkeypatch):
+    import signal
+
+    from geokmeans import cli
+
+    real_run = cli._run
+
+    def run_then_hang_up(args, progress):
+        code = real_run(args, progress)
+        os.kill(os.getpid(), signal.SIGHUP)  # arrives while the command is being left
+        return code
+
+    monkeypatch.setattr(cli, "_run", run_then_hang_up)
+    code, _, err = run("cluster", DC, "-k", 3, "--seed", 0, "-o", tmp_path / "p.csv")
+    assert code == 129 and err.strip() == "geokmeans: terminated by SIGHUP"
+    assert (tmp_path / "p.csv").exists()  # the run was complete: its outputs stand
