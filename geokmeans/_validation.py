@@ -313,25 +313,30 @@ def check_positive_float(name, value, allow_zero=True):
 # -- arrays -----------------------------------------------------------------------------------
 
 
+_NOT_REAL = (bool, np.bool_, complex, np.complexfloating, str, bytes)
+
+
 def as_real_array(value, name, what="numbers"):
     """``value`` as a float64 array, refusing booleans, complex numbers and text.
 
     ``numpy`` would turn ``True`` into 1.0 and drop imaginary parts with a warning;
     here either raises ``DataTypeError`` naming ``name``.
     """
-    array = np.asarray(value)
+    # Python sequences are looked at element by element: np.asarray would quietly make
+    # [True, 2] an integer array and [("-77.0", "38.9")] a text array that parses
+    array = np.asarray(value, dtype=object) if isinstance(value, (list, tuple)) else (
+        np.asarray(value))
+    nouns = {"b": "booleans", "c": "complex numbers", "U": "text", "S": "text", "V": "text"}
     kind = array.dtype.kind
-    if kind == "b":
-        raise DataTypeError(f"{name} holds booleans; it should hold {what}.")
-    if kind == "c":
-        raise DataTypeError(f"{name} holds complex numbers; it should hold real {what}.")
+    if kind in nouns:
+        raise DataTypeError(f"{name} holds {nouns[kind]}; it should hold real {what}.")
     if kind == "O" and array.size:
-        flat = array.ravel()
-        odd = next((v for v in flat if isinstance(v, (bool, np.bool_, complex,
-                                                      np.complexfloating))), None)
+        odd = next((v for v in array.ravel() if isinstance(v, _NOT_REAL)), None)
         if odd is not None:
-            raise DataTypeError(f"{name} holds {type(odd).__name__} values such as {odd!r}; "
-                                f"it should hold {what}.")
+            noun = ("booleans" if isinstance(odd, (bool, np.bool_)) else "text"
+                    if isinstance(odd, (str, bytes)) else "complex numbers")
+            raise DataTypeError(f"{name} holds {noun} (such as {odd!r}); it should hold real "
+                                f"{what}.")
     try:
         return np.asarray(array, dtype=np.float64)
     except (TypeError, ValueError) as exc:

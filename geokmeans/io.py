@@ -82,9 +82,10 @@ def read_table(path):
     suffix = path.suffix.lower()
     try:
         if suffix in _CSV_SUFFIXES:
+            sep = "\t" if suffix == ".tsv" else ","
+            _check_csv_header(path, sep)
             # only empty fields are missing: "NA" is Namibia's country code
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",",
-                               keep_default_na=False, na_values=[""])
+            return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""])
         if suffix in _PARQUET_SUFFIXES:
             try:
                 return gpd.read_parquet(path)
@@ -103,6 +104,25 @@ def read_table(path):
     raise InputError(f"input '{path}' has an unknown extension {suffix!r}; use one of {', '.join(known)}.")
 
 
+def _check_csv_header(path, sep):
+    """Refuse a header that names a column twice: pandas would rename the second one
+    (``lat`` becomes ``lat.1``), silently changing the user's data."""
+    try:
+        header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
+                             keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return  # no header at all: reported by the reader
+    names = [str(v) for v in header.iloc[0].tolist()] if len(header) else []
+    seen = {}
+    for position, name in enumerate(names):
+        if name in seen:
+            raise InputError(
+                f"'{path}' names the column {name!r} twice in its header (columns "
+                f"{seen[name] + 1} and {position + 1}); give each column its own name."
+            )
+        seen[name] = position
+
+
 def _row(frame, position, row_offset=0):
     """``"row 3"``, and ``"row 3 (index 'abc')"`` when the frame's index labels are not
     its row numbers (a RangeIndex from ``row_offset``), so either can be looked up."""
@@ -111,8 +131,8 @@ def _row(frame, position, row_offset=0):
     if isinstance(index, pd.RangeIndex) and index.step == 1 and index.start == row_offset:
         return name
     label = index[position]
-    if isinstance(label, np.generic):
-        label = label.item()
+    plain = (lambda v: v.item() if isinstance(v, np.generic) else v)
+    label = tuple(map(plain, label)) if isinstance(label, tuple) else plain(label)
     return f"{name} (index {label!r})"
 
 
@@ -221,12 +241,37 @@ def _from_geometry(frame, row_offset=0):
             f"geometry must be points: {_row(frame, row, row_offset)} is a {types[row]}. Use "
             "gdf.geometry.representative_point() (or .centroid) to get one point per row."
         )
-    lonlat = geoms.to_crs(4326) if not frame.crs.equals("EPSG:4326") else geoms
-    coords = shapely.get_coordinates(lonlat.to_numpy(), include_z=False)
+    coords = shapely.get_coordinates(geoms.to_numpy()[~missing], include_z=False)
     lon = np.full(len(frame), np.nan)
     lat = np.full(len(frame), np.nan)
-    lon[~missing] = coords[:, 0]
-    lat[~missing] = coords[:, 1]
+    if frame.crs.equals("EPSG:4326"):
+        lon[~missing], lat[~missing] = coords[:, 0], coords[:, 1]
+    else:
+        lon[~missing], lat[~missing] = _checked_lonlat(coords, frame, np.flatnonzero(~missing),
+                                                       row_offset)
+    return lon, lat
+
+
+def _checked_lonlat(xy, frame, rows, row_offset):
+    """lon/lat of (m, 2) coordinates ``xy`` in ``frame.crs``, refusing any that do not
+    come back to themselves: outside a projection's domain, PROJ wraps them silently
+    (EPSG:3857 x = 3e7 m becomes lon -90.5) or gives infinity."""
+    from pyproj import Transformer
+
+    to_lonlat = Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True)
+    lon, lat = (np.asarray(a, dtype=np.float64) for a in to_lonlat.transform(xy[:, 0], xy[:, 1]))
+    back_x, back_y = to_lonlat.transform(lon, lat, direction="INVERSE")
+    given = np.isfinite(xy).all(axis=1)
+    same = (np.isclose(back_x, xy[:, 0], rtol=1e-7, atol=1e-3)
+            & np.isclose(back_y, xy[:, 1], rtol=1e-7, atol=1e-3))
+    bad = np.flatnonzero(given & ~(same & np.isfinite(lon) & np.isfinite(lat)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{_row(frame, int(rows[i]), row_offset)} at ({xy[i, 0]:.10g}, {xy[i, 1]:.10g}) "
+            f"is outside the valid area of its CRS {frame.crs.to_string()!r}: it does not "
+            f"convert to lon/lat and back ({bad.size} such row{'s' if bad.size != 1 else ''})."
+        )
     return lon, lat
 
 

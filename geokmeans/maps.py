@@ -25,7 +25,7 @@ import pandas as pd
 
 from ._validation import check_params
 from .core._estimator import make_rng
-from .errors import InputError
+from .errors import DataTypeError, InputError
 from .io import atomic_path
 from .projection import longitude_extent, wrap_longitude
 
@@ -379,7 +379,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     """
     folium = _folium()
     if m is not None and not isinstance(m, folium.Map):
-        raise InputError(f"m should be a folium.Map or None; got {type(m).__name__}.")
+        raise DataTypeError(f"m should be a folium.Map or None; got {type(m).__name__}.")
     checked = check_params({"hulls": hulls, "centroids": centroids, "legend": legend,
                             "layer_control": layer_control, "max_points": max_points,
                             "radius": radius, "tooltip": tooltip})

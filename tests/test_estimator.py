@@ -233,7 +233,7 @@ def test_non_finite_in_predict_names_row():
         ([1.0, 1.0, -2.0], r"sample_weight must be >= 0: row 2 is -2.0"),
         ([0.0, 0.0, 0.0], r"zero for every sample"),
         ([1.0, 1.0], r"shape \(2,\); expected \(3,\)"),
-        (["a", "b", "c"], r"sample_weight should hold numbers"),
+        (["a", "b", "c"], r"sample_weight holds text"),
         ([True, False, True], r"sample_weight holds booleans"),
         ([1 + 1j, 1, 1], r"sample_weight holds complex numbers"),
     ],

@@ -32,6 +32,7 @@ def make_inputs(folder):
     (d / "comma.csv").write_text('lat,lon\n"38,9","-77,0"\n"39,5","-76,0"\n')
     (d / "header.csv").write_text("lat,lon\n")
     (d / "empty.csv").write_text("")
+    (d / "dup.csv").write_text("lat,lon,lat\n38.9,-77.0,1\n39.5,-76.0,2\n")
     (d / "nan.csv").write_text("lat,lon\n38.9,-77.0\n,-77.01\n39.5,-76.0\n")
     (d / "bad.geojson").write_text('{"type": "FeatureCollection", "features": [')
     (d / "points.xyz").write_text("1,2\n")
@@ -114,7 +115,7 @@ LIB_CASES = [
     LibCase("kmeans-X-text", lambda f: gk.KMeans(1).fit([["a", "b"]]), DataTypeError,
             "X must be numeric"),
     LibCase("kmeans-weights-text", lambda f: gk.KMeans(1).fit(X, sample_weight=["a"] * 4),
-            DataTypeError, "sample_weight should hold numbers"),
+            DataTypeError, "sample_weight holds text"),
     LibCase("kmeans-weights-negative",
             lambda f: gk.KMeans(1).fit(X, sample_weight=[1.0, -1.0, 1.0, 1.0]), InputError,
             "sample_weight must be >= 0", "row 1"),
@@ -163,7 +164,7 @@ LIB_CASES = [
                                                           sample_weight=[1] * 4),
             InputError, "sample_weight or weight"),
     LibCase("cluster-weight-text", lambda f: gk.cluster(LONLAT, 2, weight=["a"] * 4),
-            DataTypeError, "sample_weight should hold numbers"),
+            DataTypeError, "sample_weight holds text"),
     LibCase("cluster-weight-bool-column", lambda f: gk.cluster(_inp("points.csv")(f), 2,
                                                                weight="flag"),
             DataTypeError, "weight column 'flag' holds booleans"),
@@ -231,6 +232,35 @@ LIB_CASES = [
             DataTypeError, "progress='bar'"),
     LibCase("choose_k-weight-bool", lambda f: gk.choose_k(LONLAT, "2..3", weight=True),
             DataTypeError, "weight=True"),
+    LibCase("choose_k-range-beyond-sys-maxsize",
+            lambda f: gk.choose_k(LONLAT, "2..99999999999999999999"), InputError,
+            "k=99999999999999999999", "n_samples=4"),
+    LibCase("choose_k-python-range-beyond-sys-maxsize",
+            lambda f: gk.choose_k(LONLAT, range(2, 10**20)), InputError, "n_samples=4"),
+    # values numpy would quietly convert
+    LibCase("weight-list-with-a-bool", lambda f: gk.cluster(LONLAT, 2, weight=[True, 2, 3, 4]),
+            DataTypeError, "holds booleans", "True"),
+    LibCase("weight-list-of-text", lambda f: gk.cluster(LONLAT, 2, weight=["1", "2", "3", "4"]),
+            DataTypeError, "holds text", "'1'"),
+    LibCase("init-list-with-bools",
+            lambda f: gk.GeoKMeans(2, init=[[True, False], [0, 0]]).fit(LONLAT), DataTypeError,
+            "init", "booleans"),
+    LibCase("points-as-text-pairs", lambda f: gk.cluster([("-77.0", "38.9"), ("-77.1", "38.8")], 1),
+            DataTypeError, "data", "text"),
+    LibCase("kmeans-sparse-X", lambda f: gk.KMeans(2).fit(__import__("scipy.sparse").sparse
+                                                        .csr_matrix(X)),
+            DataTypeError, "X must be a dense array"),
+    # a CSV header naming a column twice (pandas would rename the second to lat.1)
+    LibCase("csv-duplicate-header", lambda f: gk.cluster(Path(f) / "in" / "dup.csv", 1),
+            InputError, "'lat' twice", "columns 1 and 3"),
+    # projected points outside the projection's domain (PROJ would wrap them silently)
+    LibCase("projected-point-outside-its-crs",
+            lambda f: gk.cluster(gpd.GeoDataFrame(geometry=[shapely.Point(3e7, 0),
+                                                            shapely.Point(1e6, 1e6)], crs=3857), 1),
+            InputError, "row 0", "(30000000, 0)", "EPSG:3857"),
+    LibCase("explore-m-not-a-map",
+            lambda f: gk.cluster(LONLAT, 2, random_state=0).explore(m="map"), DataTypeError,
+            "m should be a folium.Map"),
 ]
 
 
@@ -254,6 +284,10 @@ PTS = "{in}/points.csv"
 OUT = "{out}/out.geojson"
 
 CLI_CASES = [
+    CliCase("choose-k-range-beyond-sys-maxsize",
+            _cli("choose-k", PTS, "--k", "2..99999999999999999999"), 2, "k=99999999999999999999"),
+    CliCase("csv-duplicate-header", _cli("cluster", "{in}/dup.csv", "-k", 1, "-o", OUT), 2,
+            "'lat' twice"),
     CliCase("no-command", _cli(), 2, "COMMAND"),
     CliCase("unknown-option", _cli("cluster", PTS, "-k", 2, "--frobnicate"), 2, "--frobnicate"),
     CliCase("missing-k", _cli("cluster", PTS, "-o", OUT), 2, "-k/--k"),

@@ -750,7 +750,7 @@ def test_weight_series_aligned_and_weight_checks():
         read_points(frame, weight=pd.Series([1.0, 2.0], index=[5, 6]))
     with pytest.raises(InputError, match="duplicate index labels"):
         read_points(frame, weight=pd.Series([1.0, 2.0, 3.0, 4.0], index=[5, 6, 7, 7]))
-    with pytest.raises(DataTypeError, match=r"sample_weight should hold numbers"):
+    with pytest.raises(DataTypeError, match=r"sample_weight holds text"):
         read_points(frame, weight=["a", "b", "c"])
     with pytest.raises(DataTypeError, match="sample_weight holds booleans"):
         read_points(frame, weight=[True, False, True])
@@ -777,3 +777,21 @@ def test_semicolon_separated_csv_hint(tmp_path):
 def test_lat_and_lon_naming_one_column():
     with pytest.raises(InputError, match=r"lat='a' and lon='a' name the same column"):
         read_points(pd.DataFrame({"a": [1.0]}), lat="a", lon="a")
+
+
+def test_rows_of_a_multiindex_are_named_plainly():
+    frame = pd.DataFrame({"lat": [38.9, np.nan], "lon": [-77.0, -77.1]},
+                         index=pd.MultiIndex.from_tuples([(1, 2), (2, 3)]))
+    with pytest.raises(InputError, match=r"row 1 \(index \(2, 3\)\)"):
+        read_points(frame)
+
+
+def test_projected_points_are_checked_by_a_round_trip():
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(-77.03, 38.9)
+    good = read_points(gpd.GeoDataFrame(geometry=[shapely.Point(x, y)], crs=3857))
+    assert_allclose([good.lon[0], good.lat[0]], [-77.03, 38.9], atol=1e-9)
+    wrapped = gpd.GeoDataFrame(geometry=[shapely.Point(1e30, 0.0)], crs=3857)
+    with pytest.raises(InputError, match="outside the valid area of its CRS 'EPSG:3857'"):
+        read_points(wrapped)

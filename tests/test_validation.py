@@ -114,8 +114,10 @@ def test_messages_name_the_value():
 @pytest.mark.parametrize("value, message", [
     ([True, False], "holds booleans"),
     ([1 + 2j, 3], "holds complex numbers"),
-    (np.array([1.0, True], dtype=object), "holds bool values"),
-    (["a", "b"], r"should hold numbers: could not convert string to float: 'a'"),
+    (np.array([1.0, True], dtype=object), "holds booleans"),
+    (["a", "b"], r"holds text \(such as 'a'\); it should hold real numbers"),
+    (np.array(["1.5", "2"]), "holds text; it should hold real numbers"),
+    ([True, 2, 3], r"holds booleans \(such as True\)"),
 ])
 def test_as_real_array_refuses_non_real(value, message):
     with pytest.raises(DataTypeError, match=message):

@@ -81,8 +81,8 @@ def _as_float_array(X, estimator, reset):
             copy=False,
         )
     except TypeError as exc:
-        if "sparse" in str(exc).lower():
-            raise
+        if "sparse" in str(exc).lower():  # scikit-learn's wording kept: its checks expect it
+            raise DataTypeError(f"X must be a dense array: {exc}") from None
         raise DataTypeError(f"X must be numeric: {exc}") from None
     except ValueError as exc:
         if isinstance(exc, InputError):
