@@ -33,7 +33,17 @@ import numpy as np
 import shapely
 
 from ._atomic import _as_path, atomic_path
-from ._tables import defuse_formulas, json_default, lonlat, portable, user_table, with_geometry
+from ._tables import (
+    WKT_DIGITS,
+    check_gpkg_values,
+    defuse_formulas,
+    json_default,
+    json_records,
+    lonlat,
+    portable,
+    user_table,
+    with_geometry,
+)
 from .errors import InputError
 
 __all__ = [
@@ -149,13 +159,7 @@ def _feature_strings(frame, layer):
     """The GeoJSON Feature texts of ``frame``'s rows, tagged with ``layer``."""
     frame = lonlat(frame)
     geometries = _geojson_geometries(frame.geometry.to_numpy(), layer)
-    props = portable(user_table(frame), "json")
-    if len(props.columns) == 0:
-        records = ["{}"] * len(props)
-    else:
-        text = props.to_json(orient="records", lines=True, date_format="iso",
-                             double_precision=15, default_handler=str)
-        records = text.split("\n")[:len(props)]
+    records = json_records(portable(user_table(frame), "json", crs="EPSG:4326"))
     head = '{"type":"Feature","geokmeans:layer":' + json.dumps(layer) + ',"properties":'
     return [f'{head}{p},"geometry":{g}}}' for p, g in zip(records, geometries)]
 
@@ -217,7 +221,8 @@ def _gpkg_frame(frame, crs, layer):
     """(GeoDataFrame ready for GDAL, layer options) of one GeoPackage layer."""
     if frame.crs is not None and not frame.crs.equals(crs):
         frame = frame.to_crs(crs)
-    table = portable(user_table(frame), "gpkg")
+    table = portable(user_table(frame), "gpkg", crs=crs)
+    check_gpkg_values(table, layer)
     lower = {}
     for name in table.columns:
         if name.lower() in lower:
@@ -277,13 +282,13 @@ def _arrow_table(frame):
         if _geopandas_to_arrow is None:  # pragma: no cover
             return None
         return _geopandas_to_arrow(frame, index=False)
-    except (pa.ArrowException, ValueError, TypeError) as exc:
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
         for name in frame.columns:
             if name == frame.geometry.name:
                 continue
             try:
                 pa.array(frame[name], from_pandas=True)
-            except (pa.ArrowException, ValueError, TypeError) as column_exc:
+            except (pa.ArrowException, ValueError, TypeError, OverflowError) as column_exc:
                 raise InputError(f"column {name!r} cannot be written to Parquet "
                                  f"({column_exc}); convert it, e.g. with .astype(str).") from None
         raise InputError(f"cannot write Parquet: {exc}") from None
@@ -359,7 +364,7 @@ def _csv_table(frame, coordinate_columns):
     if "wkt" in table.columns:
         raise InputError("cannot write the geometry as CSV column 'wkt': the table already has a "
                          "column 'wkt'; rename it, or write .gpkg, .parquet or .geojson.")
-    table["wkt"] = geoms.to_wkt().to_numpy()
+    table["wkt"] = shapely.to_wkt(geoms.to_numpy(), rounding_precision=WKT_DIGITS)
     return table
 
 
@@ -378,7 +383,7 @@ def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, 
         ``False``: text that a spreadsheet would run as a formula gets a leading ``'``
         (see ``defuse_formulas``). ``True``: every cell as it is.
     """
-    table = portable(_csv_table(frame, coordinate_columns), "text")
+    table = portable(_csv_table(frame, coordinate_columns), "text", crs="EPSG:4326")
     if not raw:
         table = defuse_formulas(table)
     with _writing(path, protected, outputs, label) as tmp:

@@ -213,6 +213,7 @@ from geokmeans import io as gio  # noqa: E402
 from geokmeans._atomic import _host  # noqa: E402
 
 from .geojson_check import check_geojson  # noqa: E402
+from .hostile import files_under  # noqa: E402
 
 
 def names(folder):
@@ -310,8 +311,96 @@ def test_stale_temporaries_of_dead_processes_of_this_host_are_removed(tmp_path):
     directory = tmp_path / f".p.parquet.geokmeans-{host}-{dead}-0123abcf.tmp.parquet"
     directory.mkdir()
     (directory / "part.0.parquet").write_text("x")
+    Path(f"{directory}-dir").write_text("")  # the marker a partitioned output leaves
     gio.write_text(tmp_path / "new.html", "<p>")
     assert names(tmp_path) == sorted(kept + ["new.html"])
+
+
+def test_cleanup_removes_only_names_of_exactly_our_form(tmp_path):
+    # a prefix match deleted user files and a user directory: only whole names of our
+    # form go, directories only with the marker we create, symbolic links never
+    host, dead = _host(), dead_pid()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep")
+    user = [f".notes.geokmeans-{host}-{dead}-12345678.bakup.txt",      # 'bak' + more
+            f".notes.geokmeans-{host}-{dead}-12345678.tmpfile",        # 'tmp' + more
+            f".notes.geokmeans-{host}-{dead}-123456789.tmp.txt",       # token too long
+            f".notes.geokmeans-{host}-{dead}-12345678.tmp.txt.old",    # two suffixes
+            f".notes.geokmeans-{host}-{dead}-12345678.tmp.csv-journal.bak",
+            f"x.notes.geokmeans-{host}-{dead}-12345678.tmp.txt",       # not hidden
+            f".notes.geokmeans-{host}-99999999999-12345678.tmp.txt",   # pid beyond range
+            f".notes.geokmeans-{host}-4294967296-12345678.tmp.txt"]    # pid beyond os.kill
+    for name in user:
+        (tmp_path / name).write_text("mine")
+    folders = [f".mydata.geokmeans-{host}-{dead}-0badcafe.tmp",        # no marker
+               f".mydata.geokmeans-{host}-{dead}-0badcaff.bak"]        # never a directory
+    for name in folders:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "data.csv").write_text("mine")
+    Path(f"{tmp_path / folders[1]}-dir").write_text("")  # a marker beside a .bak: still not
+    links = [f".l.geokmeans-{host}-{dead}-0badcafe.tmp.csv",             # to a file
+             f".d.geokmeans-{host}-{dead}-0badcafe.tmp.parquet"]         # to a directory
+    os.symlink(outside / "precious.txt", tmp_path / links[0])
+    os.symlink(outside, tmp_path / links[1])
+    Path(f"{tmp_path / links[1]}-dir").write_text("")  # marked, but a link: left alone
+    before = files_under(tmp_path)
+    assert gio.remove_stale_temporaries(tmp_path) == []
+    assert files_under(tmp_path) == before
+    assert (outside / "precious.txt").read_text() == "keep"
+
+
+def test_host_token_tells_apart_names_that_differ_only_in_punctuation(monkeypatch):
+    import socket
+
+    tokens = {}
+    for name in ("build-1.example.org", "build_1.example.org", "build.1.example.org",
+                 "a" * 30 + "1", "a" * 30 + "2", "", "hôte"):
+        monkeypatch.setattr(socket, "gethostname", lambda name=name: name)
+        tokens[name] = _host()
+        assert re.fullmatch(r"[A-Za-z0-9_]{1,24}_[0-9a-f]{10}", tokens[name]), tokens[name]
+    assert len(set(tokens.values())) == len(tokens)
+    assert tokens["build-1.example.org"].startswith("build_1_example_org_")
+
+
+def test_partitioned_output_temporary_is_marked_until_committed(tmp_path):
+    with gio.OutputSet() as outputs:
+        folder = outputs.reserve(tmp_path / "parts.parquet", directory=True)
+        assert Path(f"{folder}-dir").is_file()
+        folder.mkdir()
+        (folder / "part.0.parquet").write_text("x")
+    assert names(tmp_path) == ["parts.parquet"]
+    with pytest.raises(KeyboardInterrupt):
+        with gio.OutputSet() as outputs:
+            outputs.reserve(tmp_path / "more.parquet", directory=True).mkdir()
+            raise KeyboardInterrupt
+    assert names(tmp_path) == ["parts.parquet"]
+
+
+def test_output_names_longer_than_the_file_system_allows_fail_before_any_work(tmp_path):
+    name = "é" * 126 + ".csv"  # 256 bytes
+    with pytest.raises(InputError) as info:
+        gio.OutputSet().check(tmp_path / name)
+    message = str(info.value)
+    assert "256 bytes" in message and "at most 255" in message and "shorter name" in message
+    longest = "é" * 125 + ".csv"  # 254 bytes: the temporary name is shortened, not refused
+    gio.write_text(tmp_path / longest, "x")
+    assert names(tmp_path) == [longest]
+
+
+def test_temporary_names_fit_a_file_system_with_short_names(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "pathconf", lambda path, name: 143 if name == "PC_NAME_MAX" else
+                        4096)  # eCryptfs-like
+    with gio.OutputSet() as outputs:
+        tmp = outputs.reserve(tmp_path / ("n" * 138 + ".gpkg"))  # 143 bytes
+        assert len(os.fsencode(tmp.name + "-journal")) <= 143
+        tmp.write_text("x")
+    with pytest.raises(InputError, match="at most 143"):
+        gio.OutputSet().check(tmp_path / ("n" * 136 + ".geojson"))  # 144 bytes
+    monkeypatch.setattr(os, "pathconf", lambda path, name: 40 if name == "PC_NAME_MAX" else
+                        4096)
+    with pytest.raises(InputError, match="too few for the temporary file"):
+        gio.OutputSet().check(tmp_path / "o.csv")
 
 
 def test_replaced_file_keeps_its_mode_and_new_files_follow_the_umask(tmp_path):
