@@ -39,6 +39,7 @@ _DIR_MARKER = "-dir"  # beside a temporary directory: it is ours, cleanup may re
 _STEM_BYTES = 100  # of the target's name kept in a temporary name (at most)
 _SUFFIX_BYTES = 16
 _NAME_MAX = 255  # where os.pathconf cannot tell
+_NO_GLOB = re.compile(r"[*?\[]")  # kept out of temporary names: dask and fsspec glob paths
 _PATH_MAX = 4096
 _TEMP_NAME = re.compile(
     r"\.(?P<stem>.+)\.geokmeans-(?P<host>[A-Za-z0-9_]{1,24}_[0-9a-f]{10})"
@@ -208,7 +209,8 @@ def _limits(folder):
 def _temp_name(target, kind, name_max=_NAME_MAX, token=None):
     """``.NAME.geokmeans-HOST-PID-TOKEN.KIND.EXT`` for ``target`` (kind ``tmp``/``bak``),
     with ``NAME`` shortened so that the name and its longest sidecar fit ``name_max``
-    bytes; None when even a one-byte ``NAME`` does not fit."""
+    bytes and ``*``, ``?``, ``[`` made ``_`` (libraries given the path would take it for
+    a glob); None when even a one-byte ``NAME`` does not fit."""
     suffix = os.fsencode(target.suffix)[:_SUFFIX_BYTES].decode("utf-8", "ignore")
     if suffix == ".":
         suffix = ""
@@ -219,7 +221,7 @@ def _temp_name(target, kind, name_max=_NAME_MAX, token=None):
     if budget < 1:
         return None
     stem = os.fsencode(target.name)[:budget].decode("utf-8", "ignore") or "out"
-    return f".{stem}{tail}"
+    return _NO_GLOB.sub("_", f".{stem}{tail}")
 
 
 def _check_length(path, label, target):
