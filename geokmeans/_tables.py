@@ -243,10 +243,24 @@ def _json_column(column):
     """The JSON text of each cell of ``column`` (a list)."""
     dtype = column.dtype
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
-        return [_json_number(v) for v in column.to_numpy(np.float64).tolist()]
+        values = column.to_numpy(np.float64)
+        texts = list(map(repr, values.tolist()))  # float.__repr__: shortest, exact
+        for row in np.flatnonzero(~np.isfinite(values)):
+            texts[row] = "null"
+        return texts
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        return [str(v) for v in column.tolist()]
-    return [_json_cell(v) for v in column.tolist()]
+        return list(map(str, column.tolist()))
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":  # naive: ISO 8601 in its own unit
+        values = column.to_numpy()
+        texts = np.char.add(np.char.add('"', np.datetime_as_string(values)), '"').tolist()
+        for row in np.flatnonzero(np.isnat(values)):
+            texts[row] = "null"
+        return texts
+    values = column.tolist()
+    try:  # text without missing values: the common case, at C speed
+        return list(map(_JSON_TEXT, values))
+    except TypeError:
+        return [_json_cell(v) for v in values]
 
 
 def json_records(table):
@@ -264,10 +278,9 @@ def json_records(table):
     """
     if len(table.columns) == 0:
         return ["{}"] * len(table)
-    keys = [_JSON_TEXT(str(name)) + ":" for name in table.columns]
-    columns = [[key + text for text in _json_column(table[name])]
-               for key, name in zip(keys, table.columns)]
-    return ["{" + ",".join(row) + "}" for row in zip(*columns)]
+    keys = [_JSON_TEXT(str(name)).replace("%", "%%") + ":%s" for name in table.columns]
+    template = "{" + ",".join(keys) + "}"
+    return [template % row for row in zip(*(_json_column(table[n]) for n in table.columns))]
 
 
 def with_geometry(table, frame):
