@@ -11,16 +11,24 @@ What each format holds:
   (exterior rings counter-clockwise, holes clockwise), ``"geometry": null`` for missing,
   empty or non-finite geometries. Each feature names its layer in the foreign member
   ``"geokmeans:layer"`` (never in ``properties``, which hold only the table's columns);
-  run facts go in the collection's ``"geokmeans"`` member. Binary cells are base64 text.
+  run facts go in the collection's ``"geokmeans"`` member. Property values are exact:
+  floats in the shortest text that reads back as the same float64, integers digit for
+  digit, times ISO 8601 with every digit (``_tables.json_records``). Binary cells are
+  base64 text.
 - **GeoPackage** (``.gpkg``): one layer per table, all in one CRS (``crs=``, by default
-  the first layer's); binary cells stay binary.
+  the first layer's); binary cells stay binary; intervals, periods, durations, times of
+  day and decimals are text. A value it cannot hold exactly (integers beyond int64,
+  times finer than a millisecond, text with a NUL) is an ``InputError`` naming the column.
 - **GeoParquet** (``.parquet``, ``.geoparquet``): one table, EPSG:4326; run facts under
-  the ``geokmeans`` key of the schema metadata.
+  the ``geokmeans`` key of the schema metadata; other geometry columns kept as geometry.
 - **CSV** (``.csv``): one table (RFC 4180, CRLF line ends); point coordinates as two
   columns, other geometries as a ``wkt`` column. Text cells that a spreadsheet would run
   as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, numbers
   excepted) get a leading ``'`` unless ``raw=True``. Binary cells are base64 text.
 
+A geometry column besides the table's own is WKT with 17 significant digits (every
+coordinate reads back as itself) in GeoJSON and CSV (in lon/lat when it has a CRS) and
+in GeoPackage (in the layer's CRS).
 A named index is written as column(s) (unless a column already has that name).
 """
 

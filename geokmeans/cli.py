@@ -7,7 +7,8 @@ hung up (SIGHUP). Warnings are one line each, ``geokmeans: warning: ...``. Optio
 checked (against the library's parameter table) and optional packages looked for before
 any work is done. Outputs are written all-or-nothing, stdout included: on any error or
 interruption (a full device for stdout too) none of the files appears and files they
-would replace are untouched.
+would replace are untouched; none may go over the input (every file of a partitioned
+input, anything inside an input directory, a new file an input glob would match).
 """
 
 import argparse
@@ -34,6 +35,8 @@ EPILOG_CLUSTER = """examples:
 
 outputs (-o, --centroids, --hulls, --map) are written all-or-nothing: on an error, Ctrl-C,
 SIGTERM or SIGHUP none of them appears and files they would replace are left as they were.
+They never go over the input: a file of it, a path inside an input directory or one an
+input glob would match is refused before any work.
 """
 
 EPILOG_CHOOSE = """examples:
@@ -153,7 +156,8 @@ class Progress:
 
 
 def _common_input_options(parser):
-    parser.add_argument("input", help="CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet file")
+    parser.add_argument("input", help="CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet file "
+                                      "(an existing path is that file, whatever its characters)")
     parser.add_argument("--lat", metavar="COL", help="latitude column (default: detected)")
     parser.add_argument("--lon", metavar="COL", help="longitude column (default: detected)")
     parser.add_argument("--weight", metavar="COL", help="weight column (e.g. population)")

@@ -231,7 +231,10 @@ def read_partitioned(path):
     """A dask frame for a glob of CSV/Parquet files or a directory of them.
 
     Files are checked before reading (one kind, CSV or Parquet); a file that cannot be
-    opened raises ``InputError`` naming the input.
+    opened raises ``InputError`` naming the input. An existing path is read as itself,
+    whatever its characters (``data[1].csv`` is that file, not a glob matching
+    ``data1.csv``). The frame's files are protected from the writers of its results
+    (``source_paths``).
     """
     _require_dask()
     import dask.dataframe as dd
