@@ -19,7 +19,6 @@ link, never through one).
 """
 
 import contextlib
-import fnmatch
 import hashlib
 import os
 import re
@@ -30,6 +29,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._protected import InputGlob, protected_entries, refusal, same_file
 from .errors import DataTypeError, InputError
 
 __all__ = ["InputGlob", "OutputSet", "atomic_path", "remove_stale_temporaries", "same_file"]
@@ -142,22 +142,6 @@ def remove_stale_temporaries(folder):
     return removed
 
 
-def same_file(a, b):
-    """True when paths ``a`` and ``b`` name the same file.
-
-    Compares resolved paths (``.``, ``..`` and symbolic links), and for existing files
-    their device and inode, so hard links count as the same file.
-    """
-    a, b = Path(a), Path(b)
-    with contextlib.suppress(OSError, ValueError):
-        if os.path.samefile(a, b):
-            return True
-    try:
-        return a.resolve() == b.resolve()
-    except (OSError, RuntimeError):  # a symlink loop: compare as written
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
 def _umask():
     """The process's umask, read without changing it where the system allows."""
     with contextlib.suppress(OSError, ValueError):
@@ -246,65 +230,6 @@ def _check_length(path, label, target):
                          "path.")
 
 
-@dataclass(frozen=True)
-class InputGlob:
-    """The files a glob pattern matches (a partitioned input): no output may be written
-    where the pattern would read it as input on a later run (``glob.glob`` rules: ``*``,
-    ``?`` and ``[...]`` within one path component, names starting with ``.`` only by a
-    pattern component that does)."""
-
-    pattern: str
-
-    def __post_init__(self):  # absolute now: the working directory may change later
-        object.__setattr__(self, "_absolute", os.path.abspath(self.pattern))
-
-    def matches(self, path):
-        """Whether ``path`` (as written, or resolved) is one the pattern matches."""
-        pattern = Path(self._absolute).parts
-        for spelling in {Path(os.path.abspath(path)), _resolved(path)}:
-            parts = spelling.parts
-            if len(parts) != len(pattern):
-                continue
-            if all(fnmatch.fnmatchcase(part, rule)
-                   and (not part.startswith(".") or rule.startswith("."))
-                   for part, rule in zip(parts, pattern)):
-                return True
-        return False
-
-
-def _resolved(path):
-    try:
-        return Path(path).resolve()
-    except (OSError, RuntimeError):
-        return Path(os.path.abspath(path))
-
-
-def _refusal(path, label, target, protected):
-    """The ``InputError`` message when ``target`` would write over an input: a protected
-    file, a path inside a protected directory, a path a protected ``InputGlob`` matches."""
-    if isinstance(protected, InputGlob):
-        if protected.matches(path):
-            return (f"refusing to write {_describe(path, label)}: it matches the input "
-                    f"pattern '{protected.pattern}', so a later run would read it as input; "
-                    "choose another output path.")
-        return None
-    if os.path.isdir(protected):
-        folder = _resolved(protected)
-        if target == folder or folder in target.parents:
-            return (f"refusing to write {_describe(path, label)} inside the input directory "
-                    f"'{protected}'; choose another output path.")
-        return None
-    if same_file(target, protected):
-        return (f"refusing to overwrite the input file '{path}'; choose another output "
-                "path.")
-    return None
-
-
-def _protected_entries(protected):
-    """``protected`` as a list: paths (files or directories) and ``InputGlob``s."""
-    return [p if isinstance(p, InputGlob) else Path(p) for p in protected if p is not None]
-
-
 @dataclass
 class _Output:
     path: Path        # as given
@@ -351,7 +276,7 @@ class OutputSet:
     """
 
     def __init__(self, protected=()):
-        self._protected = _protected_entries(protected)
+        self._protected = protected_entries(protected)
         self._outputs = []
         self._cleaned = set()
         self._finished = False
@@ -371,8 +296,8 @@ class OutputSet:
             target = path.resolve()
         except (OSError, RuntimeError) as exc:
             raise InputError(f"cannot write {_describe(path, label)}: {exc}.") from None
-        for other in [*self._protected, *_protected_entries(protected)]:
-            message = _refusal(path, label, target, other)
+        for other in [*self._protected, *protected_entries(protected)]:
+            message = refusal(path, _describe(path, label), target, other)
             if message is not None:
                 raise InputError(message)
         for out in self._outputs:

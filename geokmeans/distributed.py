@@ -148,7 +148,7 @@ def input_paths(path):
     >>> input_paths("data/dc_places.csv")
     ('data/dc_places.csv',)
     """
-    from ._atomic import InputGlob
+    from ._protected import InputGlob
 
     text = str(path)
     if not _is_glob(text):
