@@ -11,16 +11,24 @@ What each format holds:
   (exterior rings counter-clockwise, holes clockwise), ``"geometry": null`` for missing,
   empty or non-finite geometries. Each feature names its layer in the foreign member
   ``"geokmeans:layer"`` (never in ``properties``, which hold only the table's columns);
-  run facts go in the collection's ``"geokmeans"`` member. Binary cells are base64 text.
+  run facts go in the collection's ``"geokmeans"`` member. Property values are exact:
+  floats in the shortest text that reads back as the same float64, integers digit for
+  digit, times ISO 8601 with every digit (``_tables.json_records``). Binary cells are
+  base64 text.
 - **GeoPackage** (``.gpkg``): one layer per table, all in one CRS (``crs=``, by default
-  the first layer's); binary cells stay binary.
+  the first layer's); binary cells stay binary; intervals, periods, durations, times of
+  day and decimals are text. A value it cannot hold exactly (integers beyond int64,
+  times finer than a millisecond, text with a NUL) is an ``InputError`` naming the column.
 - **GeoParquet** (``.parquet``, ``.geoparquet``): one table, EPSG:4326; run facts under
-  the ``geokmeans`` key of the schema metadata.
+  the ``geokmeans`` key of the schema metadata; other geometry columns kept as geometry.
 - **CSV** (``.csv``): one table (RFC 4180, CRLF line ends); point coordinates as two
   columns, other geometries as a ``wkt`` column. Text cells that a spreadsheet would run
   as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, numbers
   excepted) get a leading ``'`` unless ``raw=True``. Binary cells are base64 text.
 
+A geometry column besides the table's own is WKT with 17 significant digits (every
+coordinate reads back as itself) in GeoJSON and CSV (in lon/lat when it has a CRS) and
+in GeoPackage (in the layer's CRS).
 A named index is written as column(s) (unless a column already has that name).
 """
 
@@ -33,7 +41,17 @@ import numpy as np
 import shapely
 
 from ._atomic import _as_path, atomic_path
-from ._tables import defuse_formulas, json_default, lonlat, portable, user_table, with_geometry
+from ._tables import (
+    WKT_DIGITS,
+    check_gpkg_values,
+    defuse_formulas,
+    json_default,
+    json_records,
+    lonlat,
+    portable,
+    user_table,
+    with_geometry,
+)
 from .errors import InputError
 
 __all__ = [
@@ -149,13 +167,7 @@ def _feature_strings(frame, layer):
     """The GeoJSON Feature texts of ``frame``'s rows, tagged with ``layer``."""
     frame = lonlat(frame)
     geometries = _geojson_geometries(frame.geometry.to_numpy(), layer)
-    props = portable(user_table(frame), "json")
-    if len(props.columns) == 0:
-        records = ["{}"] * len(props)
-    else:
-        text = props.to_json(orient="records", lines=True, date_format="iso",
-                             double_precision=15, default_handler=str)
-        records = text.split("\n")[:len(props)]
+    records = json_records(portable(user_table(frame), "json", crs="EPSG:4326"))
     head = '{"type":"Feature","geokmeans:layer":' + json.dumps(layer) + ',"properties":'
     return [f'{head}{p},"geometry":{g}}}' for p, g in zip(records, geometries)]
 
@@ -217,7 +229,8 @@ def _gpkg_frame(frame, crs, layer):
     """(GeoDataFrame ready for GDAL, layer options) of one GeoPackage layer."""
     if frame.crs is not None and not frame.crs.equals(crs):
         frame = frame.to_crs(crs)
-    table = portable(user_table(frame), "gpkg")
+    table = portable(user_table(frame), "gpkg", crs=crs)
+    check_gpkg_values(table, layer)
     lower = {}
     for name in table.columns:
         if name.lower() in lower:
@@ -277,13 +290,13 @@ def _arrow_table(frame):
         if _geopandas_to_arrow is None:  # pragma: no cover
             return None
         return _geopandas_to_arrow(frame, index=False)
-    except (pa.ArrowException, ValueError, TypeError) as exc:
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
         for name in frame.columns:
             if name == frame.geometry.name:
                 continue
             try:
                 pa.array(frame[name], from_pandas=True)
-            except (pa.ArrowException, ValueError, TypeError) as column_exc:
+            except (pa.ArrowException, ValueError, TypeError, OverflowError) as column_exc:
                 raise InputError(f"column {name!r} cannot be written to Parquet "
                                  f"({column_exc}); convert it, e.g. with .astype(str).") from None
         raise InputError(f"cannot write Parquet: {exc}") from None
@@ -359,7 +372,7 @@ def _csv_table(frame, coordinate_columns):
     if "wkt" in table.columns:
         raise InputError("cannot write the geometry as CSV column 'wkt': the table already has a "
                          "column 'wkt'; rename it, or write .gpkg, .parquet or .geojson.")
-    table["wkt"] = geoms.to_wkt().to_numpy()
+    table["wkt"] = shapely.to_wkt(geoms.to_numpy(), rounding_precision=WKT_DIGITS)
     return table
 
 
@@ -378,7 +391,7 @@ def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, 
         ``False``: text that a spreadsheet would run as a formula gets a leading ``'``
         (see ``defuse_formulas``). ``True``: every cell as it is.
     """
-    table = portable(_csv_table(frame, coordinate_columns), "text")
+    table = portable(_csv_table(frame, coordinate_columns), "text", crs="EPSG:4326")
     if not raw:
         table = defuse_formulas(table)
     with _writing(path, protected, outputs, label) as tmp:

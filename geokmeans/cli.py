@@ -7,7 +7,8 @@ hung up (SIGHUP). Warnings are one line each, ``geokmeans: warning: ...``. Optio
 checked (against the library's parameter table) and optional packages looked for before
 any work is done. Outputs are written all-or-nothing, stdout included: on any error or
 interruption (a full device for stdout too) none of the files appears and files they
-would replace are untouched.
+would replace are untouched; none may go over the input (every file of a partitioned
+input, anything inside an input directory, a new file an input glob would match).
 """
 
 import argparse
@@ -34,6 +35,8 @@ EPILOG_CLUSTER = """examples:
 
 outputs (-o, --centroids, --hulls, --map) are written all-or-nothing: on an error, Ctrl-C,
 SIGTERM or SIGHUP none of them appears and files they would replace are left as they were.
+They never go over the input: a file of it, a path inside an input directory or one an
+input glob would match is refused before any work.
 """
 
 EPILOG_CHOOSE = """examples:
@@ -153,7 +156,8 @@ class Progress:
 
 
 def _common_input_options(parser):
-    parser.add_argument("input", help="CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet file")
+    parser.add_argument("input", help="CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet file "
+                                      "(an existing path is that file, whatever its characters)")
     parser.add_argument("--lat", metavar="COL", help="latitude column (default: detected)")
     parser.add_argument("--lon", metavar="COL", help="longitude column (default: detected)")
     parser.add_argument("--weight", metavar="COL", help="weight column (e.g. population)")
@@ -243,13 +247,16 @@ def _check_outputs(named, input_path):
     """Fail early (before any work) on outputs that cannot be written.
 
     ``named`` is ``[(option, path, suffixes), ...]``. Refuses an unknown extension, the
-    input file, two options naming the same file (any spelling, links included), and a
-    path that cannot be written, each naming the option.
+    input file, a path inside an input directory or matched by an input glob (every file
+    a partitioned input reads is protected), two options naming the same file (any
+    spelling, links included), and a path that cannot be written, each naming the
+    option.
     """
     from . import io
+    from .distributed import input_paths
 
     given = [(option, path, suffixes) for option, path, suffixes in named if path is not None]
-    checker = io.OutputSet()
+    checker = io.OutputSet(protected=input_paths(input_path))
     for i, (option, path, suffixes) in enumerate(given):
         if Path(path).suffix.lower() not in suffixes:
             raise UsageError(f"{option} '{path}' has an unsupported extension; use "
@@ -346,6 +353,9 @@ def _preflight(args):
     from .distributed import is_partitioned_path
 
     if args.dask is not None:
+        if not args.dask.strip():  # would silently run on the local scheduler
+            raise UsageError("--dask needs a scheduler address, e.g. tcp://host:8786; got an "
+                             "empty one (leave --dask out to run locally).")
         for module in ("dask.dataframe", "distributed"):
             if _missing(module):
                 raise UsageError(f"--dask needs {module.split('.')[0]}, which is not installed: "
@@ -383,7 +393,7 @@ def run_cluster(args, progress):
 
     # stdout is one of the outputs: the files appear only once the report is out too
     with io.OutputSet() as transaction:
-        client = _connect(args.dask) if args.dask else None
+        client = _connect(args.dask) if args.dask is not None else None
         start = time.perf_counter()
         progress.stage(f"clustering {args.input}")
         try:  # the outputs are written inside: a dask result computes them on the cluster

@@ -23,6 +23,7 @@ __all__ = [
     "LON_NAMES",
     "OUTPUT_FORMATS",
     "SINGLE_TABLE_FORMATS",
+    "InputGlob",
     "OutputSet",
     "PointData",
     "atomic_path",
@@ -505,7 +506,13 @@ def _check_geometry_name(frame):
 
 # -- writing: all-or-nothing outputs (``_atomic``) and the format writers (``_writers``) --
 
-from ._atomic import OutputSet, atomic_path, remove_stale_temporaries, same_file  # noqa: E402
+from ._atomic import (  # noqa: E402
+    InputGlob,
+    OutputSet,
+    atomic_path,
+    remove_stale_temporaries,
+    same_file,
+)
 from ._writers import (  # noqa: E402
     OUTPUT_FORMATS,
     SINGLE_TABLE_FORMATS,

@@ -305,11 +305,24 @@ def _legend(colours, sizes, note):
     return _text_only_classes()["Legend"](body)
 
 
+_PROTECTED = "_geokmeans_protected"  # attribute of a map: the inputs drawn on it
+
+
+def _protect(fmap, result):
+    """Record on ``fmap`` the inputs of ``result`` (files, directories) drawn on it, for
+    ``save_map`` to refuse writing over them."""
+    from .result import _protected
+
+    entries = [*getattr(fmap, _PROTECTED, ()), *_protected(result.source)]
+    setattr(fmap, _PROTECTED, tuple(entries))
+
+
 def _new_map(tiles, attr, bounds):
     folium = _folium()
 
     class ClusterMap(folium.Map):
-        """A folium Map whose ``save`` writes atomically (temporary file + rename)."""
+        """A folium Map whose ``save`` writes atomically (temporary file + rename) and
+        never over the input of a result drawn on it."""
 
         def save(self, outfile, close_file=True, **kwargs):
             save_map(self, outfile)
@@ -327,7 +340,11 @@ def _new_map(tiles, attr, bounds):
 
 def save_map(m, path):
     """Write a folium map's HTML to ``path`` atomically (or into an open binary or text
-    file object, as ``folium.Map.save`` does)."""
+    file object, as ``folium.Map.save`` does).
+
+    Refuses (``InputError``) to write over the input of any result ``explore`` drew on
+    ``m``: its file, a path inside its directory, any file of a partitioned input.
+    """
     html_text = m.get_root().render()
     if hasattr(path, "write"):
         try:
@@ -335,7 +352,7 @@ def save_map(m, path):
         except TypeError:  # a text file
             path.write(html_text)
         return
-    with atomic_path(path) as tmp:
+    with atomic_path(path, getattr(m, _PROTECTED, ())) as tmp:
         tmp.write_text(html_text, encoding="utf-8")
 
 
@@ -351,7 +368,9 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
         the cluster first (the quotas below, drawn in each partition), and only the
         sample reaches this process; hulls are computed there too (``result.hulls``).
     m : folium.Map, optional
-        Draw on this map instead of a new one.
+        Draw on this map instead of a new one. The result's input is recorded on it, so
+        that ``save_map(m, path)`` refuses to write over it; ``m.save`` is folium's own
+        (neither atomic nor checked): save a map of yours with ``save_map``.
     tiles : str, xyzservices provider or None, default "OpenStreetMap"
         Passed to ``folium.Map``; ``None`` draws no base map (offline use).
     attr : str, optional
@@ -375,7 +394,8 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     Returns
     -------
     folium.Map
-        ``m`` if given, else a new map fitted to the data (``save`` is atomic).
+        ``m`` if given, else a new map fitted to the data whose ``save`` is atomic and
+        refuses to write over the result's input (as ``save_map``).
     """
     folium = _folium()
     if m is not None and not isinstance(m, folium.Map):
@@ -425,6 +445,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
         "tips": tips,
     }
     fmap = m if m is not None else _new_map(tiles, attr, bounds)
+    _protect(fmap, result)
     _data_layer(data, _POINTS_JS, "points").add_to(fmap)
 
     if hulls:

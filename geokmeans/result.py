@@ -38,8 +38,10 @@ class ClusterResult:
         right_on="cluster")``).
     model : GeoKMeans
         The fitted estimator (``crs_``, ``inertia_``, ``predict`` ...).
-    source : path or None
-        The input file, never overwritten by the writers.
+    source : path, tuple or None
+        The input, never written over by the writers (nor by ``explore().save``): its
+        file (a directory: nothing inside it), or for a dask input the files and
+        directories its graph reads (see ``distributed.source_paths``).
     label_column, distance_column : str
         Names of the columns added to ``points``.
     coordinate_columns : (str, str) or None
@@ -51,7 +53,7 @@ class ClusterResult:
     points: gpd.GeoDataFrame
     centroids: gpd.GeoDataFrame
     model: GeoKMeans
-    source: Path | None = field(default=None, repr=False)
+    source: Path | tuple | None = field(default=None, repr=False)
     label_column: str = "cluster"
     distance_column: str = "distance_m"
     coordinate_columns: tuple | None = None
@@ -190,7 +192,7 @@ class ClusterResult:
         plan = _plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
                              "map": map}, source=self.source, dask=self.is_dask)
         if outputs is None:
-            with io.OutputSet(protected=[self.source]) as own:
+            with io.OutputSet(protected=_protected(self.source)) as own:
                 return self._write_plan(plan, own, csv_raw, map_options)
         return self._write_plan(plan, outputs, csv_raw, map_options)
 
@@ -198,7 +200,8 @@ class ClusterResult:
         for kind, path, fmt in plan:
             if kind == "map":
                 page = self.explore(**(map_options or {})).get_root().render()
-                io.write_text(path, page, [self.source], outputs=outputs, label="map")
+                io.write_text(path, page, _protected(self.source), outputs=outputs,
+                              label="map")
             else:
                 self._write(path, (kind,), fmt, outputs=outputs, label=kind, csv_raw=csv_raw)
 
@@ -224,7 +227,7 @@ class ClusterResult:
         return crs if crs is not None else "EPSG:4326"
 
     def _write(self, path, kinds, fmt, *, outputs=None, label=None, csv_raw=False):
-        protected = [self.source]
+        protected = _protected(self.source)
         if self.is_dask and "points" in kinds:
             if fmt != "GeoParquet" or len(kinds) > 1:
                 raise InputError(f"'{path}': the points of a dask result are written as a "
@@ -232,7 +235,8 @@ class ClusterResult:
                                  "which='points'); write the centroids or hulls separately.")
             from .distributed import write_partitioned
 
-            return write_partitioned(self.points, path, outputs=outputs, label=label)
+            return write_partitioned(self.points, path, outputs=outputs, label=label,
+                                     protected=protected)
         tables = {kind: self._table(kind) for kind in kinds}
         if fmt == "GeoJSON":
             io.write_geojson(path, tables, self.metadata, protected, outputs=outputs, label=label)
@@ -248,10 +252,20 @@ class ClusterResult:
                          outputs=outputs, label=label)
 
     def explore(self, **map_options):
-        """A folium map of the clustering; see ``geokmeans.maps.explore`` for options."""
+        """A folium map of the clustering; see ``geokmeans.maps.explore`` for options.
+
+        The map's ``save`` is atomic and refuses to write over this result's input.
+        """
         from .maps import explore
 
         return explore(self, **map_options)
+
+
+def _protected(source):
+    """A result's ``source`` as a list of protected entries for ``io.OutputSet``."""
+    if source is None:
+        return []
+    return list(source) if isinstance(source, (tuple, list)) else [source]
 
 
 def _plan_outputs(targets, *, source=None, dask=False):
@@ -283,7 +297,7 @@ def _plan_outputs(targets, *, source=None, dask=False):
             raise InputError(f"'{path}': the points of a dask result are written as a "
                              "partitioned Parquet directory; use a path ending in .parquet.")
         plan.append((kind, path, fmt))
-    checker = io.OutputSet(protected=[source])
+    checker = io.OutputSet(protected=_protected(source))
     for i, (kind, path, _) in enumerate(plan):
         checker.check(path, label=kind, directory=dask and kind == "points")
         for other_kind, other, _ in plan[:i]:
@@ -387,6 +401,10 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     dask = is_dask_collection(data)
     # absolute, so the input stays protected if the working directory changes later
     source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
+    if dask:  # the files its graph reads (dask.dataframe.read_csv, read_parquet ...)
+        from .distributed import source_paths
+
+        source = tuple(Path(os.path.abspath(p)) for p in source_paths(data)) or None
     plan = _plan_outputs(write if write is not None else {}, source=source, dask=dask)
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     if dask:
@@ -396,7 +414,7 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         _check_names(frame.columns, label_column, None)
         model.fit(data, sample_weight=weights)
         frame = frame.assign(**{label_column: model.labels_})
-        result = ClusterResult(frame, model.centroids_.copy(), model, None, label_column,
+        result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,
                                distance_column)
     else:
         points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])

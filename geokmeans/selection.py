@@ -1,6 +1,8 @@
 """Choosing k: inertia, silhouette and Calinski–Harabasz over a range of k, in metres."""
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,6 +77,8 @@ class KChoice:
     ``table`` has one row per k: ``k, inertia_m2, silhouette`` (mean silhouette with
     distances in metres; NaN for k = 1), ``calinski_harabasz``. ``recommended_k`` follows
     ``rule``; ``silhouette_sample`` is the number of points the silhouette used.
+    ``source`` is the input file (None for data in memory), never written over by
+    ``plot``.
     """
 
     table: pd.DataFrame
@@ -82,11 +86,13 @@ class KChoice:
     rule: str
     silhouette_sample: int
     crs: str
+    source: Path | None = field(default=None, repr=False)
 
     def plot(self, path=None):
         """Elbow (inertia) and silhouette against k; saved as PNG when ``path`` is given.
 
-        Returns the matplotlib Figure (matplotlib is imported here, only when plotting).
+        The file is written atomically and never over the input (``source``). Returns
+        the matplotlib Figure (matplotlib is imported here, only when plotting).
         """
         try:
             import matplotlib
@@ -109,9 +115,11 @@ class KChoice:
         if path is not None:
             from .io import atomic_path
 
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png", dpi=100)
-            plt.close(fig)
+            try:
+                with atomic_path(path, [self.source]) as tmp:
+                    fig.savefig(tmp, format="png", dpi=100)
+            finally:
+                plt.close(fig)
         return fig
 
 
@@ -193,4 +201,5 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     table = pd.DataFrame(rows)
     scored = table.dropna(subset=["silhouette"])
     best = int(scored.k.iloc[int(np.argmax(scored.silhouette.to_numpy()))]) if len(scored) else ks[0]
-    return KChoice(table, best, RULE, int(sample.size), params["crs"].name)
+    source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
+    return KChoice(table, best, RULE, int(sample.size), params["crs"].name, source)

@@ -2,17 +2,21 @@
 
 Each case of a table is one bad input, through the library or the command line, and
 asserts three things: the exception type (library) or exit code (CLI), a message that
-names the culprit (every ``needle`` appears in it), and that no file was left behind in
-the case's folder (outputs, temporary files).
+names the culprit (every ``needle`` appears in it), and that the case's folder is left as
+it was: no file behind (outputs, temporary files), no file changed (an input overwritten
+keeps its name, so the contents are compared too).
 """
 
 import contextlib
+import hashlib
 import io
+import os
 from pathlib import Path
 
 import pytest
 
-__all__ = ["CliCase", "LibCase", "check_cli_case", "check_lib_case", "files_under", "run_cli"]
+__all__ = ["CliCase", "LibCase", "check_cli_case", "check_lib_case", "files_under", "run_cli",
+           "snapshot"]
 
 
 class LibCase:
@@ -41,6 +45,24 @@ def files_under(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
+def snapshot(folder):
+    """``{relative path: what it is}`` below ``folder``: a symbolic link's target, a
+    directory, a regular file's SHA-256 (links never followed)."""
+    folder = Path(folder)
+    state = {}
+    for path in folder.rglob("*"):
+        name = str(path.relative_to(folder))
+        if path.is_symlink():
+            state[name] = "-> " + os.readlink(path)
+        elif path.is_dir():
+            state[name] = "dir"
+        elif path.is_file():
+            state[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            state[name] = "special"
+    return state
+
+
 def run_cli(argv):
     """Run the command line in this process; returns (exit code, stdout, stderr)."""
     from geokmeans.cli import main
@@ -58,20 +80,20 @@ def _assert_names(message, needles):
 
 def check_lib_case(case, folder):
     """Run a ``LibCase`` in ``folder`` (holding its inputs) and check the three promises."""
-    before = files_under(folder)
+    before = snapshot(folder)
     with pytest.raises(case.error) as info:
         case.call(folder)
     _assert_names(str(info.value), case.needles)
-    assert files_under(folder) == before, "a file was left behind"
+    assert snapshot(folder) == before, "a file was left behind or changed"
 
 
 def check_cli_case(case, folder):
     """Run a ``CliCase`` in ``folder`` and check code, one-line message, nothing left."""
-    before = files_under(folder)
+    before = snapshot(folder)
     code, out, err = run_cli(case.args(folder))
     assert code == case.code, f"exit {code}, expected {case.code}; stderr: {err}"
     errors = [line for line in err.splitlines() if line.startswith("geokmeans: error:")]
     assert len(errors) == 1, f"expected one 'geokmeans: error:' line, got: {err!r}"
     assert not any(line.startswith(("Traceback", "usage:")) for line in err.splitlines())
     _assert_names(errors[0], case.needles)
-    assert files_under(folder) == before, "a file was left behind"
+    assert snapshot(folder) == before, "a file was left behind or changed"

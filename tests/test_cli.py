@@ -605,3 +605,35 @@ def test_signal_after_the_run_is_an_exit_code_not_a_traceback(tmp_path, monkeypa
     code, _, err = run("cluster", DC, "-k", 3, "--seed", 0, "-o", tmp_path / "p.csv")
     assert code == 129 and err.strip() == "geokmeans: terminated by SIGHUP"
     assert (tmp_path / "p.csv").exists()  # the run was complete: its outputs stand
+
+@pytest.mark.parametrize("name", ["data[1].csv", "what?.csv", "{{ 7*7 }}.csv", "*.csv"])
+def test_an_existing_file_is_a_file_whatever_its_characters(tmp_path, name):
+    # such names were taken for globs: exit 2 with a partitioned-run message (or, as a
+    # glob, data[1].csv would have read data1.csv)
+    frame = pd.read_csv(DC)
+    frame.head(30).to_csv(tmp_path / name, index=False)
+    frame.tail(7).to_csv(tmp_path / "data1.csv", index=False)  # what the glob would match
+    code, out, err = run("cluster", tmp_path / name, "-k", 2, "--seed", 0,
+                         "-o", tmp_path / "o.geojson")
+    assert code == 0, err
+    assert out.startswith("30 points, k=2")
+    assert len(gpd.read_file(tmp_path / "o.geojson")) == 30
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson", ".gpkg", ".parquet"])
+def test_a_second_geometry_column_is_written(tmp_path, suffix):
+    # exit 1, AttributeError: 'Series' object has no attribute 'to_wkt'
+    frame = gpd.GeoDataFrame({"a": [1, 2, 3, 4]}, crs=4326,
+                             geometry=gpd.points_from_xy([0.0, 1, 2, 3], [0.0, 1, 2, 3]))
+    frame["other"] = gpd.GeoSeries(gpd.points_from_xy([5.0, 6, 7, 8], [0.0, 0, 0, 0]),
+                                   crs=4326)
+    frame.to_parquet(tmp_path / "two.parquet")
+    code, _, err = run("cluster", tmp_path / "two.parquet", "-k", 2, "--seed", 0,
+                       "-o", tmp_path / f"out{suffix}")
+    assert code == 0, err
+    if suffix == ".parquet":
+        back = gpd.read_parquet(tmp_path / "out.parquet")
+        assert back["other"].tolist() == frame["other"].tolist()
+    else:
+        back = (pd.read_csv if suffix == ".csv" else gpd.read_file)(tmp_path / f"out{suffix}")
+        assert back["other"].tolist() == frame["other"].to_wkt().tolist()

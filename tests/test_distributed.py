@@ -504,3 +504,69 @@ def test_boolean_dask_array_refused():
 
     with pytest.raises(gk.DataTypeError, match="data holds booleans"):
         gk.cluster(da.from_array(np.array([[True, False], [False, True]])), 1)
+
+
+def test_existing_names_with_glob_characters_are_read_as_themselves(tmp_path, ais):
+    # dask globs the paths it is given: 'data[1].csv' read 'data1.csv', and a Parquet file
+    # 'p[1].parquet' read nothing
+    from geokmeans.distributed import is_partitioned_path, read_partitioned
+
+    ais.iloc[:30].to_csv(tmp_path / "data[1].csv", index=False)
+    ais.iloc[30:37].to_csv(tmp_path / "data1.csv", index=False)
+    ais.iloc[:20].to_parquet(tmp_path / "p[1].parquet")
+    ais.iloc[20:25].to_parquet(tmp_path / "p1.parquet")
+    assert not is_partitioned_path(tmp_path / "data[1].csv")
+    assert is_partitioned_path(tmp_path / "data[0-9].csv")  # no such file: a glob
+    assert len(read_partitioned(tmp_path / "data[1].csv").compute()) == 30
+    assert len(read_partitioned(tmp_path / "p[1].parquet").compute()) == 20
+    (tmp_path / "dir[1]").mkdir()
+    ais.iloc[:11].to_csv(tmp_path / "dir[1]" / "a.csv", index=False)
+    assert len(read_partitioned(tmp_path / "dir[1]").compute()) == 11
+
+
+def test_source_paths_of_dask_collections(tmp_path, ais):
+    from geokmeans.distributed import input_paths, read_partitioned, source_paths
+
+    (tmp_path / "parts").mkdir()
+    ais.iloc[:10].to_csv(tmp_path / "parts" / "a.csv", index=False)
+    ais.iloc[10:20].to_csv(tmp_path / "parts" / "b.csv", index=False)
+    ais.iloc[:10].to_parquet(tmp_path / "p1.parquet")
+    ais.iloc[10:20].to_parquet(tmp_path / "p2.parquet")
+    import geopandas as gpd
+
+    gpd.GeoDataFrame(ais.iloc[:5], geometry=gpd.points_from_xy(ais.lon[:5], ais.lat[:5]),
+                     crs=4326).to_parquet(tmp_path / "g.parquet")
+    csvs = {str(tmp_path / "parts" / n) for n in ("a.csv", "b.csv")}
+    parquets = {str(tmp_path / n) for n in ("p1.parquet", "p2.parquet")}
+    found = {
+        "read_partitioned": read_partitioned(tmp_path / "parts"),
+        "read_csv": dd.read_csv(str(tmp_path / "parts" / "*.csv"))[["lat", "lon"]],
+        "read_parquet": dd.read_parquet(sorted(parquets)),
+        "read_parquet_glob": dd.read_parquet(str(tmp_path / "p*.parquet")),
+        "dask_geopandas": dask_geopandas.read_parquet(str(tmp_path / "g.parquet")),
+        "from_pandas": dd.from_pandas(ais.iloc[:10], npartitions=2),
+    }
+    paths = {name: {str(p) for p in source_paths(frame)} for name, frame in found.items()}
+    assert paths["read_partitioned"] == csvs and paths["read_csv"] == csvs
+    assert paths["read_parquet"] == parquets and paths["read_parquet_glob"] == parquets
+    assert paths["dask_geopandas"] == {str(tmp_path / "g.parquet")}
+    assert paths["from_pandas"] == set()
+    pattern = str(tmp_path / "p*.parquet")
+    assert [str(p) for p in input_paths(pattern)[:-1]] == sorted(parquets)
+    assert input_paths(pattern)[-1].pattern == pattern
+    assert input_paths(tmp_path / "parts") == (str(tmp_path / "parts"),)
+
+
+def test_partitioned_output_whose_name_has_glob_characters(tmp_path, ais):
+    # dask's to_parquet globbed the temporary path: an internal error ("only one path")
+    from .hostile import run_cli
+
+    (tmp_path / "parts").mkdir()
+    ais.iloc[:40].to_csv(tmp_path / "parts" / "a.csv", index=False)
+    ais.iloc[40:80].to_csv(tmp_path / "parts" / "b.csv", index=False)
+    out = tmp_path / "out[1]*?.parquet"
+    code, _, err = run_cli(["cluster", tmp_path / "parts", "-k", 2, "--seed", 0, "-o", out,
+                            "--centroids", tmp_path / "c[1].gpkg"])
+    assert code == 0, err
+    assert len(pd.read_parquet(out)) == 80
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c[1].gpkg", out.name, "parts"]

@@ -54,6 +54,15 @@ def folder(tmp_path, monkeypatch):
     os.symlink(tmp_path / "old.geojson", tmp_path / "link.geojson")
     os.link(tmp_path / "old.geojson", tmp_path / "hard.geojson")
     os.symlink(tmp_path / "m.html", tmp_path / "m_link.geojson")
+    # partitioned inputs: a directory of CSV files, Parquet files matched by a glob, a
+    # Parquet dataset directory (read in memory as one table)
+    (tmp_path / "parts").mkdir()
+    table(seed=1).to_csv(tmp_path / "parts" / "a.csv", index=False)
+    table(seed=2).to_csv(tmp_path / "parts" / "b.csv", index=False)
+    table(seed=3).to_parquet(tmp_path / "p1.parquet")
+    table(seed=4).to_parquet(tmp_path / "p2.parquet")
+    (tmp_path / "ds.parquet").mkdir()
+    table(seed=5).to_parquet(tmp_path / "ds.parquet" / "part.0.parquet")
     # root may write anywhere: the 'locked' directory is refused where the check asks
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False
@@ -78,6 +87,37 @@ def any_result(folder):
 def dask_frame(folder):
     dd = pytest.importorskip("dask.dataframe")
     return dd.from_pandas(pd.read_csv(folder / "in.csv"), npartitions=2)
+
+
+def dask_read(folder, how):
+    """A dask frame read from the folder's partitioned inputs, as a user would."""
+    dd = pytest.importorskip("dask.dataframe")
+    if how == "csv-glob":
+        return dd.read_csv(str(folder / "parts" / "*.csv"))
+    if how == "parquet-list":
+        return dd.read_parquet([str(folder / "p1.parquet"), str(folder / "p2.parquet")])
+    if how == "parquet-dir":
+        return dd.read_parquet(str(folder / "ds.parquet"))
+    from geokmeans.distributed import read_partitioned
+
+    return read_partitioned(folder / "parts")
+
+
+def dask_result(folder, how):
+    return gk.cluster(dask_read(folder, how), 2, random_state=0, n_init=1)
+
+
+def frame_with(**columns):
+    """A result of in-memory points with extra columns (24 rows)."""
+    return gk.cluster(table(**columns), 2, random_state=0, n_init=1)
+
+
+def plotted(folder):
+    pytest.importorskip("matplotlib")
+    return gk.choose_k(folder / "in.csv", "2..3", random_state=0)
+
+
+LONG_NAME = "é" * 126 + ".csv"  # 256 bytes: one more than NAME_MAX
 
 
 LIB_CASES = [
@@ -186,6 +226,64 @@ LIB_CASES = [
     LibCase("dask-points-exist", lambda f: gk.cluster(dask_frame(f), 3,
                                                       write={"points": f / "dir.parquet"}),
             InputError, "dir.parquet", "exists"),
+    # partitioned and directory inputs: every file they read is protected
+    LibCase("dask-csv-write-onto-a-part", lambda f: gk.cluster(
+        dask_read(f, "csv-glob"), 2, write={"centroids": f / "parts" / "a.csv"}),
+        InputError, "refusing to overwrite the input file", "a.csv"),
+    LibCase("dask-csv-to-file-onto-a-part", lambda f: dask_result(f, "csv-glob").to_file(
+        f / "parts" / "b.csv", which="centroids"),
+        InputError, "refusing to overwrite the input file", "b.csv"),
+    LibCase("dask-read-partitioned-onto-a-part", lambda f: dask_result(f, "partitioned")
+            .to_geojson(f / "parts" / "." / "a.csv", which="centroids"),
+            InputError, "refusing to overwrite the input file"),
+    LibCase("dask-parquet-list-onto-a-part", lambda f: gk.cluster(
+        dask_read(f, "parquet-list"), 2, write={"hulls": f / "p2.parquet"}),
+        InputError, "refusing to overwrite the input file", "p2.parquet"),
+    LibCase("dask-parquet-dir-output-inside", lambda f: gk.cluster(
+        dask_read(f, "parquet-dir"), 2, write={"centroids": f / "ds.parquet" / "c.parquet"}),
+        InputError, "inside the input directory", "ds.parquet"),
+    LibCase("dask-points-into-input-dir", lambda f: dask_result(f, "parquet-dir").to_parquet(
+        f / "ds.parquet" / "labelled.parquet"), InputError, "inside the input directory"),
+    LibCase("dask-map-onto-a-part", lambda f: dask_result(f, "csv-glob").explore(tiles=None)
+            .save(f / "parts" / "a.csv"), InputError, "refusing to overwrite the input file"),
+    LibCase("dataset-dir-output-inside", lambda f: gk.cluster(
+        f / "ds.parquet", 2, write={"centroids": f / "ds.parquet" / "c.csv"}),
+        InputError, "inside the input directory", "ds.parquet"),
+    # maps and plots know their input too
+    LibCase("map-save-onto-input", lambda f: result_of(f).explore(tiles=None).save(f / "in.csv"),
+            InputError, "refusing to overwrite the input file", "in.csv"),
+    LibCase("map-save-onto-input-symlink", lambda f: result_of(f).explore(tiles=None).save(
+        f / "in_link.csv"), InputError, "refusing to overwrite the input file", "in_link.csv"),
+    LibCase("map-save-map-onto-input", lambda f: __import__("geokmeans.maps").maps.save_map(
+        result_of(f).explore(tiles=None), f / "in_hard.csv"), InputError,
+        "refusing to overwrite the input file", "in_hard.csv"),
+    LibCase("choose-k-plot-onto-input", lambda f: plotted(f).plot(f / "in.csv"),
+            InputError, "refusing to overwrite the input file", "in.csv"),
+    # names the file system cannot hold: refused before any work
+    LibCase("name-too-long", lambda f: gk.cluster(f / "in.csv", 2, write={
+        "centroids": f / LONG_NAME}), InputError, "256 bytes", "at most 255", "shorter name"),
+    LibCase("name-too-long-to-file", lambda f: any_result(f).to_file(f / LONG_NAME),
+            InputError, "256 bytes"),
+    LibCase("name-too-long-map", lambda f: any_result(f).explore(tiles=None).save(
+        f / ("m" * 252 + ".html")), InputError, "257 bytes"),
+    # values a format cannot hold exactly: refused naming the column, never changed
+    LibCase("gpkg-uint64-beyond-int64", lambda f: frame_with(
+        u=np.array([1] * 23 + [2**64 - 1], dtype=np.uint64)).to_file(f / "o.gpkg"),
+        InputError, "column 'u'", "row 23", "18446744073709551615", ".parquet"),
+    LibCase("gpkg-nullable-uint64", lambda f: frame_with(
+        u=pd.array([None] * 23 + [2**63], dtype="UInt64")).to_file(f / "o.gpkg"),
+        InputError, "column 'u'", "9223372036854775808"),
+    LibCase("gpkg-python-int-beyond-int64", lambda f: frame_with(
+        big=pd.Series([2**70] + [1] * 23, dtype=object)).to_file(f / "o.gpkg"),
+        InputError, "column 'big'", "row 0", ".parquet"),
+    LibCase("gpkg-submillisecond", lambda f: frame_with(t=pd.to_datetime(
+        ["2020-01-01 00:00:00.123456"] * 24)).to_file(f / "o.gpkg", which="all"),
+        InputError, "column 't'", "millisecond", ".dt.floor('ms')"),
+    LibCase("gpkg-nul-character", lambda f: frame_with(note=["a\x00b"] * 24).to_file(
+        f / "o.gpkg"), InputError, "column 'note'", "NUL"),
+    LibCase("parquet-python-int-beyond-int64", lambda f: frame_with(
+        big=pd.Series([2**70] + [1] * 23, dtype=object)).to_file(f / "o.parquet"),
+        InputError, "column 'big'", "Parquet"),
 ]
 
 
@@ -253,6 +351,41 @@ CLI_CASES = [
                                    "-o", "{f}/o.gpkg"), 2, "'name' and 'Name'", "case"),
     CliCase("partitioned-output-not-parquet", cli("{f}/in*.csv", "-k", 3, "-o", "{f}/o.csv"),
             2, "-o OUT.parquet"),
+    # partitioned inputs: no output over one of their files, inside their directory, or
+    # where their glob would read it on a later run
+    CliCase("dir-centroids-onto-a-part", cli("{f}/parts", "-k", 3, "--centroids",
+                                             "{f}/parts/a.csv"),
+            2, "--centroids", "inside the input directory"),
+    CliCase("dir-points-inside", cli("{f}/parts", "-k", 3, "-o", "{f}/parts/x.parquet"),
+            2, "-o", "inside the input directory"),
+    CliCase("dir-map-in-a-subfolder", cli("{f}/parts", "-k", 3, "--map",
+                                          "{f}/parts/sub/m.html"),
+            2, "--map", "inside the input directory"),
+    CliCase("dir-hulls-via-dotdot", cli("{f}/parts", "-k", 3, "--hulls",
+                                        "{f}/sub/../parts/h.geojson"),
+            2, "--hulls", "inside the input directory"),
+    CliCase("glob-centroids-onto-a-part", cli("{f}/parts/*.csv", "-k", 3, "--centroids",
+                                              "{f}/parts/b.csv"),
+            2, "--centroids", "input file", "b.csv"),
+    CliCase("glob-other-spelling-onto-a-part", cli("{f}/sub/../parts/*.csv", "-k", 3,
+                                                   "--centroids", "{f}/parts/a.csv"),
+            2, "--centroids", "input file", "a.csv"),
+    CliCase("glob-new-file-it-would-match", cli("{f}/parts/*.csv", "-k", 3, "--hulls",
+                                                "{f}/parts/new.csv"),
+            2, "--hulls", "matches the input pattern", "later run"),
+    CliCase("parquet-glob-onto-a-part", cli("{f}/p*.parquet", "-k", 3, "--centroids",
+                                            "{f}/p1.parquet"),
+            2, "--centroids", "input file", "p1.parquet"),
+    CliCase("parquet-glob-new-match", cli("{f}/p*.parquet", "-k", 3, "-o", "{f}/p3.parquet"),
+            2, "-o", "matches the input pattern"),
+    CliCase("dataset-dir-output-inside", cli("{f}/ds.parquet", "-k", 3, "--centroids",
+                                             "{f}/ds.parquet/c.csv"),
+            2, "--centroids", "inside the input directory"),
+    CliCase("name-too-long", cli("{f}/in.csv", "-k", 3, "-o", "{f}/" + LONG_NAME),
+            2, "-o", "256 bytes", "at most 255"),
+    CliCase("choose-k-plot-name-too-long", lambda f: ["choose-k", f / "in.csv", "--k", "2..3",
+                                                      "--plot", f / ("p" * 252 + ".png")],
+            2, "--plot", "256 bytes"),
 ]
 
 

@@ -200,9 +200,11 @@ def test_csv_keeps_na_strings_and_empty_is_missing(tmp_path):
 
 import base64  # noqa: E402
 import datetime  # noqa: E402
+import decimal  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
+import sqlite3  # noqa: E402
 import stat  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -213,6 +215,7 @@ from geokmeans import io as gio  # noqa: E402
 from geokmeans._atomic import _host  # noqa: E402
 
 from .geojson_check import check_geojson  # noqa: E402
+from .hostile import files_under  # noqa: E402
 
 
 def names(folder):
@@ -310,8 +313,96 @@ def test_stale_temporaries_of_dead_processes_of_this_host_are_removed(tmp_path):
     directory = tmp_path / f".p.parquet.geokmeans-{host}-{dead}-0123abcf.tmp.parquet"
     directory.mkdir()
     (directory / "part.0.parquet").write_text("x")
+    Path(f"{directory}-dir").write_text("")  # the marker a partitioned output leaves
     gio.write_text(tmp_path / "new.html", "<p>")
     assert names(tmp_path) == sorted(kept + ["new.html"])
+
+
+def test_cleanup_removes_only_names_of_exactly_our_form(tmp_path):
+    # a prefix match deleted user files and a user directory: only whole names of our
+    # form go, directories only with the marker we create, symbolic links never
+    host, dead = _host(), dead_pid()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep")
+    user = [f".notes.geokmeans-{host}-{dead}-12345678.bakup.txt",      # 'bak' + more
+            f".notes.geokmeans-{host}-{dead}-12345678.tmpfile",        # 'tmp' + more
+            f".notes.geokmeans-{host}-{dead}-123456789.tmp.txt",       # token too long
+            f".notes.geokmeans-{host}-{dead}-12345678.tmp.txt.old",    # two suffixes
+            f".notes.geokmeans-{host}-{dead}-12345678.tmp.csv-journal.bak",
+            f"x.notes.geokmeans-{host}-{dead}-12345678.tmp.txt",       # not hidden
+            f".notes.geokmeans-{host}-99999999999-12345678.tmp.txt",   # pid beyond range
+            f".notes.geokmeans-{host}-4294967296-12345678.tmp.txt"]    # pid beyond os.kill
+    for name in user:
+        (tmp_path / name).write_text("mine")
+    folders = [f".mydata.geokmeans-{host}-{dead}-0badcafe.tmp",        # no marker
+               f".mydata.geokmeans-{host}-{dead}-0badcaff.bak"]        # never a directory
+    for name in folders:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "data.csv").write_text("mine")
+    Path(f"{tmp_path / folders[1]}-dir").write_text("")  # a marker beside a .bak: still not
+    links = [f".l.geokmeans-{host}-{dead}-0badcafe.tmp.csv",             # to a file
+             f".d.geokmeans-{host}-{dead}-0badcafe.tmp.parquet"]         # to a directory
+    os.symlink(outside / "precious.txt", tmp_path / links[0])
+    os.symlink(outside, tmp_path / links[1])
+    Path(f"{tmp_path / links[1]}-dir").write_text("")  # marked, but a link: left alone
+    before = files_under(tmp_path)
+    assert gio.remove_stale_temporaries(tmp_path) == []
+    assert files_under(tmp_path) == before
+    assert (outside / "precious.txt").read_text() == "keep"
+
+
+def test_host_token_tells_apart_names_that_differ_only_in_punctuation(monkeypatch):
+    import socket
+
+    tokens = {}
+    for name in ("build-1.example.org", "build_1.example.org", "build.1.example.org",
+                 "a" * 30 + "1", "a" * 30 + "2", "", "hôte"):
+        monkeypatch.setattr(socket, "gethostname", lambda name=name: name)
+        tokens[name] = _host()
+        assert re.fullmatch(r"[A-Za-z0-9_]{1,24}_[0-9a-f]{10}", tokens[name]), tokens[name]
+    assert len(set(tokens.values())) == len(tokens)
+    assert tokens["build-1.example.org"].startswith("build_1_example_org_")
+
+
+def test_partitioned_output_temporary_is_marked_until_committed(tmp_path):
+    with gio.OutputSet() as outputs:
+        folder = outputs.reserve(tmp_path / "parts.parquet", directory=True)
+        assert Path(f"{folder}-dir").is_file()
+        folder.mkdir()
+        (folder / "part.0.parquet").write_text("x")
+    assert names(tmp_path) == ["parts.parquet"]
+    with pytest.raises(KeyboardInterrupt):
+        with gio.OutputSet() as outputs:
+            outputs.reserve(tmp_path / "more.parquet", directory=True).mkdir()
+            raise KeyboardInterrupt
+    assert names(tmp_path) == ["parts.parquet"]
+
+
+def test_output_names_longer_than_the_file_system_allows_fail_before_any_work(tmp_path):
+    name = "é" * 126 + ".csv"  # 256 bytes
+    with pytest.raises(InputError) as info:
+        gio.OutputSet().check(tmp_path / name)
+    message = str(info.value)
+    assert "256 bytes" in message and "at most 255" in message and "shorter name" in message
+    longest = "é" * 125 + ".csv"  # 254 bytes: the temporary name is shortened, not refused
+    gio.write_text(tmp_path / longest, "x")
+    assert names(tmp_path) == [longest]
+
+
+def test_temporary_names_fit_a_file_system_with_short_names(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "pathconf", lambda path, name: 143 if name == "PC_NAME_MAX" else
+                        4096)  # eCryptfs-like
+    with gio.OutputSet() as outputs:
+        tmp = outputs.reserve(tmp_path / ("n" * 138 + ".gpkg"))  # 143 bytes
+        assert len(os.fsencode(tmp.name + "-journal")) <= 143
+        tmp.write_text("x")
+    with pytest.raises(InputError, match="at most 143"):
+        gio.OutputSet().check(tmp_path / ("n" * 136 + ".geojson"))  # 144 bytes
+    monkeypatch.setattr(os, "pathconf", lambda path, name: 40 if name == "PC_NAME_MAX" else
+                        4096)
+    with pytest.raises(InputError, match="too few for the temporary file"):
+        gio.OutputSet().check(tmp_path / "o.csv")
 
 
 def test_replaced_file_keeps_its_mode_and_new_files_follow_the_umask(tmp_path):
@@ -525,6 +616,143 @@ def test_parquet_names_a_column_it_cannot_hold(tmp_path):
     with pytest.raises(InputError, match="a Parquet file holds one table; got 2"):
         gio.write_parquet(tmp_path / "t.parquet", {"a": frame, "b": frame})
     assert names(tmp_path) == []
+
+
+def lonlat_frame(n=3, **columns):
+    return gpd.GeoDataFrame(columns, geometry=gpd.points_from_xy(np.linspace(-77, -76, n),
+                                                                 np.linspace(38, 39, n)),
+                            crs=4326)
+
+
+def test_geojson_numbers_read_back_exactly(tmp_path):
+    # pandas' to_json kept 15 digits: 0.1 + 0.2 became 0.3 (GeoPackage, Parquet and CSV
+    # kept 0.30000000000000004); every float64 and every integer must read back as itself
+    floats = [0.1 + 0.2, 1e-300, 5e-324, 1.7976931348623157e308, -0.0, 2.0**60, 1 / 3]
+    frame = lonlat_frame(
+        len(floats), f64=floats, f32=np.array([0.1, 1.5, 3.25, 7, 8, 9, 10], dtype=np.float32),
+        Float64=pd.array([0.1 + 0.2, None, 1, 2, 3, 4, 5], dtype="Float64"),
+        i64=np.array([2**63 - 1, -2**63, 2**53 + 1, 0, 1, 2, 3], dtype=np.int64),
+        u64=np.array([2**64 - 1, 2**63, 2**53 + 1, 0, 1, 2, 3], dtype=np.uint64),
+        Int64=pd.array([2**53 + 1, None, 1, 2, 3, 4, 5], dtype="Int64"),
+        huge=pd.Series([2**70, -2**70, 1, 2, 3, 4, 5], dtype=object),
+        mixed=pd.Series([0.1 + 0.2, "x", None, float("nan"), 2**64, True, 1e-7], dtype=object),
+        nested=pd.Series([{"a": [0.1 + 0.2, float("nan")], 1: np.float64(1 / 3)}, None, [],
+                          {}, [1], [2], [3]], dtype=object),
+        nonfinite=[float("nan"), float("inf"), -float("inf"), 1, 2, 3, 4])
+    gio.write_geojson(tmp_path / "t.geojson", {"points": frame})
+    features = check_geojson(tmp_path / "t.geojson")["features"]
+    column = {name: [f["properties"][name] for f in features] for name in frame.columns
+              if name != "geometry"}
+    assert column["f64"] == floats and str(column["f64"][4]) == "-0.0"
+    assert column["f32"] == frame["f32"].astype(float).tolist()  # the float32 values, exactly
+    assert column["Float64"][:2] == [0.1 + 0.2, None]
+    assert column["i64"] == frame["i64"].tolist() and column["u64"] == frame["u64"].tolist()
+    assert column["Int64"][:2] == [2**53 + 1, None] and column["huge"][:2] == [2**70, -2**70]
+    assert column["mixed"] == [0.1 + 0.2, "x", None, None, 2**64, True, 1e-7]
+    assert column["nested"][0] == {"a": [0.1 + 0.2, None], "1": 1 / 3}
+    assert column["nonfinite"][:3] == [None, None, None]
+    # coordinates stay rounded to 1e-7 degrees, as documented
+    coordinates = [f["geometry"]["coordinates"] for f in features]
+    assert all(round(v, 7) == v for xy in coordinates for v in xy)
+
+
+def test_geojson_times_keep_every_digit(tmp_path):
+    frame = lonlat_frame(
+        2, ns=pd.to_datetime(["2020-01-01 00:00:00.123456789", "2020-01-02"], format="ISO8601"),
+        zoned=pd.to_datetime(["2020-01-01 00:00:00.5", None]).tz_localize("Europe/Paris"),
+        day=pd.Series([datetime.date(2020, 1, 1), None], dtype=object),
+        clock=pd.Series([datetime.time(1, 2, 3, 456789), datetime.time(0)], dtype=object),
+        span=pd.to_timedelta([1.5, 2], unit="us"))
+    gio.write_geojson(tmp_path / "t.geojson", {"points": frame})
+    first, second = [f["properties"] for f in check_geojson(tmp_path / "t.geojson")["features"]]
+    assert first["ns"] == "2020-01-01T00:00:00.123456789"
+    assert pd.Timestamp(first["ns"]) == frame["ns"].iloc[0]
+    assert first["zoned"] == "2020-01-01T00:00:00.500000+01:00" and second["zoned"] is None
+    assert first["day"] == "2020-01-01" and second["day"] is None
+    assert first["clock"] == "01:02:03.456789"
+    assert pd.Timedelta(first["span"]) == frame["span"].iloc[0]
+
+
+def test_geopackage_holds_each_value_exactly_or_as_text(tmp_path):
+    # intervals lost their closed side (left/right columns), unsigned integers became REAL,
+    # times of day were cut to milliseconds; what a GeoPackage cannot hold is refused
+    # (tests/test_hostile_outputs.py)
+    frame = lonlat_frame(
+        3, interval=pd.arrays.IntervalArray.from_breaks([0, 1, 2, 3], closed="left"),
+        u64=np.array([2**63 - 1, 0, 2**53 + 1], dtype=np.uint64),
+        UInt64=pd.array([2**53 + 1, None, 1], dtype="UInt64"),
+        clock=pd.Series([datetime.time(1, 2, 3, 456789), None, datetime.time(0)], dtype=object),
+        money=pd.Series([decimal.Decimal("0.1"), decimal.Decimal("1E+30"), None], dtype=object),
+        ms=pd.to_datetime(["2020-01-01 00:00:00.123", "2020-01-02", None], format="ISO8601"))
+    gio.write_gpkg(tmp_path / "t.gpkg", {"points": frame})
+    back = pyogrio.read_dataframe(tmp_path / "t.gpkg", use_arrow=True)
+    assert list(back.interval) == ["[0, 1)", "[1, 2)", "[2, 3)"]
+    assert back.u64.tolist() == [2**63 - 1, 0, 2**53 + 1]
+    assert pyogrio.read_info(tmp_path / "t.gpkg")["dtypes"][
+        list(back.columns).index("u64")] == "int64"
+    with sqlite3.connect(tmp_path / "t.gpkg") as db:
+        assert db.execute("SELECT UInt64 FROM points").fetchall() == [(2**53 + 1,), (None,),
+                                                                        (1,)]
+    assert back.clock.tolist()[::2] == ["01:02:03.456789", "00:00:00"]
+    assert back.money.tolist()[:2] == ["0.1", "1E+30"]
+    assert back.ms.iloc[0] == pd.Timestamp("2020-01-01 00:00:00.123")
+
+
+def test_extra_geometry_columns_in_every_format(tmp_path):
+    # a second geometry column crashed every writer but Parquet ('Series' has no to_wkt)
+    frame = lonlat_frame(2, a=[1, 2])
+    frame["other"] = gpd.GeoSeries(gpd.points_from_xy([500_000.0, 500_001.0], [0.0, 1.0]),
+                                   crs=32631)
+    frame["plain"] = gpd.GeoSeries([shapely.Point(0.1 + 0.2, 1), None])
+    expected = frame["other"].to_crs(4326)
+    gio.write_csv(tmp_path / "t.csv", frame)
+    gio.write_geojson(tmp_path / "t.geojson", {"points": frame})
+    gio.write_gpkg(tmp_path / "t.gpkg", {"points": frame})
+    gio.write_parquet(tmp_path / "t.parquet", frame)
+    csv = pd.read_csv(tmp_path / "t.csv", keep_default_na=False, na_values=[""])
+    props = [f["properties"] for f in check_geojson(tmp_path / "t.geojson")["features"]]
+    gpkg = pyogrio.read_dataframe(tmp_path / "t.gpkg")
+    for other, plain in [(csv.other, csv.plain), ([p["other"] for p in props],
+                                                  [p["plain"] for p in props]),
+                         (gpkg.other, gpkg.plain)]:
+        # WKT in lon/lat (the table's CRS) with every digit; a column without CRS as it is
+        assert shapely.from_wkt(list(other)).tolist() == expected.tolist()
+        assert list(plain)[0] == "POINT (0.30000000000000004 1)" and pd.isna(list(plain)[1])
+    parquet = gpd.read_parquet(tmp_path / "t.parquet")
+    assert parquet["other"].crs.equals(frame["other"].crs)  # native, in its own CRS
+    assert parquet["other"].tolist() == frame["other"].tolist()
+    assert parquet.geometry.name == "geometry"
+
+
+def test_wkt_keeps_every_digit(tmp_path):
+    square = shapely.Polygon([(0.1 + 0.2, 0), (1, 0), (1, 1 / 3), (0.1 + 0.2, 0)])
+    frame = gpd.GeoDataFrame({"cell": pd.Series([square], dtype=object)},
+                             geometry=[square], crs=4326)
+    gio.write_csv(tmp_path / "t.csv", frame)
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert shapely.from_wkt(back.wkt[0]).equals_exact(square, 0)
+    assert shapely.from_wkt(back.cell[0]).equals_exact(square, 0)
+
+
+def test_protected_inputs_files_directories_and_globs(tmp_path):
+    from geokmeans._atomic import InputGlob
+
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts2").mkdir()
+    (tmp_path / "parts" / "a.csv").write_text("lat,lon\n")
+    outputs = gio.OutputSet(protected=[tmp_path / "parts",
+                                       InputGlob(str(tmp_path / "p*.parquet"))])
+    for refused in ("parts/a.csv", "parts/new.csv", "parts2/../parts/x.geojson",
+                    "p1.parquet", "p.parquet"):
+        with pytest.raises(InputError, match="refusing"):
+            outputs.check(tmp_path / refused)
+    for allowed in ("parts2/a.csv", "parts.csv", ".p1.parquet", "q1.parquet",
+                    "p1.parquet.csv"):
+        outputs.check(tmp_path / allowed)
+    glob = InputGlob(str(tmp_path / "*" / "*.csv"))
+    assert glob.matches(tmp_path / "parts" / "b.csv")
+    assert not glob.matches(tmp_path / "parts" / "sub" / "b.csv")  # one level, as glob does
+    assert not glob.matches(tmp_path / ".hidden" / "b.csv")
 
 
 def test_geopackage_keeps_columns_named_fid_and_geom(tmp_path):

@@ -290,3 +290,26 @@ def test_save_into_open_files(dc_result):
     for page in (binary.getvalue().decode("utf-8"), text.getvalue()):
         assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
         assert len(layer_data(page)["points"]["lat"]) == len(dc_result.points)
+
+
+def test_maps_know_the_inputs_drawn_on_them(tmp_path):
+    # explore().save("in.csv") overwrote the input; a map of yours drawn on with m= records
+    # every input drawn on it, for save_map (its own save is folium's, unchecked)
+    from geokmeans.maps import save_map
+
+    frame = pd.read_csv(DATA / "dc_places.csv").head(30)
+    for name in ("a.csv", "b.csv"):
+        frame.to_csv(tmp_path / name, index=False)
+    first, second = (gk.cluster(tmp_path / name, 2, random_state=0) for name in ("a.csv", "b.csv"))
+    before = (tmp_path / "a.csv").read_bytes()
+    with pytest.raises(InputError, match=r"refusing to overwrite the input file '.*a\.csv'"):
+        first.explore(tiles=None).save(tmp_path / "a.csv")
+    mine = folium.Map(tiles=None)
+    first.explore(m=mine)
+    second.explore(m=mine)
+    for name in ("a.csv", "b.csv"):
+        with pytest.raises(InputError, match=f"refusing to overwrite the input file .*{name}"):
+            save_map(mine, tmp_path / name)
+    save_map(mine, tmp_path / "both.html")
+    assert (tmp_path / "a.csv").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "both.html"]
