@@ -53,11 +53,18 @@ def _in_range(lon):
     return np.where(outside, (lon + 180.0) % 360.0 - 180.0, lon) if outside.any() else lon
 
 
-def _unit_vectors(lon, lat):
-    """Earth-centred unit vectors (n, 3) of lon/lat in degrees; the poles exactly (0, 0, ±1)."""
+def _unit_components(lon, lat):
+    """Components x, y, z (each (n,)) of the Earth-centred unit vectors of lon/lat in
+    degrees; the poles exactly (0, 0, ±1)."""
     lam, phi = np.radians(lon), np.radians(lat)
-    cos_phi = np.where(np.abs(lat) == 90.0, 0.0, np.cos(phi))
-    return np.column_stack([cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)])
+    cos_phi = np.cos(phi)
+    cos_phi[np.abs(lat) == 90.0] = 0.0
+    return cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)
+
+
+def _unit_vectors(lon, lat):
+    """Earth-centred unit vectors (n, 3) of lon/lat in degrees."""
+    return np.column_stack(_unit_components(np.atleast_1d(lon), np.atleast_1d(lat)))
 
 
 def _gnomonic_axes(centres):
@@ -128,25 +135,38 @@ class HullVertices:
         self.labels = labels[self.order]
         self.lon = np.ascontiguousarray(_in_range(np.asarray(lon, dtype=np.float64)[self.order]))
         self.lat = np.ascontiguousarray(np.asarray(lat, dtype=np.float64)[self.order])
-        self.xyz = _unit_vectors(self.lon, self.lat)
+        self._components = _unit_components(self.lon, self.lat)
         self.kind = np.where(self.counts > 0, _POLYGON, -1)
         centres, certificates = self._centres(
             _unit_vectors(np.asarray(centre_lon, dtype=np.float64),
-                          np.asarray(centre_lat, dtype=np.float64)))
+                          np.asarray(centre_lat, dtype=np.float64)).reshape(-1, 3))
         self.kind[list(certificates)] = 4
         self._planar_hulls(centres, certificates)
+
+    def xyz(self, rows):
+        """Unit vectors (m, 3) of the points at sorted ``rows`` (indices or a slice)."""
+        return np.column_stack([c[rows] for c in self._components])
+
+    def _per_point(self, values):
+        """A dot product (n,) of each point with its cluster's vector in ``values`` (k, 3)."""
+        x, y, z = self._components
+        total = x * np.repeat(values[:, 0], self.counts)
+        total += y * np.repeat(values[:, 1], self.counts)
+        if values[:, 2].any():
+            total += z * np.repeat(values[:, 2], self.counts)
+        return total
 
     def _centres(self, centres):
         """Projection centres (k, 3): each cluster's centroid when every point is within
         less than 90° of it, else one found from the points; and {cluster: rows} of those
         in no hemisphere."""
         present = np.flatnonzero(self.counts)
-        dots = np.einsum("ij,ij->i", self.xyz, np.repeat(centres, self.counts, axis=0))
+        dots = self._per_point(centres)
         closest = np.minimum.reduceat(dots, self.starts[present]) if present.size else dots
         certificates = {}
         for j in present[closest <= _SIN_MARGIN]:
             lo, hi = self.starts[j], self.starts[j + 1]
-            centre, rows = _hemisphere_centre(self.xyz[lo:hi])
+            centre, rows = _hemisphere_centre(self.xyz(slice(lo, hi)))
             if centre is None:
                 certificates[int(j)] = lo + rows
             else:
@@ -160,15 +180,17 @@ class HullVertices:
             self.on_hull = np.concatenate([empty, *certificates.values()])
             self.ring, self.ring_cluster = empty, empty
             return
-        in_hull = np.repeat(self.kind == _POLYGON, self.counts)
-        positions = np.flatnonzero(in_hull) if not in_hull.all() else np.arange(in_hull.size)
         east, north = _gnomonic_axes(centres)
-        xyz = self.xyz[positions]
-        labels = self.labels[positions]
         with np.errstate(divide="ignore", invalid="ignore"):
-            depth = np.einsum("ij,ij->i", xyz, centres[labels])
-            u = np.einsum("ij,ij->i", xyz, east[labels]) / depth
-            v = np.einsum("ij,ij->i", xyz, north[labels]) / depth
+            depth = self._per_point(centres)
+            u = self._per_point(east) / depth
+            v = self._per_point(north) / depth
+        in_hull = np.repeat(self.kind == _POLYGON, self.counts)
+        if in_hull.all():
+            positions = np.arange(in_hull.size)
+        else:
+            positions = np.flatnonzero(in_hull)
+            u, v = u[positions], v[positions]
         # one line string per cluster (cheaper than points); a lone point is doubled
         sizes = self.counts[clusters]
         rank = np.repeat(np.arange(clusters.size), sizes)
@@ -204,8 +226,8 @@ class HullVertices:
         extra = [rows for rows in certificates.values()]
         self.on_hull = np.concatenate([on_hull.position.to_numpy(np.int64)] + extra)
         self.ring, self.ring_cluster = _canonical_rings(
-            ring.position.to_numpy(np.int64), ring.cluster.to_numpy(np.int64),
-            hull_uv, self.kind, self.lon, self.lat)
+            ring.position.to_numpy(np.int64), ring.cluster.to_numpy(np.int64), self.lon,
+            self.lat)
 
 
 def _ring_vertices(coords, which, types):
@@ -231,7 +253,7 @@ def _ring_vertices(coords, which, types):
     return coords, which
 
 
-def _canonical_rings(positions, clusters, uv, kind, lon, lat):
+def _canonical_rings(positions, clusters, lon, lat):
     """Rotate each ring to start at its vertex of least (lon, lat) off the poles, so the
     geometry depends on the vertices alone (not on the order or the projection)."""
     if positions.size == 0:
@@ -561,7 +583,7 @@ def hull_geometries(found):
         cluster_of_ring, ring_index = np.unique(ring_cluster[shaped], return_inverse=True)
         closed = found.kind[cluster_of_ring] == _POLYGON
         vertices = ring[shaped]
-        rings = _Rings(found.lon[vertices], found.lat[vertices], found.xyz[vertices],
+        rings = _Rings(found.lon[vertices], found.lat[vertices], found.xyz(vertices),
                        ring_index, closed)
         for r, cluster in enumerate(cluster_of_ring):
             coords = rings.coords[rings.coord_ring == r]
