@@ -77,13 +77,16 @@ def _gnomonic_axes(centres):
 
 
 def _hemisphere_centre(xyz):
-    """A centre within 90° - ``HEMISPHERE_MARGIN_DEG`` of every point of ``xyz`` (n, 3):
-    ``(centre, None)``, or ``(None, rows)`` when there is none, ``rows`` being a few of
-    the points that already fit in no such hemisphere.
+    """A gnomonic centre for points ``xyz`` (n, 3) reaching 90° or more from their centroid:
+    ``(centre, None)``, or ``(None, rows)`` when they fit in no hemisphere, ``rows`` being
+    a few of them that already fit in none.
 
-    Tries the normalised mean, then maximises the smallest ``centre . point`` by linear
-    programming (centre in the unit cube), adding the worst points to a small working
-    set until the optimum holds for all.
+    The points fit when some centre ``p`` in the unit cube has ``p . x > sin(margin)``
+    for all of them (``margin`` being ``HEMISPHERE_MARGIN_DEG``): tried with their
+    normalised mean, else by linear programming (maximising the least ``p . x``) over a
+    small working set of points, to which the worst of the others are added until ``p``
+    holds for all. A subset fits whenever its set does, and a set holding ``rows`` fits
+    in none, so partitions decide as their union does.
     """
     mean = xyz.mean(axis=0)
     if np.linalg.norm(mean) > 0:
@@ -93,22 +96,19 @@ def _hemisphere_centre(xyz):
     from scipy.optimize import linprog
 
     active = np.unique(np.concatenate([np.argmin(xyz, axis=0), np.argmax(xyz, axis=0)]))
-    for _ in range(200):
-        a_ub = np.column_stack([-xyz[active], np.ones(active.size)])
-        solution = linprog([0.0, 0.0, 0.0, -1.0], A_ub=a_ub, b_ub=np.zeros(active.size),
+    for _ in range(100):
+        solution = linprog([0.0, 0.0, 0.0, -1.0],
+                           A_ub=np.column_stack([-xyz[active], np.ones(active.size)]),
+                           b_ub=np.zeros(active.size),
                            bounds=[(-1.0, 1.0)] * 3 + [(None, 1.0)], method="highs")
-        centre, margin = solution.x[:3], solution.x[3]
-        if margin <= _SIN_MARGIN:
-            return None, active
-        dots = xyz @ centre
-        worst = np.argpartition(dots, min(16, dots.size - 1))[:16]
-        worst = worst[dots[worst] < margin - 1e-9]
-        if worst.size == 0:
+        centre, least = solution.x[:3], solution.x[3]
+        if least <= _SIN_MARGIN:
             break
-        active = np.union1d(active, worst)
-    centre = centre / np.linalg.norm(centre)
-    if (xyz @ centre).min() > _SIN_MARGIN:
-        return centre, None
+        dots = xyz @ centre
+        if dots.min() > _SIN_MARGIN:
+            return centre / np.linalg.norm(centre), None
+        worst = np.argpartition(dots, min(16, dots.size - 1))[:16]
+        active = np.union1d(active, worst[dots[worst] <= _SIN_MARGIN])
     return None, active
 
 
@@ -200,8 +200,8 @@ class HullVertices:
             first = np.concatenate([[0], np.cumsum(sizes)])[lone]
             take = np.sort(np.concatenate([take, first]))
             rank = rank[take]
-        hulls = shapely.convex_hull(
-            shapely.linestrings(np.column_stack([u[take], v[take]]), indices=rank))
+        hulls = _lines_for_slivers(shapely.convex_hull(
+            shapely.linestrings(np.column_stack([u[take], v[take]]), indices=rank)))
         self.kind[clusters] = shapely.get_type_id(hulls)
         self._match(hulls, clusters, positions, u, v, certificates)
 
@@ -228,6 +228,20 @@ class HullVertices:
         self.ring, self.ring_cluster = _canonical_rings(
             ring.position.to_numpy(np.int64), ring.cluster.to_numpy(np.int64), self.lon,
             self.lat)
+
+
+def _lines_for_slivers(hulls):
+    """Planar hulls whose width is below 1e-12 of their length (points on one great
+    circle, up to round-off) as the line between their two farthest vertices."""
+    xmin, ymin, xmax, ymax = shapely.bounds(hulls).T
+    slivers = (shapely.get_type_id(hulls) == _POLYGON) & (
+        shapely.area(hulls) <= 1e-12 * ((xmax - xmin) ** 2 + (ymax - ymin) ** 2))
+    for i in np.flatnonzero(slivers):
+        corners = shapely.get_coordinates(hulls[i])
+        apart = ((corners[:, None, :] - corners[None, :, :]) ** 2).sum(axis=2)
+        a, b = np.unravel_index(np.argmax(apart), apart.shape)
+        hulls[i] = shapely.LineString(corners[[a, b]])
+    return hulls
 
 
 def _ring_vertices(coords, which, types):
@@ -428,10 +442,12 @@ class _Rings:
         prev = np.where(index == first, last, index - 1)
         nxt = np.where(index == last, first, index + 1)
         is_closed = np.repeat(closed, sizes)
-        # a pole is crossed from the meridian before to the one after, keeping the
-        # ring's inside on its left (west going north, east going south)
+        # a pole is crossed from the meridian before to the one after, keeping a
+        # ring's inside on its left (west going north, east going south); a line
+        # goes to the other meridian as it is, within [-180, 180]
         before, after = lon[prev], lon[nxt]
         pole_step = np.where(lat > 0, -((before - after) % 360.0), (after - before) % 360.0)
+        pole_step = np.where(is_closed, pole_step, after - before)
         ends = ~is_closed & ((index == first) | (index == last))
         pole_step = np.where(pole & ~ends, pole_step, 0.0)
         lon_in = np.where(pole, np.where(index == first, after, before), lon)
