@@ -34,6 +34,8 @@ HEMISPHERE_MARGIN_DEG = 1e-3
 _SIN_MARGIN = np.sin(np.radians(HEMISPHERE_MARGIN_DEG))
 #: Unit vectors this close to the Earth's axis are the pole.
 _POLE_EPS = 1e-12
+#: Hull vertices this close (radians) to the arc between their neighbours are not kept.
+_FLAT_RAD = 1e-13
 #: Arcs turning less than this (radians) in lon/lat between two samples are straight.
 _MIN_TURN = 1e-10
 #: Longitude windows in which a geometry is cut at the 180° meridian, with their shifts.
@@ -200,8 +202,8 @@ class HullVertices:
             first = np.concatenate([[0], np.cumsum(sizes)])[lone]
             take = np.sort(np.concatenate([take, first]))
             rank = rank[take]
-        hulls = _lines_for_slivers(shapely.convex_hull(
-            shapely.linestrings(np.column_stack([u[take], v[take]]), indices=rank)))
+        hulls = shapely.convex_hull(
+            shapely.linestrings(np.column_stack([u[take], v[take]]), indices=rank))
         self.kind[clusters] = shapely.get_type_id(hulls)
         self._match(hulls, clusters, positions, u, v, certificates)
 
@@ -225,23 +227,48 @@ class HullVertices:
         assert not ring.position.isna().any(), "a hull vertex matches no point"
         extra = [rows for rows in certificates.values()]
         self.on_hull = np.concatenate([on_hull.position.to_numpy(np.int64)] + extra)
-        self.ring, self.ring_cluster = _canonical_rings(
-            ring.position.to_numpy(np.int64), ring.cluster.to_numpy(np.int64), self.lon,
-            self.lat)
+        positions, clusters = (ring.position.to_numpy(np.int64),
+                               ring.cluster.to_numpy(np.int64))
+        kept = _without_flat_vertices(self.xyz(positions), clusters)
+        positions, clusters = positions[kept], clusters[kept]
+        lines = np.bincount(clusters, minlength=len(self.kind)) == 2
+        self.kind[lines] = _LINE
+        self.ring, self.ring_cluster = _canonical_rings(positions, clusters, self.lon, self.lat)
 
 
-def _lines_for_slivers(hulls):
-    """Planar hulls whose width is below 1e-12 of their length (points on one great
-    circle, up to round-off) as the line between their two farthest vertices."""
-    xmin, ymin, xmax, ymax = shapely.bounds(hulls).T
-    slivers = (shapely.get_type_id(hulls) == _POLYGON) & (
-        shapely.area(hulls) <= 1e-12 * ((xmax - xmin) ** 2 + (ymax - ymin) ** 2))
-    for i in np.flatnonzero(slivers):
-        corners = shapely.get_coordinates(hulls[i])
-        apart = ((corners[:, None, :] - corners[None, :, :]) ** 2).sum(axis=2)
-        a, b = np.unravel_index(np.argmax(apart), apart.shape)
-        hulls[i] = shapely.LineString(corners[[a, b]])
-    return hulls
+def _without_flat_vertices(xyz, clusters):
+    """Which ring vertices to keep: not those within ``_FLAT_RAD`` of the great-circle arc
+    between their neighbours (points on one great circle, up to round-off, which one
+    projection may take for vertices and another not). Dropped a few at a time, never
+    two neighbours at once; a ring may end as a line (two vertices)."""
+    kept = np.ones(len(clusters), dtype=bool)
+    for _ in range(64):
+        alive = np.flatnonzero(kept)
+        if alive.size == 0:
+            break
+        group = clusters[alive]
+        starts = np.flatnonzero(np.diff(np.append(-1, group)) != 0)
+        sizes = np.diff(np.append(starts, alive.size))
+        index = np.arange(alive.size)
+        first = np.repeat(starts, sizes)
+        last = first + np.repeat(sizes, sizes) - 1
+        prev = np.where(index == first, last, index - 1)
+        nxt = np.where(index == last, first, index + 1)
+        a, b, c = xyz[alive[prev]], xyz[alive], xyz[alive[nxt]]
+        chord = np.cross(a, c)
+        width = np.linalg.norm(chord, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            off = np.abs(np.einsum("ij,ij->i", b, chord)) / width
+        between = ((np.einsum("ij,ij->i", np.cross(a, b), chord) > 0)
+                   & (np.einsum("ij,ij->i", np.cross(b, c), chord) > 0))
+        flat = between & (off < _FLAT_RAD) & (np.repeat(sizes, sizes) > 2)
+        if not flat.any():
+            break
+        score = np.where(flat, off, np.inf)
+        lowest = (flat & ((score < score[prev]) | ((score == score[prev]) & (index < prev)))
+                  & ((score < score[nxt]) | ((score == score[nxt]) & (index < nxt))))
+        kept[alive[lowest]] = False
+    return kept
 
 
 def _ring_vertices(coords, which, types):

@@ -10,27 +10,13 @@ import shapely
 from numpy.testing import assert_array_equal
 from pyproj import Transformer
 
-import geokmeans as gk
 from geokmeans import GeoKMeansWarning
 from geokmeans.stats import cluster_hulls, hull_vertex_rows
 
-from .geojson_check import check_geojson, layer_features
+from .hull_check import assert_good_hull, assert_good_hulls, normalised_means, uncovered, unit
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GLOBE = shapely.box(-180, -90, 180, 90)
-
-
-def unit(lon, lat):
-    lam, phi = np.radians(lon), np.radians(lat)
-    return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
-
-
-def normalised_means(lon, lat, labels, k):
-    """Each cluster's mean direction (as spherical k-means takes its centres)."""
-    xyz = unit(lon, lat)
-    sums = np.stack([np.bincount(labels, weights=xyz[:, i], minlength=k) for i in range(3)], 1)
-    return (np.degrees(np.arctan2(sums[:, 1], sums[:, 0])),
-            np.degrees(np.arctan2(sums[:, 2], np.hypot(sums[:, 0], sums[:, 1]))))
 
 
 def hulls_of(lon, lat, labels, centres=None, k=None):
@@ -51,41 +37,6 @@ def reference_vertices(lon, lat):
     origin = len(xyz)
     rows = np.unique(hull.simplices[(hull.simplices == origin).any(axis=1)])
     return {(lon[r], lat[r]) for r in rows if r != origin}
-
-
-def uncovered(geom, lon, lat):
-    """Points not covered by ``geom`` (grown by 1e-9°); lon ±180 are the same meridian."""
-    grown = shapely.buffer(geom, 1e-9)
-    shapely.prepare(grown)
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    twin = np.where(np.abs(lon) == 180.0, -lon, lon)
-    inside = shapely.covers(grown, shapely.points(lon, lat)) | shapely.covers(
-        grown, shapely.points(twin, lat))
-    return np.flatnonzero(~inside)
-
-
-def assert_good_hull(geom, lon, lat):
-    """Valid, counter-clockwise, within lon/lat bounds, covering every point."""
-    assert geom is not None
-    assert geom.is_valid, shapely.is_valid_reason(geom)
-    coords = shapely.get_coordinates(geom)
-    assert (np.abs(coords) <= [180.0, 90.0]).all()
-    for part in getattr(geom, "geoms", [geom]):
-        if part.geom_type == "Polygon":
-            assert part.exterior.is_ccw
-            assert part.area > 0
-    missed = uncovered(geom, lon, lat)
-    assert missed.size == 0, list(zip(np.asarray(lon)[missed][:5], np.asarray(lat)[missed][:5]))
-
-
-def assert_good_hulls(hulls, lon, lat, labels):
-    lon, lat, labels = np.asarray(lon, float), np.asarray(lat, float), np.asarray(labels)
-    for j, geom in enumerate(hulls):
-        members = labels == j
-        if not members.any():
-            assert geom is None
-            continue
-        assert_good_hull(geom, lon[members], lat[members])
 
 
 def voronoi_labels(lon, lat, k, rng):
@@ -316,6 +267,24 @@ def test_points_on_one_great_circle_give_a_line_along_it():
     assert line.equals(shapely.LineString([(-30, 0), (40, 0)]))
 
 
+def test_grid_points_on_great_circles_are_not_vertices():
+    # a 1° grid: the meridians are great circles (only their ends are vertices); the
+    # great circle between the corners of the northern row bows north of it (the row is
+    # inside), that of the southern row too (every point of the row is a vertex)
+    lon, lat = (a.ravel() for a in np.meshgrid(np.arange(0.0, 11.0), np.arange(40.0, 51.0)))
+    labels = np.zeros(lon.size, int)
+    expected = {(0.0, 50.0), (10.0, 50.0)} | {(x, 40.0) for x in range(11)}
+    hulls = []
+    for centre in ([5.0], [45.0]), ([-100.0], [-30.0]):  # the latter is replaced
+        rows = hull_vertex_rows(lon, lat, labels, np.array(centre[0]), np.array(centre[1]))
+        assert {(lon[r], lat[r]) for r in rows} >= expected
+        hulls.append(hulls_of(lon, lat, labels, centres=centre)[0])
+        coords = {tuple(c) for c in shapely.get_coordinates(hulls[-1])}
+        assert coords >= expected and not coords & {(x, 50.0) for x in range(1, 10)}
+        assert_good_hull(hulls[-1], lon, lat)
+    assert shapely.equals_exact(*hulls, tolerance=0)
+
+
 def test_duplicated_points_change_no_hull(seed):
     rng = np.random.default_rng(seed)
     lon, lat = rng.uniform(170, 190, 200), rng.uniform(50, 80, 200)
@@ -342,48 +311,3 @@ def test_edges_follow_great_circles():
     lon = np.degrees(np.arctan2(points[:, 1], points[:, 0]))
     lat = np.degrees(np.arcsin(points[:, 2]))
     assert uncovered(hull, lon, lat).size == 0
-
-
-# -- through the result and its outputs ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("name, k", [("us_airports", 1), ("us_airports", 5),
-                                     ("world_cities", 2)])
-def test_result_hulls_cover_their_points(name, k):
-    result = gk.cluster(DATA / f"{name}.csv", k, random_state=0)
-    assert_good_hulls(result.hulls.geometry, result.points.geometry.x, result.points.geometry.y,
-                      result.points.cluster)
-
-
-def test_every_kind_of_hull_is_written_as_rfc7946(tmp_path):
-    rng = np.random.default_rng(0)
-    groups = [
-        np.column_stack([rng.uniform(178, 182, 50), rng.uniform(-18, -16, 50)]),  # antimeridian
-        np.column_stack([rng.uniform(-180, 180, 50), rng.uniform(80, 89, 50)]),  # north pole
-        np.column_stack([rng.uniform(-180, 180, 50), rng.uniform(-89, -70, 50)]),  # south pole
-        np.column_stack([rng.uniform(2, 3, 50), rng.uniform(48, 49, 50)]),  # Paris
-        np.array([[10.0, 10.0]] * 3),  # one point
-        np.array([[179.5, 5.0], [-179.5, 5.5]]),  # two, across the antimeridian
-    ]
-    lonlat = np.concatenate(groups)
-    lonlat[:, 0] = (lonlat[:, 0] + 180) % 360 - 180
-    labels = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
-    centres = np.array(normalised_means(lonlat[:, 0], lonlat[:, 1], labels, len(groups))).T
-    result = gk.cluster(lonlat, len(groups), init=centres, max_iter=1, crs="sphere")
-    assert_array_equal(result.points.cluster, labels)
-    types = [g.geom_type for g in result.hulls.geometry]
-    assert types == ["MultiPolygon", "Polygon", "Polygon", "Polygon", "Point", "MultiLineString"]
-    result.to_file(tmp_path / "all.geojson", which="all")
-    hulls = layer_features(check_geojson(tmp_path / "all.geojson"), "hulls")
-    assert [f["geometry"]["type"] for f in hulls] == types
-
-
-def test_cli_writes_the_hull_of_the_world(tmp_path):
-    from .hostile import run_cli
-
-    out = tmp_path / "h.geojson"
-    code, _, err = run_cli(["cluster", DATA / "world_cities.csv", "-k", 1, "--hulls", out])
-    assert code == 0, err
-    assert "geokmeans: warning: clusters [0] do not fit in a hemisphere" in err
-    hull, = layer_features(check_geojson(out), "hulls")
-    assert shapely.equals(shapely.geometry.shape(hull["geometry"]), GLOBE)
