@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
-from ._hulls import HEMISPHERE_MARGIN_DEG, HULL_STEP_DEG, hull_geometries, hull_vertices
+from ._hull_geometry import HULL_STEP_DEG, hull_geometries
+from ._hulls import HEMISPHERE_MARGIN_DEG, HullVertices
 
 __all__ = [
     "GEOD",
@@ -133,7 +134,7 @@ def cluster_hulls(lon, lat, labels, centre_lon, centre_lat):
     >>> [(h.geom_type, h.is_valid) for h in hulls]
     [('MultiPolygon', True), ('Point', True)]
     """
-    return hull_geometries(hull_vertices(lon, lat, labels, centre_lon, centre_lat))
+    return hull_geometries(HullVertices(lon, lat, labels, centre_lon, centre_lat))
 
 
 def hull_vertex_rows(lon, lat, labels, centre_lon, centre_lat):
@@ -144,5 +145,5 @@ def hull_vertex_rows(lon, lat, labels, centre_lon, centre_lat):
     The hulls of any set of rows holding these are the same, so hulls of partitioned
     data are those of the union of each partition's vertex rows.
     """
-    found = hull_vertices(lon, lat, labels, centre_lon, centre_lat)
+    found = HullVertices(lon, lat, labels, centre_lon, centre_lat)
     return np.sort(found.order[found.on_hull])
