@@ -63,7 +63,9 @@ def main(argv=None):
             lon, lat, labels = case(n, args.k)
             centre_lon, centre_lat = sphere_means(lon, lat, labels, args.k)
             try:
-                hull_s = f"{timed(lambda: cluster_hulls(lon, lat, labels, centre_lon, centre_lat), args.repeat)[0]:.3f}"
+                seconds, _ = timed(lambda: cluster_hulls(lon, lat, labels, centre_lon,
+                                                         centre_lat), args.repeat)
+                hull_s = f"{seconds:.3f}"
             except Exception as exc:  # the benchmark also runs older versions
                 hull_s = f"error ({type(exc).__name__})"
             rows_s, rows_ = timed(lambda: hull_vertex_rows(lon, lat, labels, centre_lon,

@@ -243,21 +243,28 @@ def test_every_kind_of_hull_is_written_as_rfc7946(tmp_path):
 
 
 
-@pytest.mark.parametrize("lat", [60.0, 0.0])
-def test_hull_of_points_all_around_the_world_is_written_as_rfc7946(tmp_path, lat):
-    # 30 points from lon -170 to 170: at 60°N their hull holds the pole; on the equator
-    # they fit in no hemisphere and get the globe
-    lonlat = np.column_stack([np.linspace(-170, 170, 30), np.full(30, lat)])
+RING = np.arange(-180.0, 180.0, 10.0)
+AROUND = np.linspace(-170, 170, 30)
+
+
+@pytest.mark.parametrize("lonlat, globe", [
+    (np.column_stack([RING, np.full(36, 85.0)]), False),  # around the north pole
+    (np.column_stack([np.append(RING, 0), np.append(np.full(36, 85.0), 90)]), False),
+    (np.column_stack([RING, np.full(36, -88.0)]), False),  # around the south pole
+    (np.column_stack([AROUND, np.full(30, 60.0)]), False),
+    (np.column_stack([AROUND, np.zeros(30)]), True),  # in no hemisphere
+    (np.column_stack([np.linspace(-90, 90, 30), np.linspace(-60, 60, 30)]), True),  # antipodes
+    (np.column_stack([np.linspace(-40, 40, 30), np.linspace(-30, 30, 30)]), False),
+])
+def test_hulls_anywhere_are_valid_cover_their_points_and_are_written(tmp_path, lonlat, globe):
     result = gk.cluster(lonlat, 1, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         hull = result.hulls.geometry[0]
-    assert len(caught) == (lat == 0.0)
+    assert len(caught) == globe
+    assert hull.geom_type == "Polygon" and hull.area > 0
     assert_good_hulls([hull], lonlat[:, 0], lonlat[:, 1], result.points.cluster)
-    if lat:
-        assert hull.covers(shapely.Point(0, 90)) and not hull.covers(shapely.Point(0, lat - 1))
-    else:
-        assert shapely.equals(hull, shapely.box(-180, -90, 180, 90))
+    assert shapely.equals(hull, shapely.box(-180, -90, 180, 90)) == globe
     result.to_file(tmp_path / "all.geojson", which="all")
     written, = layer_features(check_geojson(tmp_path / "all.geojson"), "hulls")
     assert written["geometry"]["type"] == "Polygon"

@@ -188,7 +188,8 @@ def test_clusters_around_and_near_the_poles(pole, seed):
         "pole a vertex": (np.append(rng.uniform(10, 80, 50), 33.0),
                           np.append(sign * rng.uniform(60, 85, 50), pole)),
         "pole on an edge": (np.array([0.0, 180.0, 90.0, 60.0]), sign * np.array([80, 80, 75, 85])),
-        "pole inside, near an edge": (np.array([-1.0, 179.0, 90.0]), sign * np.array([80, 80.1, 75])),
+        "pole inside, near an edge": (np.array([-1.0, 179.0, 90.0]),
+                                      sign * np.array([80, 80.1, 75])),
     }
     for name, (lon, lat) in cases.items():
         hull, = hulls_of(lon, lat, np.zeros(lon.size, int))
@@ -248,7 +249,8 @@ def test_one_and_two_points_and_duplicates():
     assert ends == {-180.0, 180.0, -179.0, 179.0}
     assert hulls[3] is None
     for j in (0, 1, 2, 4):
-        assert hulls[j].is_valid and uncovered(hulls[j], lon[labels == j], lat[labels == j]).size == 0
+        members = labels == j
+        assert hulls[j].is_valid and uncovered(hulls[j], lon[members], lat[members]).size == 0
     # every row at a vertex, duplicates included
     rows = hull_vertex_rows(lon, lat, labels, *normalised_means(lon, lat, labels, 5))
     assert_array_equal(rows, [0, 1, 2, 3, 4, 5, 6, 7, 8])
@@ -301,8 +303,9 @@ def test_edges_follow_great_circles():
     # a long east-west edge bows poleward of its latitude: the polygon follows it
     hull, = hulls_of([-60.0, 60.0, 0.0], [50.0, 50.0, 40.0], np.zeros(3, int))
     top = shapely.get_coordinates(hull)[:, 1].max()
-    assert top == pytest.approx(np.degrees(np.arctan(np.tan(np.radians(50)) / np.cos(np.radians(60)))),
-                                abs=1e-9)  # the great circle's highest point, lon 0: 67.2°
+    # the great circle's highest point, at lon 0: 67.2°
+    highest = np.degrees(np.arctan(np.tan(np.radians(50)) / np.cos(np.radians(60))))
+    assert top == pytest.approx(highest, abs=1e-9)
     # and the polygon holds the arc (sampled finely), not only its own samples
     arc = np.linspace(0, 1, 2001)[:, None]
     a, b = unit(-60.0, 50.0)[0], unit(60.0, 50.0)[0]
