@@ -172,6 +172,8 @@ class _Rings:
         self._assemble(points, normal, ring, closed)
 
     def _lonlat(self, points, vertex, ring, lon, vertex_lat, closed):
+        """Latitudes, continuous longitudes ``x`` along each ring (a pole point enters at
+        ``x_in`` and leaves at ``x``) and each closed ring's winding around the poles."""
         rho = np.hypot(points[:, 0], points[:, 1])
         lat = np.where(vertex >= 0, vertex_lat[np.maximum(vertex, 0)],
                        np.degrees(np.arctan2(points[:, 2], rho)))
@@ -204,7 +206,7 @@ class _Rings:
         closing = _wrap180(lon_in[starts] - lon_out[starts + sizes - 1])
         total = x[starts + sizes - 1] + closing - x[starts]
         self.winding[closed] = np.round(total / 360.0).astype(np.int64)[closed]
-        self._lon, self._lat, self._pole = lon, lat, pole
+        self._lat, self._pole = lat, pole
         self._x, self._x_in, self._prev, self._nxt = x, x_in, prev, nxt
         self._is_closed = is_closed
 
