@@ -510,12 +510,26 @@ def _display_geometry(geom, centre_lon, display_centre_lon):
 
     Longitudes are made continuous around the centroid (rejoining pieces cut at the 180°
     meridian), then the whole geometry moves with the centroid's display longitude, so a
-    polygon is never torn across the map.
+    polygon is never torn across the map. A hull around a pole (or the whole globe)
+    spans every longitude: it is cut 180° from the centroid instead, and its two pieces
+    joined into one polygon there.
     """
     import shapely
 
+    shift = display_centre_lon - centre_lon
+    west, _, east, _ = geom.bounds
+    if east - west >= 360.0 - 1e-9:
+        cut = centre_lon - 180.0
+        pieces = []
+        for turn in (-360.0, 0.0, 360.0):
+            piece = shapely.intersection(geom, shapely.box(cut - turn, -90.0, cut + 360.0 - turn,
+                                                           90.0))
+            pieces += [shapely.transform(part, lambda xy, t=turn: xy + [t + shift, 0.0])
+                       for part in shapely.get_parts(piece) if shapely.get_dimensions(part) == 2]
+        return shapely.union_all(pieces)
+
     def place(xy):
         lon = centre_lon + wrap_longitude(xy[:, 0] - centre_lon)
-        return np.column_stack([lon + (display_centre_lon - centre_lon), xy[:, 1]])
+        return np.column_stack([lon + shift, xy[:, 1]])
 
     return shapely.transform(geom, place)

@@ -60,10 +60,15 @@ class ClusterResult:
 
     @functools.cached_property
     def hulls(self):
-        """Convex hull of each cluster (lon/lat polygons, cut at the 180° meridian).
+        """Spherical convex hull of each cluster as lon/lat geometry (EPSG:4326).
 
-        Same columns as ``centroids``. For a result of a dask input they are computed on
-        the cluster; each partition sends only the points on its clusters' hulls.
+        Same columns as ``centroids``. Polygons follow the great-circle edges and contain
+        every point of their cluster; a hull across the 180° meridian is a MultiPolygon
+        cut there, one around a pole runs along latitude ±90; one point gives a Point,
+        points on one great circle a LineString, and a cluster in no hemisphere the
+        whole globe with a ``GeoKMeansWarning`` (see ``stats.cluster_hulls``). For a
+        result of a dask input they are computed on the cluster; each partition sends
+        only the points on its clusters' hulls.
         """
         table = self.centroids.drop(columns="geometry")
         if self.is_dask:

@@ -1,17 +1,19 @@
-"""Per-cluster statistics in metres (geodesic, WGS84) and convex hulls."""
+"""Per-cluster statistics in metres (geodesic, WGS84) and spherical convex hulls."""
 
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
-import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import Geod
 
-from .projection import wrap_longitude
+from ._hull_geometry import HULL_STEP_DEG, hull_geometries
+from ._hulls import HEMISPHERE_MARGIN_DEG, HullVertices
 
 __all__ = [
     "GEOD",
+    "HEMISPHERE_MARGIN_DEG",
+    "HULL_STEP_DEG",
     "cluster_hulls",
     "cluster_table",
     "cluster_table_from_sums",
@@ -89,75 +91,59 @@ def cluster_table_from_sums(counts, weight, weighted_distance_m, max_distance_m)
     })
 
 
-def _split_at_antimeridian(geom):
-    """Cut a geometry whose longitudes run past ±180 into pieces within [-180, 180]."""
-    minx, _, maxx, _ = geom.bounds
-    if minx >= -180 and maxx <= 180:
-        return geom
-    pieces = []
-    for shift in (-360.0, 0.0, 360.0):
-        window = shapely.box(-180.0 - shift, -90.0, 180.0 - shift, 90.0)
-        part = shapely.intersection(geom, window)
-        if not part.is_empty:
-            pieces.append(shapely.affinity.translate(part, xoff=shift))
-    return shapely.union_all(pieces)
-
-
-def _cluster_members(labels, n_clusters):
-    """For each cluster, the indices of its rows."""
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
-    return [order[bounds[j]:bounds[j + 1]] for j in range(n_clusters)]
-
-
-def _local_hull(lon, lat, centre_lon, centre_lat):
-    """(hull in metres, transformer, x, y): the convex hull of the points in an azimuthal
-    equidistant projection centred on (centre_lon, centre_lat)."""
-    local = CRS.from_proj4(
-        f"+proj=aeqd +lat_0={centre_lat} +lon_0={centre_lon} +datum=WGS84 +units=m"
-    )
-    to_local = Transformer.from_crs("EPSG:4326", local, always_xy=True)
-    x, y = to_local.transform(lon, lat)
-    return shapely.convex_hull(shapely.multipoints(np.column_stack([x, y]))), to_local, x, y
-
-
 def cluster_hulls(lon, lat, labels, centre_lon, centre_lat):
-    """Convex hull of each cluster as lon/lat geometry (k,), computed in metres.
+    """Spherical convex hull of each cluster as lon/lat geometry (k,).
 
-    Each hull is taken in an azimuthal equidistant projection centred on the cluster's
-    centroid (so clusters across the 180° meridian or at high latitude get a true
-    hull), then mapped back to lon/lat and cut at the 180° meridian where it crosses it.
-    Clusters of one or two distinct points give a Point or LineString; empty ones None.
+    The hull is the smallest region bounded by great-circle arcs holding every point of
+    the cluster. It is found as the planar hull in a gnomonic projection centred on the
+    cluster (great circles are straight lines there), for clusters within less than 90°
+    of a centre; longitudes run continuously around the cluster, then the geometry is
+    cut at the 180° meridian.
+
+    Parameters
+    ----------
+    lon, lat : (n,) float arrays
+        Points in degrees (WGS84).
+    labels : (n,) int array
+        Cluster of each point, in ``0 .. k - 1``.
+    centre_lon, centre_lat : (k,) float arrays
+        Each cluster's centre, where its projection is centred (when a point is 90° or
+        more from it, a centre is found from the cluster's points instead).
+
+    Returns
+    -------
+    (k,) object array of shapely geometries
+        A valid Polygon, or MultiPolygon when cut at the 180° meridian, exterior
+        counter-clockwise (RFC 7946). Its edges follow the great-circle arcs between
+        the hull's vertices (which are input points): sampled at least every
+        ``HULL_STEP_DEG``, with a point added wherever an arc bows out of the straight
+        lon/lat segment between two samples (where the arc's tangents meet), so that the
+        lon/lat polygon contains the whole spherical hull and so every point of the
+        cluster. A hull around a pole runs along latitude ±90 over the full 360°. One
+        distinct point gives a Point; points on one great circle a LineString along it
+        (also cut at the 180° meridian); an empty cluster None. A cluster that fits in
+        no hemisphere (no point within 90° - ``HEMISPHERE_MARGIN_DEG`` of all its
+        points), whose spherical convex hull is the whole sphere, gets the whole globe
+        ``POLYGON ((-180 -90, 180 -90, 180 90, -180 90, -180 -90))`` and a
+        ``GeoKMeansWarning`` naming it.
+
+    Examples
+    --------
+    >>> hulls = cluster_hulls([179.0, -179.0, 179.5, 10.0], [-17.0, -17.5, -18.0, 0.0],
+    ...                       [0, 0, 0, 1], [179.8, 10.0], [-17.5, 0.0])
+    >>> [(h.geom_type, h.is_valid) for h in hulls]
+    [('MultiPolygon', True), ('Point', True)]
     """
-    import shapely.affinity  # noqa: F401  (used by _split_at_antimeridian)
-
-    n_clusters = len(centre_lon)
-    hulls = np.empty(n_clusters, dtype=object)
-    for j, members in enumerate(_cluster_members(labels, n_clusters)):
-        if members.size == 0:
-            hulls[j] = None
-            continue
-        hull, to_local, _, _ = _local_hull(lon[members], lat[members], centre_lon[j],
-                                           centre_lat[j])
-        coords = shapely.get_coordinates(hull)
-        hlon, hlat = to_local.transform(coords[:, 0], coords[:, 1], direction="INVERSE")
-        hlon = centre_lon[j] + wrap_longitude(np.asarray(hlon) - centre_lon[j])
-        hull = shapely.set_coordinates(hull, np.column_stack([hlon, hlat]))
-        hulls[j] = _split_at_antimeridian(hull)
-    return hulls
+    return hull_geometries(HullVertices(lon, lat, labels, centre_lon, centre_lat))
 
 
 def hull_vertex_rows(lon, lat, labels, centre_lon, centre_lat):
-    """Indices of the rows that are vertices of their cluster's hull (as ``cluster_hulls``
-    takes it). The hulls of any set of rows containing these are the same, so hulls of
-    partitioned data are those of the union of each partition's vertex rows."""
-    rows = []
-    for j, members in enumerate(_cluster_members(labels, len(centre_lon))):
-        if members.size == 0:
-            continue
-        hull, _, x, y = _local_hull(lon[members], lat[members], centre_lon[j], centre_lat[j])
-        on_hull = np.zeros(members.size, dtype=bool)
-        for vx, vy in shapely.get_coordinates(hull):  # a few dozen vertices at most
-            on_hull |= (x == vx) & (y == vy)
-        rows.append(members[on_hull])
-    return np.sort(np.concatenate(rows)) if rows else np.empty(0, dtype=np.int64)
+    """Indices (sorted) of the rows on their cluster's hull as ``cluster_hulls`` finds it:
+    every row at a vertex of the planar hull in the cluster's gnomonic projection and,
+    for a cluster in no hemisphere, a few rows that already fit in none.
+
+    The hulls of any set of rows holding these are the same, so hulls of partitioned
+    data are those of the union of each partition's vertex rows.
+    """
+    found = HullVertices(lon, lat, labels, centre_lon, centre_lat)
+    return np.sort(found.order[found.on_hull])

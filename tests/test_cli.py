@@ -268,6 +268,16 @@ def test_hulls_option_every_format(tmp_path, suffix):
         assert back.wkt.str.startswith("POLYGON").all()
 
 
+def test_cli_writes_the_hull_of_the_world(tmp_path):
+    out = tmp_path / "h.geojson"
+    code, _, err = run_cli(["cluster", ROOT / "data" / "world_cities.csv", "-k", 1, "--hulls", out])
+    assert code == 0, err
+    assert "geokmeans: warning: clusters [0] do not fit in a hemisphere" in err
+    hull, = layer_features(check_geojson(out), "hulls")
+    assert hull["geometry"]["coordinates"] == [[[-180, -90], [180, -90], [180, 90], [-180, 90],
+                                                  [-180, -90]]]
+
+
 def test_geojson_outputs_of_the_command_line_are_rfc7946(tmp_path):
     source, frame = small_csv(tmp_path)
     names = ["p.geojson", "c.json", "h.GEOJSON"]

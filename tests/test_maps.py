@@ -177,6 +177,25 @@ def test_hull_pieces_are_not_torn_across_the_map():
     assert widths[0] < 40, widths  # cluster A's hull (the first layer): about 35° wide
 
 
+def test_hulls_around_a_pole_and_the_globe_are_drawn_whole_around_their_centroid():
+    # a ring around the south pole (its hull spans every longitude), and the whole
+    # globe for points in no hemisphere: each drawn once, 360° wide, centred on its centroid
+    ring = np.column_stack([np.arange(-180.0, 180.0, 10.0), np.full(36, -60.0)])
+    result = gk.cluster(ring, 1, random_state=0)
+    html = render(result.explore(tiles=None, hulls=True))
+    feature, = layer_data(html)["hulls"]["hulls"]["features"]
+    shape = shapely.geometry.shape(feature["geometry"])
+    assert shape.geom_type == "Polygon" and shape.is_valid
+    assert shape.bounds[2] - shape.bounds[0] == pytest.approx(360.0)
+    assert shape.area == pytest.approx(result.hulls.geometry[0].area)
+    around = np.column_stack([np.linspace(-170, 170, 30), np.zeros(30)])
+    with pytest.warns(gk.GeoKMeansWarning):
+        html = render(gk.cluster(around, 1, random_state=0).explore(tiles=None, hulls=True))
+    feature, = layer_data(html)["hulls"]["hulls"]["features"]
+    shape = shapely.geometry.shape(feature["geometry"])
+    assert shape.geom_type == "Polygon" and shape.area == pytest.approx(360.0 * 180.0)
+
+
 # -- text from the data never reaches a template engine ------------------------------------
 
 def template_payloads(marker):

@@ -4,6 +4,7 @@ import base64
 import json
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +20,7 @@ import geokmeans as gk
 from geokmeans import InputError
 
 from .geojson_check import check_geojson, layer_features
+from .hull_check import assert_good_hulls, normalised_means
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -206,6 +208,66 @@ def test_hull_across_antimeridian_is_split_not_world_wide():
     # total width of the pieces is ~4°, not ~356°
     widths = [g.bounds[2] - g.bounds[0] for g in hull.geoms]
     assert sum(widths) < 5.0
+
+
+@pytest.mark.parametrize("name, k", [("us_airports", 1), ("us_airports", 5),
+                                     ("world_cities", 2)])
+def test_result_hulls_cover_their_points(name, k):
+    result = gk.cluster(DATA / f"{name}.csv", k, random_state=0)
+    assert_good_hulls(result.hulls.geometry, result.points.geometry.x, result.points.geometry.y,
+                      result.points.cluster)
+
+
+def test_every_kind_of_hull_is_written_as_rfc7946(tmp_path):
+    rng = np.random.default_rng(0)
+    groups = [
+        np.column_stack([rng.uniform(178, 182, 50), rng.uniform(-18, -16, 50)]),  # antimeridian
+        np.column_stack([rng.uniform(-180, 180, 50), rng.uniform(80, 89, 50)]),  # north pole
+        np.column_stack([rng.uniform(-180, 180, 50), rng.uniform(-89, -70, 50)]),  # south pole
+        np.column_stack([rng.uniform(2, 3, 50), rng.uniform(48, 49, 50)]),  # Paris
+        np.array([[10.0, 10.0]] * 3),  # one point
+        np.array([[179.5, 5.0], [-179.5, 5.5]]),  # two, across the antimeridian
+    ]
+    lonlat = np.concatenate(groups)
+    lonlat[:, 0] = (lonlat[:, 0] + 180) % 360 - 180
+    labels = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    centres = np.array(normalised_means(lonlat[:, 0], lonlat[:, 1], labels, len(groups))).T
+    result = gk.cluster(lonlat, len(groups), init=centres, max_iter=1, crs="sphere")
+    assert_array_equal(result.points.cluster, labels)
+    types = [g.geom_type for g in result.hulls.geometry]
+    assert types == ["MultiPolygon", "Polygon", "Polygon", "Polygon", "Point", "MultiLineString"]
+    result.to_file(tmp_path / "all.geojson", which="all")
+    hulls = layer_features(check_geojson(tmp_path / "all.geojson"), "hulls")
+    assert [f["geometry"]["type"] for f in hulls] == types
+
+
+
+
+RING = np.arange(-180.0, 180.0, 10.0)
+AROUND = np.linspace(-170, 170, 30)
+
+
+@pytest.mark.parametrize("lonlat, globe", [
+    (np.column_stack([RING, np.full(36, 85.0)]), False),  # around the north pole
+    (np.column_stack([np.append(RING, 0), np.append(np.full(36, 85.0), 90)]), False),
+    (np.column_stack([RING, np.full(36, -88.0)]), False),  # around the south pole
+    (np.column_stack([AROUND, np.full(30, 60.0)]), False),
+    (np.column_stack([AROUND, np.zeros(30)]), True),  # in no hemisphere
+    (np.column_stack([np.linspace(-90, 90, 30), np.linspace(-60, 60, 30)]), True),  # antipodes
+    (np.column_stack([np.linspace(-40, 40, 30), np.linspace(-30, 30, 30)]), False),
+])
+def test_hulls_anywhere_are_valid_cover_their_points_and_are_written(tmp_path, lonlat, globe):
+    result = gk.cluster(lonlat, 1, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hull = result.hulls.geometry[0]
+    assert len(caught) == globe
+    assert hull.geom_type == "Polygon" and hull.area > 0
+    assert_good_hulls([hull], lonlat[:, 0], lonlat[:, 1], result.points.cluster)
+    assert shapely.equals(hull, shapely.box(-180, -90, 180, 90)) == globe
+    result.to_file(tmp_path / "all.geojson", which="all")
+    written, = layer_features(check_geojson(tmp_path / "all.geojson"), "hulls")
+    assert written["geometry"]["type"] == "Polygon"
 
 
 def test_cluster_result_from_copy_of_source(tmp_path):
