@@ -306,13 +306,17 @@ def _dask_input(args):
     return read_partitioned(args.input)
 
 
+#: Seconds to wait for a Dask scheduler before giving up (exit 2).
+CONNECT_TIMEOUT_S = 10
+
+
 def _connect(address):
     try:
         from distributed import Client
     except ImportError:
         raise UsageError(f"--dask needs distributed: {_INSTALL['dask']}") from None
     try:
-        return Client(address, timeout=10)
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise UsageError(f"cannot reach the dask scheduler at {address}: {exc}") from None
 

@@ -1,6 +1,8 @@
 """The geokmeans command line on the bundled data: in this process (``run``, fast), and in
 real processes where the process matters (entry point, terminals, signals, devices)."""
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -201,39 +203,54 @@ def test_verbose_logs_iterations():
 
 @pytest.mark.slow
 def test_progress_on_a_terminal():
-    # a pseudo-terminal as stderr: progress is drawn there; --quiet silences it
+    # a real pseudo-terminal as stderr: progress is drawn there
     import pty
 
-    def with_tty(*extra, command=("choose-k", str(DC), "--k", "2..4", "--seed", "0")):
-        leader, follower = pty.openpty()
-        proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", *command, *extra],
-                                stdout=subprocess.PIPE, stderr=follower)
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                data = os.read(leader, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        proc.wait(timeout=300)
-        os.close(leader)
-        return proc.returncode, b"".join(chunks).decode()
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "choose-k", str(DC), "--k",
+                             "2..4", "--seed", "0"], stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=300)
+    os.close(leader)
+    err = b"".join(chunks).decode()
+    assert proc.returncode == 0 and "k sweep [" in err and "3/3" in err
 
-    code, err = with_tty()
-    assert code == 0 and "k sweep [" in err and "3/3" in err
-    code, err = with_tty("--quiet")
-    assert code == 0 and "k sweep" not in err
-    code, err = with_tty(command=("cluster", str(DC), "-k", "4", "--init", "bbox", "--seed", "0"))
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+
+def run_on_terminal(*args):
+    """``geokmeans ARGS`` in this process with stderr a (pretend) terminal."""
+    from geokmeans.cli import main
+
+    out, err = io.StringIO(), _Terminal()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_progress_bars_and_quiet():
+    code, _, err = run_on_terminal("cluster", DC, "-k", 4, "--init", "bbox", "--seed", 0)
     assert code == 0 and "restarts [" in err and "10/10" in err
+    code, _, err = run_on_terminal("choose-k", DC, "--k", "2..4", "--seed", 0, "--quiet")
+    assert code == 0 and err == ""
 
 
 # -- outputs: in process (fast) -------------------------------------------------------------
 
-import contextlib  # noqa: E402
-import io  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 

@@ -358,8 +358,12 @@ def test_hulls_of_a_dask_result_equal_in_memory(client, ais, crs):
     assert_array_equal(on_dask.hulls.n_points, in_memory.hulls.n_points)
 
 
-def test_cli_dask_errors(tmp_path):
+def test_cli_dask_errors(tmp_path, monkeypatch):
+    from geokmeans import cli
+
     from .hostile import run_cli
+
+    monkeypatch.setattr(cli, "CONNECT_TIMEOUT_S", 1)  # nothing listens there: no need to wait
 
     code, _, err = run_cli(["cluster", tmp_path / "none_*.csv", "-k", "3"])
     assert code == 2 and "no input files match" in err

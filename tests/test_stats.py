@@ -124,10 +124,10 @@ def test_points_from_minus90_minus60_to_90_60():
 # -- anywhere on Earth -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 13, 20])
+@pytest.mark.parametrize("k", [1, 2, 3, 8, 20])
 def test_random_clusters_of_real_places(places, k):
     lon, lat = places
-    for seed in range(4):
+    for seed in range(2):
         rng = np.random.default_rng(seed)
         labels = voronoi_labels(lon, lat, k, rng)
         with warnings.catch_warnings():
