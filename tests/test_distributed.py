@@ -58,7 +58,8 @@ def assert_same_fit(distributed_model, memory_model):
 
 
 @pytest.mark.parametrize("npartitions", [1, 5])
-def test_same_as_in_memory_from_same_centres(client, ais, seed, npartitions):
+def test_same_as_in_memory_from_same_centres(client, ais_fifth, seed, npartitions):
+    ais = ais_fifth  # 10,000 positions: the same checks, fewer map-reduce rounds
     init = seeds_from(ais, 6, seed)
     frame = ais.assign(w=np.random.default_rng(seed).uniform(0.5, 2.0, len(ais)))
     on_dask = gk.GeoKMeans(6, init=init).fit(dd.from_pandas(frame, npartitions=npartitions),
@@ -67,7 +68,8 @@ def test_same_as_in_memory_from_same_centres(client, ais, seed, npartitions):
     assert_same_fit(on_dask, in_memory)
 
 
-def test_bbox_restarts_as_in_memory(client, ais, caplog):
+def test_bbox_restarts_as_in_memory(client, ais_fifth, caplog):
+    ais = ais_fifth  # 10,000 positions: the same checks, fewer map-reduce rounds
     # n_init="auto" is 10 bbox seedings, drawn from the same generator as in memory; the
     # run with the lowest inertia is kept, with a DEBUG progress record per run
     with caplog.at_level(logging.DEBUG, logger="geokmeans"):
@@ -114,7 +116,8 @@ def test_random_seeds_weighted_without_replacement(seed):
     assert 1.0 in centres[:, 0] and len(np.unique(centres)) == 3
 
 
-def test_random_init_on_dask(client, ais, caplog):
+def test_random_init_on_dask(client, ais_fifth, caplog):
+    ais = ais_fifth  # 10,000 positions: the same checks, fewer map-reduce rounds
     with caplog.at_level(logging.DEBUG, logger="geokmeans"):
         on_dask = gk.GeoKMeans(6, init="random", random_state=0).fit(
             dd.from_pandas(ais, npartitions=3))
@@ -194,7 +197,8 @@ def test_empty_clusters_relocated_as_in_memory(client, ais):
     assert (in_memory.centroids_.n_points > 0).all()
 
 
-def test_kmeans_parallel_seeding_quality(client, ais):
+def test_kmeans_parallel_seeding_quality(client, ais_fifth):
+    ais = ais_fifth  # 10,000 positions: the same checks, fewer map-reduce rounds
     on_dask = gk.GeoKMeans(8, random_state=0).fit(dd.from_pandas(ais, npartitions=4))
     in_memory = [gk.GeoKMeans(8, random_state=s).fit(ais).inertia_ for s in range(5)]
     assert on_dask.inertia_ <= 1.1 * np.median(in_memory)
