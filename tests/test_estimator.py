@@ -101,13 +101,13 @@ def test_n_init_auto(monkeypatch):
     seeds_drawn = []
     import geokmeans.core._estimator as est
 
-    original = est.KMeans._seed
+    original = est.seed_centres
 
-    def counting(self, *args):
-        seeds_drawn.append(args[3])
-        return original(self, *args)
+    def counting(*args, **kwargs):
+        seeds_drawn.append(args[1])
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(est.KMeans, "_seed", counting)
+    monkeypatch.setattr(est, "seed_centres", counting)
     for init, expected in [("k-means++", 1), ("bbox", 10), ("random", 10), (X[:3], 1)]:
         seeds_drawn.clear()
         KMeans(3, init=init, random_state=0).fit(X)
@@ -131,9 +131,11 @@ def test_bbox_init_in_given_box():
     X, _ = make_blobs(400, 3, seed=0)
     box = np.array([[-5.0, -5.0], [5.0, 5.0]])
     km = KMeans(3, init="bbox", bbox=box, n_init=1, max_iter=1, random_state=0)
-    from geokmeans.core._seeding import init_bbox
+    from geokmeans.core._plans import seed_centres
+    from geokmeans.core._source import ArraySource
 
-    centres = init_bbox(X, np.ones(len(X)), 50, np.random.default_rng(0), box)
+    centres = seed_centres(ArraySource(X, np.ones(len(X))), "bbox", 50,
+                           np.random.default_rng(0), bbox=box)
     assert (centres >= box[0]).all() and (centres <= box[1]).all()
     km.fit(X)
     assert km.cluster_centers_.shape == (3, 2)

@@ -9,7 +9,23 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from geokmeans import KMeans
 from geokmeans.core import _kernels
-from geokmeans.core._lloyd import lloyd, relocate_empty_clusters
+from geokmeans.core import _driver
+from geokmeans.core._driver import relocate_empty_clusters
+from geokmeans.core._source import ArraySource
+
+
+def lloyd(X, weights, centers, max_iter, tol, starts=None, callback=None, sphere_radius=None,
+          algorithm="lloyd"):
+    """The driver over an in-memory source: (labels, inertia, centres, n_iter)."""
+    source = ArraySource(np.ascontiguousarray(X, dtype=np.float64), np.asarray(weights, float))
+    centres, n_iter = _driver.lloyd(source, centers, max_iter, tol, sphere_radius=sphere_radius,
+                                    algorithm=algorithm, callback=callback)
+    return (_driver.final_labels(source, "run"), _driver.inertia(source, centres), centres,
+            n_iter)
+
+
+def hamerly(*args, **kwargs):
+    return lloyd(*args, **kwargs, algorithm="hamerly")
 
 from .conftest import make_blobs
 
@@ -202,7 +218,6 @@ def test_large_blobs_converge_strictly():
 
 # -- accelerated iterations give Lloyd's result --------------------------------------------
 
-from geokmeans.core._lloyd import hamerly  # noqa: E402
 
 
 @pytest.mark.parametrize("n_features", [1, 2, 3, 6])

@@ -10,10 +10,11 @@ from geokmeans.core._estimator import make_rng
 from geokmeans.core._seeding import (
     _Blocks,
     _SwapState,
-    init_random,
     local_search,
     spatial_order,
 )
+from geokmeans.core._plans import random_rows
+from geokmeans.core._source import ArraySource
 
 from .conftest import make_blobs
 
@@ -97,7 +98,7 @@ def test_whole_search_equals_numpy_reference(seed):
     rng = np.random.default_rng(seed)
     X = np.round(clustered(rng, n_per=500) * 5)
     w = rng.integers(0, 4, len(X)).astype(float)
-    start = init_random(X, w, 9, rng)
+    start = random_rows(ArraySource(X, w), 9, rng)
     ours = local_search(X, w, start, 40, np.random.default_rng(seed + 10))
     ref = reference_local_search(X, w, start, 40, np.random.default_rng(seed + 10))
     assert_array_equal(ours, ref)
@@ -124,7 +125,7 @@ def test_zero_weight_rows_never_become_centres(seed):
     rng = np.random.default_rng(seed)
     X = clustered(rng, n_per=400)
     w = np.where(rng.uniform(size=len(X)) < 0.5, 0.0, 1.0)
-    start = init_random(X, w, 6, rng)
+    start = random_rows(ArraySource(X, w), 6, rng)
     centres = local_search(X, w, start, 60, rng)
     allowed = {tuple(r) for r in X[w > 0]}
     assert all(tuple(c) in allowed for c in centres)

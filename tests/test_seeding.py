@@ -5,7 +5,21 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from geokmeans.core import _kernels
-from geokmeans.core._seeding import data_bbox, init_bbox, init_kmeanspp, init_random
+from geokmeans.core._plans import data_box, random_rows, seed_centres
+from geokmeans.core._seeding import init_kmeanspp
+from geokmeans.core._source import ArraySource
+
+def init_bbox(X, weights, n_clusters, rng, bbox=None):
+    return seed_centres(ArraySource(X, weights), "bbox", n_clusters, rng, bbox=bbox)
+
+
+def init_random(X, weights, n_clusters, rng):
+    return random_rows(ArraySource(X, weights), n_clusters, rng)
+
+
+def data_bbox(X, weights):
+    return data_box(ArraySource(X, weights))
+
 
 
 def test_bbox_seeds_uniform_in_data_box(seed):

@@ -18,8 +18,9 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
-from ._lloyd import assign, hamerly, lloyd, project_to_sphere
-from ._seeding import init_bbox, init_kmeanspp, init_random, local_search
+from ._driver import assign, best_of, final_labels, log_restart, tolerance
+from ._plans import seed_centres
+from ._source import ArraySource
 
 __all__ = ["KMeans", "log_restart", "make_rng", "resolve_local_search", "resolve_n_init"]
 
@@ -27,14 +28,6 @@ logger = logging.getLogger("geokmeans")
 
 INIT_METHODS = ("k-means++", "bbox", "random")
 ALGORITHMS = ("auto", "lloyd", "hamerly")
-
-
-def log_restart(done, total, inertia):
-    """Report a finished seeding run at DEBUG level with ``progress=(done, total)``
-    attached, so a front end (the command-line tool) can draw a progress bar."""
-    if total > 1:
-        logger.debug("run %d of %d done, inertia %.6g", done, total, inertia,
-                     extra={"progress": (done, total)})
 
 
 def resolve_n_init(n_init, init):
@@ -328,21 +321,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         weight_scale = 1.0 if sample_weight is None else power_of_two_scale(weights)
         if weight_scale != 1.0:
             weights = weights / weight_scale
-        iterate = hamerly if algorithm == "hamerly" else lloyd
         rng = make_rng(self.random_state)
-        starts = _kernels.chunk_starts(X.shape[0])
-        abs_tol = _kernels.mean_column_variance(X, starts) * tol
-
-        best = None
-        for run in range(n_init):
-            centers = self._seed(X, weights, n_clusters, init, bbox, rng, local_steps)
-            callback = self._log_iteration(run) if self.verbose else None
-            result = iterate(X, weights, centers, max_iter, abs_tol, starts, callback,
-                           sphere_radius=self.sphere_radius)
-            if best is None or result[1] < best[1]:
-                best = result
-            log_restart(run + 1, n_init, result[1])
-        labels, inertia, centers, n_iter = best
+        source = ArraySource(X, weights)
+        sphere = None if self.sphere_radius is None else float(self.sphere_radius)
+        seedings = (seed_centres(source, init, n_clusters, rng, local_steps=local_steps,
+                                 bbox=bbox, sphere_radius=sphere) for _ in range(n_init))
+        centers, n_iter, inertia = best_of(
+            source, seedings, n_init, max_iter, tolerance(source, tol), sphere_radius=sphere,
+            algorithm=algorithm, callbacks=self._log_iteration if self.verbose else None)
+        labels = final_labels(source)
         inertia = _unscaled_inertia(inertia, weight_scale)
 
         n_distinct = int(np.count_nonzero(np.bincount(labels, minlength=n_clusters)))
@@ -362,22 +349,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.inertia_ = inertia
         self.n_iter_ = int(n_iter)
         return self
-
-    def _seed(self, X, weights, n_clusters, init, bbox, rng, local_steps):
-        if isinstance(init, str) and init == "k-means++":
-            centers = init_kmeanspp(X, weights, n_clusters, rng, local_steps)
-            local_steps = 0
-        elif not isinstance(init, str):
-            centers = init.copy()
-        elif init == "bbox":
-            centers = init_bbox(X, weights, n_clusters, rng, bbox)
-        else:
-            centers = init_random(X, weights, n_clusters, rng)
-        if self.sphere_radius is not None:
-            project_to_sphere(centers, float(self.sphere_radius))
-        if local_steps:
-            centers = local_search(X, weights, centers, local_steps, rng)
-        return centers
 
     @staticmethod
     def _log_iteration(run):

@@ -1,4 +1,4 @@
-"""Initial centres: uniform in a box, random data points, greedy k-means++.
+"""Greedy k-means++ and LocalSearch++ over rows held in this process.
 
 Private: arguments are assumed validated (float64 C-contiguous ``X`` (n, d), weights
 (n,) >= 0 with a positive sum, ``1 <= n_clusters <= n``, ``rng`` a numpy Generator).
@@ -10,35 +10,7 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["init_bbox", "init_random", "init_kmeanspp", "local_search", "data_bbox"]
-
-
-def data_bbox(X, weights):
-    """Return the (2, d) box ``[mins, maxs]`` of the rows with positive weight."""
-    kept = X[weights > 0]
-    return np.stack([kept.min(axis=0), kept.max(axis=0)])
-
-
-def init_bbox(X, weights, n_clusters, rng, bbox=None):
-    """Centres drawn uniformly in ``bbox`` (2, d), by default the data's box."""
-    box = data_bbox(X, weights) if bbox is None else bbox
-    return rng.uniform(box[0], box[1], size=(n_clusters, X.shape[1]))
-
-
-def init_random(X, weights, n_clusters, rng):
-    """``n_clusters`` distinct rows drawn without replacement, with probability ∝ weight.
-
-    When fewer rows than ``n_clusters`` have positive weight, all of those are taken and
-    the rest are drawn uniformly among the zero-weight rows.
-    """
-    positive = np.flatnonzero(weights > 0)
-    if positive.size >= n_clusters:
-        chosen = rng.choice(X.shape[0], size=n_clusters, replace=False, p=weights / weights.sum())
-    else:
-        zero = np.flatnonzero(weights == 0)
-        extra = rng.choice(zero, size=n_clusters - positive.size, replace=False)
-        chosen = np.concatenate([rng.permutation(positive), extra])
-    return X[chosen].copy()
+__all__ = ["init_kmeanspp", "local_search"]
 
 
 def spatial_order(X):

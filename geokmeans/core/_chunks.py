@@ -1,0 +1,261 @@
+"""Functions of one chunk of rows, mapped over a source by the driver and the plans.
+
+Each takes a ``Chunk`` (``X`` (n, d), ``weights`` (n,)) first, then for stateful steps
+the chunk's state, then plain arguments; it returns numpy values small enough to send
+back from a worker (per-cluster sums, a few rows), never a per-row array, except the
+states that stay where the chunk is. The numba kernels do the per-row work; a chunk of
+this process holds all rows, so they run over all of them in parallel.
+"""
+
+import numpy as np
+
+from . import _kernels
+
+__all__ = [
+    "assign_rows",
+    "candidate_weights",
+    "closest_candidate",
+    "column_sums",
+    "far_rows",
+    "inertia_of_state",
+    "iterate_hamerly",
+    "iterate_lloyd",
+    "labels_of_state",
+    "oversample",
+    "pick_row",
+    "positive_box",
+    "smallest_keys",
+    "split_sums",
+    "squared_deviations",
+    "weighted_cost",
+]
+
+
+def _empty_partial(k, d):
+    return np.zeros((k, d)), np.zeros(k), 0.0, 0
+
+
+def cluster_sums(X, weights, labels, n_clusters, starts):
+    """Weighted coordinate sums (k, d) and weights (k,) of each cluster's rows
+    (chunked partials added in chunk order: independent of the thread count)."""
+    n_chunks, d = starts.shape[0] - 1, X.shape[1]
+    part_sums = np.empty((n_chunks, n_clusters, d))
+    part_weights = np.empty((n_chunks, n_clusters))
+    _kernels.cluster_partials(X, weights, labels, starts, part_sums, part_weights)
+    sums = np.empty((n_clusters, d))
+    totals = np.empty(n_clusters)
+    _kernels.reduce_partials(part_sums, part_weights, np.zeros(n_chunks), sums, totals)
+    return sums, totals
+
+
+# -- Lloyd iterations -----------------------------------------------------------------
+
+
+def iterate_hamerly(chunk, state, centres, shift, neighbours, with_inertia):
+    """One E-step with Hamerly's bounds (Hamerly, 2010) and the chunk's M-step partials.
+
+    ``state`` is ``(labels, upper, lower)`` of the previous step (None at the start);
+    ``shift`` (k,) how far each centre moved since (None at the start);
+    ``neighbours`` is ``_kernels.centre_neighbours(centres)``. Returns the new state
+    and ``(sums (k, d), weights (k,), inertia (NaN unless with_inertia), changed)``.
+    """
+    X, w = chunk.X, chunk.weights
+    n = X.shape[0]
+    k, d = centres.shape
+    if state is None:
+        state = (np.full(n, -1, dtype=np.int32), np.full(n, np.inf), np.zeros(n))
+    if n == 0:
+        return state, _empty_partial(k, d)
+    labels, upper, lower = state
+    starts = _kernels.chunk_starts(n)
+    if shift is not None:
+        _kernels.hamerly_move_bounds(labels, shift, starts, upper, lower)
+    order, order_dist, half_gap = neighbours
+    n_changed = np.empty(starts.shape[0] - 1, dtype=np.int64)
+    _kernels.hamerly_assign(X, centres, np.ascontiguousarray(centres.T), half_gap, order,
+                            order_dist, starts, labels, upper, lower, n_changed)
+    sums, totals = cluster_sums(X, w, labels, k, starts)
+    inertia = (float(_kernels.weighted_inertia(X, w, centres, labels, starts))
+               if with_inertia else np.nan)
+    return state, (sums, totals, inertia, int(n_changed.sum()))
+
+
+def iterate_lloyd(chunk, state, centres, shift, neighbours, with_inertia):
+    """One plain Lloyd E-step (every distance), fused with the M-step partials.
+
+    Same contract as ``iterate_hamerly``; the state is ``(labels, previous labels)``
+    (the arrays are swapped, not reallocated, each step). The inertia is always known.
+    """
+    X, w = chunk.X, chunk.weights
+    n = X.shape[0]
+    k, d = centres.shape
+    if state is None:
+        state = (np.full(n, -1, dtype=np.int32), np.full(n, -1, dtype=np.int32))
+    if n == 0:
+        return state, _empty_partial(k, d)
+    previous, labels = state
+    starts = _kernels.chunk_starts(n)
+    n_chunks = starts.shape[0] - 1
+    part_sums = np.empty((n_chunks, k, d))
+    part_weights = np.empty((n_chunks, k))
+    part_inertia = np.empty(n_chunks)
+    _kernels.lloyd_step(X, w, np.ascontiguousarray(centres.T), starts, labels, np.empty(n),
+                        part_sums, part_weights, part_inertia)
+    sums = np.empty((k, d))
+    totals = np.empty(k)
+    inertia = _kernels.reduce_partials(part_sums, part_weights, part_inertia, sums, totals)
+    changed = int(np.count_nonzero(labels != previous))
+    return (labels, previous), (sums, totals, float(inertia), changed)
+
+
+def labels_of_state(chunk, state):
+    """The labels an iteration state holds (its first array)."""
+    return state[0]
+
+
+def inertia_of_state(chunk, state, centres):
+    """Weighted squared distance of every row to the centre its state names."""
+    if len(chunk) == 0:
+        return 0.0
+    X = chunk.X
+    return float(_kernels.weighted_inertia(X, chunk.weights, centres, state[0],
+                                           _kernels.chunk_starts(X.shape[0])))
+
+
+def far_rows(chunk, state, centres, n_rows):
+    """The ``n_rows`` positive-weight rows farthest from their centre (ties: lower row),
+    as ``(X, weights, labels, squared distances, row numbers)`` in row order."""
+    X, w = chunk.X, chunk.weights
+    labels = state[0]
+    dist2 = np.empty(X.shape[0])
+    if X.shape[0]:
+        _kernels.distances_to_own_centre(X, centres, labels,
+                                         _kernels.chunk_starts(X.shape[0]), dist2)
+    movable = np.flatnonzero((w > 0) & (dist2 > 0))
+    if movable.size > n_rows:
+        d2 = dist2[movable]
+        cut = np.partition(d2, d2.size - n_rows)[d2.size - n_rows]  # n_rows-th largest
+        above = movable[d2 > cut]
+        movable = np.concatenate([above, movable[d2 == cut][: n_rows - above.size]])
+    far = np.sort(movable)
+    return X[far], np.asarray(w[far], dtype=np.float64), labels[far], dist2[far], far
+
+
+def assign_rows(chunk, centres):
+    """Nearest centre (int32) and squared distance of every row."""
+    X = chunk.X
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    dist2 = np.empty(X.shape[0])
+    if X.shape[0]:
+        _kernels.assign_labels(X, np.ascontiguousarray(centres.T),
+                               _kernels.chunk_starts(X.shape[0]), labels, dist2)
+    return labels, dist2
+
+
+# -- summaries --------------------------------------------------------------------------
+
+
+def column_sums(chunk):
+    """``(rows, column sums (d,))``."""
+    return chunk.X.shape[0], chunk.X.sum(axis=0)
+
+
+def squared_deviations(chunk, mean):
+    """Per column, the sum of squared deviations from ``mean`` (d,)."""
+    X = chunk.X
+    out = np.zeros(X.shape[1])
+    for f in range(X.shape[1]):
+        diff = X[:, f] - mean[f]
+        out[f] = diff @ diff
+    return out
+
+
+def positive_box(chunk):
+    """``(mins, maxs)`` (d,) of the rows with positive weight, or None."""
+    kept = chunk.X[chunk.weights > 0]
+    if kept.shape[0] == 0:
+        return None
+    return kept.min(axis=0), kept.max(axis=0)
+
+
+def weight_total(chunk):
+    return float(np.sum(chunk.weights))
+
+
+# -- seeding ----------------------------------------------------------------------------
+
+
+def smallest_keys(chunk, n_clusters, seed):
+    """The chunk's ``n_clusters`` rows with the smallest random keys, as ``(keys (m, 2),
+    rows (m, d))``: key ``-log(1 - u) / w`` for positive weights (Efraimidis & Spirakis,
+    2006: the k smallest form a weighted sample without replacement, the distribution of
+    drawing rows one after another with probability ∝ weight), then zero-weight rows in
+    uniform random order."""
+    X, w = chunk.X, chunk.weights
+    u = np.random.default_rng([seed, chunk.index]).uniform(size=X.shape[0])
+    positive = w > 0
+    with np.errstate(divide="ignore", over="ignore"):  # tiny weights: keys of +inf
+        primary = np.where(positive, -np.log1p(-u) / np.where(positive, w, 1.0), np.inf)
+    order = np.lexsort((u, primary))[:n_clusters]
+    return np.column_stack([primary[order], u[order]]), X[order]
+
+
+def pick_row(chunk, target):
+    """The row where the chunk's running sum of weights passes ``target``."""
+    row = int(np.searchsorted(np.cumsum(chunk.weights), target, side="right"))
+    return chunk.X[min(row, chunk.X.shape[0] - 1)].copy()
+
+
+def closest_candidate(chunk, state, candidates, first_index):
+    """k-means|| state: each row's (squared distance, index) of its nearest candidate so
+    far; ``candidates`` are the new ones, numbered from ``first_index``."""
+    labels, dist2 = assign_rows(chunk, candidates)
+    labels = labels.astype(np.int64) + first_index
+    if state is not None:
+        nearer = dist2 < state[0]
+        dist2 = np.where(nearer, dist2, state[0])
+        labels = np.where(nearer, labels, state[1])
+    return (dist2, labels), None
+
+
+def weighted_cost(chunk, state):
+    return float(chunk.weights @ state[0]) if len(chunk) else 0.0
+
+
+def oversample(chunk, state, factor, seed):
+    """Rows drawn independently with probability ``min(1, factor * w * D²)``."""
+    rng = np.random.default_rng([seed, chunk.index])
+    keep = rng.uniform(size=chunk.X.shape[0]) < factor * chunk.weights * state[0]
+    return chunk.X[keep]
+
+
+def candidate_weights(chunk, state, n_candidates):
+    """Total weight of the rows nearest to each candidate."""
+    return np.bincount(state[1], weights=chunk.weights, minlength=n_candidates)
+
+
+def all_rows(chunk):
+    """``(X, weights)`` of the chunk (for small inputs gathered whole)."""
+    return chunk.X, np.asarray(chunk.weights, dtype=np.float64)
+
+
+# -- splitting clusters -----------------------------------------------------------------
+
+
+def split_sums(chunk, centres, wide, halves):
+    """Sums for a 2-means of the members of each too-wide cluster: rows nearest to
+    ``centres[wide[m]]`` go to the nearer of ``halves[2m]`` and ``halves[2m + 1]``
+    (``halves[2m + 1]`` on a tie only when strictly nearer)."""
+    X, w = chunk.X, chunk.weights
+    if X.shape[0] == 0:
+        return np.zeros(halves.shape), np.zeros(len(halves))
+    labels = assign_rows(chunk, centres)[0]
+    slot = np.full(len(centres), -1)
+    slot[wide] = np.arange(len(wide))
+    member = slot[labels] >= 0
+    Xm, wm, m = np.ascontiguousarray(X[member]), w[member], slot[labels[member]]
+    d0 = ((Xm - halves[2 * m]) ** 2).sum(axis=1)
+    d1 = ((Xm - halves[2 * m + 1]) ** 2).sum(axis=1)
+    half = (2 * m + (d1 < d0)).astype(np.int32)
+    return cluster_sums(Xm, np.ascontiguousarray(wm, dtype=np.float64), half, len(halves),
+                        _kernels.chunk_starts(len(Xm)))

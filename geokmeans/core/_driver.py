@@ -1,0 +1,215 @@
+"""The iteration driver, written once for every source (see ``_source``).
+
+E-step partials from the source → M-step → shift → stopping rules → empty-cluster
+relocation → best of ``n_init``. Private: arguments are assumed validated.
+"""
+
+import logging
+
+import numpy as np
+
+from . import _chunks, _kernels
+from ._source import Chunk
+
+__all__ = [
+    "assign",
+    "best_of",
+    "final_labels",
+    "lloyd",
+    "log_restart",
+    "m_step",
+    "project_to_sphere",
+    "relocate_empty_clusters",
+    "tolerance",
+]
+
+logger = logging.getLogger("geokmeans")
+
+_STEPS = {"hamerly": _chunks.iterate_hamerly, "lloyd": _chunks.iterate_lloyd}
+
+
+def log_restart(done, total, inertia):
+    """Report a finished seeding run at DEBUG level with ``progress=(done, total)``
+    attached, so a front end (the command-line tool) can draw a progress bar."""
+    if total > 1:
+        logger.debug("run %d of %d done, inertia %.6g", done, total, inertia,
+                     extra={"progress": (done, total)})
+
+
+def tolerance(source, tol):
+    """``tol`` times the mean of the columns' variances, with two passes (mean, then
+    squared deviations), so that the threshold is accurate far from the origin."""
+    sums = source.map(_chunks.column_sums)
+    n = sum(s[0] for s in sums)
+    mean = sum(s[1] for s in sums if s[0]) / n
+    deviations = sum(source.map(_chunks.squared_deviations, mean))
+    return float(np.mean(deviations / n)) * tol
+
+
+def project_to_sphere(centres, radius):
+    """Scale each non-zero row of ``centres`` in place to length ``radius``."""
+    norms = np.sqrt((centres**2).sum(axis=1))
+    nonzero = norms > 0
+    centres[nonzero] *= (radius / norms[nonzero])[:, None]  # OUT
+
+
+def m_step(centres, sums, cluster_weights, sphere_radius):
+    """New centres from the sums; clusters with no weight keep their centre.
+
+    With ``sphere_radius`` the mean is scaled back onto that sphere: the exact minimiser
+    of the summed squared chord distance over centres on the sphere (spherical k-means),
+    so the inertia still never increases.
+    """
+    filled = cluster_weights > 0
+    new = centres.copy()
+    new[filled] = sums[filled] / cluster_weights[filled, None]
+    if sphere_radius is not None:
+        project_to_sphere(new, sphere_radius)
+    return new
+
+
+def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
+    """Give each empty cluster the positive-weight row farthest from its centre.
+
+    Rows are taken in decreasing distance (ties: lower row first), skipping any whose
+    own cluster would become empty, so the outcome is deterministic. ``sums`` (k, d) and
+    ``cluster_weights`` (k,) are updated in place; clusters left empty (fewer usable
+    rows than empty clusters) keep weight 0.
+    """
+    empty = np.flatnonzero(cluster_weights <= 0)
+    if empty.size == 0:
+        return
+    movable = np.flatnonzero((weights > 0) & (dist2 > 0))
+    order = movable[np.argsort(-dist2[movable], kind="stable")]
+    slots = iter(empty)
+    target = next(slots, None)
+    for i in order:
+        if target is None:
+            break
+        source = labels[i]
+        if cluster_weights[source] - weights[i] <= 0:
+            continue
+        sums[source] -= weights[i] * X[i]  # OUT
+        cluster_weights[source] -= weights[i]  # OUT
+        sums[target] = weights[i] * X[i]
+        cluster_weights[target] = weights[i]
+        target = next(slots, None)
+
+
+def _relocate(source, state, centres, sums, cluster_weights):
+    """``relocate_empty_clusters`` over the whole source, from each chunk's 2k farthest
+    rows (each row taken fills an empty cluster or is skipped because it is the last
+    positive-weight row of its cluster, at most once per cluster, so 2k rows suffice),
+    merged in decreasing distance, ties by chunk then row: the global row order."""
+    k, d = centres.shape
+    far = source.map(_chunks.far_rows, centres, 2 * k, state=state)
+    keys = sorted((-dist, index, row, j)
+                  for index, part in enumerate(far)
+                  for j, (dist, row) in enumerate(zip(part[3], part[4])))
+    if not keys:
+        return
+    X = np.array([far[t[1]][0][t[3]] for t in keys]).reshape(-1, d)
+    w = np.array([far[t[1]][1][t[3]] for t in keys])
+    labels = np.array([far[t[1]][2][t[3]] for t in keys], dtype=np.int32)
+    dist2 = np.array([-t[0] for t in keys])
+    relocate_empty_clusters(X, w, labels, dist2, sums, cluster_weights)
+
+
+def _reduce(partials, k, d):
+    sums, weights = np.zeros((k, d)), np.zeros(k)
+    inertia, changed = 0.0, 0
+    for s, w, i, c in partials:
+        sums += s
+        weights += w
+        inertia += i
+        changed += c
+    return sums, weights, inertia, changed
+
+
+def lloyd(source, centres, max_iter, abs_tol, *, sphere_radius=None, algorithm="hamerly",
+          callback=None, state="run"):
+    """Lloyd's iterations over ``source`` from ``centres`` (k, d); returns the final
+    centres and the number of iterations.
+
+    Stops when no label changes (strict convergence), when the summed squared centre
+    shift is ``<= abs_tol``, or after ``max_iter`` iterations. Without strict
+    convergence the labels are computed once more against the final centres, so the
+    labels kept in the source's ``state`` always agree with the centres returned.
+    ``algorithm="hamerly"`` skips rows whose bounds prove their centre unchanged: the
+    labels, sums and stopping decisions are those of ``"lloyd"`` (barring exact ties).
+    ``callback(iteration, inertia)`` follows each iteration.
+    """
+    step = _STEPS[algorithm]
+    k, d = centres.shape
+    centres = np.array(centres, dtype=np.float64, order="C")
+    source.forget(state)
+    shift = None
+    strict = False
+    iteration = 0
+    for iteration in range(1, max_iter + 1):
+        partials = source.update(state, step, centres, shift, _neighbours(centres, algorithm),
+                                 callback is not None)
+        sums, weights, inertia, changed = _reduce(partials, k, d)
+        if callback is not None:
+            callback(iteration, inertia)
+        if (weights <= 0).any():
+            _relocate(source, state, centres, sums, weights)
+        new = m_step(centres, sums, weights, sphere_radius)
+        moved = ((new - centres) ** 2).sum(axis=1)
+        shift = np.sqrt(moved) * (1.0 + 1e-9)  # a bound on each centre's move
+        centres = new
+        if iteration > 1 and changed == 0:
+            strict = True
+            break
+        if float(moved.sum()) <= abs_tol:
+            break
+    if not strict:
+        source.update(state, step, centres, shift, _neighbours(centres, algorithm), False)
+    return centres, iteration
+
+
+def _neighbours(centres, algorithm):
+    return _kernels.centre_neighbours(centres) if algorithm == "hamerly" else None
+
+
+def inertia(source, centres, state="run"):
+    """Weighted squared distance of every row to the centre ``state`` names."""
+    return float(sum(source.map(_chunks.inertia_of_state, centres, state=state)))
+
+
+def _labels_only(chunk, state):
+    return (state[0],), None
+
+
+def best_of(source, seedings, n_runs, max_iter, abs_tol, *, sphere_radius=None,
+            algorithm="hamerly", callbacks=None):
+    """Lloyd from each seeding (an iterable of (k, d) arrays, drawn when needed); the
+    run of least inertia wins (the first on a tie). Returns ``(centres, n_iter,
+    inertia)``; the winner's labels are kept in the source's state ``"best"``."""
+    best = None
+    for run, seeds in enumerate(seedings):
+        seeds = np.array(seeds, dtype=np.float64, order="C")
+        if sphere_radius is not None:
+            project_to_sphere(seeds, sphere_radius)
+        callback = None if callbacks is None else callbacks(run)
+        centres, n_iter = lloyd(source, seeds, max_iter, abs_tol, sphere_radius=sphere_radius,
+                                algorithm=algorithm, callback=callback)
+        total = inertia(source, centres)
+        if best is None or total < best[2]:
+            best = (centres, n_iter, total)
+            source.update("best", _labels_only, state="run")
+        log_restart(run + 1, n_runs, total)
+    source.forget("run")
+    return best
+
+
+def assign(X, centres):
+    """Nearest centre of each row of ``X``: labels (n,) int32 and squared distances (n,);
+    ties go to the lowest index."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    return _chunks.assign_rows(Chunk(X, None), np.asarray(centres, dtype=np.float64))
+
+
+def final_labels(source, state="best"):
+    """The labels kept under ``state``, concatenated in chunk order."""
+    return np.concatenate(source.map(_chunks.labels_of_state, state=state))

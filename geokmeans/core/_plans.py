@@ -1,0 +1,103 @@
+"""Seeding plans, written once for every source (see ``_source``).
+
+``"random"``: k distinct rows with probability ∝ weight, from per-chunk random keys.
+``"k-means++"``: greedy weighted k-means++ (``_seeding.init_kmeanspp``) over the
+candidates: every row when the rows are in this process, else the weighted candidates
+of k-means|| (Bahmani et al., 2012), then LocalSearch++ over the same candidates.
+``"bbox"``: uniform in a box, the data's (positive-weight rows) by default.
+Private: arguments are assumed validated.
+"""
+
+import numpy as np
+
+from . import _chunks
+from ._driver import project_to_sphere
+from ._seeding import init_kmeanspp, local_search
+
+__all__ = ["data_box", "kmeans_parallel", "random_rows", "seed_centres"]
+
+KMEANS_PARALLEL_ROUNDS = 5  # Bahmani et al. find 5 rounds of 2k draws enough
+
+
+def data_box(source):
+    """The (2, d) box ``[mins, maxs]`` of the rows with positive weight."""
+    boxes = [b for b in source.map(_chunks.positive_box) if b is not None]
+    return np.stack([np.min([b[0] for b in boxes], axis=0),
+                     np.max([b[1] for b in boxes], axis=0)])
+
+
+def random_rows(source, n_clusters, rng):
+    """``n_clusters`` distinct rows drawn without replacement with probability ∝ weight
+    (then zero-weight rows, uniformly, when too few weights are positive): the rows of
+    the smallest keys over all chunks (``_chunks.smallest_keys``)."""
+    seed = int(rng.integers(0, 2**63))
+    drawn = source.map(_chunks.smallest_keys, n_clusters, seed)
+    keys = np.concatenate([d[0] for d in drawn])
+    rows = np.concatenate([d[1] for d in drawn])
+    return rows[np.lexsort((keys[:, 1], keys[:, 0]))[:n_clusters]].copy()
+
+
+def kmeans_parallel(source, n_clusters, rng):
+    """Weighted k-means|| candidates ``(rows (m, d), weights (m,))``: a first row drawn
+    ∝ weight, then rounds drawing each row independently with probability
+    ``min(1, 2k * w * D² / cost)``; each candidate weighs what its nearest rows weigh."""
+    totals = np.array(source.map(_chunks.weight_total))
+    cumulative = np.cumsum(totals)
+    target = rng.uniform() * cumulative[-1]
+    part = min(int(np.searchsorted(cumulative, target, side="right")), len(totals) - 1)
+    offset = target - (cumulative[part - 1] if part else 0.0)
+    candidates = source.chunk_rows(part, _chunks.pick_row, offset)[None, :]
+    source.update("closest", _chunks.closest_candidate, candidates, 0)
+    for _ in range(KMEANS_PARALLEL_ROUNDS):
+        cost = sum(source.map(_chunks.weighted_cost, state="closest"))
+        if cost <= 0:
+            break
+        seed = int(rng.integers(0, 2**63))
+        drawn = source.map(_chunks.oversample, 2 * n_clusters / cost, seed, state="closest")
+        new = np.concatenate([np.empty((0, candidates.shape[1]))] + list(drawn))
+        if len(new) == 0:
+            continue
+        source.update("closest", _chunks.closest_candidate, new, len(candidates))
+        candidates = np.concatenate([candidates, new])
+    weights = sum(source.map(_chunks.candidate_weights, len(candidates), state="closest"))
+    source.forget("closest")
+    if (weights > 0).sum() < n_clusters:  # tiny inputs: every row is a candidate
+        rows = source.map(_chunks.all_rows)
+        candidates = np.concatenate([r[0] for r in rows])
+        weights = np.concatenate([r[1] for r in rows])
+    return np.ascontiguousarray(candidates), weights
+
+
+def _kmeanspp(source, n_clusters, rng, local_steps):
+    if source.distributed:
+        candidates, weights = kmeans_parallel(source, n_clusters, rng)
+    else:
+        candidates, weights = source.rows()
+    return init_kmeanspp(candidates, weights, n_clusters, rng, local_steps)
+
+
+def seed_centres(source, init, n_clusters, rng, *, local_steps=0, bbox=None,
+                 sphere_radius=None):
+    """Initial centres (k, d) by the plan ``init``: an array (copied), ``"bbox"``,
+    ``"random"`` or ``"k-means++"``; ``local_steps`` of LocalSearch++ follow (inside
+    k-means++ on its candidates; after the others over all rows, in this process only).
+    With ``sphere_radius`` the centres are put on that sphere first."""
+    if isinstance(init, str) and init == "k-means++":
+        centres = _kmeanspp(source, n_clusters, rng, local_steps)
+        local_steps = 0
+    elif not isinstance(init, str):
+        centres = np.array(init, dtype=np.float64)
+    elif init == "bbox":
+        box = data_box(source) if bbox is None else bbox
+        centres = rng.uniform(box[0], box[1], size=(n_clusters, source.n_features))
+    else:
+        centres = random_rows(source, n_clusters, rng)
+    if sphere_radius is not None:
+        project_to_sphere(centres, float(sphere_radius))
+    if local_steps:
+        if source.distributed:  # refused at the edge (model validation) before any read
+            raise ValueError("LocalSearch++ after a non-k-means++ seeding needs all rows "
+                             "in this process.")
+        X, weights = source.rows()
+        centres = local_search(X, weights, centres, local_steps, rng)
+    return centres
