@@ -253,7 +253,7 @@ def _check_outputs(named, input_path):
     option.
     """
     from . import io
-    from .distributed import input_paths
+    from ._partitioned import input_paths
 
     given = [(option, path, suffixes) for option, path, suffixes in named if path is not None]
     checker = io.OutputSet(protected=input_paths(input_path))
@@ -297,7 +297,7 @@ def _cluster_table(centroids, limit=20):
 
 def _dask_input(args):
     """The input as a dask frame when it is partitioned or --dask is given, else None."""
-    from .distributed import is_partitioned_path, read_partitioned
+    from ._partitioned import is_partitioned_path, read_partitioned
 
     if args.dask is None and not is_partitioned_path(args.input):
         return None
@@ -354,7 +354,7 @@ def _preflight(args):
         raise UsageError(f"--plot needs matplotlib, which is not installed: {_INSTALL['plot']}")
     if args.command != "cluster":
         return
-    from .distributed import is_partitioned_path
+    from ._partitioned import is_partitioned_path
 
     if args.dask is not None:
         if not args.dask.strip():  # would silently run on the local scheduler

@@ -407,9 +407,9 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     rng = make_rng(random_state)
     n_clusters = len(result.centroids)
     if result.is_dask:
-        from .distributed import sample_points
+        from .sources import lazy_sample
 
-        points = sample_points(result, cluster_quota(result.centroids.n_points, max_points),
+        points = lazy_sample(result, cluster_quota(result.centroids.n_points, max_points),
                                random_state)
         labels = points[result.label_column].to_numpy()
         n_points = int(result.centroids.n_points.sum())

@@ -12,16 +12,24 @@ from ._validation import (
     as_real_array,
     check_finite_rows,
     check_param,
-    check_radius_clusters,
     check_params,
-    power_of_two_scale,
 )
+from . import sources
+from ._radius import final_stats, split_to_radius
 from .core import KMeans, nearest_centre
-from .core._estimator import _unscaled_inertia, log_restart, make_rng, resolve_n_init
+from .core._driver import best_of, lloyd, tolerance
+from .core._estimator import (
+    _unscaled_inertia,
+    make_rng,
+    resolve_algorithm,
+    resolve_local_search,
+    resolve_n_init,
+)
+from .core._plans import seed_centres
 from .errors import InputError
 from .io import read_points
-from .projection import choose_projection, longitude_extent, parse_crs, wrap_longitude
-from .stats import cluster_table, geodesic_distances_m
+from .projection import longitude_extent, parse_crs, projection_for_extent, wrap_longitude
+from .stats import cluster_table_from_sums
 
 __all__ = ["GeoKMeans", "LonLatBox", "sample_bbox"]
 
@@ -221,35 +229,6 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         parse_crs(params["crs"])
         return params
 
-    def _fit_points(self, points, weights, rng, params):
-        """Project, fit the core model and return it with the projection."""
-        n_clusters, init = params["n_clusters"], params["init"]
-        projection = choose_projection(points.lon, points.lat, params["crs"])
-        X = projection.forward(points.lon, points.lat)
-        if isinstance(init, str) and init != "bbox":
-            core = self._core(init, params["n_init"], rng, projection)
-            return core.fit(X, sample_weight=weights), projection
-        if not isinstance(init, str):
-            n_runs = 1
-            if resolve_n_init(params["n_init"], init) != 1:  # as KMeans and the Dask back end
-                warnings.warn(f"Explicit initial centres given: n_init={params['n_init']} "
-                              "ignored, 1 run done.", RuntimeWarning, stacklevel=4)
-            seedings = iter([projection.forward(init[:, 0], init[:, 1])])
-        else:
-            box = params["bbox"] or LonLatBox.of_points(points.lon, points.lat)
-            n_runs = resolve_n_init(params["n_init"], "bbox")
-            # drawn one run at a time: memory for one seeding, whatever n_init
-            seedings = (projection.forward(*sample_bbox(box, n_clusters, rng))
-                        for _ in range(n_runs))
-        best = None
-        for run, seed_centres in enumerate(seedings):
-            core = self._core(seed_centres, 1, rng, projection)
-            core.fit(X, sample_weight=weights)
-            if best is None or core.inertia_ < best.inertia_:
-                best = core
-            log_restart(run + 1, n_runs, core.inertia_)
-        return best, projection
-
     def fit(self, data, y=None, sample_weight=None):
         """Cluster the points of ``data``.
 
@@ -265,55 +244,80 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         -------
         self : GeoKMeans
         """
-        from .distributed import is_dask_collection
-
         params = self._validated()  # before reading anything
         check_param("sample_weight", sample_weight)
-        if is_dask_collection(data):
-            from .distributed import fit_dask
-
-            return fit_dask(self, data, sample_weight, params)
-        points = read_points(data, lat=params["lat"], lon=params["lon"], weight=sample_weight,
-                             dropna=params["dropna"], keep_frame=False)
-        self._fit_read(points, params)
-        return self
+        points = sources.read(data, lat=params["lat"], lon=params["lon"],
+                              weight=sample_weight, dropna=params["dropna"], params=params)
+        return self._fit_points(points, params)
 
     def _fit_read(self, points, params=None):
-        """Fit on an already-read ``PointData``; sets the fitted attributes.
-
-        ``params`` are those of ``_validated()`` (computed here when not given).
-        """
+        """Fit on an already-read ``io.PointData``; sets the fitted attributes."""
         params = self._validated() if params is None else params
+        return self._fit_points(sources.MemoryPoints(points), params)
+
+    def _fit_points(self, points, params):
+        """Fit on ``points`` (``sources.read``): the same code for memory and Dask."""
         n_clusters = params["n_clusters"]
-        if len(points.lon) < n_clusters:
+        if points.n_points < n_clusters:
             raise InputError(
-                f"n_samples={len(points.lon)} should be >= n_clusters={n_clusters}: there are "
-                f"fewer points than clusters."
-            )
+                f"n_samples={points.n_points} should be >= n_clusters={n_clusters}: there "
+                "are fewer points than clusters.")
+        extent = points.extent()
+        projection = projection_for_extent(params["crs"], *extent)
         # weights / 2**e with the largest in [1, 2): exact (the clustering is the same),
         # and no sum of weights times squared metres can overflow; totals are scaled back
-        scale = 1.0 if points.weights is None else power_of_two_scale(points.weights)
-        weights = None if points.weights is None else points.weights / scale
+        scale = points.weight_scale()
+        source = points.project(projection, scale)
+        sphere = projection.sphere_radius_m
+        algorithm = resolve_algorithm(params["algorithm"], n_clusters)
+        abs_tol = tolerance(source, params["tol"])
         rng = make_rng(params["random_state"])
-        core, projection = self._fit_points(points, weights, rng, params)
-        if params["max_radius_m"] is not None:
-            core = self._split_to_radius(points, weights, core, projection,
-                                         params["max_radius_m"], rng)
-        inertia = _unscaled_inertia(core.inertia_, scale)
-        centre_lon, centre_lat = projection.inverse(core.cluster_centers_)
-        labels = core.labels_
-        distances = geodesic_distances_m(points.lon, points.lat, centre_lon[labels],
-                                         centre_lat[labels])
-        table = cluster_table(labels, np.ones(len(labels)) if weights is None else weights,
-                              distances, core.cluster_centers_.shape[0])
+        n_runs, seedings = self._seedings(params, source, projection, extent, rng)
+        callbacks = KMeans._log_iteration if self.verbose else None
+        centres, n_iter, _ = best_of(source, seedings, n_runs, params["max_iter"], abs_tol,
+                                     sphere_radius=sphere, algorithm=algorithm,
+                                     callbacks=callbacks)
+        if params["max_radius_m"] is None:
+            stats = final_stats(source, centres, projection)
+        else:
+            def rerun(start):
+                return lloyd(source, start, params["max_iter"], abs_tol, sphere_radius=sphere,
+                             algorithm=algorithm, state="best")
+
+            centres, n_iter, stats = split_to_radius(source, centres, n_iter, projection,
+                                                     params["max_radius_m"], rerun,
+                                                     points.n_points, params["max_iter"])
+        centre_lon, centre_lat, counts, weights, weighted, maximum, inertia, _ = stats
+        table = cluster_table_from_sums(counts, weights, weighted, maximum)
         table["weight"] = table["weight"] * scale
-        self._set_fitted(projection, core.cluster_centers_, centre_lon, centre_lat, table,
-                         inertia, core.n_iter_, points.n_dropped)
-        self.labels_ = np.full(len(points.valid), -1, dtype=np.int32)
-        self.labels_[points.valid] = labels
-        self.distances_m_ = np.full(len(points.valid), np.nan)
-        self.distances_m_[points.valid] = distances
+        self._set_fitted(projection, centres, centre_lon, centre_lat, table,
+                         _unscaled_inertia(inertia, scale), n_iter, points.n_dropped)
+        self.labels_, self.distances_m_ = points.labels_and_distances(
+            source, projection, centres, centre_lon, centre_lat)
         return self
+
+    def _seedings(self, params, source, projection, extent, rng):
+        """``(n_runs, seedings)``: how many seedings ``n_init`` asks for, and an iterator
+        drawing each (k, d) set of projected seeds when it is needed."""
+        n_clusters, init = params["n_clusters"], params["init"]
+        n_runs = resolve_n_init(params["n_init"], init)
+        local_steps = resolve_local_search(params["local_search"], init, n_clusters)
+        if not isinstance(init, str):
+            if n_runs != 1:  # as KMeans does
+                warnings.warn(f"Explicit initial centres given: n_init={params['n_init']} "
+                              "ignored, 1 run done.", RuntimeWarning, stacklevel=4)
+            n_runs = 1
+            draw = lambda: projection.forward(init[:, 0], init[:, 1])  # noqa: E731
+        elif init == "bbox":
+            west, width, lat_min, lat_max = extent
+            box = params["bbox"] or LonLatBox(west, lat_min, float(wrap_longitude(west + width)),
+                                              lat_max)
+            draw = lambda: projection.forward(*sample_bbox(box, n_clusters, rng))  # noqa: E731
+        else:
+            draw = lambda: init  # noqa: E731
+        return n_runs, (seed_centres(source, draw(), n_clusters, rng, local_steps=local_steps,
+                                     sphere_radius=projection.sphere_radius_m)
+                        for _ in range(n_runs))
 
     def _set_fitted(self, projection, centres, centre_lon, centre_lat, table, inertia, n_iter,
                     n_dropped):
@@ -329,50 +333,6 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         self.n_iter_ = int(n_iter)
         self.n_dropped_ = int(n_dropped)
         self.n_clusters_ = len(centres)
-
-    def _split_to_radius(self, points, weights, core, projection, max_radius_m, rng):
-        """Split clusters until every member is within ``max_radius_m`` of its centroid.
-
-        Each round splits every cluster whose farthest member (geodesic) is beyond the
-        radius in two (2-means of its members, started from the centroid and that
-        farthest member), then reruns Lloyd on all points from the enlarged set of
-        centres. k grows every round and cannot exceed the number of distinct points, so
-        this ends. The Dask back end splits the same way.
-        """
-        X = projection.forward(points.lon, points.lat)
-        for n_rounds in range(len(points.lon)):
-            lon, lat = projection.inverse(core.cluster_centers_)
-            labels = core.labels_
-            dist = geodesic_distances_m(points.lon, points.lat, lon[labels], lat[labels])
-            worst = np.full(len(lon), 0.0)
-            np.maximum.at(worst, labels, dist)
-            too_wide = np.flatnonzero(worst > max_radius_m)
-            if too_wide.size == 0:
-                return core
-            check_radius_clusters(len(lon) + too_wide.size, max_radius_m, n_rounds + 1)
-            wide = np.zeros(len(lon), dtype=bool)
-            wide[too_wide] = True
-            centres = list(core.cluster_centers_[~wide])
-            order = np.argsort(labels, kind="stable")  # members of every cluster at once
-            bounds = np.searchsorted(labels[order], np.arange(len(lon) + 1))
-            for j in too_wide:
-                members = order[bounds[j]:bounds[j + 1]]
-                if (X[members] == X[members[0]]).all():  # one location: cannot be split
-                    raise InputError(
-                        f"max_radius_m={max_radius_m:g} cannot be met: cluster {j} holds "
-                        f"{members.size} point(s) at one location, {worst[j]:.3g} m from its "
-                        "centroid after the projection's round trip; use a larger radius."
-                    )
-                w = None if weights is None else weights[members]
-                farthest = X[members[np.argmax(dist[members])]]
-                start = np.stack([core.cluster_centers_[j], farthest])
-                # run to a fixed point (no tolerance), as the Dask back end does
-                halves = self._core(start, 1, rng, projection, n_clusters=2, tol=0.0)
-                centres.extend(halves.fit(X[members], sample_weight=w).cluster_centers_)
-            centres = np.unique(np.asarray(centres), axis=0)
-            core = self._core(centres, 1, rng, projection, n_clusters=len(centres))
-            core.fit(X, sample_weight=weights)
-        return core  # pragma: no cover - every point its own cluster ends the loop earlier
 
     def predict(self, data):
         """Nearest centroid (in the fitted projection) of each point of ``data``.

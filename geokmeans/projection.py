@@ -18,6 +18,9 @@ __all__ = [
     "auto_projection",
     "check_area_of_use",
     "choose_projection",
+    "combine_extents",
+    "partial_extent",
+    "projection_for_extent",
     "parse_crs",
     "longitude_extent",
     "utm_zone_crs",
@@ -270,3 +273,39 @@ def auto_projection(west, width, lat_min, lat_max):
     if np.abs(ends).max() > UTM_MAX_OFFSET_DEG or width > 2 * UTM_MAX_OFFSET_DEG:
         return Projection("sphere")
     return Projection("utm", zone_crs)
+
+
+def partial_extent(lon, lat):
+    """Summary of some points' extent, combinable with others' (``combine_extents``):
+    longitude min/max in [-180, 180) and in [0, 360), latitude min/max and the number of
+    points; None for no points."""
+    if len(lon) == 0:
+        return None
+    lon360 = np.where(lon < 0, lon + 360.0, lon)
+    return (float(lon.min()), float(lon.max()), float(lon360.min()), float(lon360.max()),
+            float(lat.min()), float(lat.max()), int(len(lon)))
+
+
+def combine_extents(parts):
+    """``(west, width, lat_min, lat_max)`` of the points summarised by ``parts`` (from
+    ``partial_extent``; None entries skipped): the narrower of the arcs of longitude
+    seen from -180° and from 0°, so data across the 180° meridian get a narrow arc.
+    Written for points in pieces (Dask partitions) and used for points in memory too,
+    so both choose the same projection and the same default seeding box."""
+    parts = [p for p in parts if p is not None]
+    lon_min, lon_max, l360_min, l360_max, lat_min, lat_max, _ = zip(*parts)
+    plain = (min(lon_min), max(lon_max) - min(lon_min))
+    shifted = (min(l360_min), max(l360_max) - min(l360_min))
+    west, width = plain if plain[1] <= shifted[1] else shifted
+    return float(wrap_longitude(west)), float(width), min(lat_min), max(lat_max)
+
+
+def projection_for_extent(crs, west, width, lat_min, lat_max):
+    """The projection ``crs`` names for data of this extent (see ``choose_projection``):
+    ``"auto"`` decides from the extent; a named CRS is checked against its area of use."""
+    projection = parse_crs(crs)
+    if projection is None:
+        return auto_projection(west, width, lat_min, lat_max)
+    if projection.mode == "crs" and not isinstance(crs, Projection):
+        check_area_of_use(projection, west, width, lat_min, lat_max)
+    return projection

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from . import io
+from . import io, sources
 from ._validation import check_choice, check_param, check_params
 from .errors import DataTypeError, InputError
 from .model import GeoKMeans
@@ -72,9 +72,8 @@ class ClusterResult:
         """
         table = self.centroids.drop(columns="geometry")
         if self.is_dask:
-            from .distributed import hulls_of
-
-            return gpd.GeoDataFrame(table, geometry=list(hulls_of(self)), crs="EPSG:4326")
+            return gpd.GeoDataFrame(table, geometry=list(sources.lazy_hulls(self)),
+                                    crs="EPSG:4326")
         valid = self.model.labels_ >= 0
         lonlat = self.points.geometry[valid]
         if self.points.crs is not None and not self.points.crs.equals("EPSG:4326"):
@@ -401,24 +400,20 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     model = GeoKMeans(n_clusters, lat=lat, lon=lon, **options)
     params = model._validated()  # every parameter, before reading the data
     check_param("weight", weights)
-    from .distributed import is_dask_collection
-
-    dask = is_dask_collection(data)
+    dask = sources.is_lazy(data)
     # absolute, so the input stays protected if the working directory changes later
     source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
     if dask:  # the files its graph reads (dask.dataframe.read_csv, read_parquet ...)
-        from .distributed import source_paths
-
-        source = tuple(Path(os.path.abspath(p)) for p in source_paths(data)) or None
+        source = tuple(Path(os.path.abspath(p)) for p in sources.input_files(data)) or None
     plan = _plan_outputs(write if write is not None else {}, source=source, dask=dask)
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     if dask:
-        from .distributed import as_dask_frame
-
-        frame = as_dask_frame(data)
-        _check_names(frame.columns, label_column, None)
-        model.fit(data, sample_weight=weights)
-        frame = frame.assign(**{label_column: model.labels_})
+        points = sources.read(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"],
+                              params=params)
+        _check_names(points.frame.columns, label_column, distance_column)
+        model._fit_points(points, params)
+        frame = points.frame.assign(**{label_column: model.labels_,
+                                       distance_column: model.distances_m_})
         result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,
                                distance_column)
     else:

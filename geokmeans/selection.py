@@ -157,10 +157,10 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     >>> gk.choose_k(lonlat, "2..6", random_state=0).recommended_k
     3
     """
-    from .distributed import is_dask_collection
+    from .sources import is_lazy
 
     ks = check_k_range(k_range)
-    if is_dask_collection(data):
+    if is_lazy(data):
         raise InputError("choose_k fits every k in memory: pass a pandas/GeoPandas sample of "
                          "the dask collection (e.g. ddf.sample(frac=0.01).compute()).")
     if not isinstance(init, str):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
+from .core._chunks import inertia_of_state
 from ._hull_geometry import HULL_STEP_DEG, hull_geometries
 from ._hulls import HEMISPHERE_MARGIN_DEG, HullVertices
 
@@ -15,6 +16,8 @@ __all__ = [
     "HEMISPHERE_MARGIN_DEG",
     "HULL_STEP_DEG",
     "cluster_hulls",
+    "cluster_partials",
+    "combine_cluster_partials",
     "cluster_table",
     "cluster_table_from_sums",
     "geodesic_distances_m",
@@ -57,6 +60,49 @@ def geodesic_distances_m(lon, lat, to_lon, to_lat):
     with ThreadPoolExecutor(n_threads) as pool:
         list(pool.map(part, range(n_threads)))
     return out
+
+
+def cluster_partials(chunk, state, centres, centre_lon, centre_lat, with_farthest):
+    """Per-cluster sums of one chunk of a source, against the labels its ``state``
+    holds: ``(distances (n,), (counts, weights, weighted distances, maximum distance,
+    inertia, farthest rows))`` with geodesic distances in metres to the labelled centre
+    (``centre_lon``/``centre_lat``, degrees). ``farthest`` (k, d) holds the projected
+    coordinates of each cluster's farthest row (NaN where none; None unless
+    ``with_farthest``). The distances are the chunk's new state (kept where it is)."""
+    labels = state[0]
+    k, d = len(centre_lon), centres.shape[1]
+    maximum = np.full(k, -np.inf)
+    if len(chunk) == 0:
+        farthest = np.full((k, d), np.nan) if with_farthest else None
+        return np.empty(0), (np.zeros(k), np.zeros(k), np.zeros(k), maximum, 0.0, farthest)
+    w = np.asarray(chunk.weights, dtype=np.float64)
+    distances = geodesic_distances_m(chunk.lon, chunk.lat, centre_lon[labels],
+                                     centre_lat[labels])
+    np.maximum.at(maximum, labels, distances)
+    farthest = None
+    if with_farthest:
+        farthest = np.full((k, d), np.nan)
+        order = np.lexsort((distances, labels))  # by cluster, then distance: last is farthest
+        last = np.searchsorted(labels[order], np.arange(k), side="right") - 1
+        present = np.bincount(labels, minlength=k) > 0
+        farthest[present] = chunk.X[order[last[present]]]
+    partial = (np.bincount(labels, minlength=k).astype(np.float64),
+               np.bincount(labels, weights=w, minlength=k),
+               np.bincount(labels, weights=w * distances, minlength=k), maximum,
+               inertia_of_state(chunk, state, centres), farthest)
+    return distances, partial
+
+
+def combine_cluster_partials(partials):
+    """``cluster_partials`` of every chunk added up: ``(counts, weights, weighted
+    distances, maximum distance, inertia, farthest rows or None)``."""
+    counts, weights, weighted, inertia = (sum(p[i] for p in partials) for i in (0, 1, 2, 4))
+    maxima = np.array([p[3] for p in partials])
+    farthest = None
+    if partials[0][5] is not None:
+        winner = np.argmax(maxima, axis=0)
+        farthest = np.array([partials[c][5][j] for j, c in enumerate(winner)])
+    return counts, weights, weighted, maxima.max(axis=0), float(inertia), farthest
 
 
 def cluster_table(labels, weights, distances_m, n_clusters):

@@ -21,6 +21,7 @@ __all__ = [
     "iterate_hamerly",
     "iterate_lloyd",
     "labels_of_state",
+    "member_locations",
     "oversample",
     "pick_row",
     "positive_box",
@@ -242,20 +243,42 @@ def all_rows(chunk):
 # -- splitting clusters -----------------------------------------------------------------
 
 
-def split_sums(chunk, centres, wide, halves):
-    """Sums for a 2-means of the members of each too-wide cluster: rows nearest to
-    ``centres[wide[m]]`` go to the nearer of ``halves[2m]`` and ``halves[2m + 1]``
-    (``halves[2m + 1]`` on a tie only when strictly nearer)."""
+def _wide_slots(labels, n_clusters, wide):
+    """Each row's index in ``wide`` (-1 for rows of other clusters)."""
+    slot = np.full(n_clusters, -1)
+    slot[wide] = np.arange(len(wide))
+    return slot[labels]
+
+
+def split_sums(chunk, state, centres, wide, halves):
+    """Sums for a 2-means of the members of each too-wide cluster: rows that the
+    state labels ``wide[m]`` go to the nearer of ``halves[2m]`` and ``halves[2m + 1]``
+    (the second only when strictly nearer)."""
     X, w = chunk.X, chunk.weights
     if X.shape[0] == 0:
         return np.zeros(halves.shape), np.zeros(len(halves))
-    labels = assign_rows(chunk, centres)[0]
-    slot = np.full(len(centres), -1)
-    slot[wide] = np.arange(len(wide))
-    member = slot[labels] >= 0
-    Xm, wm, m = np.ascontiguousarray(X[member]), w[member], slot[labels[member]]
+    slots = _wide_slots(state[0], len(centres), wide)
+    member = slots >= 0
+    Xm, m = np.ascontiguousarray(X[member]), slots[member]
+    wm = np.ascontiguousarray(w[member], dtype=np.float64)
     d0 = ((Xm - halves[2 * m]) ** 2).sum(axis=1)
     d1 = ((Xm - halves[2 * m + 1]) ** 2).sum(axis=1)
     half = (2 * m + (d1 < d0)).astype(np.int32)
-    return cluster_sums(Xm, np.ascontiguousarray(wm, dtype=np.float64), half, len(halves),
-                        _kernels.chunk_starts(len(Xm)))
+    return cluster_sums(Xm, wm, half, len(halves), _kernels.chunk_starts(len(Xm)))
+
+
+def member_locations(chunk, state, n_clusters, wide):
+    """For each cluster of ``wide``: its first member's row here (NaN if none) and
+    whether any other member here lies elsewhere: ``(firsts (m, d), spread (m,))``."""
+    X = chunk.X
+    firsts = np.full((len(wide), X.shape[1]), np.nan)
+    spread = np.zeros(len(wide), dtype=bool)
+    if X.shape[0] == 0:
+        return firsts, spread
+    slots = _wide_slots(state[0], n_clusters, wide)
+    rows = np.flatnonzero(slots >= 0)
+    present, first = np.unique(slots[rows], return_index=True)
+    firsts[present] = X[rows[first]]
+    differs = (X[rows] != firsts[slots[rows]]).any(axis=1)
+    spread[np.unique(slots[rows][differs])] = True
+    return firsts, spread

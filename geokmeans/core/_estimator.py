@@ -22,7 +22,7 @@ from ._driver import assign, best_of, final_labels, log_restart, tolerance
 from ._plans import seed_centres
 from ._source import ArraySource
 
-__all__ = ["KMeans", "log_restart", "make_rng", "resolve_local_search", "resolve_n_init"]
+__all__ = ["KMeans", "make_rng", "resolve_algorithm", "resolve_local_search", "resolve_n_init"]
 
 logger = logging.getLogger("geokmeans")
 
@@ -45,6 +45,13 @@ def resolve_local_search(local_search, init, n_clusters):
     if isinstance(local_search, str):
         return n_clusters if isinstance(init, str) and init == "k-means++" else 0
     return local_search
+
+
+def resolve_algorithm(algorithm, n_clusters):
+    """``"auto"``: Hamerly's bounds when there is more than one cluster."""
+    if algorithm == "auto":
+        return "hamerly" if n_clusters > 1 else "lloyd"
+    return algorithm
 
 
 def make_rng(random_state):
@@ -254,9 +261,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             )
             n_init = 1
         local_steps = resolve_local_search(params["local_search"], init, n_clusters)
-        algorithm = params["algorithm"]
-        if algorithm == "auto":
-            algorithm = "hamerly" if n_clusters > 1 else "lloyd"
+        algorithm = resolve_algorithm(params["algorithm"], n_clusters)
         bbox = None if params["bbox"] is None else self._check_bbox(params["bbox"], n_features)
         return (n_clusters, init, n_init, local_steps, params["max_iter"], params["tol"], bbox,
                 algorithm)
