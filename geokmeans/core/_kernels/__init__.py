@@ -1,0 +1,93 @@
+"""Numba kernels: distances, assignment and partial sums over fixed chunks of rows.
+
+This package sets up the threading environment before numba loads and re-exports every
+kernel, so callers write ``_kernels.lloyd_step(...)``. One module per algorithm family:
+``lloyd`` (full E-step and M-step partials), ``hamerly`` (bounded E-step), ``kmeanspp``
+(seeding over spatial blocks) and ``local_search`` (LocalSearch++ swaps), over
+``_common`` (row chunking, inlined distance primitives, shared reductions).
+
+Every parallel loop runs over chunks whose bounds depend only on the number of rows,
+never on the number of threads. Each chunk writes its own slot of the partial
+results, which are then reduced in chunk order, so results are bit-identical
+whatever ``NUMBA_NUM_THREADS`` is. Kernels never validate; arguments written to are
+marked ``# OUT``.
+
+Threads wait passively between parallel loops (``OMP_WAIT_POLICY=PASSIVE`` unless the
+environment already says otherwise): OpenMP's default spin-waiting threads take the
+cores from whatever else runs, and on a busy machine (a Dask worker beside others, a
+test run, a shared server) every parallel loop then waits for descheduled spinners. On
+the project's 2-core machine under load, a 50,000-point fit with many small parallel
+loops ran 10-20 times slower with spinning threads; idle, passive waiting was as fast.
+
+numba's on-disk cache (``cache=True``) is invalidated only when the kernel's own file
+changes, not when an inlined helper it imports from another module does: after editing
+``_common.py``, delete the ``*.nbi``/``*.nbc`` files in this package's ``__pycache__``.
+"""
+
+import os
+
+# read by libgomp when numba's OpenMP threading layer first loads (the first parallel call);
+# set here, before any submodule imports numba
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from ._common import (  # noqa: E402
+    MAX_CHUNKS,
+    MIN_CHUNK_ROWS,
+    chunk_starts,
+    mean_column_variance,
+    pairwise_distances,
+    reduce_partials,
+    weighted_inertia,
+)
+from .hamerly import (  # noqa: E402
+    SEARCH_RADIUS,
+    centre_neighbours,
+    cluster_partials,
+    distances_to_own_centre,
+    hamerly_assign,
+    hamerly_move_bounds,
+)
+from .kmeanspp import (  # noqa: E402
+    BLOCK_ROWS,
+    block_boxes,
+    column_bounds,
+    gather_rows,
+    kpp_add_centre,
+    kpp_candidate_potentials,
+    kpp_sample,
+    morton_keys,
+    radix_argsort,
+)
+from .lloyd import assign_labels, lloyd_step  # noqa: E402
+from .local_search import ls_nearest_two, ls_swap, ls_swap_deltas, n_block_groups  # noqa: E402
+
+__all__ = [
+    "MAX_CHUNKS",
+    "MIN_CHUNK_ROWS",
+    "chunk_starts",
+    "assign_labels",
+    "lloyd_step",
+    "reduce_partials",
+    "pairwise_distances",
+    "weighted_inertia",
+    "hamerly_assign",
+    "cluster_partials",
+    "distances_to_own_centre",
+    "hamerly_move_bounds",
+    "centre_neighbours",
+    "SEARCH_RADIUS",
+    "BLOCK_ROWS",
+    "morton_keys",
+    "radix_argsort",
+    "gather_rows",
+    "column_bounds",
+    "mean_column_variance",
+    "block_boxes",
+    "kpp_add_centre",
+    "kpp_candidate_potentials",
+    "kpp_sample",
+    "n_block_groups",
+    "ls_nearest_two",
+    "ls_swap_deltas",
+    "ls_swap",
+]

@@ -1,0 +1,153 @@
+"""What every kernel family shares: the fixed chunking of rows, the inlined distance
+primitives, and the whole-array passes (reductions, inertia, distances) that belong to
+no single algorithm."""
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "MAX_CHUNKS",
+    "MIN_CHUNK_ROWS",
+    "chunk_starts",
+    "reduce_partials",
+    "weighted_inertia",
+    "pairwise_distances",
+    "mean_column_variance",
+]
+
+
+# At least this many rows per chunk, and at most this many chunks: partial sums
+# then take MAX_CHUNKS * k * d floats whatever n is.
+MIN_CHUNK_ROWS = 512
+MAX_CHUNKS = 256
+
+
+def chunk_starts(n_rows):
+    """Return the (n_chunks + 1,) int64 row offsets of the chunks for ``n_rows`` rows."""
+    n_chunks = max(1, min(MAX_CHUNKS, -(-n_rows // MIN_CHUNK_ROWS)))
+    return np.linspace(0, n_rows, n_chunks + 1).round().astype(np.int64)
+
+
+# -- inlined distance primitives --------------------------------------------------------------
+
+@njit(inline="always")
+def _sqdist(X, i, centers, j):
+    total = 0.0
+    for f in range(X.shape[1]):
+        diff = X[i, f] - centers[j, f]
+        total += diff * diff
+    return total
+
+
+@njit(inline="always")
+def _all_sqdist(X, i, centers_t, buf):
+    """Squared distances from row i to every centre into ``buf`` (k,).
+
+    ``centers_t`` is the (d, k) transpose of the centres, so the loop over centres is
+    contiguous and vectorises; each distance adds the same terms in the same order as
+    ``_sqdist``, so both give the same value.
+    """
+    k = centers_t.shape[1]
+    for j in range(k):
+        buf[j] = 0.0
+    for f in range(centers_t.shape[0]):
+        xf = X[i, f]
+        for j in range(k):
+            diff = xf - centers_t[f, j]
+            buf[j] += diff * diff
+
+
+@njit(inline="always")
+def _keep_two(d2, j, best, second, best_j):
+    """Fold centre j at squared distance d2 into the two nearest so far (ties: lower j)."""
+    if d2 < best or (d2 == best and j < best_j):
+        return d2, best, j
+    if d2 < second:
+        return best, d2, best_j
+    return best, second, best_j
+
+
+@njit(inline="always")
+def _box_sqdist(point, t, box_lo, box_hi, b):
+    total = 0.0
+    for f in range(point.shape[1]):
+        v = point[t, f]
+        gap = 0.0
+        if v < box_lo[b, f]:
+            gap = box_lo[b, f] - v
+        elif v > box_hi[b, f]:
+            gap = v - box_hi[b, f]
+        total += gap * gap
+    return total
+
+
+# -- whole-array passes ------------------------------------------------------------------------
+
+@njit(cache=True)
+def reduce_partials(part_sums, part_weights, part_inertia, sums, cluster_weights):
+    """Add the chunks' partial results in chunk order; return the total inertia."""
+    sums[:, :] = 0.0  # OUT
+    cluster_weights[:] = 0.0  # OUT
+    inertia = 0.0
+    for c in range(part_sums.shape[0]):
+        for j in range(part_sums.shape[1]):
+            cluster_weights[j] += part_weights[c, j]
+            for f in range(part_sums.shape[2]):
+                sums[j, f] += part_sums[c, j, f]
+        inertia += part_inertia[c]
+    return inertia
+
+
+@njit(parallel=True, cache=True)
+def weighted_inertia(X, weights, centers, labels, starts):
+    """Sum of ``weights * squared distance`` of each row to the centre named by ``labels``."""
+    n_chunks = starts.shape[0] - 1
+    partial = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        total = 0.0
+        for i in range(starts[c], starts[c + 1]):
+            total += weights[i] * _sqdist(X, i, centers, labels[i])
+        partial[c] = total
+    inertia = 0.0
+    for c in range(n_chunks):
+        inertia += partial[c]
+    return inertia
+
+
+@njit(parallel=True, cache=True)
+def pairwise_distances(X, centers, starts, out):
+    """Euclidean distances from every row to every centre, into ``out`` (n, k)."""
+    for c in prange(starts.shape[0] - 1):
+        for i in range(starts[c], starts[c + 1]):
+            for j in range(centers.shape[0]):
+                out[i, j] = np.sqrt(_sqdist(X, i, centers, j))  # OUT
+
+
+@njit(parallel=True, cache=True)
+def mean_column_variance(X, starts):
+    """``mean(var(X, axis=0))`` with two passes over fixed chunks (thread-count independent)."""
+    n, d = X.shape
+    n_chunks = starts.shape[0] - 1
+    partial = np.zeros((n_chunks, d))
+    for c in prange(n_chunks):
+        for i in range(starts[c], starts[c + 1]):
+            for f in range(d):
+                partial[c, f] += X[i, f]
+    mean = np.zeros(d)
+    for c in range(n_chunks):
+        for f in range(d):
+            mean[f] += partial[c, f]
+    mean /= n
+    partial[:, :] = 0.0
+    for c in prange(n_chunks):
+        for i in range(starts[c], starts[c + 1]):
+            for f in range(d):
+                diff = X[i, f] - mean[f]
+                partial[c, f] += diff * diff
+    total = 0.0
+    for f in range(d):
+        column = 0.0
+        for c in range(n_chunks):
+            column += partial[c, f]
+        total += column / n
+    return total / d

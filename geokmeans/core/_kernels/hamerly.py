@@ -1,0 +1,157 @@
+"""Hamerly's accelerated iterations: the bounded E-step, its bounds and centre
+neighbourhoods, and the M-step partials it runs with."""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import _all_sqdist, _keep_two, _sqdist
+
+__all__ = [
+    "SEARCH_RADIUS",
+    "hamerly_assign",
+    "cluster_partials",
+    "distances_to_own_centre",
+    "hamerly_move_bounds",
+    "centre_neighbours",
+]
+
+
+# -- Hamerly's accelerated iterations ------------------------------------------------------
+#
+# G. Hamerly, "Making k-means even faster", SIAM SDM 2010. Each row keeps an upper bound
+# on the distance to its centre and a lower bound on the distance to any other centre;
+# a row is examined only when its upper bound exceeds both its lower bound and half the
+# distance from its centre to the nearest other centre. Rows whose bounds fail search
+# only the centres near their current one: any centre that could be nearer lies within
+# twice the row's distance of it, so the search walks the other centres in order of
+# distance (``neighbours``) up to SEARCH_RADIUS times that distance and bounds the rest
+# from below (after Newling & Fleuret, "Fast k-means with accurate bounds", ICML 2016).
+# Ties are broken towards the lowest index, as in ``assign_labels``, so labels, sums and
+# centres equal Lloyd's.
+
+# Bounds are compared with this much slack so that rounding can never skip a row whose
+# nearest centre changed; near-ties within ~1e-10 relative get a search instead.
+_SAFE = 1.0 - 1e-10
+SEARCH_RADIUS = 3.0
+
+
+@njit(parallel=True, cache=True)
+def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, starts, labels,
+                   upper, lower, n_changed):
+    """One bounded E-step. ``labels`` < 0 forces a full search for that row.
+
+    ``centers`` (k, d) and its transpose ``centers_t`` (d, k) hold the same centres;
+    ``neighbours[a]`` lists the other centres by increasing distance ``neighbour_dist[a]``
+    from centre a. Updates ``labels``, ``upper`` and ``lower`` (n,) in place and writes
+    the number of changed labels per chunk into ``n_changed`` (n_chunks,).
+    """
+    k = centers.shape[0]
+    for c in prange(starts.shape[0] - 1):
+        changed = 0
+        buf = np.empty(k)
+        for i in range(starts[c], starts[c + 1]):
+            a = labels[i]
+            if a >= 0:
+                bound = max(half_gap[a], lower[i]) * _SAFE
+                if upper[i] <= bound:
+                    continue
+                d2_a = _sqdist(X, i, centers, a)
+                u = np.sqrt(d2_a)
+                upper[i] = u  # OUT
+                if u <= bound:
+                    continue
+                radius = SEARCH_RADIUS * u
+                reach = radius * (1.0 + 1e-10) + 1e-300
+                best = d2_a
+                best_j = a
+                second = np.inf
+                beyond = np.inf
+                for m in range(k - 1):
+                    if neighbour_dist[a, m] > reach:
+                        beyond = neighbour_dist[a, m] - u
+                        break
+                    j = neighbours[a, m]
+                    best, second, best_j = _keep_two(_sqdist(X, i, centers, j), j, best, second,
+                                                     best_j)
+                upper[i] = np.sqrt(best)  # OUT
+                lower[i] = min(np.sqrt(second), beyond * _SAFE)  # OUT
+            else:
+                _all_sqdist(X, i, centers_t, buf)
+                best = np.inf
+                second = np.inf
+                best_j = 0
+                for j in range(k):
+                    best, second, best_j = _keep_two(buf[j], j, best, second, best_j)
+                upper[i] = np.sqrt(best)  # OUT
+                lower[i] = np.sqrt(second)  # OUT
+            if best_j != a:
+                labels[i] = best_j  # OUT
+                changed += 1
+        n_changed[c] = changed  # OUT
+
+
+@njit(parallel=True, cache=True)
+def cluster_partials(X, weights, labels, starts, part_sums, part_weights):
+    """Per-chunk weighted sums of the rows of each cluster (the M-step's partials)."""
+    d = X.shape[1]
+    for c in prange(starts.shape[0] - 1):
+        part_sums[c, :, :] = 0.0  # OUT
+        part_weights[c, :] = 0.0  # OUT
+        for i in range(starts[c], starts[c + 1]):
+            j = labels[i]
+            w = weights[i]
+            part_weights[c, j] += w
+            for f in range(d):
+                part_sums[c, j, f] += w * X[i, f]
+
+
+@njit(parallel=True, cache=True)
+def distances_to_own_centre(X, centers, labels, starts, dist2):
+    """Squared distance of each row to the centre named by ``labels``."""
+    for c in prange(starts.shape[0] - 1):
+        for i in range(starts[c], starts[c + 1]):
+            dist2[i] = _sqdist(X, i, centers, labels[i])  # OUT
+
+
+@njit(parallel=True, cache=True)
+def hamerly_move_bounds(labels, shift, starts, upper, lower):
+    """Loosen the bounds after centres moved by ``shift`` (k,) (Euclidean distances)."""
+    k = shift.shape[0]
+    first = 0
+    for j in range(1, k):
+        if shift[j] > shift[first]:
+            first = j
+    second_shift = 0.0
+    for j in range(k):
+        if j != first and shift[j] > second_shift:
+            second_shift = shift[j]
+    for c in prange(starts.shape[0] - 1):
+        for i in range(starts[c], starts[c + 1]):
+            a = labels[i]
+            upper[i] += shift[a]  # OUT
+            lower[i] -= second_shift if a == first else shift[first]  # OUT
+
+
+@njit(parallel=True, cache=True)
+def centre_neighbours(centers):
+    """For each centre, the others sorted by distance: ``(neighbours (k, k-1) int64,
+    distances (k, k-1), half_gap (k,))``, ``half_gap`` being half the nearest distance
+    (inf when k = 1). Rows are independent, so the result does not depend on threads.
+    The order among equal distances does not matter: the search takes every neighbour
+    within its reach and breaks ties by index, so any sort gives the same labels."""
+    k = centers.shape[0]
+    dist = np.empty((k, k))
+    for j in prange(k):
+        for m in range(k):
+            dist[j, m] = np.inf if m == j else np.sqrt(_sqdist(centers, j, centers, m))
+    neighbours = np.empty((k, max(k - 1, 0)), dtype=np.int64)
+    neighbour_dist = np.empty((k, max(k - 1, 0)))
+    half_gap = np.full(k, np.inf)
+    for j in prange(k):
+        order = np.argsort(dist[j])[: k - 1]
+        for m in range(k - 1):
+            neighbours[j, m] = order[m]
+            neighbour_dist[j, m] = dist[j, order[m]]
+        if k > 1:
+            half_gap[j] = 0.5 * neighbour_dist[j, 0]
+    return neighbours, neighbour_dist, half_gap
