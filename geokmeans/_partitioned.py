@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import GeoKMeansError, InputError
+from .errors import GeoKMeansError, InputError, OptionalDependencyError
 
 __all__ = [
     "input_paths",
@@ -20,6 +20,16 @@ __all__ = [
     "source_paths",
     "write_partitioned",
 ]
+
+
+def _require_dask():
+    try:
+        import dask  # noqa: F401
+        import dask.dataframe  # noqa: F401
+    except ImportError:
+        raise OptionalDependencyError(
+            'clustering dask collections needs dask: pip install "geokmeans[dask]"'
+        ) from None
 
 
 def _is_glob(path):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ._partitioned import (  # noqa: F401 - the public names of reading in pieces
+    _require_dask,
     input_paths,
     is_partitioned_path,
     read_partitioned,
@@ -35,7 +36,6 @@ from .errors import (
     GeoKMeansError,
     GeoKMeansWarning,
     InputError,
-    OptionalDependencyError,
 )
 from .io import read_points
 from .projection import combine_extents, partial_extent
@@ -56,16 +56,6 @@ __all__ = [
 ]
 
 is_dask_collection = is_lazy
-
-
-def _require_dask():
-    try:
-        import dask  # noqa: F401
-        import dask.dataframe  # noqa: F401
-    except ImportError:
-        raise OptionalDependencyError(
-            'clustering dask collections needs dask: pip install "geokmeans[dask]"'
-        ) from None
 
 
 def as_dask_frame(data):

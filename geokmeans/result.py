@@ -237,7 +237,7 @@ class ClusterResult:
                 raise InputError(f"'{path}': the points of a dask result are written as a "
                                  "partitioned Parquet directory (a path ending in .parquet, "
                                  "which='points'); write the centroids or hulls separately.")
-            from .distributed import write_partitioned
+            from ._partitioned import write_partitioned
 
             return write_partitioned(self.points, path, outputs=outputs, label=label,
                                      protected=protected)

@@ -91,20 +91,25 @@ def test_bbox_restarts_as_in_memory(client, ais_fifth, caplog):
 
 def test_random_seeds_weighted_without_replacement(seed):
     # the k smallest exponential keys: the first drawn row follows the weights, as in memory
-    from geokmeans.distributed import _init_random
+    from geokmeans.core._plans import random_rows
+    from geokmeans.core._source import Chunk
 
-    def compute(*tasks):
-        return tasks
+    class Chunks:  # a source of several chunks in this process
+        def __init__(self, parts):
+            self.chunks = [Chunk(X, w, index=i) for i, (X, w) in enumerate(parts)]
 
-    def delayed(fn):
-        return fn
+        def map(self, fn, *args):
+            return [fn(c, *args) for c in self.chunks]
+
+    def _init_random(parts, k, rng):
+        return random_rows(Chunks(parts), k, rng)
 
     X = np.arange(4.0)[:, None]
     parts = [(X[:2], np.array([1.0, 0.0])), (X[2:], np.array([1.0, 2.0]))]
     rng = np.random.default_rng(seed)
     firsts = []
     for _ in range(4000):
-        centres = _init_random(parts, 2, rng, compute, delayed)
+        centres = _init_random(parts, 2, rng)
         assert centres[0, 0] != centres[1, 0] and 1.0 not in centres[:, 0]
         firsts.append(centres[0, 0])
     freq = np.bincount(np.array(firsts, dtype=int), minlength=4) / 4000
@@ -112,7 +117,7 @@ def test_random_seeds_weighted_without_replacement(seed):
     assert freq[0] == pytest.approx(0.25, abs=0.04)
     # fewer positive weights than k: all of them, then distinct zero-weight rows
     parts = [(X[:2], np.array([0.0, 3.0])), (X[2:], np.array([0.0, 0.0]))]
-    centres = _init_random(parts, 3, rng, compute, delayed)
+    centres = _init_random(parts, 3, rng)
     assert 1.0 in centres[:, 0] and len(np.unique(centres)) == 3
 
 

@@ -348,20 +348,21 @@ def test_weight_series_is_aligned_on_the_index():
 
 def test_bbox_seeds_are_drawn_one_restart_at_a_time(monkeypatch):
     from geokmeans import model as model_module
+    from geokmeans.core import _driver
 
     events = []
-    real_sample, real_fit = model_module.sample_bbox, gk.KMeans.fit
+    real_sample, real_lloyd = model_module.sample_bbox, _driver.lloyd
 
     def sample(*args):
         events.append("draw")
         return real_sample(*args)
 
-    def fit(self, *args, **kwargs):
+    def lloyd(*args, **kwargs):
         events.append("fit")
-        return real_fit(self, *args, **kwargs)
+        return real_lloyd(*args, **kwargs)
 
     monkeypatch.setattr(model_module, "sample_bbox", sample)
-    monkeypatch.setattr(gk.KMeans, "fit", fit)
+    monkeypatch.setattr(_driver, "lloyd", lloyd)
     gk.GeoKMeans(2, init="bbox", n_init=3, random_state=0).fit(LONLAT)
     assert events == ["draw", "fit"] * 3
 
