@@ -583,3 +583,48 @@ def test_partitioned_output_whose_name_has_glob_characters(tmp_path, ais):
     assert code == 0, err
     assert len(pd.read_parquet(out)) == 80
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c[1].gpkg", out.name, "parts"]
+
+
+# -- one engine: Dask and memory run the same code, so they agree ---------------------------
+
+
+def _world(n=3000):
+    cities = pd.read_csv(DATA / "world_cities.csv").iloc[::11].head(n).reset_index(drop=True)
+    return cities
+
+
+@pytest.mark.parametrize("case", ["sphere-radius", "utm-empty-lloyd", "utm-empty-hamerly"])
+def test_same_engine_as_in_memory(client, ais_fifth, case):
+    # from the same explicit centres: equal labels, centres, n_iter and final k, through
+    # max_radius_m splitting, empty-cluster relocation, weights, the sphere and UTM
+    if case == "sphere-radius":
+        frame = _world()
+        init = frame[["longitude", "latitude"]].to_numpy()[[0, 500, 1000, 1500, 2000, 2500]]
+        options = dict(init=init, max_radius_m=2_500_000.0, crs="sphere")
+        weight = "population"
+    else:
+        frame = ais_fifth.assign(w=np.random.default_rng(1).uniform(0.5, 2.0, len(ais_fifth)))
+        init = seeds_from(frame, 5, 3)
+        init[4] = [-60.0, 10.0]  # far from the harbour: empty after the first E-step
+        options = dict(init=init, max_radius_m=3_000.0,
+                       algorithm=case.rsplit("-", 1)[1])
+        weight = "w"
+    on_dask = gk.GeoKMeans(len(init), **options).fit(dd.from_pandas(frame, npartitions=4),
+                                                     sample_weight=weight)
+    in_memory = gk.GeoKMeans(len(init), **options).fit(frame, sample_weight=weight)
+    assert in_memory.n_clusters_ > len(init)  # the radius split clusters
+    assert on_dask.n_clusters_ == in_memory.n_clusters_
+    assert_same_fit(on_dask, in_memory)
+    assert_allclose(on_dask.distances_m_.compute().to_numpy(), in_memory.distances_m_,
+                    rtol=1e-9)
+
+
+def test_dask_result_points_carry_distances(client, ais_fifth):
+    init = seeds_from(ais_fifth, 4, 0)
+    result = gk.cluster(dd.from_pandas(ais_fifth, npartitions=3), 4, init=init)
+    memory = gk.cluster(ais_fifth, 4, init=init)
+    points = result.points.compute()
+    assert list(points.columns) == list(memory.points.drop(columns="geometry").columns)
+    assert_array_equal(points["cluster"].to_numpy(), memory.points["cluster"].to_numpy())
+    assert_allclose(points["distance_m"].to_numpy(), memory.points["distance_m"].to_numpy(),
+                    rtol=1e-9)
