@@ -16,7 +16,7 @@ from .projection import Projection, choose_projection
 from .result import ClusterResult, cluster
 from .selection import KChoice, choose_k
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 
 def explore(result, **map_options):

@@ -15,6 +15,7 @@ from .errors import GeoKMeansError, InputError, OptionalDependencyError
 
 __all__ = [
     "input_paths",
+    "is_dask_collection",
     "is_partitioned_path",
     "read_partitioned",
     "source_paths",
@@ -30,6 +31,13 @@ def _require_dask():
         raise OptionalDependencyError(
             'clustering dask collections needs dask: pip install "geokmeans[dask]"'
         ) from None
+
+
+def is_dask_collection(data):
+    """True for dask arrays, dask DataFrames and dask_geopandas GeoDataFrames (checked
+    by module name: dask need not be installed)."""
+    module = type(data).__module__ or ""
+    return module.split(".")[0] in ("dask", "dask_geopandas", "dask_expr")
 
 
 def _is_glob(path):

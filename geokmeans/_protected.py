@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["InputGlob", "protected_entries", "refusal", "same_file"]
+__all__ = ["InputGlob", "protected_entries", "refusal", "same_file", "source_entries"]
 
 
 def same_file(a, b):
@@ -79,6 +79,13 @@ def refusal(path, described, target, protected):
         return (f"refusing to overwrite the input file '{path}'; choose another output "
                 "path.")
     return None
+
+
+def source_entries(source):
+    """A result's ``source`` (a path, a tuple of paths, or None) as a list."""
+    if source is None:
+        return []
+    return list(source) if isinstance(source, (tuple, list)) else [source]
 
 
 def protected_entries(protected):

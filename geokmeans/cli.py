@@ -175,7 +175,7 @@ def _common_input_options(parser):
 
 
 def build_parser():
-    from . import __version__
+    from ._version import __version__
 
     parser = _Parser(
         prog="geokmeans",

@@ -23,6 +23,7 @@ import pandas as pd
 from ._partitioned import (  # noqa: F401 - the public names of reading in pieces
     _require_dask,
     input_paths,
+    is_dask_collection,
     is_partitioned_path,
     read_partitioned,
     source_paths,
@@ -39,7 +40,6 @@ from .errors import (
 )
 from .io import read_points
 from .projection import combine_extents, partial_extent
-from .sources import is_lazy
 from .stats import cluster_hulls, geodesic_distances_m, hull_vertex_rows
 
 __all__ = [
@@ -54,9 +54,6 @@ __all__ = [
     "sample_points",
     "source_paths",
 ]
-
-is_dask_collection = is_lazy
-
 
 def as_dask_frame(data):
     """A dask DataFrame (or dask_geopandas GeoDataFrame) for any dask input."""

@@ -23,6 +23,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from ._protected import source_entries
 from ._validation import check_params
 from .core._estimator import make_rng
 from .errors import DataTypeError, InputError
@@ -311,9 +312,7 @@ _PROTECTED = "_geokmeans_protected"  # attribute of a map: the inputs drawn on i
 def _protect(fmap, result):
     """Record on ``fmap`` the inputs of ``result`` (files, directories) drawn on it, for
     ``save_map`` to refuse writing over them."""
-    from .result import _protected
-
-    entries = [*getattr(fmap, _PROTECTED, ()), *_protected(result.source)]
+    entries = [*getattr(fmap, _PROTECTED, ()), *source_entries(result.source)]
     setattr(fmap, _PROTECTED, tuple(entries))
 
 

@@ -86,7 +86,7 @@ class ClusterResult:
     @property
     def metadata(self):
         """Facts about the run stored with every export."""
-        from . import __version__
+        from ._version import __version__
 
         return {
             "crs_used": self.model.crs_,

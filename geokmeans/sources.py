@@ -10,6 +10,7 @@ so the fit is the same code for both.
 
 import numpy as np
 
+from ._partitioned import is_dask_collection
 from ._validation import power_of_two_scale
 from .core._driver import final_labels
 from .core._source import ArraySource, unit_weights
@@ -21,8 +22,7 @@ __all__ = ["MemoryPoints", "input_files", "is_lazy", "lazy_hulls", "lazy_sample"
 
 def is_lazy(data):
     """True for dask arrays, dask DataFrames and dask_geopandas GeoDataFrames."""
-    module = type(data).__module__ or ""
-    return module.split(".")[0] in ("dask", "dask_geopandas", "dask_expr")
+    return is_dask_collection(data)
 
 
 def read(data, *, lat=None, lon=None, weight=None, dropna=False, params=None):

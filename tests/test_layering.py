@@ -33,3 +33,126 @@ def test_numba_only_in_kernels():
     assert users, "no module imports numba"
     outside = sorted(str(p.relative_to(PACKAGE)) for p in users if kernels not in p.parents)
     assert not outside, f"numba imported outside core/_kernels/: {outside}"
+
+
+# -- the layer order of the architecture, for every module -----------------------------------
+# A module may import (at the top or lazily, inside a function) only modules of an earlier
+# group. Every module of the package must appear here, so a new module is placed on purpose.
+LAYERS = [
+    ("_version", "errors"),
+    ("_validation",),
+    ("core._kernels._common",),
+    ("core._kernels.hamerly", "core._kernels.kmeanspp", "core._kernels.lloyd",
+     "core._kernels.local_search"),
+    ("core._kernels",),
+    ("core._source", "core._chunks", "core._seeding"),
+    ("core._driver",),  # the iteration, once, over any source
+    ("core._plans",),  # seeding plans over any source
+    ("core._estimator",),
+    ("core",),
+    ("projection", "_hulls", "_protected", "_tables"),
+    ("_hull_geometry", "_atomic"),
+    ("stats", "_writers"),  # geodesy and hulls; writing tables
+    ("io",),
+    ("_partitioned",),  # inputs in pieces (Dask reading)
+    ("_dask_writers",),
+    ("distributed",),  # the Dask source
+    ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
+    ("_radius",),  # final statistics and split-to-radius over any source
+    ("model",),
+    ("maps",),
+    ("result",),
+    ("selection",),
+    ("accessor", "cli"),
+    ("__init__", "__main__"),
+]
+
+
+def _module_name(path):
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _package_imports(path, modules):
+    """The package modules ``path`` imports, lazily or not (``from .x import y`` counts
+    ``x.y`` when that is a module, else ``x``)."""
+    return _imports_of_text(path.read_text(), list(path.relative_to(PACKAGE).with_suffix("").parts),
+                            modules)
+
+
+def _imports_of_text(text, parts, modules):
+    package = parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - (node.level - 1)]
+            target = base + (node.module.split(".") if node.module else [])
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("geokmeans"):
+            target = node.module.split(".")[1:]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("geokmeans."):
+                    found.add(alias.name.split(".", 1)[1])
+            continue
+        else:
+            continue
+        for alias in node.names:
+            name = ".".join(target + [alias.name])
+            found.add(name if name in modules else ".".join(target) or "__init__")
+    return found & set(modules)
+
+
+def _graph():
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {name: _package_imports(path, paths) - {name} for name, path in paths.items()}
+
+
+def test_every_module_has_a_layer():
+    placed = [m for group in LAYERS for m in group]
+    assert len(placed) == len(set(placed))
+    missing = sorted(set(_graph()) - set(placed))
+    assert not missing, f"modules without a layer in LAYERS: {missing}"
+
+
+def test_imports_go_down_the_layers():
+    rank = {m: i for i, group in enumerate(LAYERS) for m in group}
+    upward = sorted(f"{m} imports {d}" for m, deps in _graph().items() for d in deps
+                    if d in rank and rank[d] >= rank[m])
+    assert not upward, "imports against the layer order:\n" + "\n".join(upward)
+
+
+def test_no_import_cycle():
+    graph = _graph()
+    state = {}
+
+    def visit(node, trail):
+        state[node] = "open"
+        for dep in sorted(graph[node]):
+            if state.get(dep) == "open":
+                raise AssertionError(" -> ".join(trail + [node, dep]))
+            if dep not in state:
+                visit(dep, trail + [node])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
+
+
+def test_model_result_and_maps_never_import_dask():
+    graph = _graph()
+    for module in ("model", "result", "maps", "selection"):
+        assert not graph[module] & {"distributed", "_dask_writers"}, module
+        assert "dask" not in set(imported_modules(PACKAGE / f"{module}.py")), module
+
+
+def test_the_checker_sees_lazy_imports():
+    # a control: the parser finds imports inside functions, of each form
+    path = PACKAGE / "projection.py"
+    modules = set(_graph())
+    found = _package_imports(path, modules)
+    assert "errors" in found
+    text = "def late():\n    from .result import ClusterResult\n    from . import maps\n"
+    assert {"result", "maps"} <= _imports_of_text(text, ["projection"], modules)
