@@ -7,7 +7,8 @@ files, starts a
 LocalCluster of 2 worker processes (1 thread each) with a per-worker memory limit, then
 fits, side by side in this run: geokmeans on the dask frame (k-means|| seeding), dask-ml's
 KMeans on the projected coordinates (its own k-means||), and in-memory geokmeans on the
-same points in this process. Reports wall time, inertia and each worker's peak memory
+same Parquet files read into this process (both timed from the files to a fitted model,
+each seeding plan on both). Reports wall time, inertia and each worker's peak memory
 (sampled every 50 ms). Prints a markdown table.
 """
 
@@ -92,24 +93,34 @@ def main():
                           memory_limit=args.memory_limit, dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             ddf = dd.read_parquet(str(Path(tmp) / "part_*.parquet"))
+            del frame  # both fits read the Parquet files, as a user's job would
             client.run(lambda: __import__("geokmeans"))  # imports and compiled kernels
             baseline = max(client.run(worker_rss).values())
-            with PeakSampler(client) as sampler:
+            files = str(Path(tmp) / "part_*.parquet")
+            model = None
+            for label, options in (("k-means|| / k-means++", {}),
+                                   ("random rows", {"init": "random", "n_init": 1})):
+                with PeakSampler(client) as sampler:
+                    start = time.perf_counter()
+                    fitted = gk.GeoKMeans(args.k, random_state=0, **options).fit(
+                        dd.read_parquet(files))
+                    on_dask = time.perf_counter() - start
+                rows.append([f"geokmeans on dask, seeds: {label}", f"{on_dask:.1f}",
+                             f"{fitted.inertia_:.5g}", fitted.n_iter_, fitted.crs_,
+                             " / ".join(f"{p / 2**20:.0f}" for p in sampler.peaks.values())])
+                print("partial:", rows[-1], flush=True)
+                model = model or fitted
+                # the same job in this process: read the same files, fit, same plan
                 start = time.perf_counter()
-                model = gk.GeoKMeans(args.k, random_state=0).fit(ddf)
+                in_memory = gk.GeoKMeans(args.k, random_state=0, **options).fit(
+                    pd.read_parquet(tmp))
                 elapsed = time.perf_counter() - start
-            rows.append(["geokmeans on dask (k-means|| + Lloyd)", f"{elapsed:.1f}",
-                         f"{model.inertia_:.5g}", model.n_iter_, model.crs_,
-                         " / ".join(f"{p / 2**20:.0f}" for p in sampler.peaks.values())])
+                rows.append([f"geokmeans in memory (this process, 2 threads), seeds: {label}",
+                             f"{elapsed:.1f}", f"{in_memory.inertia_:.5g}", in_memory.n_iter_,
+                             in_memory.crs_, f"dask / memory = {on_dask / elapsed:.2f}"])
+                print("partial:", rows[-1], flush=True)
+                del in_memory
             projection = model.projection_
-            print("partial:", rows[-1], flush=True)
-
-            start = time.perf_counter()
-            in_memory = gk.GeoKMeans(args.k, random_state=0).fit(frame)
-            elapsed = time.perf_counter() - start
-            rows.append(["geokmeans in memory (this process, 2 threads)", f"{elapsed:.1f}",
-                         f"{in_memory.inertia_:.5g}", in_memory.n_iter_, in_memory.crs_, "–"])
-            print("partial:", rows[-1], flush=True)
 
             if not args.skip_dask_ml:
                 import dask.array as da

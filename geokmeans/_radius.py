@@ -14,10 +14,11 @@ __all__ = ["final_stats", "split_to_radius"]
 def final_stats(source, centres, projection, with_farthest=False):
     """``(centre_lon, centre_lat, counts, weights, weighted distances, maximum distance,
     inertia, farthest rows)`` of the labels in the source's state ``"best"``; each
-    row's geodesic distance stays in the state ``"distances"``."""
+    row's geodesic distance stays in the state ``"distances"`` (in this process only:
+    Dask results compute them lazily from the input)."""
     centre_lon, centre_lat = projection.inverse(centres)
     partials = source.update("distances", cluster_partials, centres, centre_lon, centre_lat,
-                             with_farthest, state="best")
+                             with_farthest, projection, not source.distributed, state="best")
     return (centre_lon, centre_lat) + combine_cluster_partials(partials)
 
 

@@ -185,11 +185,12 @@ def _summary(read):
 
 
 def _project(read, projection, scale, index):
-    """The partition's ``Chunk``: projected rows, weights / scale, lon/lat kept."""
+    """The partition's ``Chunk``: projected rows and weights / scale (lon/lat are not
+    kept: statistics get them back from the projection, to save workers' memory)."""
     lon, lat, weights, _ = read[1]
     X = projection.forward(lon, lat) if lon.size else np.empty((0, projection.n_dims))
     weights = unit_weights(lon.size) if weights is None else weights / scale
-    return Chunk(np.ascontiguousarray(X), weights, lon, lat, index)
+    return Chunk(np.ascontiguousarray(X), weights, index=index)
 
 
 def _labelled_partition(frame, projection, centres, centre_lon, centre_lat, lat, lon, dropna):

@@ -62,13 +62,16 @@ def geodesic_distances_m(lon, lat, to_lon, to_lat):
     return out
 
 
-def cluster_partials(chunk, state, centres, centre_lon, centre_lat, with_farthest):
+def cluster_partials(chunk, state, centres, centre_lon, centre_lat, with_farthest, projection,
+                     keep_distances):
     """Per-cluster sums of one chunk of a source, against the labels its ``state``
     holds: ``(distances (n,), (counts, weights, weighted distances, maximum distance,
     inertia, farthest rows))`` with geodesic distances in metres to the labelled centre
     (``centre_lon``/``centre_lat``, degrees). ``farthest`` (k, d) holds the projected
     coordinates of each cluster's farthest row (NaN where none; None unless
-    ``with_farthest``). The distances are the chunk's new state (kept where it is)."""
+    ``with_farthest``). The distances are the chunk's new state when ``keep_distances``
+    (else None). A chunk without ``lon``/``lat`` (kept on Dask workers: projected rows
+    only, to save memory) gets them from ``projection.inverse``."""
     labels = state[0]
     k, d = len(centre_lon), centres.shape[1]
     maximum = np.full(k, -np.inf)
@@ -76,7 +79,8 @@ def cluster_partials(chunk, state, centres, centre_lon, centre_lat, with_farthes
         farthest = np.full((k, d), np.nan) if with_farthest else None
         return np.empty(0), (np.zeros(k), np.zeros(k), np.zeros(k), maximum, 0.0, farthest)
     w = np.asarray(chunk.weights, dtype=np.float64)
-    distances = geodesic_distances_m(chunk.lon, chunk.lat, centre_lon[labels],
+    lon, lat = (chunk.lon, chunk.lat) if chunk.lon is not None else projection.inverse(chunk.X)
+    distances = geodesic_distances_m(lon, lat, centre_lon[labels],
                                      centre_lat[labels])
     np.maximum.at(maximum, labels, distances)
     farthest = None
@@ -90,7 +94,7 @@ def cluster_partials(chunk, state, centres, centre_lon, centre_lat, with_farthes
                np.bincount(labels, weights=w, minlength=k),
                np.bincount(labels, weights=w * distances, minlength=k), maximum,
                inertia_of_state(chunk, state, centres), farthest)
-    return distances, partial
+    return (distances if keep_distances else None), partial
 
 
 def combine_cluster_partials(partials):

@@ -53,8 +53,10 @@ def assert_same_fit(distributed_model, memory_model):
     assert distributed_model.n_iter_ == memory_model.n_iter_
     assert distributed_model.crs_ == memory_model.crs_
     for column in ["n_points", "weight", "mean_distance_m", "max_distance_m"]:
+        # distances on the workers use lon/lat back from the projected rows (not kept, to
+        # save memory): equal within a micrometre
         assert_allclose(distributed_model.centroids_[column], memory_model.centroids_[column],
-                        rtol=1e-9)
+                        rtol=1e-9, atol=1e-6)
 
 
 @pytest.mark.parametrize("npartitions", [1, 5])
