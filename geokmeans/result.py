@@ -30,7 +30,9 @@ class ClusterResult:
     points : GeoDataFrame
         The input rows (columns, index and geometry kept) plus the labels in column
         ``label_column`` (-1 for skipped rows) and the geodesic distance in metres to the
-        cluster's centroid in column ``distance_column``.
+        cluster's centroid in column ``distance_column``. For a dask input, a lazy dask
+        (Geo)DataFrame of the input's partitions plus the labels; the writers compute it
+        one partition at a time.
     centroids : GeoDataFrame (EPSG:4326)
         ``cluster, n_points, weight, mean_distance_m, max_distance_m``, Point geometry.
         This table is the project's own: its id column is always ``cluster``, whatever
@@ -46,8 +48,9 @@ class ClusterResult:
         Names of the columns added to ``points``.
     coordinate_columns : (str, str) or None
         The input's ``(lon, lat)`` columns when the coordinates were read from columns
-        (CSV output writes the coordinates under these names); None when they came from
-        a geometry.
+        (CSV output writes the coordinates under these names; the points of a dask
+        table of them get their Point geometry from these columns when written); None
+        when they came from a geometry.
     """
 
     points: gpd.GeoDataFrame
@@ -120,11 +123,12 @@ class ClusterResult:
             (holes clockwise); missing geometries are ``null``; there is no ``crs``.
 
         The write is atomic (a temporary file renamed when complete) and never replaces
-        the input file.
+        the input file. For a result of a dask input the points are computed and written
+        one partition at a time into that one file (the same file as in memory).
         """
         self._write(path, self._kinds(which, "GeoJSON", path), "GeoJSON")
 
-    def to_file(self, path, *, which="points", csv_raw=False):
+    def to_file(self, path, *, which="points", csv_raw=False, partitioned=None):
         """Write by extension (any case): .geojson/.json, .gpkg, .parquet/.geoparquet, .csv.
 
         Parameters
@@ -138,6 +142,11 @@ class ClusterResult:
             CSV only. ``False``: text cells a spreadsheet would run as a formula (they
             start with ``=``, ``+``, ``-``, ``@``, tab or carriage return and are not
             numbers) are written with a leading ``'``. ``True``: written as they are.
+        partitioned : bool, optional
+            Results of a dask input, ``which="points"`` only: ``True`` writes a
+            partitioned GeoParquet dataset, a new directory holding one file per
+            partition (``path`` without extension or ending in .parquet). By default a
+            path without extension is such a dataset and any other path one file.
 
         Notes
         -----
@@ -148,6 +157,11 @@ class ClusterResult:
         column, and binary cells as base64 text (GeoJSON too; GeoParquet and GeoPackage
         keep them binary). Writes are atomic and never replace the input file.
 
+        A result of a dask input writes the same files: its points are computed one
+        partition at a time and streamed into the one (temporary) file, renamed when
+        complete (GeoParquet: a row group or more per partition; GeoPackage: rows
+        appended to the layer), so they are never all in memory.
+
         Examples
         --------
         >>> import geokmeans as gk, tempfile, pathlib
@@ -157,17 +171,40 @@ class ClusterResult:
         >>> result.to_file(folder / "clusters.gpkg", which="all")
         >>> import shutil; shutil.rmtree(folder)
         """
-        fmt = io.output_format(path)
+        fmt = self._format(path, which, partitioned)
         self._write(path, self._kinds(which, fmt, path), fmt, csv_raw=csv_raw)
 
-    def to_parquet(self, path, *, which="points"):
+    def to_parquet(self, path, *, which="points", partitioned=None):
         """Write one table as GeoParquet (see ``to_file``).
 
-        For a result of a dask input, ``which="points"`` writes the labelled points as a
-        partitioned (Geo)Parquet directory, one file per partition, computed on the
-        cluster; the directory appears only once complete.
+        For a result of a dask input, the points (``which="points"``) are written one
+        partition at a time: as one file, row groups appended with pyarrow's
+        ``ParquetWriter`` (the same schema and GeoParquet metadata as in memory), or, when
+        ``path`` has no extension or ``partitioned=True``, as a partitioned dataset: a new
+        directory holding ``part.N.parquet`` per partition, written by the workers and
+        appearing only once complete.
         """
-        self._write(path, self._kinds(which, "GeoParquet", path), "GeoParquet")
+        fmt = self._format(path, which, partitioned, "GeoParquet")
+        self._write(path, self._kinds(which, fmt, path), fmt)
+
+    def _format(self, path, which, partitioned, fmt=None):
+        """The format to write ``path`` in: ``fmt`` or that of its extension, or a
+        partitioned GeoParquet dataset (``io.PARQUET_DATASET``) for the points of a dask
+        result given ``partitioned=True`` or a path without extension."""
+        check_param("partitioned", partitioned)
+        bare = isinstance(path, (str, os.PathLike)) and Path(path).suffix == ""
+        if partitioned is None:
+            partitioned = self.is_dask and which == "points" and bare and fmt != "GeoJSON"
+        if not partitioned:
+            return fmt or io.output_format(path)
+        if not self.is_dask or which != "points":
+            raise InputError(f"'{path}': partitioned=True writes the points of a result of a "
+                             "dask input, one file per partition; this table is written as "
+                             "one file (leave partitioned out).")
+        if not bare and io.output_format(path) != "GeoParquet":
+            raise InputError(f"'{path}': a partitioned dataset is GeoParquet; give a path "
+                             "without extension or ending in .parquet.")
+        return io.PARQUET_DATASET
 
     def write(self, points=None, centroids=None, hulls=None, map=None, *, csv_raw=False,
               map_options=None, outputs=None):
@@ -192,7 +229,9 @@ class ClusterResult:
         file given twice, the input file); each output is written to a temporary file
         beside it and the temporaries are renamed only when all are written. On an
         error or an interruption they are removed and existing files are left as they
-        were.
+        were. The points of a result of a dask input are written in any of these formats,
+        one partition at a time (see ``to_file``); a ``points`` path without extension
+        is a new partitioned GeoParquet dataset directory.
         """
         plan = _plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
                              "map": map}, source=self.source, dask=self.is_dask)
@@ -232,29 +271,21 @@ class ClusterResult:
         return crs if crs is not None else "EPSG:4326"
 
     def _write(self, path, kinds, fmt, *, outputs=None, label=None, csv_raw=False):
+        """Write the tables ``kinds`` to ``path`` in ``fmt``; the points of a dask result
+        are computed partition by partition by the writers (``_dask_writers``)."""
         protected = _protected(self.source)
-        if self.is_dask and "points" in kinds:
-            if fmt != "GeoParquet" or len(kinds) > 1:
-                raise InputError(f"'{path}': the points of a dask result are written as a "
-                                 "partitioned Parquet directory (a path ending in .parquet, "
-                                 "which='points'); write the centroids or hulls separately.")
-            from .distributed import write_partitioned
-
-            return write_partitioned(self.points, path, outputs=outputs, label=label,
-                                     protected=protected)
         tables = {kind: self._table(kind) for kind in kinds}
+        where = dict(outputs=outputs, label=label, coordinate_columns=self.coordinate_columns)
         if fmt == "GeoJSON":
-            io.write_geojson(path, tables, self.metadata, protected, outputs=outputs, label=label)
+            io.write_geojson(path, tables, self.metadata, protected, **where)
         elif fmt == "GeoPackage":
             io.write_gpkg(path, tables, self.metadata, protected, crs=self._output_crs(),
-                          outputs=outputs, label=label)
-        elif fmt == "GeoParquet":
-            io.write_parquet(path, tables[kinds[0]], self.metadata, protected, outputs=outputs,
-                             label=label)
+                          **where)
+        elif fmt in ("GeoParquet", io.PARQUET_DATASET):
+            io.write_parquet(path, tables[kinds[0]], self.metadata, protected,
+                             partitioned=fmt == io.PARQUET_DATASET, **where)
         else:
-            io.write_csv(path, tables[kinds[0]], protected,
-                         coordinate_columns=self.coordinate_columns, raw=csv_raw,
-                         outputs=outputs, label=label)
+            io.write_csv(path, tables[kinds[0]], protected, raw=csv_raw, **where)
 
     def explore(self, **map_options):
         """A folium map of the clustering; see ``geokmeans.maps.explore`` for options.
@@ -279,8 +310,9 @@ def _plan_outputs(targets, *, source=None, dask=False):
     ``targets`` maps ``"points"``, ``"centroids"``, ``"hulls"`` or ``"map"`` to a path
     (or None). Refused with an ``InputError`` naming the output: an unknown kind or
     extension, a file that cannot be written (see ``OutputSet.check``), the input
-    file, two outputs that are the same file (any spelling, links included), and for
-    dask results points that are not a new ``.parquet`` directory.
+    file, two outputs that are the same file (any spelling, links included). For dask
+    results a points path without extension is a partitioned GeoParquet dataset
+    (``io.PARQUET_DATASET``), a directory that must not exist yet.
     """
     plan = []
     for kind, path in targets.items():
@@ -296,15 +328,14 @@ def _plan_outputs(targets, *, source=None, dask=False):
             if Path(path).suffix.lower() not in MAP_SUFFIXES:
                 raise InputError(f"map output '{path}' must end in .html or .htm.")
             fmt = "HTML"
+        elif dask and kind == "points" and Path(path).suffix == "":
+            fmt = io.PARQUET_DATASET  # a new directory, a file per partition
         else:
             fmt = io.output_format(path)
-        if dask and kind == "points" and fmt != "GeoParquet":
-            raise InputError(f"'{path}': the points of a dask result are written as a "
-                             "partitioned Parquet directory; use a path ending in .parquet.")
         plan.append((kind, path, fmt))
     checker = io.OutputSet(protected=_protected(source))
-    for i, (kind, path, _) in enumerate(plan):
-        checker.check(path, label=kind, directory=dask and kind == "points")
+    for i, (kind, path, fmt) in enumerate(plan):
+        checker.check(path, label=kind, directory=fmt == io.PARQUET_DATASET)
         for other_kind, other, _ in plan[:i]:
             if io.same_file(path, other):
                 raise InputError(f"the {other_kind} output '{other}' and the {kind} output "
@@ -416,11 +447,13 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         from .distributed import as_dask_frame
 
         frame = as_dask_frame(data)
-        _check_names(frame.columns, label_column, None)
+        lonlat_columns = io.coordinate_columns(frame._meta, lat=lat, lon=lon)
+        _check_names(frame.columns, label_column, None, csv_coordinates=csv_points,
+                     coordinate_columns=lonlat_columns)
         model.fit(data, sample_weight=weights)
         frame = frame.assign(**{label_column: model.labels_})
         result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,
-                               distance_column)
+                               distance_column, lonlat_columns)
     else:
         points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
         frame = points.frame
