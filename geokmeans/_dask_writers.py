@@ -155,21 +155,25 @@ def _incompatible(schemas):
                       "one Parquet file.")
 
 
-def _pandas_metadata(schemas):
+def _pandas_metadata(schemas, unified):
     """The ``pandas`` schema metadata of the whole table from those of its partitions:
-    a column's type is its first that is not ``empty`` (a partition of missing values)."""
+    a column's type is its first that is not ``empty`` (a partition of missing values),
+    a decimal's precision and scale those of the ``unified`` schema."""
     metas = [json.loads(s.metadata[b"pandas"]) for s in schemas if b"pandas" in s.metadata]
     if not metas:
         return None
     merged = metas[0]
     for column in merged["columns"]:
-        if column["pandas_type"] != "empty":
-            continue
         for meta in metas[1:]:
-            other = next((c for c in meta["columns"] if c["name"] == column["name"]), None)
-            if other is not None and other["pandas_type"] != "empty":
-                column.update(other)
+            if column["pandas_type"] != "empty":
                 break
+            other = next((c for c in meta["columns"] if c["name"] == column["name"]), None)
+            if other is not None:
+                column.update(other)
+        name = column["field_name"]
+        if column["pandas_type"] == "decimal" and name in unified.names:
+            kind = unified.field(name).type
+            column["metadata"] = {"precision": kind.precision, "scale": kind.scale}
     return json.dumps(merged).encode()
 
 
@@ -191,7 +195,7 @@ def _unified_schema(frame, coordinate_columns):
     except (pa.ArrowException, TypeError, ValueError):
         raise _incompatible(schemas) from None
     meta = dict(schema.metadata or {})
-    pandas_meta = _pandas_metadata(schemas)
+    pandas_meta = _pandas_metadata(schemas, schema)
     if pandas_meta is not None:
         meta[b"pandas"] = pandas_meta
     return schema.with_metadata(meta)
