@@ -2,7 +2,11 @@
 
 Every writer prepares its whole output in memory first (so a bad column fails before any
 file exists), then writes it through an ``OutputSet``: its own, or the caller's when
-``outputs=`` is given, so that several outputs appear together or not at all.
+``outputs=`` is given, so that several outputs appear together or not at all. A lazy
+(dask) table (``is_lazy``) is handed to ``_dask_writers``, which computes it one partition
+at a time and writes each with the per-chunk encoders here (``feature_strings``,
+``gpkg_frame``, ``parquet_table``, ``csv_table``) into the one temporary file (a bad value
+then fails mid-way, and the temporary file is removed).
 
 What each format holds:
 

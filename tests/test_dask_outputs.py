@@ -24,6 +24,7 @@ from .geojson_check import check_geojson, layer_features
 from .hostile import run_cli
 
 dask = pytest.importorskip("dask")
+pytestmark = pytest.mark.slow
 dd = pytest.importorskip("dask.dataframe")
 dask_geopandas = pytest.importorskip("dask_geopandas")
 
