@@ -109,8 +109,8 @@ def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, 
     """``_writers.write_csv`` for a dask frame: the header, then each partition's rows."""
     with _writing(path, protected, outputs, label) as tmp, \
             open(tmp, "w", encoding="utf-8", newline="") as handle:
-        for offset, chunk in partitions(frame, coordinate_columns):
-            write_csv_rows(handle, csv_table(chunk, coordinate_columns, raw), offset == 0)
+        for i, (_, chunk) in enumerate(partitions(frame, coordinate_columns)):
+            write_csv_rows(handle, csv_table(chunk, coordinate_columns, raw), header=i == 0)
 
 
 # -- GeoParquet ------------------------------------------------------------------------------

@@ -176,6 +176,25 @@ def test_all_tables_in_one_file(results, fmt, tmp_path):
             == [300, 3, 3]
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_empty_partitions_and_a_named_index(fmt, tmp_path):
+    frame = pd.read_csv(DATA / "us_airports.csv").head(300)
+    frame.index = pd.Index(np.arange(300) * 3, name="site id")
+    result = gk.cluster(dd.from_pandas(frame, npartitions=3), 3, random_state=0, n_init=1)
+    emptied = result.points.map_partitions(lambda p: p.iloc[:0] if p.index[0] != 300 else p)
+    hulls = result.hulls
+    result = dataclasses.replace(result, points=emptied)  # partitions of 0, 100 and 0 rows
+    result.__dict__["hulls"] = hulls
+    memory = in_memory(result)
+    assert len(memory.points) == 100
+    which = "all" if fmt in ("gpkg", "geojson") else "points"
+    result.to_file(tmp_path / f"dask.{fmt}", which=which)
+    memory.to_file(tmp_path / f"memory.{fmt}", which=which)
+    assert_same_file(tmp_path / f"dask.{fmt}", tmp_path / f"memory.{fmt}", fmt, "points")
+    if fmt == "csv":  # the named index is a column
+        assert (tmp_path / "dask.csv").read_bytes().startswith(b"site id,iata,")
+
+
 def test_write_several_formats(results, tmp_path):
     result, memory = results
     result.write(points=tmp_path / "p.gpkg", centroids=tmp_path / "c.csv",
