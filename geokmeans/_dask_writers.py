@@ -23,6 +23,10 @@ import json
 import math
 import os
 
+import numpy as np
+import pandas as pd
+
+from ._tables import user_table
 from ._writers import (
     COLLECTION_TAIL,
     _writing,
@@ -38,6 +42,7 @@ from ._writers import (
     write_features,
 )
 from .errors import InputError
+from .io import as_points_frame
 
 __all__ = ["partitions", "write_csv", "write_geojson", "write_gpkg", "write_parquet",
            "write_partitioned"]
@@ -45,9 +50,8 @@ __all__ = ["partitions", "write_csv", "write_geojson", "write_gpkg", "write_parq
 
 def partitions(frame, coordinate_columns=None):
     """Yield ``(row_offset, GeoDataFrame)`` for each partition of a dask frame, computed
-    one at a time; an in-memory GeoDataFrame is one chunk at offset 0."""
-    from .io import as_points_frame
-
+    one at a time; an in-memory GeoDataFrame is one chunk at offset 0 (and so is the
+    empty frame of a dask frame without partitions)."""
     if not is_lazy(frame):
         yield 0, frame
         return
@@ -56,6 +60,8 @@ def partitions(frame, coordinate_columns=None):
         chunk = part.compute()
         yield offset, as_points_frame(chunk, coordinate_columns, offset)
         offset += len(chunk)
+    if not frame.npartitions:  # pragma: no cover - dask frames have one at least
+        yield 0, as_points_frame(frame._meta, coordinate_columns)
 
 
 # -- GeoJSON, GeoPackage, CSV: one temporary file, appended to ------------------------------
@@ -119,12 +125,6 @@ def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, 
 def _data_dependent(frame, coordinate_columns):
     """Whether the Arrow types of ``frame``'s columns depend on their values (object or
     categorical columns), so that partitions may give different types."""
-    import numpy as np
-    import pandas as pd
-
-    from ._tables import user_table
-    from .io import as_points_frame
-
     meta = as_points_frame(frame._meta, coordinate_columns)
     dtypes = user_table(meta).dtypes
     return any((isinstance(d, np.dtype) and d.kind == "O") or isinstance(d, pd.CategoricalDtype)
@@ -132,8 +132,7 @@ def _data_dependent(frame, coordinate_columns):
 
 
 def _partition_schema(part, coordinate_columns):
-    from .io import as_points_frame
-
+    """The Arrow schema of one partition's GeoParquet table (a task run on a worker)."""
     return parquet_table(as_points_frame(part, coordinate_columns)).schema
 
 
@@ -283,8 +282,6 @@ def write_parquet(frame, path, metadata=None, protected=(), *, outputs=None, lab
 def _write_part(part, path, coordinate_columns, metadata, schema):
     """Write one partition as a GeoParquet file (a task run on a worker)."""
     import pyarrow.parquet as pq
-
-    from .io import as_points_frame
 
     arrow = parquet_table(as_points_frame(part, coordinate_columns), metadata)
     if schema is not None:

@@ -195,6 +195,19 @@ def test_empty_partitions_and_a_named_index(fmt, tmp_path):
         assert (tmp_path / "dask.csv").read_bytes().startswith(b"site id,iata,")
 
 
+def test_types_differing_between_partitions_refused_as_in_memory(tmp_path):
+    frame = objects()[["name", "latitude", "longitude"]]
+    frame["mixed"] = pd.Series([i if i < 100 else f"t{i}" for i in range(300)], dtype=object)
+    with dask.config.set({"dataframe.convert-string": False}):
+        result = gk.cluster(dd.from_pandas(frame, npartitions=3), 3, random_state=0, n_init=1)
+    for write in (lambda: in_memory(result).to_file(tmp_path / "m.parquet"),
+                  lambda: result.to_file(tmp_path / "p.parquet"),
+                  lambda: result.to_parquet(tmp_path / "dataset")):
+        with pytest.raises(InputError, match="column 'mixed' cannot be written to Parquet"):
+            write()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_write_several_formats(results, tmp_path):
     result, memory = results
     result.write(points=tmp_path / "p.gpkg", centroids=tmp_path / "c.csv",
