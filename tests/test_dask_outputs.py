@@ -115,7 +115,7 @@ def assert_same_file(dask_path, memory_path, fmt, layer=None):
                                   gpd.read_file(memory_path, layer=layer), check_crs=True)
         info, expected = (pyogrio.read_info(p, layer=layer) for p in (dask_path, memory_path))
         for key in ("fields", "dtypes", "ogr_types", "crs", "geometry_type", "features",
-                    "fid_column", "geometry_name", "layer_metadata"):
+                    "fid_column", "geometry_name", "layer_metadata", "total_bounds"):
             assert np.array_equal(info[key], expected[key]), key
     else:
         assert_geodataframe_equal(gpd.read_parquet(dask_path), gpd.read_parquet(memory_path))
