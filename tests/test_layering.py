@@ -30,3 +30,24 @@ def test_core_imports_no_geographic_library():
 def test_numba_only_in_kernels():
     users = sorted(p.name for p in PACKAGE.rglob("*.py") if "numba" in set(imported_modules(p)))
     assert users == ["_kernels.py"]
+
+
+def relative_imports(node):
+    """Modules of the package imported (``from .x import``) anywhere inside ``node``."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.ImportFrom) and child.level > 0:
+            yield child.module or ""
+
+
+def test_dask_is_written_by_its_own_module():
+    # only _dask_writers writes dask frames; the other writers hand lazy tables to it
+    for name in ("_writers.py", "_tables.py", "_atomic.py", "io.py", "result.py"):
+        assert "dask" not in set(imported_modules(PACKAGE / name)), name
+    for name in ("_writers.py", "_dask_writers.py"):
+        tree = ast.parse((PACKAGE / name).read_text())
+        assert "distributed" not in set(relative_imports(tree)), name
+    tree = ast.parse((PACKAGE / "result.py").read_text())
+    result = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ClusterResult")
+    for method in result.body:
+        if isinstance(method, ast.FunctionDef) and method.name != "hulls":  # hulls: the back end
+            assert "distributed" not in set(relative_imports(method)), method.name
