@@ -4,8 +4,9 @@ files, on a local cluster of two worker processes.
 The same calls work against a real cluster (``Client("tcp://scheduler:8786")``) and on
 files too large for one machine: only coordinates stay in the workers' memory, and the
 driver receives per-cluster sums, a per-cluster sample for the map and each partition's
-hull vertices. Writes ``ais_parts/`` (the input, 5 files), ``ais_labelled.parquet/``
-(one labelled file per partition), ``ais_centroids.geojson`` and ``ais_map.html``.
+hull vertices. Writes ``ais_parts/`` (the input, 5 files), ``ais_labelled.parquet`` (one
+GeoParquet file, written partition by partition; a path without extension would give a
+directory of one file per partition), ``ais_centroids.geojson`` and ``ais_map.html``.
 
     python examples/dask_partitions.py [output directory]
 """

@@ -19,7 +19,6 @@ __all__ = [
     "is_partitioned_path",
     "read_partitioned",
     "source_paths",
-    "write_partitioned",
 ]
 
 
@@ -218,21 +217,3 @@ def read_partitioned(path):
     except Exception as exc:  # any reader failure is a bad input for the user
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"could not read partitioned input '{path}': {message}") from None
-
-
-def write_partitioned(frame, path, *, outputs=None, label=None, protected=()):
-    """Write a dask (Geo)DataFrame as a new Parquet directory, all-or-nothing.
-
-    The files go to a temporary directory beside ``path``, renamed into place once all
-    are written (with the other outputs of ``outputs``, an ``io.OutputSet``, when given).
-    An existing ``path`` is refused, and so is a path over one of ``protected`` (the
-    input's files and directories, see ``io.OutputSet``).
-    """
-    from .io import atomic_path
-
-    if outputs is not None:
-        tmp = outputs.reserve(path, label=label, directory=True, protected=protected)
-        frame.to_parquet(str(tmp), write_index=False)
-        return
-    with atomic_path(path, protected, directory=True) as tmp:
-        frame.to_parquet(str(tmp), write_index=False)

@@ -162,50 +162,55 @@ def _as_signed(column):
 
 
 def _gpkg_refusal(name, position, value, why, layer):
+    """The refusal of a value at ``position`` (a row number of the whole table)."""
     return InputError(
         f"column {name!r} of the {layer} cannot be written to a GeoPackage exactly: row "
         f"{position} holds {value!r}, {why}. Write .parquet (which holds it), or convert "
         f"the column first (e.g. .astype(str)).")
 
 
-def check_gpkg_values(table, layer):
+def check_gpkg_values(table, layer, row_offset=0):
     """Refuse (``InputError`` naming the column, the row and the remedy) a value that a
     GeoPackage cannot hold exactly: integers beyond the signed 64-bit range, times
-    finer than a millisecond, text holding a NUL character (cut there by SQLite)."""
+    finer than a millisecond, text holding a NUL character (cut there by SQLite).
+    ``row_offset`` is added to row numbers (``table`` is a chunk of a larger table)."""
     for name in table.columns:
-        column = table[name]
-        dtype = column.dtype
-        if dtype.kind == "u" and dtype.itemsize == 8:  # left unsigned: a value is too large
-            position = int(np.flatnonzero(column.fillna(0).to_numpy() > _INT64_MAX)[0])
-            raise _gpkg_refusal(name, position, int(column.iloc[position]),
-                                "beyond the 64-bit signed integers it stores", layer)
-        if dtype.kind == "M":
-            fine = (column - column.dt.floor("ms")).fillna(pd.Timedelta(0)) != pd.Timedelta(0)
-            if fine.any():
-                position = int(np.flatnonzero(fine.to_numpy())[0])
-                raise _gpkg_refusal(name, position, str(column.iloc[position]),
-                                    "finer than the millisecond it stores (round with "
-                                    ".dt.floor('ms') to drop the rest)", layer)
-        if pd.api.types.is_string_dtype(dtype) and dtype != object:
-            cut = column.str.contains("\x00", regex=False).fillna(False).to_numpy(bool)
-            if cut.any():
-                position = int(np.flatnonzero(cut)[0])
-                raise _gpkg_refusal(name, position, column.iloc[position],
-                                    "a NUL character, where SQLite cuts the text", layer)
-        if dtype == object:
-            for position, value in enumerate(column.tolist()):
-                if isinstance(value, str) and "\x00" in value:
-                    raise _gpkg_refusal(name, position, value,
-                                        "a NUL character, where SQLite cuts the text", layer)
-                if isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
-                        and not -_INT64_MAX - 1 <= int(value) <= _INT64_MAX:
-                    raise _gpkg_refusal(name, position, int(value),
-                                        "beyond the 64-bit signed integers it stores", layer)
-                if isinstance(value, (datetime.datetime, pd.Timestamp)) \
-                        and pd.Timestamp(value) != pd.Timestamp(value).floor("ms"):
-                    raise _gpkg_refusal(name, position, str(value),
-                                        "finer than the millisecond it stores (round with "
-                                        ".dt.floor('ms') to drop the rest)", layer)
+        _check_gpkg_column(table[name], name, layer, row_offset)
+
+
+def _check_gpkg_column(column, name, layer, row_offset):
+    """``check_gpkg_values`` for one column."""
+    def refuse(position, value, why):
+        return _gpkg_refusal(name, position + row_offset, value, why, layer)
+
+    too_large = "beyond the 64-bit signed integers it stores"
+    too_fine = "finer than the millisecond it stores (round with .dt.floor('ms') to drop the rest)"
+    nul = "a NUL character, where SQLite cuts the text"
+    dtype = column.dtype
+    if dtype.kind == "u" and dtype.itemsize == 8:  # left unsigned: a value is too large
+        position = int(np.flatnonzero(column.fillna(0).to_numpy() > _INT64_MAX)[0])
+        raise refuse(position, int(column.iloc[position]), too_large)
+    if dtype.kind == "M":
+        fine = (column - column.dt.floor("ms")).fillna(pd.Timedelta(0)) != pd.Timedelta(0)
+        if fine.any():
+            position = int(np.flatnonzero(fine.to_numpy())[0])
+            raise refuse(position, str(column.iloc[position]), too_fine)
+    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+        cut = column.str.contains("\x00", regex=False).fillna(False).to_numpy(bool)
+        if cut.any():
+            position = int(np.flatnonzero(cut)[0])
+            raise refuse(position, column.iloc[position], nul)
+    if dtype != object:
+        return
+    for position, value in enumerate(column.tolist()):
+        if isinstance(value, str) and "\x00" in value:
+            raise refuse(position, value, nul)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
+                and not -_INT64_MAX - 1 <= int(value) <= _INT64_MAX:
+            raise refuse(position, int(value), too_large)
+        if isinstance(value, (datetime.datetime, pd.Timestamp)) \
+                and pd.Timestamp(value) != pd.Timestamp(value).floor("ms"):
+            raise refuse(position, str(value), too_fine)
 
 
 def _json_number(value):

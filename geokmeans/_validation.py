@@ -205,6 +205,7 @@ PARAMETERS = {
     "label_column": (_NEW_COLUMN,),
     "distance_column": (_NEW_COLUMN,),
     "csv_raw": (_BOOLEAN,),
+    "partitioned": (_NONE, _BOOLEAN),
     "write": (_NONE, _Kind(lambda v: isinstance(v, Mapping),
                            "a dict of output kind ('points', 'centroids', 'hulls', 'map') "
                            "to path")),

@@ -2,7 +2,11 @@
 
 Every writer prepares its whole output in memory first (so a bad column fails before any
 file exists), then writes it through an ``OutputSet``: its own, or the caller's when
-``outputs=`` is given, so that several outputs appear together or not at all.
+``outputs=`` is given, so that several outputs appear together or not at all. A lazy
+(dask) table (``is_lazy``) goes to ``_dask_writers`` (through ``_output``), one partition
+at a time and writes each with the per-chunk encoders here (``feature_strings``,
+``gpkg_frame``, ``parquet_table``, ``csv_table``) into the one temporary file (a bad value
+then fails mid-way, and the temporary file is removed).
 
 What each format holds:
 
@@ -34,6 +38,7 @@ A named index is written as column(s) (unless a column already has that name).
 
 import contextlib
 import json
+from io import BytesIO
 from pathlib import Path
 
 import geopandas as gpd
@@ -56,6 +61,7 @@ from .errors import InputError
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "PARQUET_DATASET",
     "SINGLE_TABLE_FORMATS",
     "check_csv_columns",
     "defuse_formulas",
@@ -69,7 +75,8 @@ __all__ = [
 
 OUTPUT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage",
                   ".parquet": "GeoParquet", ".geoparquet": "GeoParquet", ".csv": "CSV"}
-SINGLE_TABLE_FORMATS = ("GeoParquet", "CSV")
+PARQUET_DATASET = "GeoParquet dataset"  # a directory, a file per partition of a dask table
+SINGLE_TABLE_FORMATS = ("GeoParquet", "CSV", PARQUET_DATASET)
 
 _NOT_WRITTEN = {
     ".shp": "Shapefiles are not written (10-character column names, several files); use .gpkg",
@@ -108,6 +115,13 @@ def _writing(path, protected, outputs, label=None, directory=False):
         yield outputs.reserve(path, label=label, directory=directory, protected=protected)
 
 
+def is_lazy(frame):
+    """True for a lazy (dask) table, written partition by partition by ``_dask_writers``."""
+    return hasattr(frame, "to_delayed")
+
+
+
+
 # -- GeoJSON --------------------------------------------------------------------------------
 
 
@@ -129,10 +143,10 @@ def _orient(geoms):
     return np.array([one(g) for g in geoms], dtype=object)
 
 
-def _geojson_geometries(geoms, layer):
+def _geojson_geometries(geoms, layer, row_offset=0):
     """GeoJSON text (n,) of lon/lat geometries: rounded to 1e-7°, polygons oriented,
     ``null`` for missing, empty or non-finite ones. Coordinates beyond the lon/lat range by
-    more than round-off are an error."""
+    more than round-off are an error (naming the row, plus ``row_offset``)."""
     geoms = np.asarray(geoms, dtype=object)
     out = np.full(len(geoms), "null", dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -149,7 +163,8 @@ def _geojson_geometries(geoms, layer):
     if outside.any():
         first = int(np.flatnonzero(outside)[0])
         lon, lat = coords[first]
-        raise InputError(f"cannot write the {layer} as GeoJSON: row {rows[index[first]]} has "
+        raise InputError(f"cannot write the {layer} as GeoJSON: row "
+                         f"{rows[index[first]] + row_offset} has "
                          f"lon={lon}, lat={lat}, outside longitude [-180, 180] and latitude "
                          "[-90, 90].")
 
@@ -163,30 +178,42 @@ def _geojson_geometries(geoms, layer):
     return out
 
 
-def _feature_strings(frame, layer):
-    """The GeoJSON Feature texts of ``frame``'s rows, tagged with ``layer``."""
+def feature_strings(frame, layer, row_offset=0):
+    """The GeoJSON Feature texts of ``frame``'s rows, tagged with ``layer``; ``frame`` may
+    be a chunk of a larger table whose first row is row ``row_offset``."""
     frame = lonlat(frame)
-    geometries = _geojson_geometries(frame.geometry.to_numpy(), layer)
+    geometries = _geojson_geometries(frame.geometry.to_numpy(), layer, row_offset)
     records = json_records(portable(user_table(frame), "json", crs="EPSG:4326"))
     head = '{"type":"Feature","geokmeans:layer":' + json.dumps(layer) + ',"properties":'
-    return [f'{head}{p},"geometry":{g}}}' for p, g in zip(records, geometries)]
+    return [f'{head}{p},"geometry":{g}}}' for p, g in zip(records, geometries, strict=True)]
 
 
-def _dump_collection(handle, features, metadata):
-    """Write a FeatureCollection of ready ``features`` texts to an open text file."""
-    handle.write('{"type":"FeatureCollection",')
+def collection_head(metadata):
+    """The text opening a FeatureCollection (with the ``"geokmeans"`` member) up to its
+    first feature; ``COLLECTION_TAIL`` closes it."""
+    head = '{"type":"FeatureCollection",'
     if metadata:
         member = json.dumps(metadata, allow_nan=False, separators=(",", ":"),
                             default=json_default)
-        handle.write(f'"geokmeans":{member},')
-    handle.write('"features":[')
+        head += f'"geokmeans":{member},'
+    return head + '"features":['
+
+
+COLLECTION_TAIL = "]}\n"
+
+
+def write_features(handle, features, first):
+    """Write ready ``features`` texts to an open file, after others unless ``first``;
+    returns whether the next feature is still the first."""
     step = 10_000
     for start in range(0, len(features), step):
-        handle.write(("," if start else "") + ",".join(features[start:start + step]))
-    handle.write("]}\n")
+        handle.write(("" if first else ",") + ",".join(features[start:start + step]))
+        first = False
+    return first
 
 
-def write_geojson(path, layers, metadata=None, protected=(), *, outputs=None, label=None):
+def write_geojson(path, layers, metadata=None, protected=(), *, outputs=None, label=None,
+                  coordinate_columns=None):
     """Write ``layers`` ({name: GeoDataFrame}) as one RFC 7946 FeatureCollection.
 
     Parameters
@@ -204,13 +231,19 @@ def write_geojson(path, layers, metadata=None, protected=(), *, outputs=None, la
         Write as part of this set (renamed when the set commits).
     label : str, optional
         Name of this output in messages.
+    coordinate_columns : (str, str), optional
+        The ``(lon, lat)`` columns of a lazy (dask) table without a geometry.
+
+    Lazy (dask) tables are written by ``_output``, which hands them to ``_dask_writers``.
     """
     features = []
     for name, frame in layers.items():
-        features.extend(_feature_strings(frame, name))
+        features.extend(feature_strings(frame, name))
     with _writing(path, protected, outputs, label) as tmp, \
             open(tmp, "w", encoding="utf-8") as handle:
-        _dump_collection(handle, features, metadata)
+        handle.write(collection_head(metadata))
+        write_features(handle, features, True)
+        handle.write(COLLECTION_TAIL)
 
 
 # -- GeoPackage -----------------------------------------------------------------------------
@@ -225,12 +258,13 @@ def _free_name(preferred, taken):
     return name
 
 
-def _gpkg_frame(frame, crs, layer):
-    """(GeoDataFrame ready for GDAL, layer options) of one GeoPackage layer."""
+def gpkg_frame(frame, crs, layer, row_offset=0):
+    """(GeoDataFrame ready for GDAL, layer options) of one GeoPackage layer, or of a chunk
+    of one whose first row is row ``row_offset``."""
     if frame.crs is not None and not frame.crs.equals(crs):
         frame = frame.to_crs(crs)
     table = portable(user_table(frame), "gpkg", crs=crs)
-    check_gpkg_values(table, layer)
+    check_gpkg_values(table, layer, row_offset)
     lower = {}
     for name in table.columns:
         if name.lower() in lower:
@@ -245,33 +279,57 @@ def _gpkg_frame(frame, crs, layer):
     return gpd.GeoDataFrame(out, geometry=geometry, crs=crs), options
 
 
-def write_gpkg(path, layers, metadata=None, protected=(), *, crs=None, outputs=None, label=None):
+def gpkg_metadata(metadata):
+    """Run facts as GeoPackage layer metadata (text values), or None."""
+    meta = {str(k): v if isinstance(v, str) else json.dumps(v, default=json_default)
+            for k, v in (metadata or {}).items()}
+    return meta or None
+
+
+def gpkg_crs(layers, crs=None):
+    """The one CRS of every layer: ``crs``, else the first layer's that has one."""
+    if crs is not None:
+        return crs
+    return next((f.crs for f in layers.values() if getattr(f, "crs", None) is not None),
+                "EPSG:4326")
+
+
+def gpkg_write(tmp, path, name, prepared, meta, append, geometry_type=None):
+    """Write (or append) a ``gpkg_frame`` to layer ``name`` of the GeoPackage at ``tmp``;
+    a GDAL refusal is an ``InputError`` naming the layer and ``path``."""
+    import pyogrio
+
+    frame, options = prepared
+    extra = {} if geometry_type is None else {"geometry_type": geometry_type}
+    try:
+        pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=append,
+                                layer_metadata=meta, use_arrow=True, layer_options=options,
+                                **extra)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+            NotImplementedError, ValueError, TypeError, OverflowError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise InputError(f"cannot write the {name} layer of '{path}': {first}") from None
+
+
+def write_gpkg(path, layers, metadata=None, protected=(), *, crs=None, outputs=None, label=None,
+               coordinate_columns=None):
     """Write each of ``layers`` ({name: GeoDataFrame}) as a layer of one GeoPackage.
 
     Every layer is written in one CRS: ``crs``, by default that of the first layer that
     has one (EPSG:4326 when none has). ``metadata`` goes in each layer's metadata. A
     column named ``fid`` or ``geom`` is kept as an ordinary column (the table's own key
-    and geometry column take other names).
+    and geometry column take other names). A lazy (dask) table is appended partition by
+    partition (``_dask_writers``; ``coordinate_columns``: its ``(lon, lat)`` columns when
+    it has no geometry). Lazy (dask) tables are written by ``_output``.
     """
-    import pyogrio
-
     layers = dict(layers)
-    if crs is None:
-        crs = next((f.crs for f in layers.values() if f.crs is not None), "EPSG:4326")
-    meta = {str(k): v if isinstance(v, str) else json.dumps(v, default=json_default)
-            for k, v in (metadata or {}).items()}
-    prepared = {name: _gpkg_frame(frame, crs, name) for name, frame in layers.items()}
+    crs = gpkg_crs(layers, crs)
+    meta = gpkg_metadata(metadata)
+    prepared = {name: gpkg_frame(frame, crs, name) for name, frame in layers.items()}
     with _writing(path, protected, outputs, label) as tmp:
-        for i, (name, (frame, options)) in enumerate(prepared.items()):
-            try:
-                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=i > 0,
-                                        layer_metadata=meta or None, use_arrow=True,
-                                        layer_options=options)
-            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-                    pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
-                    NotImplementedError, ValueError, TypeError, OverflowError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                raise InputError(f"cannot write the {name} layer of '{path}': {first}") from None
+        for i, (name, frame) in enumerate(prepared.items()):
+            gpkg_write(tmp, path, name, frame, meta, append=i > 0)
 
 
 # -- GeoParquet -----------------------------------------------------------------------------
@@ -284,11 +342,14 @@ def _arrow_table(frame):
 
     try:
         from geopandas.io.arrow import _geopandas_to_arrow
-    except ImportError:  # pragma: no cover - private API moved
-        _geopandas_to_arrow = None
+    except ImportError:  # pragma: no cover - private API moved: through a file in memory
+        import pyarrow.parquet as pq
+
+        def _geopandas_to_arrow(frame, index):
+            buffer = BytesIO()
+            frame.to_parquet(buffer, index=index)
+            return pq.read_table(buffer)
     try:
-        if _geopandas_to_arrow is None:  # pragma: no cover
-            return None
         return _geopandas_to_arrow(frame, index=False)
     except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
         for name in frame.columns:
@@ -302,30 +363,41 @@ def _arrow_table(frame):
         raise InputError(f"cannot write Parquet: {exc}") from None
 
 
-def write_parquet(path, frame, metadata=None, protected=(), *, outputs=None, label=None):
-    """Write one table to GeoParquet (EPSG:4326).
+def parquet_table(frame, metadata=None):
+    """The Arrow table of a GeoParquet file of ``frame`` (a table or a chunk of one), in
+    EPSG:4326, with the schema metadata geopandas writes (``geo``, ``pandas``) and the run
+    facts ``metadata`` as JSON under the ``geokmeans`` key."""
+    frame = lonlat(frame)
+    arrow = _arrow_table(with_geometry(portable(user_table(frame), "parquet"), frame))
+    if metadata:
+        member = json.dumps(metadata, default=json_default).encode()
+        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
+                                               b"geokmeans": member})
+    return arrow
 
-    ``frame`` is a GeoDataFrame (or a dict holding exactly one); ``metadata`` is stored
-    as JSON under the ``geokmeans`` key of the schema metadata.
-    """
-    import pyarrow.parquet as pq
 
+def _one_table(frame):
     if isinstance(frame, dict):
         if len(frame) != 1:
             raise InputError(f"a Parquet file holds one table; got {len(frame)} "
                              f"({', '.join(frame)}).")
         (frame,) = frame.values()
-    frame = lonlat(frame)
-    table = with_geometry(portable(user_table(frame), "parquet"), frame)
-    arrow = _arrow_table(table)
+    return frame
+
+
+def write_parquet(path, frame, metadata=None, protected=(), *, outputs=None, label=None,
+                  coordinate_columns=None):
+    """Write one table to GeoParquet (EPSG:4326).
+
+    ``frame`` is a GeoDataFrame (or a dict holding exactly one); ``metadata`` is stored
+    as JSON under the ``geokmeans`` key of the schema metadata. Lazy (dask) tables are
+    written by ``_output`` (one file, or a partitioned dataset).
+    """
+    import pyarrow.parquet as pq
+
+    frame = _one_table(frame)
+    arrow = parquet_table(frame, metadata)
     with _writing(path, protected, outputs, label) as tmp:
-        if arrow is None:  # pragma: no cover - private API moved: write, then add ours
-            table.to_parquet(tmp, index=False)
-            arrow = pq.read_table(tmp)
-        if metadata:
-            member = json.dumps(metadata, default=json_default).encode()
-            arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
-                                                   b"geokmeans": member})
         pq.write_table(arrow, tmp)
 
 
@@ -376,6 +448,20 @@ def _csv_table(frame, coordinate_columns):
     return table
 
 
+def csv_table(frame, coordinate_columns=None, raw=False):
+    """The cells of the CSV of ``frame`` (a table or a chunk of one), ready for
+    ``DataFrame.to_csv``: see ``write_csv``."""
+    table = portable(_csv_table(frame, coordinate_columns), "text", crs="EPSG:4326")
+    return table if raw else defuse_formulas(table)
+
+
+def write_csv_rows(handle, table, header):
+    """Write ``csv_table`` rows (with the header line when ``header``) to an open text
+    file (``newline=""``): RFC 4180, CRLF line ends, so that a cell holding a carriage
+    return is quoted too."""
+    table.to_csv(handle, index=False, header=header, lineterminator="\r\n")
+
+
 def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, outputs=None,
               label=None):
     """Write a table to CSV: the geometry becomes coordinate columns (or a ``wkt`` column).
@@ -390,13 +476,13 @@ def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, 
     raw : bool, default False
         ``False``: text that a spreadsheet would run as a formula gets a leading ``'``
         (see ``defuse_formulas``). ``True``: every cell as it is.
+
+    Lazy (dask) tables are written by ``_output``.
     """
-    table = portable(_csv_table(frame, coordinate_columns), "text", crs="EPSG:4326")
-    if not raw:
-        table = defuse_formulas(table)
-    with _writing(path, protected, outputs, label) as tmp:
-        # RFC 4180 line ends: a cell holding a carriage return is then quoted too
-        table.to_csv(tmp, index=False, lineterminator="\r\n")
+    table = csv_table(frame, coordinate_columns, raw)
+    with _writing(path, protected, outputs, label) as tmp, \
+            open(tmp, "w", encoding="utf-8", newline="") as handle:
+        write_csv_rows(handle, table, header=True)
 
 
 def write_text(path, text, protected=(), *, outputs=None, label=None):

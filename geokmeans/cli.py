@@ -207,7 +207,9 @@ def build_parser():
     run.add_argument("--max-iter", type=_option_type("max_iter"), default=300,
                      help="maximum iterations (default 300)")
     run.add_argument("-o", "--output", metavar="OUT",
-                     help="labelled points: .geojson/.json, .gpkg, .parquet or .csv")
+                     help="labelled points: .geojson/.json, .gpkg, .parquet or .csv; for a "
+                          "dask run (directory or glob input, --dask) also a path without "
+                          "extension: a new partitioned GeoParquet directory")
     run.add_argument("--centroids", metavar="OUT", help="centroids with statistics (same formats)")
     run.add_argument("--hulls", metavar="OUT",
                      help="convex hull of each cluster with its statistics (same formats)")
@@ -259,8 +261,9 @@ def _check_outputs(named, input_path):
     checker = io.OutputSet(protected=input_paths(input_path))
     for i, (option, path, suffixes) in enumerate(given):
         if Path(path).suffix.lower() not in suffixes:
+            also = " (or none: a partitioned GeoParquet directory)" if "" in suffixes else ""
             raise UsageError(f"{option} '{path}' has an unsupported extension; use "
-                             f"{', '.join(suffixes)}.")
+                             f"{', '.join(s for s in suffixes if s)}{also}.")
         if io.same_file(path, input_path):
             raise UsageError(f"{option} '{path}' is the input file; choose another path.")
         for other_option, other, _ in given[:i]:
@@ -268,7 +271,7 @@ def _check_outputs(named, input_path):
                 raise UsageError(f"{other_option} '{other}' and {option} '{path}' are the same "
                                  "file; give each output its own path.")
         try:
-            checker.check(path)
+            checker.check(path, directory=Path(path).suffix == "")
         except Exception as exc:  # an InputError from the check, named by the option
             raise UsageError(f"{option}: {exc}") from None
 
@@ -297,13 +300,18 @@ def _cluster_table(centroids, limit=20):
 
 def _dask_input(args):
     """The input as a dask frame when it is partitioned or --dask is given, else None."""
-    from ._partitioned import is_partitioned_path, read_partitioned
+    from ._partitioned import read_partitioned
 
-    if args.dask is None and not is_partitioned_path(args.input):
+    if not _is_dask_run(args):
         return None
-    if args.output and Path(args.output).suffix.lower() not in (".parquet", ".geoparquet"):
-        raise UsageError("partitioned runs write points as a Parquet directory: -o OUT.parquet")
     return read_partitioned(args.input)
+
+
+def _is_dask_run(args):
+    """True when the input is read with dask (a directory, a glob, or --dask given)."""
+    from ._partitioned import is_partitioned_path
+
+    return args.dask is not None or is_partitioned_path(args.input)
 
 
 #: Seconds to wait for a Dask scheduler before giving up (exit 2).
@@ -373,7 +381,9 @@ def _preflight(args):
 def run_cluster(args, progress):
     from .result import cluster
 
-    _check_outputs([("-o", args.output, OUTPUT_SUFFIXES),
+    # the points of a dask run: also a new partitioned GeoParquet directory (no extension)
+    points_suffixes = (*OUTPUT_SUFFIXES, "") if _is_dask_run(args) else OUTPUT_SUFFIXES
+    _check_outputs([("-o", args.output, points_suffixes),
                     ("--centroids", args.centroids, OUTPUT_SUFFIXES),
                     ("--hulls", args.hulls, OUTPUT_SUFFIXES),
                     ("--map", args.map, MAP_SUFFIXES)], args.input)

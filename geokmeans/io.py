@@ -26,8 +26,11 @@ __all__ = [
     "InputGlob",
     "OutputSet",
     "PointData",
+    "PARQUET_DATASET",
+    "as_points_frame",
     "atomic_path",
     "check_csv_columns",
+    "coordinate_columns",
     "defuse_formulas",
     "output_format",
     "read_points",
@@ -460,11 +463,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
         _check_geometry_name(frame)
         lat_values = _numeric_column(frame, lat_col, row_offset)
         lon_values = _numeric_column(frame, lon_col, row_offset)
-        result_frame = gpd.GeoDataFrame(
-            pd.DataFrame(frame).copy(),
-            geometry=gpd.points_from_xy(lon_values, lat_values),
-            crs="EPSG:4326",
-        ) if keep_frame else None
+        result_frame = _with_points(frame, lon_values, lat_values) if keep_frame else None
     # NaN is missing (skipped with dropna); an infinite coordinate is out of range
     valid = ~(np.isnan(lon_values) | np.isnan(lat_values))
     if not valid.all():
@@ -493,6 +492,42 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
                      None if from_geometry else (lon_col, lat_col))
 
 
+def _with_points(frame, lon, lat):
+    """A table's rows as a GeoDataFrame with lon/lat Point geometry (EPSG:4326)."""
+    return gpd.GeoDataFrame(pd.DataFrame(frame).copy(), geometry=gpd.points_from_xy(lon, lat),
+                            crs="EPSG:4326")
+
+
+def coordinate_columns(frame, *, lat=None, lon=None):
+    """The ``(lon, lat)`` columns ``read_points`` takes the coordinates of ``frame`` from,
+    or None when they come from its geometry. Only column names are looked at, so
+    ``frame`` may be an empty frame of the right columns (a dask frame's ``_meta``)."""
+    if isinstance(frame, gpd.GeoDataFrame) and lat is None and lon is None \
+            and frame._geometry_column_name in frame.columns and frame.crs is not None:
+        return None
+    lat_col = _find_column(frame, lat, LAT_NAMES, "latitude")
+    lon_col = _find_column(frame, lon, LON_NAMES, "longitude")
+    if lat_col is None or lon_col is None:
+        _no_coordinates(frame, isinstance(frame, gpd.GeoDataFrame))
+    return lon_col, lat_col
+
+
+def as_points_frame(frame, coordinate_columns, row_offset=0):
+    """``frame`` as ``read_points`` gives it in ``PointData.frame``: a GeoDataFrame with
+    its own geometry when ``coordinate_columns`` is None, else with lon/lat Point
+    geometry from those ``(lon, lat)`` columns.
+    ``row_offset``: the row number of its first row, for messages."""
+    if coordinate_columns is None:
+        if not isinstance(frame, gpd.GeoDataFrame) \
+                or frame._geometry_column_name not in frame.columns:
+            raise InputError("the points have neither a geometry nor lon/lat columns.")
+        return frame
+    lon_col, lat_col = coordinate_columns
+    lon = _numeric_column(frame, lon_col, row_offset)
+    lat = _numeric_column(frame, lat_col, row_offset)
+    return _with_points(frame, lon, lat)
+
+
 def _check_geometry_name(frame):
     """A table whose points are built from columns must not have another ``geometry``."""
     own = frame._geometry_column_name if isinstance(frame, gpd.GeoDataFrame) else None
@@ -515,6 +550,7 @@ from ._atomic import (  # noqa: E402
 )
 from ._writers import (  # noqa: E402
     OUTPUT_FORMATS,
+    PARQUET_DATASET,
     SINGLE_TABLE_FORMATS,
     check_csv_columns,
     defuse_formulas,

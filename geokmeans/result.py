@@ -7,7 +7,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from . import io, sources
+from . import _output, io, sources
+from ._protected import source_entries
 from ._validation import check_choice, check_param, check_params
 from .errors import DataTypeError, InputError
 from .model import GeoKMeans
@@ -30,7 +31,9 @@ class ClusterResult:
     points : GeoDataFrame
         The input rows (columns, index and geometry kept) plus the labels in column
         ``label_column`` (-1 for skipped rows) and the geodesic distance in metres to the
-        cluster's centroid in column ``distance_column``.
+        cluster's centroid in column ``distance_column``. For a dask input, a lazy dask
+        (Geo)DataFrame of the input's partitions plus the labels; the writers compute it
+        one partition at a time.
     centroids : GeoDataFrame (EPSG:4326)
         ``cluster, n_points, weight, mean_distance_m, max_distance_m``, Point geometry.
         This table is the project's own: its id column is always ``cluster``, whatever
@@ -46,8 +49,9 @@ class ClusterResult:
         Names of the columns added to ``points``.
     coordinate_columns : (str, str) or None
         The input's ``(lon, lat)`` columns when the coordinates were read from columns
-        (CSV output writes the coordinates under these names); None when they came from
-        a geometry.
+        (CSV output writes the coordinates under these names; the points of a dask
+        table of them get their Point geometry from these columns when written); None
+        when they came from a geometry.
     """
 
     points: gpd.GeoDataFrame
@@ -119,11 +123,12 @@ class ClusterResult:
             (holes clockwise); missing geometries are ``null``; there is no ``crs``.
 
         The write is atomic (a temporary file renamed when complete) and never replaces
-        the input file.
+        the input file. For a result of a dask input the points are computed and written
+        one partition at a time into that one file (the same file as in memory).
         """
         self._write(path, self._kinds(which, "GeoJSON", path), "GeoJSON")
 
-    def to_file(self, path, *, which="points", csv_raw=False):
+    def to_file(self, path, *, which="points", csv_raw=False, partitioned=None):
         """Write by extension (any case): .geojson/.json, .gpkg, .parquet/.geoparquet, .csv.
 
         Parameters
@@ -137,6 +142,11 @@ class ClusterResult:
             CSV only. ``False``: text cells a spreadsheet would run as a formula (they
             start with ``=``, ``+``, ``-``, ``@``, tab or carriage return and are not
             numbers) are written with a leading ``'``. ``True``: written as they are.
+        partitioned : bool, optional
+            Results of a dask input, ``which="points"`` only: ``True`` writes a
+            partitioned GeoParquet dataset, a new directory holding one file per
+            partition (``path`` without extension or ending in .parquet). By default a
+            path without extension is such a dataset and any other path one file.
 
         Notes
         -----
@@ -147,6 +157,11 @@ class ClusterResult:
         column, and binary cells as base64 text (GeoJSON too; GeoParquet and GeoPackage
         keep them binary). Writes are atomic and never replace the input file.
 
+        A result of a dask input writes the same files: its points are computed one
+        partition at a time and streamed into the one (temporary) file, renamed when
+        complete (GeoParquet: a row group or more per partition; GeoPackage: rows
+        appended to the layer), so they are never all in memory.
+
         Examples
         --------
         >>> import geokmeans as gk, tempfile, pathlib
@@ -156,17 +171,40 @@ class ClusterResult:
         >>> result.to_file(folder / "clusters.gpkg", which="all")
         >>> import shutil; shutil.rmtree(folder)
         """
-        fmt = io.output_format(path)
+        fmt = self._format(path, which, partitioned)
         self._write(path, self._kinds(which, fmt, path), fmt, csv_raw=csv_raw)
 
-    def to_parquet(self, path, *, which="points"):
+    def to_parquet(self, path, *, which="points", partitioned=None):
         """Write one table as GeoParquet (see ``to_file``).
 
-        For a result of a dask input, ``which="points"`` writes the labelled points as a
-        partitioned (Geo)Parquet directory, one file per partition, computed on the
-        cluster; the directory appears only once complete.
+        For a result of a dask input, the points (``which="points"``) are written one
+        partition at a time: as one file, row groups appended with pyarrow's
+        ``ParquetWriter`` (the same schema and GeoParquet metadata as in memory), or, when
+        ``path`` has no extension or ``partitioned=True``, as a partitioned dataset: a new
+        directory holding ``part.N.parquet`` per partition, written by the workers and
+        appearing only once complete.
         """
-        self._write(path, self._kinds(which, "GeoParquet", path), "GeoParquet")
+        fmt = self._format(path, which, partitioned, "GeoParquet")
+        self._write(path, self._kinds(which, fmt, path), fmt)
+
+    def _format(self, path, which, partitioned, fmt=None):
+        """The format to write ``path`` in: ``fmt`` or that of its extension, or a
+        partitioned GeoParquet dataset (``io.PARQUET_DATASET``) for the points of a dask
+        result given ``partitioned=True`` or a path without extension."""
+        check_param("partitioned", partitioned)
+        bare = isinstance(path, (str, os.PathLike)) and Path(path).suffix == ""
+        if partitioned is None:
+            partitioned = self.is_dask and which == "points" and bare and fmt != "GeoJSON"
+        if not partitioned:
+            return fmt or io.output_format(path)
+        if not self.is_dask or which != "points":
+            raise InputError(f"'{path}': partitioned=True writes the points of a result of a "
+                             "dask input, one file per partition; this table is written as "
+                             "one file (leave partitioned out).")
+        if not bare and io.output_format(path) != "GeoParquet":
+            raise InputError(f"'{path}': a partitioned dataset is GeoParquet; give a path "
+                             "without extension or ending in .parquet.")
+        return io.PARQUET_DATASET
 
     def write(self, points=None, centroids=None, hulls=None, map=None, *, csv_raw=False,
               map_options=None, outputs=None):
@@ -191,12 +229,14 @@ class ClusterResult:
         file given twice, the input file); each output is written to a temporary file
         beside it and the temporaries are renamed only when all are written. On an
         error or an interruption they are removed and existing files are left as they
-        were.
+        were. The points of a result of a dask input are written in any of these formats,
+        one partition at a time (see ``to_file``); a ``points`` path without extension
+        is a new partitioned GeoParquet dataset directory.
         """
         plan = _plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
                              "map": map}, source=self.source, dask=self.is_dask)
         if outputs is None:
-            with io.OutputSet(protected=_protected(self.source)) as own:
+            with io.OutputSet(protected=source_entries(self.source)) as own:
                 return self._write_plan(plan, own, csv_raw, map_options)
         return self._write_plan(plan, outputs, csv_raw, map_options)
 
@@ -204,7 +244,7 @@ class ClusterResult:
         for kind, path, fmt in plan:
             if kind == "map":
                 page = self.explore(**(map_options or {})).get_root().render()
-                io.write_text(path, page, _protected(self.source), outputs=outputs,
+                io.write_text(path, page, source_entries(self.source), outputs=outputs,
                               label="map")
             else:
                 self._write(path, (kind,), fmt, outputs=outputs, label=kind, csv_raw=csv_raw)
@@ -231,29 +271,21 @@ class ClusterResult:
         return crs if crs is not None else "EPSG:4326"
 
     def _write(self, path, kinds, fmt, *, outputs=None, label=None, csv_raw=False):
-        protected = _protected(self.source)
-        if self.is_dask and "points" in kinds:
-            if fmt != "GeoParquet" or len(kinds) > 1:
-                raise InputError(f"'{path}': the points of a dask result are written as a "
-                                 "partitioned Parquet directory (a path ending in .parquet, "
-                                 "which='points'); write the centroids or hulls separately.")
-            from ._partitioned import write_partitioned
-
-            return write_partitioned(self.points, path, outputs=outputs, label=label,
-                                     protected=protected)
+        """Write the tables ``kinds`` to ``path`` in ``fmt``; the points of a dask result
+        are computed partition by partition by the writers (``_dask_writers``)."""
+        protected = source_entries(self.source)
         tables = {kind: self._table(kind) for kind in kinds}
+        where = dict(outputs=outputs, label=label, coordinate_columns=self.coordinate_columns)
         if fmt == "GeoJSON":
-            io.write_geojson(path, tables, self.metadata, protected, outputs=outputs, label=label)
+            _output.write_geojson(path, tables, self.metadata, protected, **where)
         elif fmt == "GeoPackage":
-            io.write_gpkg(path, tables, self.metadata, protected, crs=self._output_crs(),
-                          outputs=outputs, label=label)
-        elif fmt == "GeoParquet":
-            io.write_parquet(path, tables[kinds[0]], self.metadata, protected, outputs=outputs,
-                             label=label)
+            _output.write_gpkg(path, tables, self.metadata, protected,
+                               crs=self._output_crs(), **where)
+        elif fmt in ("GeoParquet", io.PARQUET_DATASET):
+            _output.write_parquet(path, tables[kinds[0]], self.metadata, protected,
+                                  partitioned=fmt == io.PARQUET_DATASET, **where)
         else:
-            io.write_csv(path, tables[kinds[0]], protected,
-                         coordinate_columns=self.coordinate_columns, raw=csv_raw,
-                         outputs=outputs, label=label)
+            _output.write_csv(path, tables[kinds[0]], protected, raw=csv_raw, **where)
 
     def explore(self, **map_options):
         """A folium map of the clustering; see ``geokmeans.maps.explore`` for options.
@@ -265,21 +297,15 @@ class ClusterResult:
         return explore(self, **map_options)
 
 
-def _protected(source):
-    """A result's ``source`` as a list of protected entries for ``io.OutputSet``."""
-    if source is None:
-        return []
-    return list(source) if isinstance(source, (tuple, list)) else [source]
-
-
 def _plan_outputs(targets, *, source=None, dask=False):
     """Check a set of outputs before any work: ``[(kind, path, format), ...]``.
 
     ``targets`` maps ``"points"``, ``"centroids"``, ``"hulls"`` or ``"map"`` to a path
     (or None). Refused with an ``InputError`` naming the output: an unknown kind or
     extension, a file that cannot be written (see ``OutputSet.check``), the input
-    file, two outputs that are the same file (any spelling, links included), and for
-    dask results points that are not a new ``.parquet`` directory.
+    file, two outputs that are the same file (any spelling, links included). For dask
+    results a points path without extension is a partitioned GeoParquet dataset
+    (``io.PARQUET_DATASET``), a directory that must not exist yet.
     """
     plan = []
     for kind, path in targets.items():
@@ -295,15 +321,14 @@ def _plan_outputs(targets, *, source=None, dask=False):
             if Path(path).suffix.lower() not in MAP_SUFFIXES:
                 raise InputError(f"map output '{path}' must end in .html or .htm.")
             fmt = "HTML"
+        elif dask and kind == "points" and Path(path).suffix == "":
+            fmt = io.PARQUET_DATASET  # a new directory, a file per partition
         else:
             fmt = io.output_format(path)
-        if dask and kind == "points" and fmt != "GeoParquet":
-            raise InputError(f"'{path}': the points of a dask result are written as a "
-                             "partitioned Parquet directory; use a path ending in .parquet.")
         plan.append((kind, path, fmt))
-    checker = io.OutputSet(protected=_protected(source))
-    for i, (kind, path, _) in enumerate(plan):
-        checker.check(path, label=kind, directory=dask and kind == "points")
+    checker = io.OutputSet(protected=source_entries(source))
+    for i, (kind, path, fmt) in enumerate(plan):
+        checker.check(path, label=kind, directory=fmt == io.PARQUET_DATASET)
         for other_kind, other, _ in plan[:i]:
             if io.same_file(path, other):
                 raise InputError(f"the {other_kind} output '{other}' and the {kind} output "
@@ -410,12 +435,14 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     if dask:
         points = sources.read(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"],
                               params=params)
-        _check_names(points.frame.columns, label_column, distance_column)
+        lonlat_columns = io.coordinate_columns(points.frame._meta, lat=lat, lon=lon)
+        _check_names(points.frame.columns, label_column, distance_column,
+                     csv_coordinates=csv_points, coordinate_columns=lonlat_columns)
         model._fit_points(points, params)
         frame = points.frame.assign(**{label_column: model.labels_,
                                        distance_column: model.distances_m_})
         result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,
-                               distance_column)
+                               distance_column, lonlat_columns)
     else:
         points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
         frame = points.frame

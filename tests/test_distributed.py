@@ -258,13 +258,16 @@ def test_bad_partition_gives_the_in_memory_error(client, ais):
 def test_cluster_result_and_partitioned_parquet(client, ais, tmp_path):
     result = gk.cluster(dd.from_pandas(ais, npartitions=4), 5, random_state=0)
     assert result.is_dask
-    out = tmp_path / "points.parquet"
+    out = tmp_path / "points"  # no extension: a dataset, a file per partition
     result.to_parquet(out, which="points")
+    assert sorted(p.name for p in out.iterdir()) == [f"part.{i}.parquet" for i in range(4)]
     back = pd.read_parquet(out)
     assert len(back) == len(ais)
     assert_array_equal(np.bincount(back.cluster, minlength=5), result.centroids.n_points)
     with pytest.raises(InputError, match="exists"):
         result.to_parquet(out, which="points")
+    result.to_parquet(tmp_path / "points.parquet")  # one file, streamed from the cluster
+    assert_array_equal(pd.read_parquet(tmp_path / "points.parquet").cluster, back.cluster)
 
 
 def test_unsupported_options_are_clear(client, ais):
@@ -405,10 +408,7 @@ def test_dask_result_outputs_all_or_nothing(client, ais, tmp_path, monkeypatch):
     result = gk.cluster(dd.from_pandas(ais, npartitions=3), 4, random_state=0,
                         label_column="grp")
     assert "grp" in result.points.columns and "cluster" not in result.points.columns
-    for name, which in [("p.csv", "points"), ("p.gpkg", "both"), ("p.geojson", "all")]:
-        with pytest.raises(InputError, match="partitioned Parquet directory"):
-            result.to_file(tmp_path / name, which=which)
-    outputs = dict(points=tmp_path / "p.parquet", centroids=tmp_path / "c.csv",
+    outputs = dict(points=tmp_path / "p", centroids=tmp_path / "c.csv",
                    hulls=tmp_path / "h.geojson", map=tmp_path / "m.html")
     real_explore = gk.ClusterResult.explore
     monkeypatch.setattr(gk.ClusterResult, "explore",
@@ -418,7 +418,7 @@ def test_dask_result_outputs_all_or_nothing(client, ais, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
     monkeypatch.setattr(gk.ClusterResult, "explore", real_explore)
     result.write(**outputs, map_options={"tiles": None, "max_points": 500})
-    back = pd.read_parquet(tmp_path / "p.parquet")
+    back = pd.read_parquet(tmp_path / "p")
     assert_array_equal(np.bincount(back.grp, minlength=4), result.centroids.n_points)
     assert len(pd.read_csv(tmp_path / "c.csv")) == 4
     assert len(check_geojson(tmp_path / "h.geojson")["features"]) == 4
@@ -426,7 +426,13 @@ def test_dask_result_outputs_all_or_nothing(client, ais, tmp_path, monkeypatch):
     assert "of 50,000 points" in (tmp_path / "m.html").read_text()
     umask = os.umask(0)
     os.umask(umask)
-    assert (tmp_path / "p.parquet").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (tmp_path / "p").stat().st_mode & 0o777 == 0o777 & ~umask
+    # every format holds the points of a dask result, computed on the cluster
+    for name, which in [("p.csv", "points"), ("p.gpkg", "both"), ("p.geojson", "all")]:
+        result.to_file(tmp_path / name, which=which)
+    assert_array_equal(pd.read_csv(tmp_path / "p.csv").grp, back.grp)
+    assert_array_equal(gpd.read_file(tmp_path / "p.gpkg", layer="points").grp, back.grp)
+    assert len(check_geojson(tmp_path / "p.geojson")["features"]) == 50_000 + 8
 
 # -- hostile input (the "Trust" issue) --------------------------------------------------
 
@@ -579,7 +585,7 @@ def test_partitioned_output_whose_name_has_glob_characters(tmp_path, ais):
     (tmp_path / "parts").mkdir()
     ais.iloc[:40].to_csv(tmp_path / "parts" / "a.csv", index=False)
     ais.iloc[40:80].to_csv(tmp_path / "parts" / "b.csv", index=False)
-    out = tmp_path / "out[1]*?.parquet"
+    out = tmp_path / "out[1]*?"  # no extension: a partitioned directory
     code, _, err = run_cli(["cluster", tmp_path / "parts", "-k", 2, "--seed", 0, "-o", out,
                             "--centroids", tmp_path / "c[1].gpkg"])
     assert code == 0, err

@@ -219,13 +219,22 @@ LIB_CASES = [
     LibCase("geojson-out-of-range", lambda f: gio.write_geojson(f / "o.geojson", {
         "points": gpd.GeoDataFrame(geometry=gpd.points_from_xy([181.0], [0.0]), crs=4326)}),
         InputError, "lon=181.0"),
-    # dask results: points only as a new partitioned Parquet directory
-    LibCase("dask-points-csv", lambda f: gk.cluster(dask_frame(f), 3,
-                                                    write={"points": f / "o.csv"}),
-            InputError, "o.csv", "partitioned Parquet"),
-    LibCase("dask-points-exist", lambda f: gk.cluster(dask_frame(f), 3,
-                                                      write={"points": f / "dir.parquet"}),
-            InputError, "dir.parquet", "exists"),
+    # dask results: a partitioned dataset is a new directory, of GeoParquet, of the points
+    LibCase("dask-points-dataset-exists", lambda f: gk.cluster(dask_frame(f), 3,
+                                                               write={"points": f / "sub"}),
+            InputError, "sub", "exists"),
+    LibCase("dask-points-onto-a-directory", lambda f: gk.cluster(
+        dask_frame(f), 3, write={"points": f / "dir.parquet"}),
+        InputError, "dir.parquet", "is a directory"),
+    LibCase("dask-partitioned-csv", lambda f: gk.cluster(dask_frame(f), 3, n_init=1).to_file(
+        f / "o.csv", partitioned=True), InputError, "o.csv", "partitioned dataset is GeoParquet"),
+    LibCase("dask-partitioned-centroids", lambda f: gk.cluster(dask_frame(f), 3, n_init=1)
+            .to_parquet(f / "c", which="centroids", partitioned=True),
+            InputError, "partitioned=True writes the points"),
+    LibCase("memory-partitioned", lambda f: any_result(f).to_parquet(f / "p", partitioned=True),
+            InputError, "partitioned=True writes the points of a result of a dask input"),
+    LibCase("partitioned-not-a-boolean", lambda f: any_result(f).to_file(
+        f / "p.parquet", partitioned="yes"), DataTypeError, "partitioned='yes'"),
     # partitioned and directory inputs: every file they read is protected
     LibCase("dask-csv-write-onto-a-part", lambda f: gk.cluster(
         dask_read(f, "csv-glob"), 2, write={"centroids": f / "parts" / "a.csv"}),
@@ -349,8 +358,10 @@ CLI_CASES = [
             2, "CSV column 'lat'", "--lat/--lon"),
     CliCase("gpkg-case-twins", cli("{f}/twins.csv", "-k", 3, "--centroids", "{f}/c.geojson",
                                    "-o", "{f}/o.gpkg"), 2, "'name' and 'Name'", "case"),
-    CliCase("partitioned-output-not-parquet", cli("{f}/in*.csv", "-k", 3, "-o", "{f}/o.csv"),
-            2, "-o OUT.parquet"),
+    CliCase("partitioned-output-exists", cli("{f}/in*.csv", "-k", 3, "-o", "{f}/sub"),
+            2, "-o", "sub", "exists"),
+    CliCase("no-extension-in-memory", cli("{f}/in.csv", "-k", 3, "-o", "{f}/labelled"),
+            2, "-o", "labelled", "unsupported extension"),
     # partitioned inputs: no output over one of their files, inside their directory, or
     # where their glob would read it on a later run
     CliCase("dir-centroids-onto-a-part", cli("{f}/parts", "-k", 3, "--centroids",

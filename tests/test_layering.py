@@ -60,7 +60,7 @@ LAYERS = [
     ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
     ("_radius",),  # final statistics and split-to-radius over any source
     ("model",),
-    ("maps",),
+    ("maps", "_output"),  # _output: result tables in this process or partition by partition
     ("result",),
     ("selection",),
     ("accessor", "cli"),
@@ -156,3 +156,9 @@ def test_the_checker_sees_lazy_imports():
     assert "errors" in found
     text = "def late():\n    from .result import ClusterResult\n    from . import maps\n"
     assert {"result", "maps"} <= _imports_of_text(text, ["projection"], modules)
+
+
+def test_dask_is_written_by_its_own_module():
+    # only _dask_writers writes dask frames; the other writers hand lazy tables to it
+    for name in ("_writers.py", "_tables.py", "_atomic.py", "io.py", "result.py"):
+        assert "dask" not in set(imported_modules(PACKAGE / name)), name

@@ -141,11 +141,11 @@ def test_failed_write_leaves_no_file(result, tmp_path, monkeypatch):
     path = tmp_path / "out.geojson"
     path.write_text("previous")
 
-    def explode(handle, features, metadata):
-        handle.write('{"type":"FeatureCollection","features":[')  # half a file
+    def explode(handle, features, first):
+        handle.write(",".join(features[:3]))  # half a file
         raise OSError("disk full")
 
-    monkeypatch.setattr(_writers, "_dump_collection", explode)
+    monkeypatch.setattr(_writers, "write_features", explode)
     with pytest.raises(OSError, match="disk full"):
         result.to_geojson(path)
     assert path.read_text() == "previous"

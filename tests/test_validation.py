@@ -68,6 +68,7 @@ TABLE = [
     ("label_column", ["cluster", "zone"], [("", DataTypeError), (None, DataTypeError),
                                            (3, DataTypeError)]),
     ("csv_raw", [True, False], [("yes", DataTypeError), (1, DataTypeError)]),
+    ("partitioned", [None, True, False], [("yes", DataTypeError), (1, DataTypeError)]),
     ("write", [None, {"points": "p.csv"}], [("p.csv", DataTypeError), (["p.csv"], DataTypeError)]),
     ("max_points", [1, 20_000], [(0, InputError), (None, DataTypeError), (2.5, DataTypeError)]),
     ("radius", [0.5, 3], [(0, InputError), (float("nan"), InputError), ("3", DataTypeError)]),
