@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose, assert_array_equal
 
-from geokmeans import KMeans
+from geokmeans import ConvergenceWarning, KMeans
 from geokmeans.core import _kernels
 from geokmeans.core import _driver
 from geokmeans.core._driver import relocate_empty_clusters
@@ -272,3 +272,42 @@ def test_algorithm_parameter_selects_same_result():
         assert_array_equal(results[0].labels_, other.labels_)
         assert_array_equal(results[0].cluster_centers_, other.cluster_centers_)
         assert results[0].n_iter_ == other.n_iter_
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_rounding_of_a_mean_never_moves_rows_back_and_forth(algorithm):
+    # two locations, k = 4: the weighted mean of two equal rows is off them in the last bit;
+    # those rows must not count as "farthest" and bounce between an empty cluster and their
+    # own, and no cluster may keep a residue of weight without members (found by hypothesis)
+    X = np.full((52, 3), 3.0)
+    X[[1, 51], 0] = 0.0
+    w = np.full(52, 7.0)
+    w[1] = float.fromhex("0x1.55097dd1ca35cp+0")
+    with pytest.warns(ConvergenceWarning):
+        km = KMeans(4, tol=0.0, max_iter=1000, random_state=0, algorithm=algorithm).fit(
+            X, sample_weight=w)
+    assert km.n_iter_ < 10
+    for j in np.unique(km.labels_):
+        members = km.labels_ == j
+        np.testing.assert_allclose(km.cluster_centers_[j],
+                                   np.average(X[members], axis=0, weights=w[members]),
+                                   rtol=1e-15, atol=1e-15)
+
+
+def test_relocation_counts_members_not_weights():
+    # moving the last positive-weight member out is refused even when subtracting weights
+    # would leave a positive residue by rounding
+    X = np.array([[0.0], [1.0], [1.0], [5.0]])
+    weights = np.array([1.0, 0.1, 0.2, 1.0])
+    labels = np.array([0, 1, 1, 1], dtype=np.int32)
+    dist2 = np.array([0.0, 4.0, 3.0, 1.0])
+    sums = np.array([[0.0], [0.1 + 0.2 + 5.0], [0.0]])
+    cluster_weights = np.array([1.0, 1.3, 0.0])
+    moved = relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights)
+    assert moved == 1 and cluster_weights[2] == 0.1  # the farthest row fills the empty one
+    cluster_weights = np.array([1.0, 0.1, 0.0, 0.0])
+    sums = np.array([[0.0], [0.1], [0.0], [0.0]])
+    members = np.array([1, 1, 0, 0])
+    moved = relocate_empty_clusters(X[:2], weights[:2], labels[:2], dist2[:2], sums,
+                                    cluster_weights, members)
+    assert moved == 0 and cluster_weights[1] == 0.1  # its only member stays

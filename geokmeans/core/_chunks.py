@@ -22,8 +22,10 @@ __all__ = [
     "iterate_lloyd",
     "labels_of_state",
     "member_locations",
+    "off_centre",
     "oversample",
     "pick_row",
+    "positive_members",
     "positive_box",
     "smallest_keys",
     "split_sums",
@@ -123,6 +125,18 @@ def inertia_of_state(chunk, state, centres):
                                            _kernels.chunk_starts(X.shape[0])))
 
 
+#: Relative size of a distance too small to tell from the rounding of a mean: a row
+#: nearer its centre than this (times its norm) sits on it. The weighted mean of equal
+#: rows can differ from them in the last bits; without this, such a row would be
+#: "farthest" and move to an empty cluster, and back, forever.
+ROUNDING = 1e-14
+
+
+def off_centre(X, dist2):
+    """Rows (mask) whose squared distance to their centre exceeds rounding noise."""
+    return dist2 > ROUNDING**2 * np.einsum("ij,ij->i", X, X)
+
+
 def far_rows(chunk, state, centres, n_rows):
     """The ``n_rows`` positive-weight rows farthest from their centre (ties: lower row),
     as ``(X, weights, labels, squared distances, row numbers)`` in row order."""
@@ -132,7 +146,7 @@ def far_rows(chunk, state, centres, n_rows):
     if X.shape[0]:
         _kernels.distances_to_own_centre(X, centres, labels,
                                          _kernels.chunk_starts(X.shape[0]), dist2)
-    movable = np.flatnonzero((w > 0) & (dist2 > 0))
+    movable = np.flatnonzero((w > 0) & (dist2 > 0) & off_centre(X, dist2))
     if movable.size > n_rows:
         d2 = dist2[movable]
         cut = np.partition(d2, d2.size - n_rows)[d2.size - n_rows]  # n_rows-th largest
@@ -140,6 +154,12 @@ def far_rows(chunk, state, centres, n_rows):
         movable = np.concatenate([above, movable[d2 == cut][: n_rows - above.size]])
     far = np.sort(movable)
     return X[far], np.asarray(w[far], dtype=np.float64), labels[far], dist2[far], far
+
+
+def positive_members(chunk, state, n_clusters):
+    """Number of positive-weight rows the state labels with each cluster (k,)."""
+    labels = state[0]
+    return np.bincount(labels[np.asarray(chunk.weights) > 0], minlength=n_clusters)
 
 
 def assign_rows(chunk, centres):

@@ -68,32 +68,43 @@ def m_step(centres, sums, cluster_weights, sphere_radius):
     return new
 
 
-def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights):
+def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights, members=None):
     """Give each empty cluster the positive-weight row farthest from its centre.
 
-    Rows are taken in decreasing distance (ties: lower row first), skipping any whose
-    own cluster would become empty, so the outcome is deterministic. ``sums`` (k, d) and
-    ``cluster_weights`` (k,) are updated in place; clusters left empty (fewer usable
-    rows than empty clusters) keep weight 0.
+    Rows are taken in decreasing distance (ties: lower row first; rows within rounding
+    noise of their centre are never taken, see ``_chunks.off_centre``), skipping any that is
+    the last positive-weight member of its cluster (``members`` (k,) counts them; by
+    default from ``labels`` and ``weights``): counting rows, not subtracting weights,
+    so rounding can never leave a cluster with a residue of weight and no member. The
+    outcome is deterministic. ``sums`` (k, d) and ``cluster_weights`` (k,) are updated in
+    place; clusters left empty (fewer usable rows than empty clusters) keep weight 0.
+    Returns the number of rows moved.
     """
     empty = np.flatnonzero(cluster_weights <= 0)
     if empty.size == 0:
-        return
-    movable = np.flatnonzero((weights > 0) & (dist2 > 0))
+        return 0
+    if members is None:
+        members = np.bincount(labels[weights > 0], minlength=len(cluster_weights))
+    members = np.array(members, dtype=np.int64)
+    movable = np.flatnonzero((weights > 0) & (dist2 > 0) & _chunks.off_centre(X, dist2))
     order = movable[np.argsort(-dist2[movable], kind="stable")]
-    slots = iter(empty)
-    target = next(slots, None)
+    moved = 0
     for i in order:
-        if target is None:
+        if moved == empty.size:
             break
-        source = labels[i]
-        if cluster_weights[source] - weights[i] <= 0:
+        source, target = labels[i], empty[moved]
+        if members[source] <= 1:
             continue
+        members[source] -= 1
+        if members[source] == 0:  # pragma: no cover - kept by the test above
+            sums[source] = 0.0
         sums[source] -= weights[i] * X[i]  # OUT
         cluster_weights[source] -= weights[i]  # OUT
         sums[target] = weights[i] * X[i]
         cluster_weights[target] = weights[i]
-        target = next(slots, None)
+        members[target] = 1
+        moved += 1
+    return moved
 
 
 def _relocate(source, state, centres, sums, cluster_weights):
@@ -107,12 +118,13 @@ def _relocate(source, state, centres, sums, cluster_weights):
                   for index, part in enumerate(far)
                   for j, (dist, row) in enumerate(zip(part[3], part[4])))
     if not keys:
-        return
+        return 0
     X = np.array([far[t[1]][0][t[3]] for t in keys]).reshape(-1, d)
     w = np.array([far[t[1]][1][t[3]] for t in keys])
     labels = np.array([far[t[1]][2][t[3]] for t in keys], dtype=np.int32)
     dist2 = np.array([-t[0] for t in keys])
-    relocate_empty_clusters(X, w, labels, dist2, sums, cluster_weights)
+    members = sum(source.map(_chunks.positive_members, k, state=state))
+    return relocate_empty_clusters(X, w, labels, dist2, sums, cluster_weights, members)
 
 
 def _reduce(partials, k, d):
@@ -152,16 +164,15 @@ def lloyd(source, centres, max_iter, abs_tol, *, sphere_radius=None, algorithm="
         sums, weights, inertia, changed = _reduce(partials, k, d)
         if callback is not None:
             callback(iteration, inertia)
-        if (weights <= 0).any():
-            _relocate(source, state, centres, sums, weights)
+        moved = _relocate(source, state, centres, sums, weights) if (weights <= 0).any() else 0
         new = m_step(centres, sums, weights, sphere_radius)
-        moved = ((new - centres) ** 2).sum(axis=1)
-        shift = np.sqrt(moved) * (1.0 + 1e-9)  # a bound on each centre's move
+        moves = ((new - centres) ** 2).sum(axis=1)
+        shift = np.sqrt(moves) * (1.0 + 1e-9)  # a bound on each centre's move
         centres = new
-        if iteration > 1 and changed == 0:
+        if iteration > 1 and changed == 0 and not moved:  # relocated rows change labels
             strict = True
             break
-        if float(moved.sum()) <= abs_tol:
+        if float(moves.sum()) <= abs_tol:
             break
     if not strict:
         source.update(state, step, centres, shift, _neighbours(centres, algorithm), False)
