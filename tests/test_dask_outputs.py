@@ -85,10 +85,12 @@ def in_memory(result):
     points = result.points.compute()
     if result.coordinate_columns is not None:
         lon, lat = result.coordinate_columns
-        labels = points.pop(result.label_column)
+        added = [result.label_column, result.distance_column]
+        values = {name: points.pop(name) for name in added}
         points = gpd.GeoDataFrame(points, geometry=gpd.points_from_xy(points[lon], points[lat]),
                                   crs=4326)
-        points[result.label_column] = labels
+        for name in added:
+            points[name] = values[name]
     memory = dataclasses.replace(result, points=points)
     memory.__dict__["hulls"] = result.hulls  # computed from the dask result's model
     assert not memory.is_dask
@@ -140,12 +142,13 @@ def test_hostile_names_and_cells_kept(tmp_path):
     result.to_file(tmp_path / "p.csv")
     result.to_file(tmp_path / "p.parquet")
     feature = check_geojson(tmp_path / "p.geojson")["features"][130]
-    assert list(feature["properties"])[-7:] == [*HOSTILE, "cluster"]
+    assert list(feature["properties"])[-8:] == [*HOSTILE, "cluster", "distance_m"]
     assert feature["properties"]["{{ 7*7 }}"] == "{{ 130 }}"
     assert feature["properties"]["${x}%s"] == 130 * 2**50 + 1  # digit for digit
     assert feature["properties"]["kind"] == "-12.5" and feature["geokmeans:layer"] == "points"
     header = (tmp_path / "p.csv").read_bytes().decode("utf-8").split("\r\n")[0]
-    assert header.endswith('"q""uote\'s",ünï ç 東京,{{ 7*7 }},${x}%s,\'=SUM(A1),kind,cluster')
+    assert header.endswith('"q""uote\'s",ünï ç 東京,{{ 7*7 }},${x}%s,\'=SUM(A1),kind,cluster,'
+                           'distance_m')
     back = pd.read_csv(tmp_path / "p.csv")
     assert back['q"uote\'s'][0] == '\'=HYPERLINK("x0")'  # a formula made inert
     parquet = gpd.read_parquet(tmp_path / "p.parquet")
