@@ -8,14 +8,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
+from . import sources
+from ._radius import final_stats, split_to_radius
 from ._validation import (
     as_real_array,
     check_finite_rows,
     check_param,
     check_params,
 )
-from . import sources
-from ._radius import final_stats, split_to_radius
 from .core import KMeans, nearest_centre
 from .core._driver import best_of, lloyd, tolerance
 from .core._estimator import (

@@ -8,10 +8,11 @@ from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose, assert_array_equal
 
 from geokmeans import KMeans
-from geokmeans.core import _kernels
-from geokmeans.core import _driver
+from geokmeans.core import _driver, _kernels
 from geokmeans.core._driver import relocate_empty_clusters
 from geokmeans.core._source import ArraySource
+
+from .conftest import make_blobs
 
 
 def lloyd(X, weights, centers, max_iter, tol, starts=None, callback=None, sphere_radius=None,
@@ -26,8 +27,6 @@ def lloyd(X, weights, centers, max_iter, tol, starts=None, callback=None, sphere
 
 def hamerly(*args, **kwargs):
     return lloyd(*args, **kwargs, algorithm="hamerly")
-
-from .conftest import make_blobs
 
 
 def numpy_lloyd_step(X, weights, centers):

@@ -7,13 +7,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from geokmeans import GeoKMeans, InputError, KMeans
 from geokmeans.core._estimator import make_rng
+from geokmeans.core._plans import random_rows
 from geokmeans.core._seeding import (
     _Blocks,
     _SwapState,
     local_search,
     spatial_order,
 )
-from geokmeans.core._plans import random_rows
 from geokmeans.core._source import ArraySource
 
 from .conftest import make_blobs

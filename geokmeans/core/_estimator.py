@@ -8,8 +8,8 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import (
-    check_finite_rows,
     as_real_array,
+    check_finite_rows,
     check_magnitudes,
     check_param,
     check_params,
@@ -18,7 +18,7 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
-from ._driver import assign, best_of, final_labels, log_restart, tolerance
+from ._driver import assign, best_of, final_labels, tolerance
 from ._plans import seed_centres
 from ._source import ArraySource
 
