@@ -293,7 +293,7 @@ def _legend(colours, sizes, note):
         f"<div><span style='display:inline-block;width:12px;height:12px;margin-right:6px;"
         f"background:{html.escape(c)};border:1px solid #333'></span>"
         f"{html.escape(f'cluster {j}: {n:,} points')}</div>"
-        for j, (c, n) in enumerate(zip(colours, sizes))
+        for j, (c, n) in enumerate(zip(colours, sizes, strict=True))
     )
     note_html = f"<div style='margin-top:4px;font-style:italic'>{html.escape(note)}</div>" if note else ""
     body = (
@@ -481,7 +481,8 @@ def _tooltip_columns(points, tooltip):
 def _hull_layer(hull_frame, colours, centre_lon, unwrap):
     """A layer of the clusters' convex hulls (polygons only), each beside its centroid."""
     features = []
-    for cluster, geom in zip(hull_frame["cluster"].to_numpy(), hull_frame.geometry):
+    for cluster, geom in zip(hull_frame["cluster"].to_numpy(), hull_frame.geometry,
+                             strict=True):
         if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
             continue
         c_lon = float(centre_lon[int(cluster)])

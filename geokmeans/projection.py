@@ -293,7 +293,7 @@ def combine_extents(parts):
     Written for points in pieces (Dask partitions) and used for points in memory too,
     so both choose the same projection and the same default seeding box."""
     parts = [p for p in parts if p is not None]
-    lon_min, lon_max, l360_min, l360_max, lat_min, lat_max, _ = zip(*parts)
+    lon_min, lon_max, l360_min, l360_max, lat_min, lat_max, _ = zip(*parts, strict=True)
     plain = (min(lon_min), max(lon_max) - min(lon_min))
     shifted = (min(l360_min), max(l360_max) - min(l360_min))
     west, width = plain if plain[1] <= shifted[1] else shifted

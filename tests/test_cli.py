@@ -301,7 +301,8 @@ def test_geojson_outputs_of_the_command_line_are_rfc7946(tmp_path):
     code, _, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "-o", tmp_path / names[0],
                             "--centroids", tmp_path / names[1], "--hulls", tmp_path / names[2]])
     assert code == 0, err
-    for name, layer, count in zip(names, ["points", "centroids", "hulls"], [30, 3, 3]):
+    for name, layer, count in zip(names, ["points", "centroids", "hulls"], [30, 3, 3],
+                                   strict=True):
         document = check_geojson(tmp_path / name)
         assert len(layer_features(document, layer)) == count == len(document["features"])
     points = gpd.read_file(tmp_path / "p.geojson")

@@ -240,7 +240,7 @@ def test_hamerly_equals_lloyd_with_empty_clusters_and_tol(seed):
     init = rng.uniform(-1e5, 1e5, size=(6, 2))  # most seeds far from any data
     starts = _kernels.chunk_starts(len(X))
     traces = [], []
-    for algorithm, trace in zip((lloyd, hamerly), traces):
+    for algorithm, trace in zip((lloyd, hamerly), traces, strict=True):
         algorithm(X, np.ones(len(X)), init, 50, 1e-3, starts,
                   callback=lambda it, inertia, t=trace: t.append(inertia))
     a = lloyd(X, np.ones(len(X)), init, 50, 1e-3, starts)

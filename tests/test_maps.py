@@ -51,7 +51,7 @@ def test_layers_legend_and_popups(dc_result):
     assert "geokmeans-legend" in html
     popups = layer_data(html)["centroids"]["popups"]
     assert len(popups) == 5
-    for row, popup in zip(dc_result.centroids.itertuples(), popups):
+    for row, popup in zip(dc_result.centroids.itertuples(), popups, strict=True):
         cells = dict(popup)
         assert cells["cluster"] == str(row.cluster) and cells["points"] == f"{row.n_points:,}"
         assert cells["mean distance"] == f"{row.mean_distance_m / 1000:,.2f} km"

@@ -288,7 +288,7 @@ def test_hull_vertex_rows_give_the_same_hulls():
     whole = cluster_hulls(lon, lat, labels, centre_lon, centre_lat)
     part = cluster_hulls(lon[rows], lat[rows], labels[rows], centre_lon, centre_lat)
     assert whole[3] is None and part[3] is None
-    for a, b in zip(whole[:3], part[:3]):
+    for a, b in zip(whole[:3], part[:3], strict=True):
         assert shapely.equals_exact(a, b, tolerance=0)
 
 
