@@ -172,7 +172,8 @@ def _named_projection(crs):
             "Use 'auto', 'sphere', or a projected CRS such as a UTM zone."
         )
     if not parsed.is_projected:
-        raise CRSError(f"crs={crs!r} is not a projected CRS; use 'auto', 'sphere' or a projected CRS.")
+        raise CRSError(f"crs={crs!r} is not a projected CRS; use 'auto', 'sphere' or a "
+                       "projected CRS.")
     return Projection("crs", parsed)
 
 

@@ -92,7 +92,8 @@ def test_latitude_out_of_range_hints_at_swap():
 
 
 def test_longitude_out_of_range():
-    with pytest.raises(InputError, match=r"longitude must be within \[-180, 180\]: row 0 has lon=200"):
+    with pytest.raises(InputError,
+                       match=r"longitude must be within \[-180, 180\]: row 0 has lon=200"):
         read_points(pd.DataFrame({"lat": [10.0], "lon": [200.0]}))
 
 

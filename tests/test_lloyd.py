@@ -266,7 +266,8 @@ def test_hamerly_equals_lloyd_on_the_sphere(seed):
 
 def test_algorithm_parameter_selects_same_result():
     X, _ = make_blobs(5000, 6, seed=1)
-    results = [KMeans(6, random_state=0, algorithm=alg).fit(X) for alg in ("lloyd", "hamerly", "auto")]
+    results = [KMeans(6, random_state=0, algorithm=alg).fit(X)
+               for alg in ("lloyd", "hamerly", "auto")]
     for other in results[1:]:
         assert_array_equal(results[0].labels_, other.labels_)
         assert_array_equal(results[0].cluster_centers_, other.cluster_centers_)

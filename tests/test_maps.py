@@ -18,6 +18,7 @@ from geokmeans.maps import _sample_rows, cluster_colors
 DATA = Path(__file__).resolve().parents[1] / "data"
 XSS = "<img src=x onerror=alert(1)>"
 BREAKOUT = "</script><script>alert(2)</script>"
+FIT_BOUNDS = re.compile(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]")
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_draws_on_existing_map(dc_result):
 
 def test_bounds_fit_data(dc_result):
     html = render(dc_result.explore(tiles=None))
-    bounds = re.search(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", html)
+    bounds = FIT_BOUNDS.search(html)
     south, west, north, east = map(float, bounds.groups())
     assert 38.69 < south < 38.75 and 39.05 < north < 39.11
     assert -77.31 < west < -77.2 and -76.85 < east < -76.79
@@ -110,7 +111,7 @@ def test_bounds_across_antimeridian_are_narrow():
                                        rng.uniform(-180, -178, 300)),
                               rng.uniform(-18, -16, 300)])
     html = render(gk.cluster(lonlat, 3, random_state=0).explore(tiles=None, hulls=True))
-    bounds = re.search(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", html)
+    bounds = FIT_BOUNDS.search(html)
     _, west, _, east = map(float, bounds.groups())
     assert 0 < east - west < 5  # not a world-wide view
     lons = [float(v) for v in re.search(r'"lon":\[([^\]]*)\]', html).group(1).split(",")]

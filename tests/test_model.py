@@ -21,7 +21,8 @@ DC_BOX = (-77.15, 38.825, -76.9, 39.0)
 def great_circle_angle(lon1, lat1, lon2, lat2):
     """Central angle (radians) by the haversine formula."""
     lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
     return 2 * np.arcsin(np.sqrt(a))
 
 

@@ -63,7 +63,8 @@ class ArraySource:
     def map(self, fn, *args, state=None):
         if state is None:
             return [fn(chunk, *args) for chunk in self.chunks]
-        return [fn(chunk, s, *args) for chunk, s in zip(self.chunks, self._states[state], strict=True)]
+        states = self._states[state]
+        return [fn(chunk, s, *args) for chunk, s in zip(self.chunks, states, strict=True)]
 
     def update(self, name, fn, *args, state=None):
         previous = self._states.get(state if state is not None else name,
