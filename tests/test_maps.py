@@ -271,10 +271,10 @@ def test_template_syntax_through_the_cli_map(tmp_path):
 
 
 def test_text_only_elements_are_never_compiled_again(tmp_path):
-    from geokmeans.maps import _text_only_classes
+    from geokmeans._map_elements import Legend
 
     m = folium.Map(tiles=None)
-    m.get_root().add_child(_text_only_classes()["Legend"]("<b>{{ 6*7 }} {% if x %}</b>"))
+    m.get_root().add_child(Legend("<b>{{ 6*7 }} {% if x %}</b>"))
     assert "<b>{{ 6*7 }} {% if x %}</b>" in render(m)
     # control: branca's own MacroElement compiles its output a second time
     from branca.element import MacroElement, Template
