@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# run as a script: the repository first on the path, for the imports below (E402)
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import (  # noqa: E402
@@ -67,7 +68,7 @@ def faiss_fit(X, k, init, n_iter):
 
 def has_faiss():
     try:
-        import faiss  # noqa: F401
+        import faiss  # noqa: F401 - only: is it installed?
     except ImportError:
         return False
     return True

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+# run as a script: the repository first on the path, for the imports below (E402)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import clustered_lonlat, machine, markdown_table, timed  # noqa: E402

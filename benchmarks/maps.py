@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+# run as a script: the repository first on the path, for the imports below (E402)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import geokmeans as gk  # noqa: E402

@@ -309,14 +309,19 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
                 warnings.warn(f"Explicit initial centres given: n_init={params['n_init']} "
                               "ignored, 1 run done.", RuntimeWarning, stacklevel=4)
             n_runs = 1
-            draw = lambda: projection.forward(init[:, 0], init[:, 1])  # noqa: E731
+
+            def draw():
+                return projection.forward(init[:, 0], init[:, 1])
         elif init == "bbox":
             west, width, lat_min, lat_max = extent
             box = params["bbox"] or LonLatBox(west, lat_min, float(wrap_longitude(west + width)),
                                               lat_max)
-            draw = lambda: projection.forward(*sample_bbox(box, n_clusters, rng))  # noqa: E731
+
+            def draw():
+                return projection.forward(*sample_bbox(box, n_clusters, rng))
         else:
-            draw = lambda: init  # noqa: E731
+            def draw():
+                return init
         return n_runs, (seed_centres(source, draw(), n_clusters, rng, local_steps=local_steps,
                                      sphere_radius=projection.sphere_radius_m)
                         for _ in range(n_runs))
