@@ -39,7 +39,8 @@ def clustered_lonlat(n, n_centres=50, seed=0, box=((-125.0, 25.0), (-67.0, 49.0)
     centres = rng.uniform(box[0], box[1], size=(n_centres, 2))
     sizes = rng.dirichlet(np.ones(n_centres) * 0.7)
     which = rng.choice(n_centres, size=n, p=sizes)
-    lonlat = centres[which] + rng.normal(scale=spread_deg, size=(n, 2)) * rng.uniform(0.3, 1.5, (n_centres, 1))[which]
+    noise = rng.normal(scale=spread_deg, size=(n, 2))  # before the spreads: the same data as ever
+    lonlat = centres[which] + noise * rng.uniform(0.3, 1.5, (n_centres, 1))[which]
     lonlat[:, 1] = np.clip(lonlat[:, 1], -89.9, 89.9)
     return lonlat
 
@@ -47,7 +48,8 @@ def clustered_lonlat(n, n_centres=50, seed=0, box=((-125.0, 25.0), (-67.0, 49.0)
 def machine():
     import os
 
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
 
 
 def markdown_table(header, rows):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# run as a script: the repository first on the path, for the imports below (E402)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import clustered_lonlat, machine, markdown_table  # noqa: E402

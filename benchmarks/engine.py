@@ -17,6 +17,7 @@ US, projected to metres (EPSG:5070, d=2) or Earth-centred (sphere, d=3).
 """
 
 import argparse
+import functools
 import json
 import statistics
 import subprocess
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# run as a script: the repository first on the path, for the imports below (E402)
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import (  # noqa: E402
@@ -66,10 +68,27 @@ def faiss_fit(X, k, init, n_iter):
 
 def has_faiss():
     try:
-        import faiss  # noqa: F401
+        import faiss  # noqa: F401 - only: is it installed?
     except ImportError:
         return False
     return True
+
+
+def same_start_runs(X, init, max_iter, hamerly_name):
+    """The engines to time from the same centres ``init``, ``max_iter`` iterations each
+    (tol 0): name -> callable."""
+    k = len(init)
+    return {
+        hamerly_name: lambda: KMeans(k, init=init, max_iter=max_iter, tol=0.0).fit(X),
+        "geokmeans lloyd": lambda: KMeans(k, init=init, max_iter=max_iter, tol=0.0,
+                                          algorithm="lloyd").fit(X),
+        "sklearn lloyd": lambda: sklearn_kmeans(n_clusters=k, init=init, n_init=1,
+                                                max_iter=max_iter, tol=0.0,
+                                                algorithm="lloyd").fit(X),
+        "sklearn elkan": lambda: sklearn_kmeans(n_clusters=k, init=init, n_init=1,
+                                                max_iter=max_iter, tol=0.0,
+                                                algorithm="elkan").fit(X),
+    }
 
 
 def section_lloyd(repeat):
@@ -78,17 +97,9 @@ def section_lloyd(repeat):
         X = projected(1_000_000, d)
         init = X[np.random.default_rng(1).choice(len(X), 64, replace=False)]
         KMeans(64, init=init, max_iter=2).fit(X[:5000])  # compile outside the timing
-        runs = {
-            "geokmeans (auto: hamerly)": lambda: KMeans(64, init=init, max_iter=20, tol=0.0).fit(X),
-            "geokmeans lloyd": lambda: KMeans(64, init=init, max_iter=20, tol=0.0,
-                                              algorithm="lloyd").fit(X),
-            "sklearn lloyd": lambda: sklearn_kmeans(n_clusters=64, init=init, n_init=1, max_iter=20,
-                                                    tol=0.0, algorithm="lloyd").fit(X),
-            "sklearn elkan": lambda: sklearn_kmeans(n_clusters=64, init=init, n_init=1, max_iter=20,
-                                                    tol=0.0, algorithm="elkan").fit(X),
-        }
+        runs = same_start_runs(X, init, 20, "geokmeans (auto: hamerly)")
         if has_faiss():
-            runs["faiss (float32)"] = lambda: faiss_fit(X, 64, init, 20)
+            runs["faiss (float32)"] = functools.partial(faiss_fit, X, 64, init, 20)
         times, models = side_by_side(runs, repeat)
         for name in runs:
             rows.append([d, name, f"{times[name]:.3f}", getattr(models[name], "n_iter_", 20),
@@ -108,19 +119,20 @@ def section_dimensions(repeat, dims=(2, 8, 32, 64), n=200_000, k=64):
         init = X[rng.choice(n, k, replace=False)]
         for algorithm in ("hamerly", "lloyd"):
             KMeans(k, init=init, max_iter=2, algorithm=algorithm).fit(X[:5000])
-        runs = {
-            "geokmeans hamerly": lambda: KMeans(k, init=init, max_iter=30, tol=0.0).fit(X),
-            "geokmeans lloyd": lambda: KMeans(k, init=init, max_iter=30, tol=0.0,
-                                              algorithm="lloyd").fit(X),
-            "sklearn lloyd": lambda: sklearn_kmeans(n_clusters=k, init=init, n_init=1, max_iter=30,
-                                                    tol=0.0, algorithm="lloyd").fit(X),
-            "sklearn elkan": lambda: sklearn_kmeans(n_clusters=k, init=init, n_init=1, max_iter=30,
-                                                    tol=0.0, algorithm="elkan").fit(X),
-        }
+        runs = same_start_runs(X, init, 30, "geokmeans hamerly")
         times, _ = side_by_side(runs, repeat)
         rows.append([d] + [f"{times[name]:.3f}" for name in runs]
                     + [f"{times['sklearn lloyd'] / times['geokmeans hamerly']:.1f}x"])
     return markdown_table(["d", *runs, "hamerly vs sklearn lloyd"], rows)
+
+
+def default_fit_runs(X, seed):
+    """Default fits of k = 64 with ``seed``: ours, sklearn's and ours without LocalSearch++."""
+    return {
+        "ours": lambda: KMeans(64, random_state=seed).fit(X),
+        "sklearn": lambda: sklearn_kmeans(n_clusters=64, random_state=seed).fit(X),
+        "plain": lambda: KMeans(64, random_state=seed, local_search=0).fit(X),
+    }
 
 
 def section_full(repeat, quality_seeds=12):
@@ -128,11 +140,7 @@ def section_full(repeat, quality_seeds=12):
     rows, ratios, speedups = [], [], []
     KMeans(64, random_state=0).fit(X[:5000])
     for seed in range(3):
-        times, models = side_by_side({
-            "ours": lambda: KMeans(64, random_state=seed).fit(X),
-            "sklearn": lambda: sklearn_kmeans(n_clusters=64, random_state=seed).fit(X),
-            "plain": lambda: KMeans(64, random_state=seed, local_search=0).fit(X),
-        }, repeat)
+        times, models = side_by_side(default_fit_runs(X, seed), repeat)
         (ours_s, ours), (ref_s, ref) = (times["ours"], models["ours"]), (times["sklearn"],
                                                                            models["sklearn"])
         plain_s, plain = times["plain"], models["plain"]
@@ -164,10 +172,12 @@ def section_scaling(sizes, ks, with_sklearn_up_to):
     for n in sizes:
         X = projected(n, 2)
         for k in ks:
-            ours_s, ours = timed(lambda: KMeans(k, random_state=0).fit(X), 1 if n > 1_000_000 else 3)
+            ours_s, ours = timed(lambda k=k, X=X: KMeans(k, random_state=0).fit(X),
+                                 1 if n > 1_000_000 else 3)
             ref = "–"
             if n <= with_sklearn_up_to:
-                ref_s, _ = timed(lambda: sklearn_kmeans(n_clusters=k, random_state=0).fit(X), 1)
+                ref_s, _ = timed(
+                    lambda k=k, X=X: sklearn_kmeans(n_clusters=k, random_state=0).fit(X), 1)
                 ref = f"{ref_s:.2f} ({ref_s / ours_s:.1f}x)"
             rows.append([f"{n:,}", k, f"{ours_s:.2f}", ours.n_iter_, ref])
     return markdown_table(["n", "k", "geokmeans s", "n_iter", "sklearn default s (ratio)"], rows)
@@ -218,23 +228,33 @@ COLD_SCRIPT = textwrap.dedent("""
     imported = time.perf_counter() - start
     import numpy as np
     X = np.random.default_rng(0).normal(size=(100_000, 2)) * 1e4
-    start = time.perf_counter(); geokmeans.KMeans(16, random_state=0).fit(X); first = time.perf_counter() - start
-    start = time.perf_counter(); geokmeans.KMeans(16, random_state=0).fit(X); warm = time.perf_counter() - start
+    start = time.perf_counter()
+    geokmeans.KMeans(16, random_state=0).fit(X)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    geokmeans.KMeans(16, random_state=0).fit(X)
+    warm = time.perf_counter() - start
     g = geokmeans.GeoKMeans(8, random_state=0)
     lonlat = np.column_stack([np.random.default_rng(1).uniform(-74.1, -73.8, 100_000),
                               np.random.default_rng(2).uniform(40.6, 40.9, 100_000)])
-    start = time.perf_counter(); g.fit(lonlat); geo_first = time.perf_counter() - start
-    start = time.perf_counter(); g.fit(lonlat); geo_warm = time.perf_counter() - start
+    start = time.perf_counter()
+    g.fit(lonlat)
+    geo_first = time.perf_counter() - start
+    start = time.perf_counter()
+    g.fit(lonlat)
+    geo_warm = time.perf_counter() - start
     print(imported, first, warm, geo_first, geo_warm)
 """)
 
 
 def section_cold():
-    subprocess.run([sys.executable, "-c", COLD_SCRIPT], check=True, capture_output=True)  # fill cache
+    # fill the cache
+    subprocess.run([sys.executable, "-c", COLD_SCRIPT], check=True, capture_output=True)
     runs = [list(map(float, subprocess.run([sys.executable, "-c", COLD_SCRIPT], check=True,
                                            capture_output=True, text=True).stdout.split()))
             for _ in range(3)]
-    imported, first, warm, geo_first, geo_warm = (statistics.median(col) for col in zip(*runs))
+    imported, first, warm, geo_first, geo_warm = (statistics.median(col)
+                                                  for col in zip(*runs, strict=True))
     return markdown_table(
         ["import geokmeans s", "first KMeans fit s", "warm fit s", "first - warm s (target <= 1)",
          "first GeoKMeans fit s", "warm GeoKMeans s"],
@@ -291,13 +311,15 @@ def main():
     big = [] if args.skip_10m else [10_000_000]
     parts = [f"Machine: {machine()}; numba threads: "
              f"{__import__('numba').config.NUMBA_NUM_THREADS}; faiss: {has_faiss()}"]
-    parts += ["### 1. Lloyd iterations from the same centres (n = 1M, k = 64)", section_lloyd(repeat)]
+    parts += ["### 1. Lloyd iterations from the same centres (n = 1M, k = 64)",
+              section_lloyd(repeat)]
     parts += ["### 2. Full default fit (n = 1M, k = 64, d = 2)", section_full(repeat)]
     sizes = [100_000, 1_000_000] + big
     ks = [8, 64] if args.quick else [8, 64, 256]
     parts += ["### 3. Scaling of the default fit (d = 2)", section_scaling(sizes, ks, 1_000_000)]
     if big:
-        parts += ["### 4. Peak memory of a 10M-point fit (k = 64, d = 2)", section_memory(10_000_000)]
+        parts += ["### 4. Peak memory of a 10M-point fit (k = 64, d = 2)",
+                  section_memory(10_000_000)]
     parts += ["### 5. Cold start", section_cold()]
     parts += ["### 6. End to end (1M-row CSV, k = 64)", section_end_to_end(1_000_000)]
     parts += ["### 7. Higher dimensions (n = 200k, k = 64, 30 iterations from the same centres, "

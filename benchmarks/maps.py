@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+# run as a script: the repository first on the path, for the imports below (E402)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import geokmeans as gk  # noqa: E402
@@ -81,19 +82,20 @@ def main():
             parquet = Path(tmp) / f"points_{n}.parquet"
             result.points[["cluster", "geometry"]].to_parquet(parquet)
             try:
-                done = subprocess.run([sys.executable, "-c", EXPLORE_SCRIPT, str(parquet), str(plain)],
-                                      capture_output=True, text=True, timeout=args.explore_timeout,
-                                      check=True)
+                done = subprocess.run([sys.executable, "-c", EXPLORE_SCRIPT, str(parquet),
+                                       str(plain)], capture_output=True, text=True,
+                                      timeout=args.explore_timeout, check=True)
                 build = float(done.stdout.strip())
                 load, errors = load_seconds(browser, plain)
-                rows.append([f"{n:,}", "GeoDataFrame.explore", f"{os.path.getsize(plain) / 1e6:.2f}",
-                             f"{build:.2f}", load, errors])
+                rows.append([f"{n:,}", "GeoDataFrame.explore",
+                             f"{os.path.getsize(plain) / 1e6:.2f}", f"{build:.2f}", load, errors])
             except subprocess.TimeoutExpired:
                 rows.append([f"{n:,}", "GeoDataFrame.explore",
                              "–", f"> {args.explore_timeout:.0f} (stopped)", "–", "–"])
         browser.close()
     print(f"Machine: {machine()}\n")
-    print(markdown_table(["points", "map", "HTML MB", "build+save s", "load s", "page errors"], rows))
+    print(markdown_table(["points", "map", "HTML MB", "build+save s", "load s", "page errors"],
+                         rows))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def build_dc_places():
 
 
 def build_world_cities():
-    write_csv(HERE / "world_cities.csv", CITY_HEADER, city_rows(geonames_cities("cities15000.json")))
+    write_csv(HERE / "world_cities.csv", CITY_HEADER,
+              city_rows(geonames_cities("cities15000.json")))
 
 
 def build_us_airports():

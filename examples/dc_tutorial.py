@@ -27,7 +27,8 @@ def main(out_dir):
           f"{model.n_iter_} iterations")
     table = result.centroids.assign(lon=result.centroids.geometry.x,
                                     lat=result.centroids.geometry.y)
-    print(table[["cluster", "n_points", "weight", "mean_distance_m", "max_distance_m", "lon", "lat"]]
+    columns = ["cluster", "n_points", "weight", "mean_distance_m", "max_distance_m", "lon", "lat"]
+    print(table[columns]
           .round({"mean_distance_m": 0, "max_distance_m": 0, "lon": 5, "lat": 5})
           .to_string(index=False))
     path = out_dir / "dc_clusters.geojson"

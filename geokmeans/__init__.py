@@ -1,6 +1,7 @@
 """geokmeans: k-means clustering of longitude/latitude points, measured in metres."""
 
 from . import accessor  # noqa: F401  (registers DataFrame.geokmeans)
+from ._version import __version__
 from .core import KMeans
 from .errors import (
     ConvergenceWarning,
@@ -15,8 +16,6 @@ from .model import GeoKMeans
 from .projection import Projection, choose_projection
 from .result import ClusterResult, cluster
 from .selection import KChoice, choose_k
-
-from ._version import __version__
 
 
 def explore(result, **map_options):

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-
 __all__ = ["HEMISPHERE_MARGIN_DEG", "HullVertices", "at_pole", "unit_vectors"]
 
 #: A cluster has a hull when some centre lies within 90° minus this of all its points (it

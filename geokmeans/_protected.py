@@ -47,7 +47,7 @@ class InputGlob:
                 continue
             if all(fnmatch.fnmatchcase(part, rule)
                    and (not part.startswith(".") or rule.startswith("."))
-                   for part, rule in zip(parts, pattern)):
+                   for part, rule in zip(parts, pattern, strict=True)):
                 return True
         return False
 

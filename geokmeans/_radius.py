@@ -3,8 +3,8 @@
 import numpy as np
 
 from ._validation import check_radius_clusters
-from .core._driver import m_step
 from .core import _chunks
+from .core._driver import m_step
 from .errors import InputError
 from .stats import cluster_partials, combine_cluster_partials
 

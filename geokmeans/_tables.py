@@ -48,7 +48,7 @@ def user_table(frame):
     table = table.reset_index(drop=True)
     names = [str(c) for c in table.columns]
     seen = {}
-    for original, name in zip(table.columns, names):
+    for original, name in zip(table.columns, names, strict=True):
         if name in seen:
             raise InputError(f"columns {seen[name]!r} and {original!r} would both be written as "
                              f"{name!r}; rename one of them.")
@@ -144,7 +144,7 @@ def portable(table, target, crs=None):
                                     dtype=object)
         elif target == "gpkg" and dtype.kind == "u" and dtype.itemsize == 8:
             table[name] = _as_signed(column)
-        elif dtype == object:
+        elif pd.api.types.is_object_dtype(dtype):
             kind = pd.api.types.infer_dtype(column, skipna=True)
             if kind not in _PLAIN_KINDS or (target == "gpkg" and kind in ("decimal", "time")):
                 table[name] = pd.Series([_cell(v, target) for v in column], dtype=object)
@@ -195,12 +195,12 @@ def _check_gpkg_column(column, name, layer, row_offset):
         if fine.any():
             position = int(np.flatnonzero(fine.to_numpy())[0])
             raise refuse(position, str(column.iloc[position]), too_fine)
-    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
         cut = column.str.contains("\x00", regex=False).fillna(False).to_numpy(bool)
         if cut.any():
             position = int(np.flatnonzero(cut)[0])
             raise refuse(position, column.iloc[position], nul)
-    if dtype != object:
+    if not pd.api.types.is_object_dtype(dtype):
         return
     for position, value in enumerate(column.tolist()):
         if isinstance(value, str) and "\x00" in value:
@@ -285,7 +285,8 @@ def json_records(table):
         return ["{}"] * len(table)
     keys = [_JSON_TEXT(str(name)).replace("%", "%%") + ":%s" for name in table.columns]
     template = "{" + ",".join(keys) + "}"
-    return [template % row for row in zip(*(_json_column(table[n]) for n in table.columns))]
+    return [template % row for row in zip(*(_json_column(table[n]) for n in table.columns),
+                                           strict=True)]
 
 
 def with_geometry(table, frame):

@@ -82,7 +82,8 @@ def _as_frame(data):
             kind = "booleans" if data.dtype.kind == "b" else "complex numbers"
             raise DataTypeError(f"data holds {kind}; it should hold real (lon, lat) numbers.")
         if data.ndim != 2 or data.shape[1] != 2:
-            raise InputError(f"a dask array of points must have shape (n, 2) of (lon, lat); got {data.shape}.")
+            raise InputError("a dask array of points must have shape (n, 2) of (lon, lat); got "
+                             f"{data.shape}.")
         return dd.from_dask_array(data.astype(np.float64), columns=["lon", "lat"])
     return data
 
@@ -119,7 +120,7 @@ class DaskSource:
 
         states = self._states[state] if state is not None else [None] * self.n_chunks
         tasks = [dask.delayed(fn)(c, *args) if state is None else dask.delayed(fn)(c, s, *args)
-                 for c, s in zip(self.chunks, states)]
+                 for c, s in zip(self.chunks, states, strict=True)]
         return list(dask.compute(*tasks))
 
     def update(self, name, fn, *args, state=None):
@@ -128,7 +129,7 @@ class DaskSource:
         previous = self._states.get(state if state is not None else name,
                                     [None] * self.n_chunks)
         tasks = dask.persist(*[dask.delayed(_run_update)(fn, c, s, *args)
-                               for c, s in zip(self.chunks, previous)])
+                               for c, s in zip(self.chunks, previous, strict=True)])
         results = dask.compute(*[dask.delayed(operator.getitem)(t, 1) for t in tasks])
         self._states[name] = [dask.delayed(operator.getitem)(t, 0) for t in tasks]
         return list(results)
@@ -223,9 +224,7 @@ class DaskPoints:
         self.frame = _as_frame(data)
         self.lat, self.lon, self.dropna = lat, lon, dropna
         partitions = self.frame.to_delayed()
-        reads = dask.persist(*[dask.delayed(_read_partition)(p, lat, lon, weight, dropna)
-                               for p in partitions])
-        summaries = _summaries(reads)
+        reads, summaries = _read_all(partitions, lat, lon, weight, dropna)
         failed = [i for i, s in enumerate(summaries) if s[1]]
         if failed:  # the first bad partition, read again with its row offset, raises
             first = failed[0]
@@ -280,12 +279,16 @@ class DaskPoints:
         return both["cluster"], both["distance_m"]
 
 
-def _summaries(reads):
-    """``_summary`` of every read; a file that cannot be parsed is a bad input."""
+def _read_all(partitions, lat, lon, weight, dropna):
+    """Every partition read (persisted) and its ``_summary``; a file that cannot be
+    parsed is a bad input (raised by ``persist`` on a local scheduler, by ``compute`` on
+    a cluster)."""
     import dask
 
     try:
-        return list(dask.compute(*[dask.delayed(_summary)(r) for r in reads]))
+        reads = dask.persist(*[dask.delayed(_read_partition)(p, lat, lon, weight, dropna)
+                               for p in partitions])
+        return reads, list(dask.compute(*[dask.delayed(_summary)(r) for r in reads]))
     except GeoKMeansError:
         raise
     except _reader_errors() as exc:

@@ -29,7 +29,8 @@ class DataTypeError(InputError, TypeError):
 
 
 class CRSError(GeoKMeansError, ValueError):
-    """A coordinate reference system cannot be used (unknown, or geographic where metres are needed)."""
+    """A coordinate reference system cannot be used (unknown, or geographic where metres are
+    needed)."""
 
 
 class OptionalDependencyError(GeoKMeansError, ImportError):

@@ -16,9 +16,9 @@ and ``&``, and the page sets tooltips and popups with ``textContent``. A value s
 """
 
 import colorsys
-import functools
 import html
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -54,14 +54,6 @@ def cluster_colors(n_clusters):
         r, g, b = colorsys.hls_to_rgb(hue, lightness, 0.75)
         colours.append(f"#{int(r * 255):02X}{int(g * 255):02X}{int(b * 255):02X}")
     return colours
-
-
-def _folium():
-    try:
-        import folium
-    except ImportError:  # pragma: no cover - folium is a dependency
-        raise ImportError("maps need folium: pip install folium") from None
-    return folium
 
 
 def cluster_quota(sizes, max_points):
@@ -140,152 +132,17 @@ def script_safe_json(value):
     return text
 
 
-@functools.cache
-def _text_only_classes():
-    """The element classes of our layers, built on first use (folium is imported lazily).
+def _elements():
+    """The text-only folium elements and the layers' scripts (``_map_elements``);
+    folium is imported with them, on first use."""
+    from . import _map_elements
 
-    branca's ``MacroElement.render`` wraps each rendered macro in ``Element(text)``, which
-    compiles ``text`` *again* as a Jinja2 template: any ``{{ ... }}`` in a data value
-    would then run. Our elements add their rendered text as a ``_Text`` child instead,
-    which renders to itself, so text from the data reaches no template engine; data
-    travel as JSON (``script_safe_json``) and are set in the page with ``textContent``.
-    """
-    folium = _folium()
-    from branca.element import Element, MacroElement, Template
-
-    class Text(Element):
-        """Text placed in the page as it is (never compiled as a template)."""
-
-        def __init__(self, text):
-            super().__init__()
-            self._text = text
-
-        def render(self, **kwargs):
-            return self._text
-
-    class TextOnly(MacroElement):
-        """``MacroElement.render`` without the second template compilation."""
-
-        def render(self, **kwargs):
-            figure = self.get_root()
-            macros = self._template.module.__dict__
-            for part, target in (("header", figure.header), ("html", figure.html),
-                                 ("script", figure.script)):
-                macro = macros.get(part)
-                if macro is not None:
-                    target.add_child(Text(macro(self, kwargs)), name=self.get_name())
-            for child in self._children.values():
-                child.render(**kwargs)
-
-    class DataLayer(folium.map.Layer, TextOnly):
-        """A layer drawn by a fixed script from JSON data (``data`` in the script)."""
-
-        _template = Template(
-            "{% macro script(this, kwargs) %}\n"
-            "var {{ this.get_name() }} = (function (data) {\n{{ this.js }}\n})"
-            "({{ this.data_json }});\n"
-            "{% endmacro %}"
-        )
-
-        def __init__(self, data, js, name, show=True):
-            super().__init__(name=name, overlay=True, control=True, show=show)
-            self._name = "ClusterLayer"
-            self.js = js
-            self.data_json = script_safe_json(data)
-
-    class Legend(TextOnly):
-        """A fixed legend box; ``html_text`` is markup built with every text escaped."""
-
-        _template = Template("{% macro html(this, kwargs) %}{{ this.html_text }}{% endmacro %}")
-
-        def __init__(self, html_text):
-            super().__init__()
-            self._name = "Legend"
-            self.html_text = html_text
-
-    class LayerControl(folium.LayerControl, TextOnly):
-        """folium's layer control, its layer names never compiled as a template."""
-
-    return {"DataLayer": DataLayer, "Legend": Legend, "LayerControl": LayerControl}
-
-# Scripts of the layers (constants: no data in them). ``data`` is the layer's JSON.
-_TEXT_BOX_JS = """
-function textBox(lines) {
-    var box = document.createElement("div");
-    for (var i = 0; i < lines.length; i++) {
-        var line = document.createElement("div");
-        line.textContent = lines[i];
-        box.appendChild(line);
-    }
-    return box;
-}"""
-
-_POINTS_JS = _TEXT_BOX_JS + """
-var renderer = L.canvas({padding: 0.5});
-var group = L.featureGroup();
-function tip(i) {
-    var lines = [];
-    for (var c = 0; c < data.tip_columns.length; c++) {
-        lines.push(data.tip_columns[c] + ": " + data.tips[c][i]);
-    }
-    return textBox(lines);
-}
-for (var i = 0; i < data.lat.length; i++) {
-    var colour = data.colors[data.cluster[i]];
-    var marker = L.circleMarker([data.lat[i], data.lon[i]], {
-        renderer: renderer, radius: data.radius, weight: 1, opacity: 0.9,
-        color: colour, fillColor: colour, fillOpacity: 0.6
-    });
-    if (data.tip_columns.length) {
-        marker.bindTooltip((function (k) { return function () { return tip(k); }; })(i));
-    }
-    group.addLayer(marker);
-}
-return group;"""
-
-_CENTROIDS_JS = """
-var group = L.featureGroup();
-function table(rows) {
-    var t = document.createElement("table");
-    for (var r = 0; r < rows.length; r++) {
-        var tr = document.createElement("tr");
-        var th = document.createElement("th");
-        th.style.textAlign = "left";
-        th.style.paddingRight = "8px";
-        th.textContent = rows[r][0];
-        var td = document.createElement("td");
-        td.textContent = rows[r][1];
-        tr.appendChild(th);
-        tr.appendChild(td);
-        t.appendChild(tr);
-    }
-    return t;
-}
-for (var i = 0; i < data.lat.length; i++) {
-    var marker = L.circleMarker([data.lat[i], data.lon[i]], {
-        radius: 8, color: "#000000", weight: 2, fill: true,
-        fillColor: data.colors[i], fillOpacity: 1.0
-    });
-    marker.bindPopup((function (k) { return function () { return table(data.popups[k]); }; })(i),
-                     {maxWidth: 300});
-    marker.bindTooltip((function (k) {
-        return function () { var s = document.createElement("span");
-                             s.textContent = data.tooltips[k]; return s; };
-    })(i));
-    group.addLayer(marker);
-}
-return group;"""
-
-_HULLS_JS = """
-return L.geoJSON(data.hulls, {
-    style: function (feature) {
-        return {color: feature.properties.color, weight: 2, fillOpacity: 0.1};
-    }
-});"""
+    return _map_elements
 
 
 def _data_layer(data, js, name):
-    return _text_only_classes()["DataLayer"](data, js, name)
+    """A layer drawn by the fixed script ``js`` from ``data`` (as script-safe JSON)."""
+    return _elements().DataLayer(script_safe_json(data), js, name)
 
 
 def _legend(colours, sizes, note):
@@ -294,16 +151,17 @@ def _legend(colours, sizes, note):
         f"<div><span style='display:inline-block;width:12px;height:12px;margin-right:6px;"
         f"background:{html.escape(c)};border:1px solid #333'></span>"
         f"{html.escape(f'cluster {j}: {n:,} points')}</div>"
-        for j, (c, n) in enumerate(zip(colours, sizes))
+        for j, (c, n) in enumerate(zip(colours, sizes, strict=True))
     )
-    note_html = f"<div style='margin-top:4px;font-style:italic'>{html.escape(note)}</div>" if note else ""
+    note_html = (f"<div style='margin-top:4px;font-style:italic'>{html.escape(note)}</div>"
+                 if note else "")
     body = (
         "<div class='geokmeans-legend' style='position:fixed;bottom:24px;right:12px;z-index:1000;"
         "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #999;"
         "border-radius:4px;font:12px sans-serif;max-height:40%;overflow-y:auto'>"
         f"<div style='font-weight:bold;margin-bottom:4px'>Clusters</div>{rows}{note_html}</div>"
     )
-    return _text_only_classes()["Legend"](body)
+    return _elements().Legend(body)
 
 
 _PROTECTED = "_geokmeans_protected"  # attribute of a map: the inputs drawn on it
@@ -317,7 +175,7 @@ def _protect(fmap, result):
 
 
 def _new_map(tiles, attr, bounds):
-    folium = _folium()
+    folium = _elements().folium
 
     class ClusterMap(folium.Map):
         """A folium Map whose ``save`` writes atomically (temporary file + rename) and
@@ -396,73 +254,117 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
         ``m`` if given, else a new map fitted to the data whose ``save`` is atomic and
         refuses to write over the result's input (as ``save_map``).
     """
-    folium = _folium()
+    checked = _checked_options(m, hulls=hulls, centroids=centroids, legend=legend,
+                               layer_control=layer_control, max_points=max_points,
+                               radius=radius, tooltip=tooltip)
+    rng = make_rng(random_state)
+    points, labels, n_points = _points_of(result, checked["max_points"], random_state)
+    view = _view(points, labels, n_points, result.centroids, checked["max_points"], rng)
+    colours = cluster_colors(len(result.centroids))
+    data = _point_data(points, view, colours, checked["radius"], tooltip)
+    fmap = m if m is not None else _new_map(tiles, attr, view.bounds)
+    _protect(fmap, result)
+    _data_layer(data, _elements().POINTS_JS, "points").add_to(fmap)
+    _add_overlays(fmap, result, colours, view, hulls=hulls, centroids=centroids,
+                  legend=legend, layer_control=layer_control)
+    if m is None:
+        fmap.fit_bounds(view.bounds)
+    return fmap
+
+
+def _checked_options(m, **options):
+    """``explore``'s options, checked: ``m`` a folium Map or None, the others against the
+    library's parameter table (folium is imported first: maps need it)."""
+    folium = _elements().folium
     if m is not None and not isinstance(m, folium.Map):
         raise DataTypeError(f"m should be a folium.Map or None; got {type(m).__name__}.")
-    checked = check_params({"hulls": hulls, "centroids": centroids, "legend": legend,
-                            "layer_control": layer_control, "max_points": max_points,
-                            "radius": radius, "tooltip": tooltip})
-    max_points, radius = checked["max_points"], checked["radius"]
-    rng = make_rng(random_state)
-    n_clusters = len(result.centroids)
-    if result.is_dask:
-        from .sources import lazy_sample
+    return check_params(options)
 
-        points = lazy_sample(result, cluster_quota(result.centroids.n_points, max_points),
-                               random_state)
-        labels = points[result.label_column].to_numpy()
-        n_points = int(result.centroids.n_points.sum())
-    else:
-        points = result.points
-        labels = result.model.labels_
-        n_points = None
+
+def _points_of(result, max_points, random_state):
+    """The points to draw from, their labels and the number of points clustered (None:
+    those labelled). Of a dask result, a per-cluster sample computed on the cluster."""
+    if not result.is_dask:
+        return result.points, result.model.labels_, None
+    from .sources import lazy_sample
+
+    points = lazy_sample(result, cluster_quota(result.centroids.n_points, max_points),
+                         random_state)
+    return points, points[result.label_column].to_numpy(), int(result.centroids.n_points.sum())
+
+
+@dataclass
+class _View:
+    """What a map shows of the points and where.
+
+    ``kept`` are the rows of the points with a cluster, ``lon``/``lat``/``labels`` theirs;
+    ``rows`` the sample of them drawn. ``unwrap`` maps longitudes so that data across the
+    180° meridian are contiguous; ``bounds`` are ``[[south, west], [north, east]]``.
+    """
+
+    kept: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    labels: np.ndarray
+    rows: np.ndarray
+    centre_lon: np.ndarray
+    unwrap: object
+    bounds: list
+    n_points: int
+
+
+def _view(points, labels, n_points, centroids, max_points, rng):
+    """The ``_View`` of ``points`` labelled ``labels`` (``n_points`` clustered, None: the
+    labelled ones), a sample of each cluster drawn with ``rng`` beyond ``max_points``."""
     kept = np.flatnonzero(labels >= 0)
-    n_points = kept.size if n_points is None else n_points
-    colours = cluster_colors(n_clusters)
     lonlat = points.geometry if points.crs is None or points.crs.equals("EPSG:4326") \
         else points.geometry.to_crs(4326)
     lon = lonlat.x.to_numpy()[kept]
     lat = lonlat.y.to_numpy()[kept]
     kept_labels = labels[kept]
-    rows = _sample_rows(kept_labels, n_clusters, max_points, rng)
-    centre_lon = result.centroids.geometry.x.to_numpy()
-    centre_lat = result.centroids.geometry.y.to_numpy()
+    rows = _sample_rows(kept_labels, len(centroids), max_points, rng)
+    centre_lon = centroids.geometry.x.to_numpy()
+    centre_lat = centroids.geometry.y.to_numpy()
     unwrap, (west, east) = _unwrapper(np.concatenate([lon, centre_lon]))
     bounds = [[float(min(lat.min(), centre_lat.min())), west],
               [float(max(lat.max(), centre_lat.max())), east]]
+    return _View(kept, lon, lat, kept_labels, rows, centre_lon, unwrap, bounds,
+                 kept.size if n_points is None else n_points)
 
+
+def _point_data(points, view, colours, radius, tooltip):
+    """The points layer's data: the sample, each point beside its centroid, with its
+    cluster's colour and the ``tooltip`` columns' text."""
+    rows = view.rows
     tooltip = _tooltip_columns(points, tooltip)
-    tips = [_as_text(points[c].iloc[kept[rows]]) for c in tooltip]
-    data = {
-        "lat": np.round(lat[rows], 6).tolist(),
-        "lon": np.round(_beside_centroid(lon[rows], kept_labels[rows], centre_lon, unwrap),
-                        6).tolist(),
-        "cluster": kept_labels[rows].tolist(),
+    tips = [_as_text(points[c].iloc[view.kept[rows]]) for c in tooltip]
+    return {
+        "lat": np.round(view.lat[rows], 6).tolist(),
+        "lon": np.round(_beside_centroid(view.lon[rows], view.labels[rows], view.centre_lon,
+                                         view.unwrap), 6).tolist(),
+        "cluster": view.labels[rows].tolist(),
         "colors": colours,
         "radius": float(radius),
         "tip_columns": [str(c) for c in tooltip],
         "tips": tips,
     }
-    fmap = m if m is not None else _new_map(tiles, attr, bounds)
-    _protect(fmap, result)
-    _data_layer(data, _POINTS_JS, "points").add_to(fmap)
 
+
+def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, layer_control):
+    """The hull and centroid layers, the legend and the layer control that are asked for."""
     if hulls:
-        _hull_layer(result.hulls, colours, centre_lon, unwrap).add_to(fmap)
+        _hull_layer(result.hulls, colours, view.centre_lon, view.unwrap).add_to(fmap)
     if centroids:
-        _centroid_layer(result.centroids, colours, unwrap).add_to(fmap)
-
+        _centroid_layer(result.centroids, colours, view.unwrap).add_to(fmap)
     if legend:
         note = ""
-        if rows.size < n_points:
-            note = f"Showing {rows.size:,} of {n_points:,} points (a sample of each cluster)."
+        if view.rows.size < view.n_points:
+            note = (f"Showing {view.rows.size:,} of {view.n_points:,} points (a sample of "
+                    "each cluster).")
         sizes = result.centroids.n_points.astype(int).tolist()
         fmap.get_root().add_child(_legend(colours, sizes, note))
     if layer_control:
-        _text_only_classes()["LayerControl"](collapsed=True).add_to(fmap)
-    if m is None:
-        fmap.fit_bounds(bounds)
-    return fmap
+        _elements().LayerControl(collapsed=True).add_to(fmap)
 
 
 def _tooltip_columns(points, tooltip):
@@ -473,14 +375,16 @@ def _tooltip_columns(points, tooltip):
         tooltip = list(tooltip)
     missing = [c for c in tooltip if c not in points.columns]
     if missing:
-        raise InputError(f"tooltip columns {missing} not found; columns are {list(points.columns)}.")
+        raise InputError(f"tooltip columns {missing} not found; columns are "
+                         f"{list(points.columns)}.")
     return tooltip
 
 
 def _hull_layer(hull_frame, colours, centre_lon, unwrap):
     """A layer of the clusters' convex hulls (polygons only), each beside its centroid."""
     features = []
-    for cluster, geom in zip(hull_frame["cluster"].to_numpy(), hull_frame.geometry):
+    for cluster, geom in zip(hull_frame["cluster"].to_numpy(), hull_frame.geometry,
+                             strict=True):
         if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
             continue
         c_lon = float(centre_lon[int(cluster)])
@@ -488,7 +392,7 @@ def _hull_layer(hull_frame, colours, centre_lon, unwrap):
         features.append({"type": "Feature", "geometry": shifted.__geo_interface__,
                          "properties": {"color": colours[int(cluster)]}})
     hulls = {"type": "FeatureCollection", "features": features}
-    return _data_layer({"hulls": hulls}, _HULLS_JS, "convex hulls")
+    return _data_layer({"hulls": hulls}, _elements().HULLS_JS, "convex hulls")
 
 
 def _centroid_layer(centroids, colours, unwrap):
@@ -501,7 +405,7 @@ def _centroid_layer(centroids, colours, unwrap):
         "popups": [_popup_rows(row) for row in rows],
         "tooltips": [f"cluster {int(row.cluster)}" for row in rows],
     }
-    return _data_layer(data, _CENTROIDS_JS, "centroids")
+    return _data_layer(data, _elements().CENTROIDS_JS, "centroids")
 
 
 def _display_geometry(geom, centre_lon, display_centre_lon):

@@ -8,14 +8,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
+from . import sources
+from ._radius import final_stats, split_to_radius
 from ._validation import (
     as_real_array,
     check_finite_rows,
     check_param,
     check_params,
 )
-from . import sources
-from ._radius import final_stats, split_to_radius
 from .core import KMeans, nearest_centre
 from .core._driver import best_of, lloyd, tolerance
 from .core._estimator import (
@@ -41,7 +41,8 @@ class LonLatBox:
         values = dict(west_lon_deg=west_lon_deg, south_lat_deg=south_lat_deg,
                       east_lon_deg=east_lon_deg, north_lat_deg=north_lat_deg)
         for name, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+            if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                    or not np.isfinite(value)):
                 raise InputError(f"bbox {name}={value!r} should be a finite number of degrees.")
         for name in ("west_lon_deg", "east_lon_deg"):
             if not -180 <= values[name] <= 180:
@@ -180,8 +181,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", bbox=None, crs="auto", n_init="auto",
-                 local_search="auto", max_iter=300, tol=1e-4, random_state=None, algorithm="auto", lat=None, lon=None,
-                 dropna=False, max_radius_m=None, verbose=0):
+                 local_search="auto", max_iter=300, tol=1e-4, random_state=None, algorithm="auto",
+                 lat=None, lon=None, dropna=False, max_radius_m=None, verbose=0):
         self.n_clusters = n_clusters
         self.init = init
         self.bbox = bbox
@@ -201,8 +202,9 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
     def _core(self, init, n_init, rng, projection, n_clusters=None, tol=None):
         return KMeans(self.n_clusters if n_clusters is None else n_clusters, init=init,
                       n_init=n_init, local_search=self.local_search, max_iter=self.max_iter,
-                      tol=self.tol if tol is None else tol, random_state=rng, algorithm=self.algorithm,
-                      sphere_radius=projection.sphere_radius_m, verbose=self.verbose)
+                      tol=self.tol if tol is None else tol, random_state=rng,
+                      algorithm=self.algorithm, sphere_radius=projection.sphere_radius_m,
+                      verbose=self.verbose)
 
     def _init_centres(self, init, n_clusters):
         centres = np.array(as_real_array(init, "init", "(lon, lat) numbers"), dtype=np.float64)
@@ -307,14 +309,19 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
                 warnings.warn(f"Explicit initial centres given: n_init={params['n_init']} "
                               "ignored, 1 run done.", RuntimeWarning, stacklevel=4)
             n_runs = 1
-            draw = lambda: projection.forward(init[:, 0], init[:, 1])  # noqa: E731
+
+            def draw():
+                return projection.forward(init[:, 0], init[:, 1])
         elif init == "bbox":
             west, width, lat_min, lat_max = extent
             box = params["bbox"] or LonLatBox(west, lat_min, float(wrap_longitude(west + width)),
                                               lat_max)
-            draw = lambda: projection.forward(*sample_bbox(box, n_clusters, rng))  # noqa: E731
+
+            def draw():
+                return projection.forward(*sample_bbox(box, n_clusters, rng))
         else:
-            draw = lambda: init  # noqa: E731
+            def draw():
+                return init
         return n_runs, (seed_centres(source, draw(), n_clusters, rng, local_steps=local_steps,
                                      sphere_radius=projection.sphere_radius_m)
                         for _ in range(n_runs))

@@ -172,7 +172,8 @@ def _named_projection(crs):
             "Use 'auto', 'sphere', or a projected CRS such as a UTM zone."
         )
     if not parsed.is_projected:
-        raise CRSError(f"crs={crs!r} is not a projected CRS; use 'auto', 'sphere' or a projected CRS.")
+        raise CRSError(f"crs={crs!r} is not a projected CRS; use 'auto', 'sphere' or a "
+                       "projected CRS.")
     return Projection("crs", parsed)
 
 
@@ -293,7 +294,7 @@ def combine_extents(parts):
     Written for points in pieces (Dask partitions) and used for points in memory too,
     so both choose the same projection and the same default seeding box."""
     parts = [p for p in parts if p is not None]
-    lon_min, lon_max, l360_min, l360_max, lat_min, lat_max, _ = zip(*parts)
+    lon_min, lon_max, l360_min, l360_max, lat_min, lat_max, _ = zip(*parts, strict=True)
     plain = (min(lon_min), max(lon_max) - min(lon_min))
     shifted = (min(l360_min), max(l360_max) - min(l360_min))
     west, width = plain if plain[1] <= shifted[1] else shifted

@@ -157,15 +157,8 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     >>> gk.choose_k(lonlat, "2..6", random_state=0).recommended_k
     3
     """
-    from .sources import is_lazy
-
     ks = check_k_range(k_range)
-    if is_lazy(data):
-        raise InputError("choose_k fits every k in memory: pass a pandas/GeoPandas sample of "
-                         "the dask collection (e.g. ddf.sample(frac=0.01).compute()).")
-    if not isinstance(init, str):
-        raise InputError(f"init={describe_value(init)} should be 'k-means++', 'bbox' or "
-                         "'random' for choose_k (explicit centres fix k).")
+    _check_sweep_input(data, init)
     options = check_params(dict(silhouette_sample=silhouette_sample, progress=progress,
                                 weight=weight))
     template = GeoKMeans(ks[0], init=init, crs=crs, lat=lat, lon=lon, dropna=dropna,
@@ -176,30 +169,67 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     n = len(points.lon)
     if ks[-1] > n:  # before any fit, and without building the list of ks
         raise InputError(f"n_samples={n} should be >= the largest k={ks[-1]} of k_range.")
-    sample_size = options["silhouette_sample"]
     rng = make_rng(params["random_state"])
-    sample = np.sort(rng.choice(n, sample_size, replace=False)) if n > sample_size else np.arange(n)
+    sample = _silhouette_rows(n, options["silhouette_sample"], rng)
     # the projection is chosen (and a named CRS checked) once for every k
     params["crs"] = choose_projection(points.lon, points.lat, params["crs"])
     params["random_state"] = rng
+    table = _sweep(points, ks, init, params, sample, progress)
+    source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
+    return KChoice(table, _recommended(table, ks), RULE, int(sample.size), params["crs"].name,
+                   source)
+
+
+def _check_sweep_input(data, init):
+    """Refuse what choose_k cannot sweep: a dask collection, explicit initial centres."""
+    from .sources import is_lazy
+
+    if is_lazy(data):
+        raise InputError("choose_k fits every k in memory: pass a pandas/GeoPandas sample of "
+                         "the dask collection (e.g. ddf.sample(frac=0.01).compute()).")
+    if not isinstance(init, str):
+        raise InputError(f"init={describe_value(init)} should be 'k-means++', 'bbox' or "
+                         "'random' for choose_k (explicit centres fix k).")
+
+
+def _silhouette_rows(n, sample_size, rng):
+    """The rows the silhouette is computed on: all ``n``, or a sorted random sample of
+    ``sample_size`` of them."""
+    if n > sample_size:
+        return np.sort(rng.choice(n, sample_size, replace=False))
+    return np.arange(n)
+
+
+def _sweep(points, ks, init, params, sample, progress):
+    """The metrics table, a row per k of ``ks``: each fit with ``params`` (the projection
+    and the Generator, drawn from in turn, shared), scored in the projection's metres."""
     X = params["crs"].forward(points.lon, points.lat)
     rows = []
     for i, k in enumerate(ks):
-        model = GeoKMeans(k, init=init, crs=params["crs"], random_state=rng)
+        model = GeoKMeans(k, init=init, crs=params["crs"], random_state=params["random_state"])
         model._fit_read(points, {**params, "n_clusters": k})
-        labels = model.labels_[points.valid]
-        n_labels = np.unique(labels).size
-        sil = ch = np.nan
-        if 1 < n_labels < n:
-            ch = calinski_harabasz_score(X, labels)
-            if 1 < np.unique(labels[sample]).size < sample.size:
-                sil = silhouette_score(X[sample], labels[sample])
-        rows.append({"k": k, "inertia_m2": model.inertia_, "silhouette": sil,
-                     "calinski_harabasz": ch})
+        rows.append({"k": k, "inertia_m2": model.inertia_,
+                     **_scores(X, model.labels_[points.valid], sample)})
         if progress is not None:
             progress(i + 1, len(ks))
-    table = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def _scores(X, labels, sample):
+    """Silhouette (on the ``sample`` rows) and Calinski–Harabasz of ``labels`` of ``X``;
+    NaN where a score is undefined (a single cluster, or as many clusters as points)."""
+    sil = ch = np.nan
+    if 1 < np.unique(labels).size < X.shape[0]:
+        ch = calinski_harabasz_score(X, labels)
+        if 1 < np.unique(labels[sample]).size < sample.size:
+            sil = silhouette_score(X[sample], labels[sample])
+    return {"silhouette": sil, "calinski_harabasz": ch}
+
+
+def _recommended(table, ks):
+    """The k of the highest silhouette (the smallest on ties), or the smallest k when no
+    k has a silhouette."""
     scored = table.dropna(subset=["silhouette"])
-    best = int(scored.k.iloc[int(np.argmax(scored.silhouette.to_numpy()))]) if len(scored) else ks[0]
-    source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
-    return KChoice(table, best, RULE, int(sample.size), params["crs"].name, source)
+    if not len(scored):
+        return ks[0]
+    return int(scored.k.iloc[int(np.argmax(scored.silhouette.to_numpy()))])

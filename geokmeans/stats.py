@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
-from .core._chunks import inertia_of_state
 from ._hull_geometry import HULL_STEP_DEG, hull_geometries
 from ._hulls import HEMISPHERE_MARGIN_DEG, HullVertices
+from .core._chunks import inertia_of_state
 
 __all__ = [
     "GEOD",

@@ -50,7 +50,7 @@ def require_browser():
     if not (ASSETS / "leaflet" / "dist" / "leaflet.js").is_file():
         problems.append(f"npm assets not found in {ASSETS}")
     try:
-        import playwright.sync_api  # noqa: F401
+        import playwright.sync_api  # noqa: F401 - only: is it installed?
     except ImportError:
         problems.append("playwright is not installed")
     if problems:

@@ -8,6 +8,7 @@ latitude in [-90, 90]; line strings have >= 2 positions; polygon rings are close
 >= 4 positions, and wind counter-clockwise (exterior) or clockwise (holes).
 """
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -34,7 +35,7 @@ def _position(pos, where):
 
 def _signed_area(ring):
     """Twice the signed area (shoelace): > 0 counter-clockwise in lon/lat."""
-    return sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in zip(ring, ring[1:]))
+    return sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in itertools.pairwise(ring))
 
 
 def _polygon(rings, where):

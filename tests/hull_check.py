@@ -46,7 +46,8 @@ def assert_good_hull(geom, lon, lat):
             assert part.exterior.is_ccw
             assert part.area > 0
     missed = uncovered(geom, lon, lat)
-    assert missed.size == 0, list(zip(np.asarray(lon)[missed][:5], np.asarray(lat)[missed][:5]))
+    assert missed.size == 0, list(zip(np.asarray(lon)[missed][:5],
+                                         np.asarray(lat)[missed][:5], strict=True))
 
 
 def assert_good_hulls(hulls, lon, lat, labels):

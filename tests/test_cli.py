@@ -5,8 +5,10 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,7 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geokmeans import io as gio
 from geokmeans.stats import geodesic_distances_m
+
+from .geojson_check import check_geojson, layer_features
+from .hostile import files_under, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DC = ROOT / "data" / "dc_places.csv"
@@ -251,14 +257,6 @@ def test_progress_bars_and_quiet():
 
 # -- outputs: in process (fast) -------------------------------------------------------------
 
-import signal  # noqa: E402
-import time  # noqa: E402
-
-from geokmeans import io as gio  # noqa: E402
-
-from .geojson_check import check_geojson, layer_features  # noqa: E402
-from .hostile import files_under, run_cli  # noqa: E402
-
 
 def small_csv(folder, n=30, seed=0, **extra):
     rng = np.random.default_rng(seed)
@@ -301,7 +299,8 @@ def test_geojson_outputs_of_the_command_line_are_rfc7946(tmp_path):
     code, _, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "-o", tmp_path / names[0],
                             "--centroids", tmp_path / names[1], "--hulls", tmp_path / names[2]])
     assert code == 0, err
-    for name, layer, count in zip(names, ["points", "centroids", "hulls"], [30, 3, 3]):
+    for name, layer, count in zip(names, ["points", "centroids", "hulls"], [30, 3, 3],
+                                   strict=True):
         document = check_geojson(tmp_path / name)
         assert len(layer_features(document, layer)) == count == len(document["features"])
     points = gpd.read_file(tmp_path / "p.geojson")

@@ -1,5 +1,6 @@
 """Dask back end on a 2-worker, 2-process LocalCluster: same results as in memory."""
 
+import itertools
 import logging
 import os
 import threading
@@ -183,7 +184,7 @@ def test_dask_array_of_lonlat(client, ais):
 def test_empty_and_uneven_partitions(client, ais):
     sizes = [0, 7, 30_000, 1, 0, 19_992]
     bounds = np.concatenate([[0], np.cumsum(sizes)])
-    pieces = [ais.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    pieces = [ais.iloc[a:b] for a, b in itertools.pairwise(bounds)]
     import dask
 
     frame = dd.from_delayed([dask.delayed(p) for p in pieces],
@@ -366,7 +367,7 @@ def test_hulls_of_a_dask_result_equal_in_memory(client, ais, crs):
     # the same vertices; the centres, by which hulls are cut at the 180° meridian, differ
     # in the last bits on the sphere (partition sums are added in another order), so the
     # cut vertices may too: 1e-9° is 0.1 mm
-    for a, b in zip(on_dask.hulls.geometry, in_memory.hulls.geometry):
+    for a, b in zip(on_dask.hulls.geometry, in_memory.hulls.geometry, strict=True):
         assert a.geom_type == b.geom_type == "Polygon"
         assert shapely.equals_exact(a, b, tolerance=1e-9)
     assert_array_equal(on_dask.hulls.n_points, in_memory.hulls.n_points)

@@ -1,16 +1,32 @@
 """Reading every input form; atomic writes."""
 
+import base64
+import datetime
+import decimal
+import json
+import os
+import re
+import sqlite3
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from numpy.testing import assert_allclose, assert_array_equal
 
 from geokmeans import DataTypeError, GeoKMeansWarning, InputError
+from geokmeans import io as gio
+from geokmeans._atomic import _host
 from geokmeans.io import atomic_path, read_points
+
+from .geojson_check import check_geojson
+from .hostile import files_under
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -92,7 +108,8 @@ def test_latitude_out_of_range_hints_at_swap():
 
 
 def test_longitude_out_of_range():
-    with pytest.raises(InputError, match=r"longitude must be within \[-180, 180\]: row 0 has lon=200"):
+    with pytest.raises(InputError,
+                       match=r"longitude must be within \[-180, 180\]: row 0 has lon=200"):
         read_points(pd.DataFrame({"lat": [10.0], "lon": [200.0]}))
 
 
@@ -197,25 +214,6 @@ def test_csv_keeps_na_strings_and_empty_is_missing(tmp_path):
 
 
 # -- all-or-nothing outputs -----------------------------------------------------------------
-
-import base64  # noqa: E402
-import datetime  # noqa: E402
-import decimal  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import sqlite3  # noqa: E402
-import stat  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import pyogrio  # noqa: E402
-
-from geokmeans import io as gio  # noqa: E402
-from geokmeans._atomic import _host  # noqa: E402
-
-from .geojson_check import check_geojson  # noqa: E402
-from .hostile import files_under  # noqa: E402
 
 
 def names(folder):

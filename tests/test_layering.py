@@ -50,7 +50,7 @@ LAYERS = [
     ("core._plans",),  # seeding plans over any source
     ("core._estimator",),
     ("core",),
-    ("projection", "_hulls", "_protected", "_tables"),
+    ("projection", "_hulls", "_protected", "_tables", "_columns"),
     ("_hull_geometry", "_atomic"),
     ("stats", "_writers"),  # geodesy and hulls; writing tables
     ("io",),
@@ -60,9 +60,11 @@ LAYERS = [
     ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
     ("_radius",),  # final statistics and split-to-radius over any source
     ("model",),
+    ("_map_elements",),  # text-only folium elements and the layers' fixed scripts
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
     ("result",),
     ("selection",),
+    ("_cli_parser",),
     ("accessor", "cli"),
     ("__init__", "__main__"),
 ]

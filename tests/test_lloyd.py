@@ -8,10 +8,11 @@ from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose, assert_array_equal
 
 from geokmeans import ConvergenceWarning, KMeans
-from geokmeans.core import _kernels
-from geokmeans.core import _driver
+from geokmeans.core import _driver, _kernels
 from geokmeans.core._driver import relocate_empty_clusters
 from geokmeans.core._source import ArraySource
+
+from .conftest import make_blobs
 
 
 def lloyd(X, weights, centers, max_iter, tol, starts=None, callback=None, sphere_radius=None,
@@ -26,8 +27,6 @@ def lloyd(X, weights, centers, max_iter, tol, starts=None, callback=None, sphere
 
 def hamerly(*args, **kwargs):
     return lloyd(*args, **kwargs, algorithm="hamerly")
-
-from .conftest import make_blobs
 
 
 def numpy_lloyd_step(X, weights, centers):
@@ -241,7 +240,7 @@ def test_hamerly_equals_lloyd_with_empty_clusters_and_tol(seed):
     init = rng.uniform(-1e5, 1e5, size=(6, 2))  # most seeds far from any data
     starts = _kernels.chunk_starts(len(X))
     traces = [], []
-    for algorithm, trace in zip((lloyd, hamerly), traces):
+    for algorithm, trace in zip((lloyd, hamerly), traces, strict=True):
         algorithm(X, np.ones(len(X)), init, 50, 1e-3, starts,
                   callback=lambda it, inertia, t=trace: t.append(inertia))
     a = lloyd(X, np.ones(len(X)), init, 50, 1e-3, starts)
@@ -267,7 +266,8 @@ def test_hamerly_equals_lloyd_on_the_sphere(seed):
 
 def test_algorithm_parameter_selects_same_result():
     X, _ = make_blobs(5000, 6, seed=1)
-    results = [KMeans(6, random_state=0, algorithm=alg).fit(X) for alg in ("lloyd", "hamerly", "auto")]
+    results = [KMeans(6, random_state=0, algorithm=alg).fit(X)
+               for alg in ("lloyd", "hamerly", "auto")]
     for other in results[1:]:
         assert_array_equal(results[0].labels_, other.labels_)
         assert_array_equal(results[0].cluster_centers_, other.cluster_centers_)

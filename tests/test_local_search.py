@@ -1,19 +1,21 @@
 """LocalSearch++ (Lattanzi & Sohler, 2019) refining the seeds: kernels against numpy
 brute force, the whole search against a plain numpy implementation, and its effect."""
 
+import itertools
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from geokmeans import GeoKMeans, InputError, KMeans
 from geokmeans.core._estimator import make_rng
+from geokmeans.core._plans import random_rows
 from geokmeans.core._seeding import (
     _Blocks,
     _SwapState,
     local_search,
     spatial_order,
 )
-from geokmeans.core._plans import random_rows
 from geokmeans.core._source import ArraySource
 
 from .conftest import make_blobs
@@ -116,7 +118,7 @@ def test_search_never_raises_the_potential_and_fixes_a_bad_seeding(seed):
     for _ in range(6):
         centres = local_search(X, w, centres, 4, rng)
         potential.append((w * sqdist(X, centres).min(1)).sum())
-    assert all(b <= a for a, b in zip(potential, potential[1:]))
+    assert all(b <= a for a, b in itertools.pairwise(potential))
     nearest_group = sqdist(centres, groups).argmin(1)
     assert sorted(nearest_group) == [0, 1, 2, 3]
 

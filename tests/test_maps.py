@@ -18,6 +18,7 @@ from geokmeans.maps import _sample_rows, cluster_colors
 DATA = Path(__file__).resolve().parents[1] / "data"
 XSS = "<img src=x onerror=alert(1)>"
 BREAKOUT = "</script><script>alert(2)</script>"
+FIT_BOUNDS = re.compile(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def test_layers_legend_and_popups(dc_result):
     assert "geokmeans-legend" in html
     popups = layer_data(html)["centroids"]["popups"]
     assert len(popups) == 5
-    for row, popup in zip(dc_result.centroids.itertuples(), popups):
+    for row, popup in zip(dc_result.centroids.itertuples(), popups, strict=True):
         cells = dict(popup)
         assert cells["cluster"] == str(row.cluster) and cells["points"] == f"{row.n_points:,}"
         assert cells["mean distance"] == f"{row.mean_distance_m / 1000:,.2f} km"
@@ -98,7 +99,7 @@ def test_draws_on_existing_map(dc_result):
 
 def test_bounds_fit_data(dc_result):
     html = render(dc_result.explore(tiles=None))
-    bounds = re.search(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", html)
+    bounds = FIT_BOUNDS.search(html)
     south, west, north, east = map(float, bounds.groups())
     assert 38.69 < south < 38.75 and 39.05 < north < 39.11
     assert -77.31 < west < -77.2 and -76.85 < east < -76.79
@@ -110,7 +111,7 @@ def test_bounds_across_antimeridian_are_narrow():
                                        rng.uniform(-180, -178, 300)),
                               rng.uniform(-18, -16, 300)])
     html = render(gk.cluster(lonlat, 3, random_state=0).explore(tiles=None, hulls=True))
-    bounds = re.search(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", html)
+    bounds = FIT_BOUNDS.search(html)
     _, west, _, east = map(float, bounds.groups())
     assert 0 < east - west < 5  # not a world-wide view
     lons = [float(v) for v in re.search(r'"lon":\[([^\]]*)\]', html).group(1).split(",")]
@@ -270,10 +271,10 @@ def test_template_syntax_through_the_cli_map(tmp_path):
 
 
 def test_text_only_elements_are_never_compiled_again(tmp_path):
-    from geokmeans.maps import _text_only_classes
+    from geokmeans._map_elements import Legend
 
     m = folium.Map(tiles=None)
-    m.get_root().add_child(_text_only_classes()["Legend"]("<b>{{ 6*7 }} {% if x %}</b>"))
+    m.get_root().add_child(Legend("<b>{{ 6*7 }} {% if x %}</b>"))
     assert "<b>{{ 6*7 }} {% if x %}</b>" in render(m)
     # control: branca's own MacroElement compiles its output a second time
     from branca.element import MacroElement, Template

@@ -21,7 +21,8 @@ DC_BOX = (-77.15, 38.825, -76.9, 39.0)
 def great_circle_angle(lon1, lat1, lon2, lat2):
     """Central angle (radians) by the haversine formula."""
     lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
     return 2 * np.arcsin(np.sqrt(a))
 
 
@@ -288,7 +289,7 @@ def test_hull_vertex_rows_give_the_same_hulls():
     whole = cluster_hulls(lon, lat, labels, centre_lon, centre_lat)
     part = cluster_hulls(lon[rows], lat[rows], labels[rows], centre_lon, centre_lat)
     assert whole[3] is None and part[3] is None
-    for a, b in zip(whole[:3], part[:3]):
+    for a, b in zip(whole[:3], part[:3], strict=True):
         assert shapely.equals_exact(a, b, tolerance=0)
 
 

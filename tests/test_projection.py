@@ -86,7 +86,8 @@ def test_unknown_crs_refused():
         choose_projection([0.0], [0.0], "EPSG:999999")
 
 
-@pytest.mark.parametrize("mode_crs", [("sphere", None), ("utm", "EPSG:32618"), ("crs", "EPSG:3857")])
+@pytest.mark.parametrize("mode_crs", [("sphere", None), ("utm", "EPSG:32618"),
+                                      ("crs", "EPSG:3857")])
 def test_round_trip(mode_crs):
     mode, crs = mode_crs
     proj = Projection(mode, None if crs is None else CRS.from_user_input(crs))

@@ -329,7 +329,7 @@ def test_hulls_geojson_from_the_library_call(small, tmp_path):
     small.to_geojson(tmp_path / "h.geojson", which="hulls")
     back = gpd.read_file(tmp_path / "h.geojson")
     assert_array_equal(back.cluster, small.hulls.cluster)
-    for mine, theirs in zip(small.hulls.geometry, back.geometry):
+    for mine, theirs in zip(small.hulls.geometry, back.geometry, strict=True):
         assert shapely.equals_exact(shapely.normalize(mine), shapely.normalize(theirs), 1e-7)
 
 

@@ -9,6 +9,7 @@ from geokmeans.core._plans import data_box, random_rows, seed_centres
 from geokmeans.core._seeding import init_kmeanspp
 from geokmeans.core._source import ArraySource
 
+
 def init_bbox(X, weights, n_clusters, rng, bbox=None):
     return seed_centres(ArraySource(X, weights), "bbox", n_clusters, rng, bbox=bbox)
 

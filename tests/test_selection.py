@@ -16,11 +16,17 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 def blobs_lonlat(n_blobs, seed, per_blob=120, scale=0.01):
     rng = np.random.default_rng(seed)
-    centres = np.column_stack([rng.uniform(-75.0, -73.0, n_blobs), rng.uniform(40.0, 41.5, n_blobs)])
-    # keep blobs well apart (>= 0.25°)
-    while (np.linalg.norm(centres[:, None] - centres[None], axis=-1) + np.eye(n_blobs)).min() < 0.25:
-        centres = np.column_stack([rng.uniform(-75.0, -73.0, n_blobs),
-                                   rng.uniform(40.0, 41.5, n_blobs)])
+
+    def random_centres():
+        return np.column_stack([rng.uniform(-75.0, -73.0, n_blobs),
+                                rng.uniform(40.0, 41.5, n_blobs)])
+
+    def closest_pair_deg(centres):
+        return (np.linalg.norm(centres[:, None] - centres[None], axis=-1) + np.eye(n_blobs)).min()
+
+    centres = random_centres()
+    while closest_pair_deg(centres) < 0.25:  # keep blobs well apart
+        centres = random_centres()
     return np.concatenate([c + rng.normal(scale=scale, size=(per_blob, 2)) for c in centres])
 
 

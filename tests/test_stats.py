@@ -152,7 +152,7 @@ def test_centres_far_from_their_points_change_nothing(places):
     good = hulls_of(lon, lat, labels, k=6)
     means_lon, means_lat = normalised_means(lon, lat, labels, 6)
     far = hulls_of(lon, lat, labels, centres=(means_lon + 180.0, -means_lat), k=6)
-    for a, b in zip(good, far):
+    for a, b in zip(good, far, strict=True):
         assert shapely.equals_exact(a, b, tolerance=0)
 
 
@@ -173,7 +173,7 @@ def test_hulls_of_partitions_equal_the_whole(places):
             assert rows.size < 100 * k  # a few rows per cluster and partition
             shuffled = rng.permutation(rows)
             again = cluster_hulls(lon[shuffled], lat[shuffled], labels[shuffled], *centres)
-        for a, b in zip(whole, again):
+        for a, b in zip(whole, again, strict=True):
             assert shapely.equals_exact(a, b, tolerance=0)
 
 
@@ -194,7 +194,7 @@ def test_clusters_around_and_near_the_poles(pole, seed):
     for name, (lon, lat) in cases.items():
         hull, = hulls_of(lon, lat, np.zeros(lon.size, int))
         assert_good_hull(hull, lon, lat)
-        assert {(a, b) for a, b in zip(lon, lat)} >= reference_vertices(lon, lat), name
+        assert {(a, b) for a, b in zip(lon, lat, strict=True)} >= reference_vertices(lon, lat), name
 
 
 @pytest.mark.parametrize("lat_range", [(-18, -16), (60, 70), (-5, 5), (80, 85)])
@@ -295,7 +295,7 @@ def test_duplicated_points_change_no_hull(seed):
     hulls = hulls_of(lon, lat, labels, k=3)
     twice = hulls_of(np.tile(lon, 2), np.tile(lat, 2), np.tile(labels, 2),
                      centres=normalised_means(lon, lat, labels, 3), k=3)
-    for a, b in zip(hulls, twice):
+    for a, b in zip(hulls, twice, strict=True):
         assert shapely.equals_exact(a, b, tolerance=0)
 
 

@@ -1,7 +1,7 @@
 """Numeric core: Euclidean k-means on (n, d) float64 arrays (numpy and numba only)."""
 
-from ._estimator import KMeans
 from ._driver import assign
+from ._estimator import KMeans
 
 __all__ = ["KMeans", "assign", "nearest_centre"]
 

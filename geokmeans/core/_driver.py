@@ -116,7 +116,7 @@ def _relocate(source, state, centres, sums, cluster_weights):
     far = source.map(_chunks.far_rows, centres, 2 * k, state=state)
     keys = sorted((-dist, index, row, j)
                   for index, part in enumerate(far)
-                  for j, (dist, row) in enumerate(zip(part[3], part[4])))
+                  for j, (dist, row) in enumerate(zip(part[3], part[4], strict=True)))
     if not keys:
         return 0
     X = np.array([far[t[1]][0][t[3]] for t in keys]).reshape(-1, d)

@@ -8,8 +8,8 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import (
-    check_finite_rows,
     as_real_array,
+    check_finite_rows,
     check_magnitudes,
     check_param,
     check_params,
@@ -18,7 +18,7 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
-from ._driver import assign, best_of, final_labels, log_restart, tolerance
+from ._driver import assign, best_of, final_labels, tolerance
 from ._plans import seed_centres
 from ._source import ArraySource
 
@@ -126,6 +126,24 @@ def _unscaled_inertia(inertia, weight_scale):
             "constant (the clustering does not change)."
         )
     return value
+
+
+def _warn_if_fewer_clusters(labels, weights, n_clusters):
+    """``ConvergenceWarning`` (at the caller of ``fit``) when fewer than ``n_clusters``
+    clusters have points, saying why: too few positively weighted samples, or duplicates."""
+    n_distinct = int(np.count_nonzero(np.bincount(labels, minlength=n_clusters)))
+    if n_distinct >= n_clusters:
+        return
+    n_weighted = int(np.count_nonzero(weights > 0))
+    reason = (f"only {n_weighted} sample{'s have' if n_weighted != 1 else ' has'} a "
+              "positive sample_weight"
+              if n_weighted < n_clusters else "Possibly due to duplicate points in X")
+    warnings.warn(
+        f"Number of distinct clusters ({n_distinct}) found smaller than "
+        f"n_clusters ({n_clusters}). {reason[0].upper()}{reason[1:]}.",
+        ConvergenceWarning,
+        stacklevel=3,  # _warn_if_fewer_clusters < fit < the caller of fit
+    )
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -315,12 +333,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         n_clusters, init, n_init, local_steps, max_iter, tol, bbox, algorithm = (
             self._check_params(X, params))
         check_magnitudes(X, "X", [a for a in (init, bbox) if isinstance(a, np.ndarray)])
-        if self.sphere_radius is not None:
-            with np.errstate(over="ignore"):
-                radius_ok = np.isfinite(8.0 * X.shape[0] * np.float64(self.sphere_radius) ** 2)
-            if not radius_ok:
-                raise InputError(f"sphere_radius={self.sphere_radius:g} is too large for "
-                                 "float64: squared distances on that sphere overflow.")
+        self._check_sphere_radius(X.shape[0])
         # weights / 2**e (max in [1, 2)): exact, so the result is unchanged, and sums of
         # weighted squares stay finite whatever the weights' magnitude
         weight_scale = 1.0 if sample_weight is None else power_of_two_scale(weights)
@@ -336,24 +349,22 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             algorithm=algorithm, callbacks=self._log_iteration if self.verbose else None)
         labels = final_labels(source)
         inertia = _unscaled_inertia(inertia, weight_scale)
-
-        n_distinct = int(np.count_nonzero(np.bincount(labels, minlength=n_clusters)))
-        if n_distinct < n_clusters:
-            n_weighted = int(np.count_nonzero(weights > 0))
-            reason = (f"only {n_weighted} sample{'s have' if n_weighted != 1 else ' has'} a "
-                      "positive sample_weight"
-                      if n_weighted < n_clusters else "Possibly due to duplicate points in X")
-            warnings.warn(
-                f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({n_clusters}). {reason[0].upper()}{reason[1:]}.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        _warn_if_fewer_clusters(labels, weights, n_clusters)
         self.cluster_centers_ = centers
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = int(n_iter)
         return self
+
+    def _check_sphere_radius(self, n_samples):
+        """Squared distances on a sphere of ``sphere_radius`` must stay finite in float64."""
+        if self.sphere_radius is None:
+            return
+        with np.errstate(over="ignore"):
+            radius_ok = np.isfinite(8.0 * n_samples * np.float64(self.sphere_radius) ** 2)
+        if not radius_ok:
+            raise InputError(f"sphere_radius={self.sphere_radius:g} is too large for "
+                             "float64: squared distances on that sphere overflow.")
 
     @staticmethod
     def _log_iteration(run):

@@ -63,12 +63,13 @@ class ArraySource:
     def map(self, fn, *args, state=None):
         if state is None:
             return [fn(chunk, *args) for chunk in self.chunks]
-        return [fn(chunk, s, *args) for chunk, s in zip(self.chunks, self._states[state])]
+        states = self._states[state]
+        return [fn(chunk, s, *args) for chunk, s in zip(self.chunks, states, strict=True)]
 
     def update(self, name, fn, *args, state=None):
         previous = self._states.get(state if state is not None else name,
                                     [None] * self.n_chunks)
-        pairs = [fn(chunk, s, *args) for chunk, s in zip(self.chunks, previous)]
+        pairs = [fn(chunk, s, *args) for chunk, s in zip(self.chunks, previous, strict=True)]
         self._states[name] = [p[0] for p in pairs]
         return [p[1] for p in pairs]
 

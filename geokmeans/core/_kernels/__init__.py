@@ -27,7 +27,7 @@ changes, not when an inlined helper it imports from another module does: after e
 import os
 
 # read by libgomp when numba's OpenMP threading layer first loads (the first parallel call);
-# set here, before any submodule imports numba
+# set here, before any submodule imports numba (hence the imports below it, E402)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._common import (  # noqa: E402
