@@ -383,19 +383,15 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         the input (or an index level) with either name is an error before any work,
         never overwritten.
     write : dict, optional
-        Outputs to write once fitted, ``{"points": path, "centroids": path, "hulls":
-        path, "map": path}`` (any subset; formats by extension, see
-        ``ClusterResult.to_file``): checked before the input is read (paths), and
-        before the fit (column names), written all-or-nothing (``ClusterResult.write``).
+        Outputs ``{"points": path, "centroids": ..., "hulls": ..., "map": ...}`` (any
+        subset, formats by extension): checked before any work, written all-or-nothing.
     csv_raw : bool, default False
         CSV outputs of ``write``: write formula-like text as it is (see ``to_file``).
     outputs : io.OutputSet, optional
         Write the ``write`` outputs as part of this set (they appear when it commits).
     **options
-        Any other ``GeoKMeans`` parameter (``init``, ``bbox``, ``crs``, ``random_state``,
-        ``dropna`` ...); an unknown name raises ``DataTypeError``.
-
-    Every parameter is checked before the data are read.
+        Any other ``GeoKMeans`` parameter (``init``, ``crs``, ``random_state``, ...),
+        checked, as every parameter is, before the data are read.
 
     Returns
     -------
@@ -413,48 +409,70 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     if sample_weight is not None and weight is not None:
         raise InputError("give the weights once: sample_weight or weight, not both.")
     weights = sample_weight if sample_weight is not None else weight
+    names = {"label_column": label_column, "distance_column": distance_column}
+    model, params = _checked_model(n_clusters, lat, lon, options, weights, names,
+                                   {"csv_raw": csv_raw, "write": write, "outputs": outputs})
+    lazy = sources.is_lazy(data)
+    source = _input_source(data, lazy)
+    plan = _plan_outputs(write if write is not None else {}, source=source, dask=lazy)
+    csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
+    fit = _fit_lazy if lazy else _fit_in_memory
+    result = fit(data, model, params, weights, source, csv_points, lat, lon, names)
+    if plan:
+        result.write(**{kind: path for kind, path, _ in plan}, csv_raw=csv_raw,
+                     outputs=outputs)
+    return result
+
+
+def _checked_model(n_clusters, lat, lon, options, weights, names, output_options):
+    """The ``GeoKMeans`` of a ``cluster`` call and its checked parameters: every option
+    checked (an unknown one is a ``DataTypeError``) before any data are read."""
     unknown = sorted(set(options) - set(GeoKMeans._get_param_names()))
     if unknown:
         raise DataTypeError(
             f"cluster() got an unknown option {unknown[0]!r}; options are "
             f"{', '.join(sorted(set(GeoKMeans._get_param_names()) - {'n_clusters'}))}."
         )
-    check_params({"label_column": label_column, "distance_column": distance_column,
-                  "csv_raw": csv_raw, "write": write, "outputs": outputs})
-    _check_names((), label_column, distance_column)
+    check_params({**names, **output_options})
+    _check_names((), names["label_column"], names["distance_column"])
     model = GeoKMeans(n_clusters, lat=lat, lon=lon, **options)
-    params = model._validated()  # every parameter, before reading the data
+    params = model._validated()
     check_param("weight", weights)
-    dask = sources.is_lazy(data)
-    # absolute, so the input stays protected if the working directory changes later
-    source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
-    if dask:  # the files its graph reads (dask.dataframe.read_csv, read_parquet ...)
-        source = tuple(Path(os.path.abspath(p)) for p in sources.input_files(data)) or None
-    plan = _plan_outputs(write if write is not None else {}, source=source, dask=dask)
-    csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
-    if dask:
-        points = sources.read(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"],
-                              params=params)
-        lonlat_columns = io.coordinate_columns(points.frame._meta, lat=lat, lon=lon)
-        _check_names(points.frame.columns, label_column, distance_column,
-                     csv_coordinates=csv_points, coordinate_columns=lonlat_columns)
-        model._fit_points(points, params)
-        frame = points.frame.assign(**{label_column: model.labels_,
-                                       distance_column: model.distances_m_})
-        result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,
-                               distance_column, lonlat_columns)
-    else:
-        points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
-        frame = points.frame
-        _check_names([*frame.columns, *frame.index.names], label_column, distance_column,
-                     geometry_name=frame.geometry.name, csv_coordinates=csv_points,
-                     coordinate_columns=points.lonlat_columns)
-        model._fit_read(points, params)
-        frame[label_column] = model.labels_
-        frame[distance_column] = model.distances_m_
-        result = ClusterResult(frame, model.centroids_.copy(), model, source, label_column,
-                               distance_column, points.lonlat_columns)
-    if plan:
-        result.write(**{kind: path for kind, path, _ in plan}, csv_raw=csv_raw,
-                     outputs=outputs)
-    return result
+    return model, params
+
+
+def _input_source(data, lazy):
+    """The input's files, protected from the outputs: a path (absolute, so it stays
+    protected if the working directory changes), the files a dask graph reads
+    (``dask.dataframe.read_csv``, ``read_parquet`` ...), or None."""
+    if lazy:
+        return tuple(Path(os.path.abspath(p)) for p in sources.input_files(data)) or None
+    return Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
+
+
+def _fit_lazy(data, model, params, weights, source, csv_points, lat, lon, names):
+    """``cluster`` on a dask input: the points stay lazy, with labels and distances."""
+    points = sources.read(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"],
+                          params=params)
+    lonlat_columns = io.coordinate_columns(points.frame._meta, lat=lat, lon=lon)
+    _check_names(points.frame.columns, names["label_column"], names["distance_column"],
+                 csv_coordinates=csv_points, coordinate_columns=lonlat_columns)
+    model._fit_points(points, params)
+    frame = points.frame.assign(**{names["label_column"]: model.labels_,
+                                   names["distance_column"]: model.distances_m_})
+    return ClusterResult(frame, model.centroids_.copy(), model, source, names["label_column"],
+                         names["distance_column"], lonlat_columns)
+
+
+def _fit_in_memory(data, model, params, weights, source, csv_points, lat, lon, names):
+    """``cluster`` on an input read into this process."""
+    points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
+    frame = points.frame
+    _check_names([*frame.columns, *frame.index.names], names["label_column"],
+                 names["distance_column"], geometry_name=frame.geometry.name,
+                 csv_coordinates=csv_points, coordinate_columns=points.lonlat_columns)
+    model._fit_read(points, params)
+    frame[names["label_column"]] = model.labels_
+    frame[names["distance_column"]] = model.distances_m_
+    return ClusterResult(frame, model.centroids_.copy(), model, source, names["label_column"],
+                         names["distance_column"], points.lonlat_columns)
