@@ -91,18 +91,6 @@ def _as_frame(data):
 # -- the source ------------------------------------------------------------------------
 
 
-def _copied(state):
-    """A state with its arrays copied (tasks never modify persisted data: a retried or
-    recomputed task sees the state as it was)."""
-    if state is None:
-        return None
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in state)
-
-
-def _run_update(fn, chunk, state, *args):
-    return fn(chunk, _copied(state), *args)
-
-
 class DaskSource:
     """Projected partitions persisted on the workers, as an engine source
     (``core._source``): each map is one task per partition."""
@@ -128,7 +116,10 @@ class DaskSource:
 
         previous = self._states.get(state if state is not None else name,
                                     [None] * self.n_chunks)
-        tasks = dask.persist(*[dask.delayed(_run_update)(fn, c, s, *args)
+        # the state is modified in place (no copy: its memory is the workers' largest
+        # cost); the update consumes it, and a lost worker's states are recomputed
+        # from their lineage, from fresh inputs
+        tasks = dask.persist(*[dask.delayed(fn)(c, s, *args)
                                for c, s in zip(self.chunks, previous, strict=True)])
         results = dask.compute(*[dask.delayed(operator.getitem)(t, 1) for t in tasks])
         self._states[name] = [dask.delayed(operator.getitem)(t, 0) for t in tasks]

@@ -231,7 +231,7 @@ def closest_candidate(chunk, state, candidates, first_index):
     """k-means|| state: each row's (squared distance, index) of its nearest candidate so
     far; ``candidates`` are the new ones, numbered from ``first_index``."""
     labels, dist2 = assign_rows(chunk, candidates)
-    labels = labels.astype(np.int64) + first_index
+    labels = labels + np.int32(first_index)  # fewer than 2**31 candidates
     if state is not None:
         nearer = dist2 < state[0]
         dist2 = np.where(nearer, dist2, state[0])

@@ -189,7 +189,7 @@ def inertia(source, centres, state="run"):
 
 
 def _labels_only(chunk, state):
-    return (state[0],), None
+    return (state[0].copy(),), None  # a copy: the run's state is updated in place later
 
 
 def best_of(source, seedings, n_runs, max_iter, abs_tol, *, sphere_radius=None,

@@ -20,8 +20,9 @@ A source implements::
 
 A state is what a chunk function keeps between calls (Hamerly bounds, nearest
 candidates of k-means||, ...). Functions given to ``update`` may modify the state they
-receive in place: a distributed source hands each task its own copy, so that a retried
-task sees the state as it was.
+receive in place (no copy: states are the largest memory cost of a distributed fit), so
+an update consumes its input state: a state kept under another name must not share
+arrays with one that will be updated (``_driver.best_of`` copies the labels it keeps).
 """
 
 import numpy as np
