@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import GeoKMeansError, InputError, OptionalDependencyError
+from .errors import GeoKMeansError, InputError, OptionalDependencyError, first_line
 
 __all__ = [
     "input_paths",
@@ -215,5 +215,5 @@ def read_partitioned(path):
     except GeoKMeansError:
         raise
     except Exception as exc:  # any reader failure is a bad input for the user
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         raise InputError(f"could not read partitioned input '{path}': {message}") from None

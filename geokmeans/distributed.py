@@ -37,6 +37,7 @@ from .errors import (
     GeoKMeansError,
     GeoKMeansWarning,
     InputError,
+    first_line,
 )
 from .io import read_points
 from .projection import combine_extents, partial_extent
@@ -205,8 +206,6 @@ class DaskPoints:
     """A dask input read once into partitions kept on the workers (see the module
     docstring); the points interface of ``sources``."""
 
-    distributed = True
-
     def __init__(self, data, *, lat=None, lon=None, weight=None, dropna=False, params=None):
         _require_dask()
         import dask
@@ -283,7 +282,7 @@ def _read_all(partitions, lat, lon, weight, dropna):
     except GeoKMeansError:
         raise
     except _reader_errors() as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         raise InputError(f"could not read the input's partitions: {message}") from None
 
 

@@ -47,3 +47,10 @@ class ConvergenceWarning(GeoKMeansWarning, _SklearnConvergenceWarning):
 
     Subclasses scikit-learn's ``ConvergenceWarning`` so filters written for either apply.
     """
+
+
+def first_line(exc):
+    """The first line of an exception's message (its type's name when it has none), for
+    one-line errors that name a failing reader."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

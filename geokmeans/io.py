@@ -48,7 +48,7 @@ from ._writers import (
     write_parquet,
     write_text,
 )
-from .errors import DataTypeError, GeoKMeansWarning, InputError
+from .errors import DataTypeError, GeoKMeansWarning, InputError, first_line
 
 __all__ = [
     "LAT_NAMES",
@@ -132,7 +132,7 @@ def read_table(path):
     except InputError:
         raise
     except Exception as exc:  # any reader failure is a bad file for the user
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         raise InputError(f"could not read '{path}': {message}") from None
     known = sorted(_CSV_SUFFIXES | _PARQUET_SUFFIXES | _VECTOR_SUFFIXES)
     raise InputError(f"input '{path}' has an unknown extension {suffix!r}; use one of "

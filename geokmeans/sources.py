@@ -64,8 +64,6 @@ def lazy_sample(result, quota, random_state=0):
 class MemoryPoints:
     """Points read into this process (an ``io.PointData``)."""
 
-    distributed = False
-
     def __init__(self, points):
         self.points = points
         self.n_points = len(points.lon)

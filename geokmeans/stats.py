@@ -18,7 +18,6 @@ __all__ = [
     "cluster_hulls",
     "cluster_partials",
     "combine_cluster_partials",
-    "cluster_table",
     "cluster_table_from_sums",
     "geodesic_distances_m",
     "hull_vertex_rows",
@@ -107,22 +106,6 @@ def combine_cluster_partials(partials):
         winner = np.argmax(maxima, axis=0)
         farthest = np.array([partials[c][5][j] for j, c in enumerate(winner)])
     return counts, weights, weighted, maxima.max(axis=0), float(inertia), farthest
-
-
-def cluster_table(labels, weights, distances_m, n_clusters):
-    """One row per cluster: ``cluster, n_points, weight, mean_distance_m, max_distance_m``.
-
-    ``mean_distance_m`` is weighted by ``weights``; empty clusters get 0 points and NaN
-    distances.
-    """
-    maximum = np.full(n_clusters, -np.inf)
-    np.maximum.at(maximum, labels, distances_m)
-    return cluster_table_from_sums(
-        np.bincount(labels, minlength=n_clusters),
-        np.bincount(labels, weights=weights, minlength=n_clusters),
-        np.bincount(labels, weights=weights * distances_m, minlength=n_clusters),
-        maximum,
-    )
 
 
 def cluster_table_from_sums(counts, weight, weighted_distance_m, max_distance_m):

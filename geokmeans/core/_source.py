@@ -74,11 +74,8 @@ class ArraySource:
         self._states[name] = [p[0] for p in pairs]
         return [p[1] for p in pairs]
 
-    def keep(self, name, states):
-        """Keep ``states`` (one per chunk, e.g. from another name) under ``name``."""
-        self._states[name] = list(states)
-
     def states(self, name):
+        """The states kept under ``name``, one per chunk (rows in this process only)."""
         return self._states[name]
 
     def forget(self, name):
@@ -86,10 +83,6 @@ class ArraySource:
 
     def chunk_rows(self, index, fn, *args):
         return fn(self.chunks[index], *args)
-
-    @property
-    def n_samples(self):
-        return sum(len(c) for c in self.chunks)
 
     def rows(self):
         """The one chunk's ``(X, weights)``: the whole data, for plans that need it."""

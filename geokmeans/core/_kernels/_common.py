@@ -12,7 +12,6 @@ __all__ = [
     "reduce_partials",
     "weighted_inertia",
     "pairwise_distances",
-    "mean_column_variance",
 ]
 
 
@@ -121,33 +120,3 @@ def pairwise_distances(X, centers, starts, out):
         for i in range(starts[c], starts[c + 1]):
             for j in range(centers.shape[0]):
                 out[i, j] = np.sqrt(_sqdist(X, i, centers, j))  # OUT
-
-
-@njit(parallel=True, cache=True)
-def mean_column_variance(X, starts):
-    """``mean(var(X, axis=0))`` with two passes over fixed chunks (thread-count independent)."""
-    n, d = X.shape
-    n_chunks = starts.shape[0] - 1
-    partial = np.zeros((n_chunks, d))
-    for c in prange(n_chunks):
-        for i in range(starts[c], starts[c + 1]):
-            for f in range(d):
-                partial[c, f] += X[i, f]
-    mean = np.zeros(d)
-    for c in range(n_chunks):
-        for f in range(d):
-            mean[f] += partial[c, f]
-    mean /= n
-    partial[:, :] = 0.0
-    for c in prange(n_chunks):
-        for i in range(starts[c], starts[c + 1]):
-            for f in range(d):
-                diff = X[i, f] - mean[f]
-                partial[c, f] += diff * diff
-    total = 0.0
-    for f in range(d):
-        column = 0.0
-        for c in range(n_chunks):
-            column += partial[c, f]
-        total += column / n
-    return total / d
