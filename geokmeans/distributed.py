@@ -92,6 +92,24 @@ def _as_frame(data):
 # -- the source ------------------------------------------------------------------------
 
 
+def _register_sizeof():
+    """Tell dask what a ``Chunk`` weighs (its arrays), so that a worker's memory manager
+    counts the partitions it keeps (by default an object weighs a few dozen bytes,
+    and a worker near its limit spills the wrong data)."""
+    from dask.sizeof import sizeof
+
+    @sizeof.register(Chunk)
+    def _chunk_size(chunk):
+        arrays = (chunk.X, chunk.weights, chunk.lon, chunk.lat)
+        return 64 + sum(sizeof(a) for a in arrays if a is not None)
+
+
+try:
+    _register_sizeof()
+except ImportError:  # pragma: no cover - dask is optional; reading refuses without it
+    pass
+
+
 class DaskSource:
     """Projected partitions persisted on the workers, as an engine source
     (``core._source``): each map is one task per partition."""

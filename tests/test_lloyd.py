@@ -311,3 +311,87 @@ def test_relocation_counts_members_not_weights():
     moved = relocate_empty_clusters(X[:2], weights[:2], labels[:2], dist2[:2], sums,
                                     cluster_weights, members)
     assert moved == 0 and cluster_weights[1] == 0.1  # its only member stays
+
+
+# -- stored bounds and k-means|| states ----------------------------------------------------
+
+
+def _awkward_values():
+    """Distances of every magnitude float64 holds, with the float32 edges."""
+    rng = np.random.default_rng(3)
+    tiny = np.finfo(np.float32).smallest_subnormal
+    values = [0.0, tiny, tiny / 3, 2 * tiny, np.finfo(np.float32).tiny,
+              float(np.finfo(np.float32).max), float(np.finfo(np.float32).max) * 1.5, 1e300,
+              np.inf, 1.0, 1.0 + 2.0**-40, 6378137.0, 1e-300]
+    values += list(10.0 ** rng.uniform(-320, 300, 2000))
+    values += list(rng.uniform(0, 1e7, 2000))
+    return np.array(values)
+
+
+def test_bounds_are_stored_outwards():
+    # an upper bound is never stored below the exact value, a lower bound never above,
+    # and (for normal float32 values) within a few float32 steps of it
+    from geokmeans.core._kernels.hamerly import _round_down, _round_up
+
+    values = _awkward_values()
+    up = np.array([_round_up(v) for v in values])  # numba hands float32 back as float
+    down_values = np.concatenate([values, -values[values > 0][:500]])
+    down = np.array([_round_down(v) for v in down_values])
+    assert_array_equal(up.astype(np.float32), up)  # float32 values, as stored
+    assert_array_equal(down.astype(np.float32), down)
+    assert (up.astype(np.float64) >= values).all()
+    assert (down.astype(np.float64) <= down_values).all()
+    normal = (values >= np.finfo(np.float32).tiny) & (values <= 1e38)
+    assert (up[normal] <= values[normal] * (1 + 2.0**-20)).all()
+    normal = (np.abs(down_values) >= np.finfo(np.float32).tiny) & (np.abs(down_values) <= 1e38)
+    assert (np.abs(down[normal] - down_values[normal])
+            <= np.abs(down_values[normal]) * 2.0**-20).all()
+    # k = 1: no other centre, a lower bound of (nearly) the largest float32 is still valid
+    assert 3.4e38 < _round_down(np.inf) <= np.finfo(np.float32).max
+
+
+def test_hamerly_state_is_labels_and_float32_bounds():
+    from geokmeans.core import _chunks
+    from geokmeans.core._source import Chunk
+
+    X, _ = make_blobs(3000, 5, seed=2)
+    centres = X[:5].copy()
+    state, _ = _chunks.iterate_hamerly(Chunk(X, np.ones(len(X))), None, centres, None,
+                                        _kernels.centre_neighbours(centres), False)
+    labels, upper, lower = state
+    assert labels.dtype == np.int32
+    assert upper.dtype == lower.dtype == np.float32
+    exact = np.sqrt(((X[:, None] - centres[None]) ** 2).sum(-1))
+    assert_array_equal(labels, exact.argmin(axis=1))
+    own = exact[np.arange(len(X)), labels]
+    others = np.where(np.arange(5)[None] == labels[:, None], np.inf, exact).min(axis=1)
+    assert (upper >= own).all() and (lower <= others).all()
+
+
+def test_closest_candidate_updates_in_place_and_returns_the_cost():
+    # each row's nearest candidate over rounds equals a brute-force search over all the
+    # candidates so far (ties: the earlier one), and the returned cost is the weighted sum
+    from geokmeans.core import _chunks
+    from geokmeans.core._source import Chunk
+
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 6, (4000, 2)).astype(float)  # many exact ties
+    w = rng.uniform(0, 2, len(X))
+    w[::7] = 0.0
+    chunk = Chunk(X, w)
+    rounds = [X[rng.choice(len(X), m, replace=False)] for m in (1, 5, 9)]
+    state, seen = None, np.empty((0, 2))
+    for new in rounds:
+        before = None if state is None else state[0]
+        state, cost = _chunks.closest_candidate(chunk, state, new, len(seen))
+        if before is not None:
+            assert state[0] is before  # updated in place, not reallocated
+        seen = np.concatenate([seen, new])
+        d2 = ((X[:, None] - seen[None]) ** 2).sum(-1)
+        assert_array_equal(state[1], d2.argmin(axis=1))
+        assert_array_equal(state[0], d2.min(axis=1))
+        assert state[1].dtype == np.int32
+        assert_allclose(cost, (w * d2.min(axis=1)).sum(), rtol=1e-12)
+    empty = Chunk(np.empty((0, 2)), np.empty(0))
+    state, cost = _chunks.closest_candidate(empty, None, rounds[0], 0)
+    assert cost == 0.0 and state[0].shape == (0,)

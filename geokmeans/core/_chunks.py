@@ -30,7 +30,6 @@ __all__ = [
     "smallest_keys",
     "split_sums",
     "squared_deviations",
-    "weighted_cost",
 ]
 
 
@@ -57,7 +56,8 @@ def cluster_sums(X, weights, labels, n_clusters, starts):
 def iterate_hamerly(chunk, state, centres, shift, neighbours, with_inertia):
     """One E-step with Hamerly's bounds (Hamerly, 2010) and the chunk's M-step partials.
 
-    ``state`` is ``(labels, upper, lower)`` of the previous step (None at the start);
+    ``state`` is ``(labels, upper, lower)`` of the previous step (None at the start;
+    the bounds are ``_kernels.BOUND_DTYPE``, rounded outwards);
     ``shift`` (k,) how far each centre moved since (None at the start);
     ``neighbours`` is ``_kernels.centre_neighbours(centres)``. Returns the new state
     and ``(sums (k, d), weights (k,), inertia (NaN unless with_inertia), changed)``.
@@ -66,7 +66,8 @@ def iterate_hamerly(chunk, state, centres, shift, neighbours, with_inertia):
     n = X.shape[0]
     k, d = centres.shape
     if state is None:
-        state = (np.full(n, -1, dtype=np.int32), np.full(n, np.inf), np.zeros(n))
+        state = (np.full(n, -1, dtype=np.int32), np.full(n, np.inf, dtype=_kernels.BOUND_DTYPE),
+                 np.zeros(n, dtype=_kernels.BOUND_DTYPE))
     if n == 0:
         return state, _empty_partial(k, d)
     labels, upper, lower = state
@@ -229,18 +230,20 @@ def pick_row(chunk, target):
 
 def closest_candidate(chunk, state, candidates, first_index):
     """k-means|| state: each row's (squared distance, index) of its nearest candidate so
-    far; ``candidates`` are the new ones, numbered from ``first_index``."""
-    labels, dist2 = assign_rows(chunk, candidates)
-    labels = labels + np.int32(first_index)  # fewer than 2**31 candidates
-    if state is not None:
-        nearer = dist2 < state[0]
-        dist2 = np.where(nearer, dist2, state[0])
-        labels = np.where(nearer, labels, state[1])
-    return (dist2, labels), None
-
-
-def weighted_cost(chunk, state):
-    return float(chunk.weights @ state[0]) if len(chunk) else 0.0
+    far, updated in place with the new ``candidates``, numbered from ``first_index``;
+    returns it and the chunk's weighted cost (sum of weight times squared distance)."""
+    X, w = chunk.X, chunk.weights
+    n = X.shape[0]
+    if state is None:
+        state = (np.full(n, np.inf), np.zeros(n, dtype=np.int32))
+    if n == 0:
+        return state, 0.0
+    starts = _kernels.chunk_starts(n)
+    cost = np.empty(starts.shape[0] - 1)
+    # fewer than 2**31 candidates: the labels stay int32
+    _kernels.nearest_update(X, w, np.ascontiguousarray(candidates.T), np.int32(first_index),
+                            starts, state[1], state[0], cost)
+    return state, float(cost.sum())
 
 
 def oversample(chunk, state, factor, seed):

@@ -188,8 +188,12 @@ def inertia(source, centres, state="run"):
     return float(sum(source.map(_chunks.inertia_of_state, centres, state=state)))
 
 
-def _labels_only(chunk, state):
+def _labels_copy(chunk, state):
     return (state[0].copy(),), None  # a copy: the run's state is updated in place later
+
+
+def _labels_only(chunk, state):
+    return (state[0],), None  # the last run: its state is never updated again
 
 
 def best_of(source, seedings, n_runs, max_iter, abs_tol, *, sphere_radius=None,
@@ -208,7 +212,8 @@ def best_of(source, seedings, n_runs, max_iter, abs_tol, *, sphere_radius=None,
         total = inertia(source, centres)
         if best is None or total < best[2]:
             best = (centres, n_iter, total)
-            source.update("best", _labels_only, state="run")
+            keep = _labels_copy if run + 1 < n_runs else _labels_only
+            source.update("best", keep, state="run")
         log_restart(run + 1, n_runs, total)
     source.forget("run")
     return best

@@ -47,9 +47,9 @@ def kmeans_parallel(source, n_clusters, rng):
     part = min(int(np.searchsorted(cumulative, target, side="right")), len(totals) - 1)
     offset = target - (cumulative[part - 1] if part else 0.0)
     candidates = source.chunk_rows(part, _chunks.pick_row, offset)[None, :]
-    source.update("closest", _chunks.closest_candidate, candidates, 0)
+    costs = source.update("closest", _chunks.closest_candidate, candidates, 0)
     for _ in range(KMEANS_PARALLEL_ROUNDS):
-        cost = sum(source.map(_chunks.weighted_cost, state="closest"))
+        cost = sum(costs)
         if cost <= 0:
             break
         seed = int(rng.integers(0, 2**63))
@@ -57,7 +57,7 @@ def kmeans_parallel(source, n_clusters, rng):
         new = np.concatenate([np.empty((0, candidates.shape[1]))] + list(drawn))
         if len(new) == 0:
             continue
-        source.update("closest", _chunks.closest_candidate, new, len(candidates))
+        costs = source.update("closest", _chunks.closest_candidate, new, len(candidates))
         candidates = np.concatenate([candidates, new])
     weights = sum(source.map(_chunks.candidate_weights, len(candidates), state="closest"))
     source.forget("closest")

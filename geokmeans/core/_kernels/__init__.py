@@ -39,6 +39,7 @@ from ._common import (  # noqa: E402
     weighted_inertia,
 )
 from .hamerly import (  # noqa: E402
+    BOUND_DTYPE,
     SEARCH_RADIUS,
     centre_neighbours,
     cluster_partials,
@@ -57,7 +58,7 @@ from .kmeanspp import (  # noqa: E402
     morton_keys,
     radix_argsort,
 )
-from .lloyd import assign_labels, lloyd_step  # noqa: E402
+from .lloyd import assign_labels, lloyd_step, nearest_update  # noqa: E402
 from .local_search import ls_nearest_two, ls_swap, ls_swap_deltas, n_block_groups  # noqa: E402
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "chunk_starts",
     "assign_labels",
     "lloyd_step",
+    "nearest_update",
     "reduce_partials",
     "pairwise_distances",
     "weighted_inertia",
@@ -75,6 +77,7 @@ __all__ = [
     "hamerly_move_bounds",
     "centre_neighbours",
     "SEARCH_RADIUS",
+    "BOUND_DTYPE",
     "BLOCK_ROWS",
     "morton_keys",
     "radix_argsort",

@@ -7,6 +7,7 @@ from numba import njit, prange
 from ._common import _all_sqdist, _keep_two, _sqdist
 
 __all__ = [
+    "BOUND_DTYPE",
     "SEARCH_RADIUS",
     "hamerly_assign",
     "cluster_partials",
@@ -34,6 +35,33 @@ __all__ = [
 _SAFE = 1.0 - 1e-10
 SEARCH_RADIUS = 3.0
 
+# The bounds are stored as float32 (8 bytes a row instead of 16: the bounds are most
+# of the memory a fit holds beside the rows, and every iteration reads them), computed
+# in float64 and rounded outwards when stored: an upper bound up, a lower bound down,
+# so a stored bound is never tighter than the exact one. The labels are unchanged; a
+# bound looser by one float32 step (6e-8 relative) only sends a row to a search.
+BOUND_DTYPE = np.float32
+# float32 rounding moves a normal value by at most 2**-24 of it, and any value by at most
+# 2**-150 more: widened by 2**-22 of itself plus 2**-149 first, the stored bound lies on
+# the right side of the exact one, with no branch (the loops stay vectorised)
+_REL = 2.0**-22
+_ABS = 2.0**-149
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@njit(inline="always")
+def _round_up(value):
+    """A float32 at or above ``value`` (float64, >= 0 or inf)."""
+    return np.float32(value + value * _REL + _ABS)
+
+
+@njit(inline="always")
+def _round_down(value):
+    """A float32 at or below ``value`` (float64; inf becomes nearly the largest float32,
+    still a lower bound)."""
+    value = min(value, _FLOAT32_MAX)
+    return np.float32(value - abs(value) * _REL - _ABS)
+
 
 @njit(parallel=True, cache=True)
 def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, starts, labels,
@@ -57,7 +85,7 @@ def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, 
                     continue
                 d2_a = _sqdist(X, i, centers, a)
                 u = np.sqrt(d2_a)
-                upper[i] = u  # OUT
+                upper[i] = _round_up(u)  # OUT
                 if u <= bound:
                     continue
                 radius = SEARCH_RADIUS * u
@@ -73,8 +101,8 @@ def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, 
                     j = neighbours[a, m]
                     best, second, best_j = _keep_two(_sqdist(X, i, centers, j), j, best, second,
                                                      best_j)
-                upper[i] = np.sqrt(best)  # OUT
-                lower[i] = min(np.sqrt(second), beyond * _SAFE)  # OUT
+                upper[i] = _round_up(np.sqrt(best))  # OUT
+                lower[i] = _round_down(min(np.sqrt(second), beyond * _SAFE))  # OUT
             else:
                 _all_sqdist(X, i, centers_t, buf)
                 best = np.inf
@@ -82,8 +110,8 @@ def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, 
                 best_j = 0
                 for j in range(k):
                     best, second, best_j = _keep_two(buf[j], j, best, second, best_j)
-                upper[i] = np.sqrt(best)  # OUT
-                lower[i] = np.sqrt(second)  # OUT
+                upper[i] = _round_up(np.sqrt(best))  # OUT
+                lower[i] = _round_down(np.sqrt(second))  # OUT
             if best_j != a:
                 labels[i] = best_j  # OUT
                 changed += 1
@@ -128,8 +156,9 @@ def hamerly_move_bounds(labels, shift, starts, upper, lower):
     for c in prange(starts.shape[0] - 1):
         for i in range(starts[c], starts[c + 1]):
             a = labels[i]
-            upper[i] += shift[a]  # OUT
-            lower[i] -= second_shift if a == first else shift[first]  # OUT
+            upper[i] = _round_up(np.float64(upper[i]) + shift[a])  # OUT
+            lower[i] = _round_down(np.float64(lower[i])
+                                   - (second_shift if a == first else shift[first]))  # OUT
 
 
 @njit(parallel=True, cache=True)

@@ -9,6 +9,7 @@ from ._common import _all_sqdist
 __all__ = [
     "assign_labels",
     "lloyd_step",
+    "nearest_update",
 ]
 
 
@@ -62,3 +63,21 @@ def lloyd_step(X, weights, centers_t, starts, labels, dist2, part_sums, part_wei
                 part_sums[c, j, f] += w * X[i, f]
             inertia += w * d2
         part_inertia[c] = inertia  # OUT
+
+
+@njit(parallel=True, cache=True)
+def nearest_update(X, weights, centers_t, first_index, starts, labels, dist2, part_cost):
+    """Fold new centres into each row's nearest so far, in place: where a centre of
+    ``centers_t`` (d, m) is strictly nearer than ``dist2``, ``labels`` becomes its index
+    plus ``first_index`` (ties keep the earlier centre). Writes each chunk's weighted
+    sum of the new ``dist2`` into ``part_cost`` (n_chunks,)."""
+    for c in prange(starts.shape[0] - 1):
+        buf = np.empty(centers_t.shape[1])
+        cost = 0.0
+        for i in range(starts[c], starts[c + 1]):
+            j, d2 = _nearest(X, i, centers_t, buf)
+            if d2 < dist2[i]:
+                dist2[i] = d2  # OUT
+                labels[i] = j + first_index  # OUT
+            cost += weights[i] * dist2[i]
+        part_cost[c] = cost  # OUT
