@@ -197,6 +197,10 @@ PARAMETERS = {
     "sample_weight": (_NONE, _COLUMN, _array("an array of weights")),
     "dropna": (_BOOLEAN,),
     "max_radius_m": (_NONE, _Interval("real", MIN_RADIUS_M, unit="metres")),
+    "size_min": (_NONE, _Interval("real", 0), _array("an array of one limit per cluster")),
+    "size_max": (_NONE, _Interval("real", 0), _array("an array of one limit per cluster")),
+    "size_by": (_Options("count", "weight"),),
+    "fixed_centers": (_NONE, _array("a boolean mask over the initial centres")),
     "silhouette_sample": (_Interval("int", 2),),
     "progress": (_NONE, _CALLABLE),
     "k_range": (_Kind(_is_k_range, "a range of k such as '2..10', a list such as '3,5,8', "

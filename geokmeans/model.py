@@ -276,7 +276,7 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         rng = make_rng(params["random_state"])
         n_runs, seedings = self._seedings(params, source, projection, extent, rng)
         callbacks = KMeans._log_iteration if self.verbose else None
-        centres, n_iter, _ = best_of(source, seedings, n_runs, params["max_iter"], abs_tol,
+        centres, n_iter, _, _ = best_of(source, seedings, n_runs, params["max_iter"], abs_tol,
                                      sphere_radius=sphere, algorithm=algorithm,
                                      callbacks=callbacks)
         if params["max_radius_m"] is None:

@@ -68,7 +68,8 @@ def m_step(centres, sums, cluster_weights, sphere_radius):
     return new
 
 
-def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights, members=None):
+def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights, members=None,
+                            fixed=None):
     """Give each empty cluster the positive-weight row farthest from its centre.
 
     Rows are taken in decreasing distance (ties: lower row first; rows within rounding
@@ -77,10 +78,11 @@ def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights, me
     default from ``labels`` and ``weights``): counting rows, not subtracting weights,
     so rounding can never leave a cluster with a residue of weight and no member. The
     outcome is deterministic. ``sums`` (k, d) and ``cluster_weights`` (k,) are updated in
-    place; clusters left empty (fewer usable rows than empty clusters) keep weight 0.
-    Returns the number of rows moved.
+    place; clusters left empty (fewer usable rows than empty clusters) keep weight 0, and
+    so do the ``fixed`` ones (mask): their centre never moves. Returns the number of rows
+    moved.
     """
-    empty = np.flatnonzero(cluster_weights <= 0)
+    empty = np.flatnonzero((cluster_weights <= 0) & (True if fixed is None else ~fixed))
     if empty.size == 0:
         return 0
     if members is None:
@@ -107,7 +109,7 @@ def relocate_empty_clusters(X, weights, labels, dist2, sums, cluster_weights, me
     return moved
 
 
-def _relocate(source, state, centres, sums, cluster_weights):
+def _relocate(source, state, centres, sums, cluster_weights, fixed):
     """``relocate_empty_clusters`` over the whole source, from each chunk's 2k farthest
     rows (each row taken fills an empty cluster or is skipped because it is the last
     positive-weight row of its cluster, at most once per cluster, so 2k rows suffice),
@@ -124,7 +126,7 @@ def _relocate(source, state, centres, sums, cluster_weights):
     labels = np.array([far[t[1]][2][t[3]] for t in keys], dtype=np.int32)
     dist2 = np.array([-t[0] for t in keys])
     members = sum(source.map(_chunks.positive_members, k, state=state))
-    return relocate_empty_clusters(X, w, labels, dist2, sums, cluster_weights, members)
+    return relocate_empty_clusters(X, w, labels, dist2, sums, cluster_weights, members, fixed)
 
 
 def _reduce(partials, k, d):
@@ -139,7 +141,7 @@ def _reduce(partials, k, d):
 
 
 def lloyd(source, centres, max_iter, abs_tol, *, sphere_radius=None, algorithm="hamerly",
-          callback=None, state="run"):
+          callback=None, state="run", fixed=None):
     """Lloyd's iterations over ``source`` from ``centres`` (k, d); returns the final
     centres and the number of iterations.
 
@@ -149,7 +151,8 @@ def lloyd(source, centres, max_iter, abs_tol, *, sphere_radius=None, algorithm="
     labels kept in the source's ``state`` always agree with the centres returned.
     ``algorithm="hamerly"`` skips rows whose bounds prove their centre unchanged: the
     labels, sums and stopping decisions are those of ``"lloyd"`` (barring exact ties).
-    ``callback(iteration, inertia)`` follows each iteration.
+    ``callback(iteration, inertia)`` follows each iteration. Centres of the ``fixed``
+    mask (k,) never move (nor get relocated rows when empty).
     """
     step = _STEPS[algorithm]
     k, d = centres.shape
@@ -164,8 +167,11 @@ def lloyd(source, centres, max_iter, abs_tol, *, sphere_radius=None, algorithm="
         sums, weights, inertia, changed = _reduce(partials, k, d)
         if callback is not None:
             callback(iteration, inertia)
-        moved = _relocate(source, state, centres, sums, weights) if (weights <= 0).any() else 0
+        empty = (weights <= 0) if fixed is None else (weights <= 0) & ~fixed
+        moved = _relocate(source, state, centres, sums, weights, fixed) if empty.any() else 0
         new = m_step(centres, sums, weights, sphere_radius)
+        if fixed is not None:
+            new[fixed] = centres[fixed]
         moves = ((new - centres) ** 2).sum(axis=1)
         shift = np.sqrt(moves) * (1.0 + 1e-9)  # a bound on each centre's move
         centres = new
@@ -197,24 +203,33 @@ def _labels_only(chunk, state):
 
 
 def best_of(source, seedings, n_runs, max_iter, abs_tol, *, sphere_radius=None,
-            algorithm="hamerly", callbacks=None):
+            algorithm="hamerly", callbacks=None, run=None):
     """Lloyd from each seeding (an iterable of (k, d) arrays, drawn when needed); the
     run of least inertia wins (the first on a tie). Returns ``(centres, n_iter,
-    inertia)``; the winner's labels are kept in the source's state ``"best"``."""
+    inertia, extra)``; the winner's labels are kept in the source's state ``"best"``.
+
+    ``run(source, seeds, callback)``, when given, replaces Lloyd's iterations (size
+    limits): it returns ``(centres, n_iter, extra)`` with its labels in the state
+    ``"run"``; ``extra`` is the winner's (None for Lloyd)."""
     best = None
-    for run, seeds in enumerate(seedings):
+    for index, seeds in enumerate(seedings):
         seeds = np.array(seeds, dtype=np.float64, order="C")
         if sphere_radius is not None:
             project_to_sphere(seeds, sphere_radius)
-        callback = None if callbacks is None else callbacks(run)
-        centres, n_iter = lloyd(source, seeds, max_iter, abs_tol, sphere_radius=sphere_radius,
-                                algorithm=algorithm, callback=callback)
+        callback = None if callbacks is None else callbacks(index)
+        if run is None:
+            centres, n_iter = lloyd(source, seeds, max_iter, abs_tol,
+                                    sphere_radius=sphere_radius, algorithm=algorithm,
+                                    callback=callback)
+            extra = None
+        else:
+            centres, n_iter, extra = run(source, seeds, callback)
         total = inertia(source, centres)
         if best is None or total < best[2]:
-            best = (centres, n_iter, total)
-            keep = _labels_copy if run + 1 < n_runs else _labels_only
+            best = (centres, n_iter, total, extra)
+            keep = _labels_copy if index + 1 < n_runs else _labels_only
             source.update("best", keep, state="run")
-        log_restart(run + 1, n_runs, total)
+        log_restart(index + 1, n_runs, total)
     source.forget("run")
     return best
 

@@ -18,6 +18,12 @@ from .._validation import (
 )
 from ..errors import ConvergenceWarning, DataTypeError, InputError
 from . import _kernels
+from ._constrained import (
+    constrained_run,
+    constraints_for,
+    unscaled_prices,
+    warn_outside_limits,
+)
 from ._driver import assign, best_of, final_labels, tolerance
 from ._plans import seed_centres
 from ._source import ArraySource
@@ -245,6 +251,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         algorithm="auto",
         bbox=None,
         sphere_radius=None,
+        size_min=None,
+        size_max=None,
+        size_by="count",
+        fixed_centers=None,
         verbose=0,
     ):
         self.n_clusters = n_clusters
@@ -257,6 +267,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.algorithm = algorithm
         self.bbox = bbox
         self.sphere_radius = sphere_radius
+        self.size_min = size_min
+        self.size_max = size_max
+        self.size_by = size_by
+        self.fixed_centers = fixed_centers
         self.verbose = verbose
 
     # -- validation -------------------------------------------------------------------
@@ -339,17 +353,29 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         weight_scale = 1.0 if sample_weight is None else power_of_two_scale(weights)
         if weight_scale != 1.0:
             weights = weights / weight_scale
+        limits, fixed = constraints_for(params, n_clusters, weights * weight_scale,
+                                        sample_weight is not None, init)
+        if limits is not None and limits.by_weight:
+            limits = limits.scaled(weight_scale)
         rng = make_rng(self.random_state)
         source = ArraySource(X, weights)
         sphere = None if self.sphere_radius is None else float(self.sphere_radius)
         seedings = (seed_centres(source, init, n_clusters, rng, local_steps=local_steps,
                                  bbox=bbox, sphere_radius=sphere) for _ in range(n_init))
-        centers, n_iter, inertia = best_of(
-            source, seedings, n_init, max_iter, tolerance(source, tol), sphere_radius=sphere,
-            algorithm=algorithm, callbacks=self._log_iteration if self.verbose else None)
+        abs_tol = tolerance(source, tol)
+        centers, n_iter, inertia, prices = best_of(
+            source, seedings, n_init, max_iter, abs_tol, sphere_radius=sphere,
+            algorithm=algorithm, callbacks=self._log_iteration if self.verbose else None,
+            run=constrained_run(limits, fixed, max_iter, abs_tol, sphere, algorithm))
         labels = final_labels(source)
         inertia = _unscaled_inertia(inertia, weight_scale)
-        _warn_if_fewer_clusters(labels, weights, n_clusters)
+        if limits is None:
+            _warn_if_fewer_clusters(labels, weights, n_clusters)
+        else:
+            warn_outside_limits(labels, weights * weight_scale, limits.scaled(1 / weight_scale)
+                                if limits.by_weight else limits)
+        self.size_prices_ = None if prices is None else unscaled_prices(prices, limits,
+                                                                        weight_scale)
         self.cluster_centers_ = centers
         self.labels_ = labels
         self.inertia_ = inertia

@@ -1,0 +1,207 @@
+"""Size-limited assignment of rows to fixed centres (see ``_kernels.balance``).
+
+``balanced_assign`` puts every row in a cluster so that each cluster's size (its number
+of rows, or its total weight) lies in ``[lower_j, upper_j]`` at the least weighted
+inertia. By count the result is optimal (the transportation problem has integral
+optimal vertices, and the successive shortest paths move whole rows). By weight the
+linear relaxation is solved exactly, rows split between clusters are then rounded
+(``_round_split_rows``). Private: arguments are assumed validated and feasible.
+"""
+
+import numpy as np
+
+from . import _kernels
+from ._kernels import balance as _bk
+
+__all__ = ["Balanced", "balanced_assign"]
+
+#: Move lists hold at most this many entries in all (k x k x m), and start with
+#: ``FIRST_LIST_LENGTH`` per pair of clusters; each refill doubles the length.
+MAX_LIST_ENTRIES = 2**22
+FIRST_LIST_LENGTH = 16
+#: A cold start on more rows than this first solves a sample of every
+#: ``SAMPLE_STRIDE``-th row (and so on down), whose prices leave little to move.
+SAMPLE_ROWS = 20_000
+SAMPLE_STRIDE = 8
+
+
+class Balanced:
+    """The outcome of ``balanced_assign``: ``labels`` (n,) int32, ``potentials`` (k+1,)
+    (warm start of the next call; ``prices`` are ``potentials[k] - potentials[:k]``),
+    ``relaxed_cost`` (the cost before rounding) and ``split_rows`` (rows that the
+    relaxation split between clusters; none by count)."""
+
+    __slots__ = ("labels", "potentials", "relaxed_cost", "split_rows", "steps")
+
+    def __init__(self, labels, potentials, relaxed_cost, split_rows, steps):
+        self.labels = labels
+        self.potentials = potentials
+        self.relaxed_cost = relaxed_cost
+        self.split_rows = split_rows
+        self.steps = steps
+
+    @property
+    def prices(self):
+        """Per-cluster prices (k,): a row goes to the cluster of least
+        ``factor * d² + price`` (``factor``: its weight by count, 1 by weight)."""
+        return self.potentials[-1] - self.potentials[:-1]
+
+
+class _Pieces:
+    """Rows, amounts and clusters of the pieces (a row split by weight is two pieces)."""
+
+    def __init__(self, labels, amount):
+        n = len(labels)
+        capacity = n + max(1024, n // 8)
+        self.row = np.empty(capacity, dtype=np.int64)
+        self.row[:n] = np.arange(n)
+        self.cluster = np.empty(capacity, dtype=np.int32)
+        self.cluster[:n] = labels
+        self.amount = np.zeros(capacity)
+        self.amount[:n] = amount
+        self.count = np.array([n], dtype=np.int64)
+
+    def grow(self):
+        extra = len(self.row)
+        self.row = np.concatenate([self.row, np.empty(extra, dtype=np.int64)])
+        self.cluster = np.concatenate([self.cluster, np.empty(extra, dtype=np.int32)])
+        self.amount = np.concatenate([self.amount, np.zeros(extra)])
+
+
+def _move_lists(X, factor, centres_t, pieces, length, amount_eps):
+    """The move lists of every pair of clusters, ``length`` long, and each pair's least
+    piece: ``(vals, ids, heads, counts, floor, arc_val, arc_piece)`` for
+    ``_bk.augment``."""
+    k = centres_t.shape[1]
+    used = int(pieces.count[0])
+    order = np.argsort(pieces.cluster[:used], kind="stable")
+    bounds = np.searchsorted(pieces.cluster[:used][order], np.arange(k + 1))
+    vals = np.empty((k, k, length))
+    ids = np.empty((k, k, length), dtype=np.int64)
+    counts = np.empty((k, k), dtype=np.int64)
+    floor = np.empty((k, k))
+    _bk.build_move_lists(X, factor, centres_t, pieces.row, pieces.amount, order, bounds, vals,
+                         ids, counts, floor)
+    heads = np.zeros((k, k), dtype=np.int64)
+    arc_val, arc_piece = np.empty((k, k)), np.empty((k, k), dtype=np.int64)
+    _bk.refresh_arcs(vals, ids, heads, counts, floor, pieces.cluster, pieces.amount,
+                     amount_eps, arc_val, arc_piece)
+    return vals, ids, heads, counts, floor, arc_val, arc_piece
+
+
+def _initial_flows(sizes, potentials, lower, upper):
+    """Sink flows with non-negative reduced costs for the potentials: a cluster dearer
+    than the sink is filled to its maximum, a cheaper one held at its minimum, the
+    others keep their size within the limits."""
+    k = len(sizes)
+    below, above = potentials[:k] < potentials[k], potentials[:k] > potentials[k]
+    return np.where(below, upper, np.where(above, lower, np.clip(sizes, lower, upper)))
+
+
+def _sample_potentials(X, weights, centres, lower, upper, by_weight):
+    """Potentials solved on every ``SAMPLE_STRIDE``-th row with the limits scaled to
+    the sample (rounded outwards by count, so they stay feasible): prices are per unit
+    of size, so they carry over to all rows, which then differ from their limits by
+    sampling noise only."""
+    sample = slice(None, None, SAMPLE_STRIDE)
+    weights_s = weights[sample]
+    if by_weight:
+        share = weights_s.sum() / max(weights.sum(), np.finfo(float).tiny)
+        lower_s, upper_s = lower * share, upper * share
+    else:
+        share = len(weights_s) / len(weights)
+        lower_s, upper_s = np.floor(lower * share), np.ceil(upper * share)
+    outcome = balanced_assign(np.ascontiguousarray(X[sample]), weights_s, centres, lower_s,
+                              upper_s, by_weight=by_weight)
+    return outcome.potentials
+
+
+def balanced_assign(X, weights, centres, lower, upper, *, by_weight=False, potentials=None):
+    """Rows of ``X`` (n, d) to ``centres`` (k, d) within size limits ``lower``/``upper``
+    (k,) of counts or (``by_weight``) of summed ``weights``; returns a ``Balanced``.
+    ``potentials`` from a previous call start the search near its answer."""
+    n, k = X.shape[0], centres.shape[0]
+    weights = np.asarray(weights, dtype=np.float64)
+    factor = np.ones(n) if by_weight else np.ascontiguousarray(weights)
+    amount = np.ascontiguousarray(weights) if by_weight else np.ones(n)
+    total = float(amount.sum())
+    centres_t = np.ascontiguousarray(centres.T)
+    lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    if potentials is None and n > SAMPLE_ROWS and k > 1:
+        potentials = _sample_potentials(X, weights, centres, lower, upper, by_weight)
+    potentials = np.zeros(k + 1) if potentials is None else np.array(potentials, dtype=float)
+    potentials[:k] -= potentials[k]
+    potentials[k] = 0.0
+    labels = np.empty(n, dtype=np.int32)
+    _bk.assign_with_prices(X, factor, centres_t, potentials[:k] - potentials[k],
+                           _kernels.chunk_starts(n), labels)
+    sizes = np.bincount(labels, weights=amount, minlength=k)
+    flow = _initial_flows(sizes, potentials, lower, upper)
+    excess = np.append(sizes - flow, flow.sum() - total)
+    eps = 0.5 if not by_weight else 1e-12 * max(total, np.finfo(float).tiny)
+    amount_eps = 0.5 if not by_weight else 0.0
+    pieces = _Pieces(labels, amount)
+    steps = _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, excess,
+                   eps, amount_eps)
+    used = int(pieces.count[0])
+    return _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps)
+
+
+def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, excess, eps,
+           amount_eps):
+    k = centres_t.shape[1]
+    steps = 0
+    length = FIRST_LIST_LENGTH
+    longest = max(2, MAX_LIST_ENTRIES // (k * k))
+    lists = _move_lists(X, factor, centres_t, pieces, min(length, longest), amount_eps)
+    while True:
+        status, done = _bk.augment(X, factor, centres_t, pieces.row, pieces.cluster,
+                                   pieces.amount, pieces.count, sizes, flow, lower, upper,
+                                   potentials, excess, eps, amount_eps, *lists, 1 << 62)
+        steps += done
+        if status == _bk.DONE:
+            return steps
+        if status == _bk.GROW:
+            pieces.grow()
+        elif status == _bk.REFILL:
+            import os
+            if os.environ.get("DBG"):
+                print("refill", steps, length, len(X), flush=True)
+            length = min(2 * length, longest)
+            lists = _move_lists(X, factor, centres_t, pieces, length, amount_eps)
+        else:  # STUCK: refused before any work by the callers' feasibility check
+            raise RuntimeError("size limits could not be met: no augmenting path left.")
+
+
+def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps):
+    rows, clusters = pieces.row[:used], pieces.cluster[:used]
+    amounts = pieces.amount[:used]
+    d2 = ((X[rows] - centres_t.T[clusters]) ** 2).sum(axis=1)
+    relaxed = float((amounts * factor[rows] * d2).sum())
+    labels = clusters[:n].copy()
+    split_rows = np.empty(0, dtype=np.int64)
+    if by_weight and used > n:
+        split_rows = _round_split_rows(rows, clusters, amounts, labels)
+    if by_weight:  # rows of zero weight weigh nothing anywhere: each to its least price
+        zero = np.flatnonzero(pieces.amount[:n] <= 0)
+        if zero.size:
+            own = np.empty(zero.size, dtype=np.int32)
+            k = centres_t.shape[1]
+            _bk.assign_with_prices(np.ascontiguousarray(X[zero]), np.ones(zero.size), centres_t,
+                                   potentials[:k] - potentials[k],
+                                   _kernels.chunk_starts(zero.size), own)
+            labels[zero] = own
+    return Balanced(labels, potentials, relaxed, split_rows, steps)
+
+
+def _round_split_rows(rows, clusters, amounts, labels):
+    """Put each split row in ``labels`` in the cluster holding the largest part of it
+    (ties: the lower cluster); returns the rows that were split."""
+    live = amounts > 0
+    rows, clusters, amounts = rows[live], clusters[live], amounts[live]
+    order = np.lexsort((clusters, -amounts, rows))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = rows[order][1:] != rows[order][:-1]
+    labels[rows[order][first]] = clusters[order][first]  # OUT
+    parts = np.bincount(rows, minlength=len(labels))
+    return np.flatnonzero(parts > 1)
