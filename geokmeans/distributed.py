@@ -250,6 +250,7 @@ class DaskPoints:
         self.n_dropped = int(sum(s[4] for s in summaries))
         self._max_weight = max(s[5] for s in summaries)
         self._weight = weight
+        self.weighted = weight is not None
         if self.n_dropped:
             warnings.warn(f"skipped {self.n_dropped} rows with missing coordinates.",
                           GeoKMeansWarning, stacklevel=4)
@@ -310,6 +311,10 @@ def _check_params(params, weight):
         raise InputError("for dask inputs give weights as a column name (sample_weight='pop').")
     if params is None:
         return
+    if any(params.get(name) is not None for name in ("size_min", "size_max", "fixed_centers")):
+        raise InputError("size_min, size_max and fixed_centers are not available for dask "
+                         "inputs yet (the size-limited assignment needs every point in one "
+                         "process); compute() the frame first, or fit without them.")
     init = params["init"]
     steps = resolve_local_search(params["local_search"], init, params["n_clusters"])
     if steps and not (isinstance(init, str) and init == "k-means++"):

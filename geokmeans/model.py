@@ -17,6 +17,12 @@ from ._validation import (
     check_params,
 )
 from .core import KMeans, nearest_centre
+from .core._constrained import (
+    constrained_run,
+    constraints_for,
+    unscaled_prices,
+    warn_outside_sizes,
+)
 from .core._driver import best_of, lloyd, tolerance
 from .core._estimator import (
     _unscaled_inertia,
@@ -182,7 +188,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
 
     def __init__(self, n_clusters=8, *, init="k-means++", bbox=None, crs="auto", n_init="auto",
                  local_search="auto", max_iter=300, tol=1e-4, random_state=None, algorithm="auto",
-                 lat=None, lon=None, dropna=False, max_radius_m=None, verbose=0):
+                 lat=None, lon=None, dropna=False, max_radius_m=None, size_min=None,
+                 size_max=None, size_by="count", fixed_centers=None, verbose=0):
         self.n_clusters = n_clusters
         self.init = init
         self.bbox = bbox
@@ -197,6 +204,10 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         self.lon = lon
         self.dropna = dropna
         self.max_radius_m = max_radius_m
+        self.size_min = size_min
+        self.size_max = size_max
+        self.size_by = size_by
+        self.fixed_centers = fixed_centers
         self.verbose = verbose
 
     def _core(self, init, n_init, rng, projection, n_clusters=None, tol=None):
@@ -229,6 +240,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         if params["bbox"] is not None:
             params["bbox"] = LonLatBox.from_value(params["bbox"])
         parse_crs(params["crs"])
+        constraints_for(params, params["n_clusters"], None, params["size_by"] == "weight",
+                        params["init"])  # shapes and signs; feasibility once the data are read
         return params
 
     def fit(self, data, y=None, sample_weight=None):
@@ -248,6 +261,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         """
         params = self._validated()  # before reading anything
         check_param("sample_weight", sample_weight)
+        if params["size_by"] == "weight" and sample_weight is None:
+            constraints_for(params, params["n_clusters"], None, False, params["init"])
         points = sources.read(data, lat=params["lat"], lon=params["lon"],
                               weight=sample_weight, dropna=params["dropna"], params=params)
         return self._fit_points(points, params)
@@ -276,9 +291,12 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         rng = make_rng(params["random_state"])
         n_runs, seedings = self._seedings(params, source, projection, extent, rng)
         callbacks = KMeans._log_iteration if self.verbose else None
-        centres, n_iter, _, _ = best_of(source, seedings, n_runs, params["max_iter"], abs_tol,
-                                     sphere_radius=sphere, algorithm=algorithm,
-                                     callbacks=callbacks)
+        limits, run = self._constraints(params, source, points.weighted, scale, abs_tol,
+                                        sphere, algorithm)
+        centres, n_iter, _, prices = best_of(source, seedings, n_runs, params["max_iter"],
+                                             abs_tol, sphere_radius=sphere, algorithm=algorithm,
+                                             callbacks=callbacks, run=run)
+        self.size_prices_ = None if limits is None else unscaled_prices(prices, limits, scale)
         if params["max_radius_m"] is None:
             stats = final_stats(source, centres, projection)
         else:
@@ -292,11 +310,41 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         centre_lon, centre_lat, counts, weights, weighted, maximum, inertia, _ = stats
         table = cluster_table_from_sums(counts, weights, weighted, maximum)
         table["weight"] = table["weight"] * scale
+        if limits is not None:
+            self._check_sizes(table, limits, scale)
         self._set_fitted(projection, centres, centre_lon, centre_lat, table,
                          _unscaled_inertia(inertia, scale), n_iter, points.n_dropped)
         self.labels_, self.distances_m_ = points.labels_and_distances(
             source, projection, centres, centre_lon, centre_lat)
         return self
+
+    @staticmethod
+    def _constraints(params, source, weighted, scale, abs_tol, sphere, algorithm):
+        """``(limits or None, run)``: size limits (checked against the read data, in the
+        weights' scaled units) and fixed centres, as a run function of ``best_of``."""
+        if params["size_min"] is None and params["size_max"] is None and (
+                params["fixed_centers"] is None):
+            return None, None
+        if source.distributed:  # refused before reading by distributed._check_params
+            raise InputError("size limits and fixed centres need the points in memory.")
+        weights = np.asarray(source.rows()[1], dtype=np.float64) * scale
+        limits, fixed = constraints_for(params, params["n_clusters"], weights, weighted,
+                                        params["init"])
+        if limits is not None and limits.by_weight:
+            limits = limits.scaled(scale)
+        run = constrained_run(limits, fixed, params["max_iter"], abs_tol, sphere, algorithm)
+        return limits, run
+
+    @staticmethod
+    def _check_sizes(table, limits, scale):
+        """Add the limits to the centroid table (in the caller's units) and warn about
+        clusters outside them (by weight: rounding split points)."""
+        unscaled = limits.scaled(1 / scale) if limits.by_weight else limits
+        table["size_min"] = unscaled.lower
+        given = params_upper = np.asarray(unscaled.upper, dtype=np.float64)
+        table["size_max"] = np.where(given < np.inf, params_upper, np.nan)
+        sizes = table["weight" if limits.by_weight else "n_points"].to_numpy(dtype=np.float64)
+        warn_outside_sizes(sizes, unscaled)
 
     def _seedings(self, params, source, projection, extent, rng):
         """``(n_runs, seedings)``: how many seedings ``n_init`` asks for, and an iterator

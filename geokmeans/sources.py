@@ -68,6 +68,7 @@ class MemoryPoints:
         self.points = points
         self.n_points = len(points.lon)
         self.n_dropped = points.n_dropped
+        self.weighted = points.weights is not None
 
     def extent(self):
         """``(west, width, lat_min, lat_max)`` (see ``projection.combine_extents``)."""

@@ -68,20 +68,32 @@ class _Pieces:
         self.amount = np.concatenate([self.amount, np.zeros(extra)])
 
 
-def _move_lists(X, factor, centres_t, pieces, length, amount_eps):
+def _move_lists(X, factor, centres_t, pieces, length, amount_eps, old=None):
     """The move lists of every pair of clusters, ``length`` long, and each pair's least
     piece: ``(vals, ids, heads, counts, floor, arc_val, arc_piece)`` for
-    ``_bk.augment``."""
+    ``_bk.augment``. With ``old`` lists, only the clusters with a list that ran out
+    are rebuilt (the others are copied): the refills follow the flow."""
     k = centres_t.shape[1]
     used = int(pieces.count[0])
-    order = np.argsort(pieces.cluster[:used], kind="stable")
-    bounds = np.searchsorted(pieces.cluster[:used][order], np.arange(k + 1))
     vals = np.empty((k, k, length))
     ids = np.empty((k, k, length), dtype=np.int64)
-    counts = np.empty((k, k), dtype=np.int64)
-    floor = np.empty((k, k))
-    _bk.build_move_lists(X, factor, centres_t, pieces.row, pieces.amount, order, bounds, vals,
-                         ids, counts, floor)
+    counts = np.zeros((k, k), dtype=np.int64)
+    floor = np.full((k, k), np.inf)
+    rows = np.arange(k)
+    if old is not None:
+        old_vals, old_ids, old_heads, old_counts, old_floor, _, old_piece = old
+        rows = np.flatnonzero((old_piece == -2).any(axis=1))
+        for j in np.setdiff1d(np.arange(k), rows):
+            for o in range(k):
+                h, c = old_heads[j, o], old_counts[j, o]
+                vals[j, o, :c - h] = old_vals[j, o, h:c]
+                ids[j, o, :c - h] = old_ids[j, o, h:c]
+                counts[j, o] = c - h
+        floor[:] = old_floor
+    order = np.argsort(pieces.cluster[:used], kind="stable")
+    bounds = np.searchsorted(pieces.cluster[:used][order], np.arange(k + 1))
+    _bk.build_move_lists(X, factor, centres_t, pieces.row, pieces.amount, order, bounds, rows,
+                         vals, ids, counts, floor)
     heads = np.zeros((k, k), dtype=np.int64)
     arc_val, arc_piece = np.empty((k, k)), np.empty((k, k), dtype=np.int64)
     _bk.refresh_arcs(vals, ids, heads, counts, floor, pieces.cluster, pieces.amount,
@@ -164,11 +176,8 @@ def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, 
         if status == _bk.GROW:
             pieces.grow()
         elif status == _bk.REFILL:
-            import os
-            if os.environ.get("DBG"):
-                print("refill", steps, length, len(X), flush=True)
             length = min(2 * length, longest)
-            lists = _move_lists(X, factor, centres_t, pieces, length, amount_eps)
+            lists = _move_lists(X, factor, centres_t, pieces, length, amount_eps, lists)
         else:  # STUCK: refused before any work by the callers' feasibility check
             raise RuntimeError("size limits could not be met: no augmenting path left.")
 

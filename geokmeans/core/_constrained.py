@@ -24,6 +24,7 @@ __all__ = [
     "resolve_limits",
     "unscaled_prices",
     "warn_outside_limits",
+    "warn_outside_sizes",
 ]
 
 
@@ -49,8 +50,14 @@ class Limits:
 
 def constraints_for(params, n_clusters, weights, weighted, init):
     """``(Limits or None, fixed mask or None)`` for checked ``params``; ``weights`` are
-    the unscaled sample weights and ``init`` the resolved initial centres."""
+    the unscaled sample weights (None before the data are read: no feasibility check)
+    and ``init`` the initial centres or a seeding's name."""
     explicit = not isinstance(init, str)
+    if params.get("max_radius_m") is not None and (
+            params["size_min"] is not None or params["size_max"] is not None):
+        raise InputError("max_radius_m cannot be combined with size_min/size_max: splitting "
+                         "wide clusters changes k, and the size limits are per cluster; use "
+                         "one or the other.")
     limits = resolve_limits(params["size_min"], params["size_max"], params["size_by"],
                             n_clusters, weights, weighted, explicit)
     return limits, resolve_fixed(params["fixed_centers"], n_clusters, explicit)
@@ -85,7 +92,11 @@ def unscaled_prices(prices, limits, weight_scale):
 def warn_outside_limits(labels, weights, limits):
     """Warn, naming them, about clusters whose size ended outside the limits (by weight
     rounding the split rows can overshoot by less than a row's weight)."""
-    sizes = limits.sizes(labels, weights)
+    warn_outside_sizes(limits.sizes(labels, weights), limits)
+
+
+def warn_outside_sizes(sizes, limits):
+    """``warn_outside_limits`` for the clusters' sizes (k,)."""
     slack = 1e-9 * max(float(np.abs(sizes).max()), 1.0)
     outside = np.flatnonzero((sizes < limits.lower - slack) | (sizes > limits.upper + slack))
     if outside.size:
@@ -127,7 +138,7 @@ def resolve_limits(size_min, size_max, size_by, n_clusters, weights, weighted,
                    explicit_centres):
     """``Limits`` for the parameters (already checked against ``PARAMETERS``), or None
     when there are none; refuses limits that no assignment can meet, with the feasible
-    range."""
+    range (that check only when ``weights`` (n,) are given: the data are read)."""
     if size_min is None and size_max is None:
         return None
     by_weight = size_by == "weight"
@@ -139,6 +150,8 @@ def resolve_limits(size_min, size_max, size_by, n_clusters, weights, weighted,
     if (lower > upper).any():
         j = int(np.flatnonzero(lower > upper)[0])
         raise InputError(f"size_min={lower[j]:g} > size_max={upper[j]:g} for cluster {j}.")
+    if weights is None:
+        return Limits(lower, upper, by_weight)
     total = float(weights.sum()) if by_weight else float(len(weights))
     unit = "total weight" if by_weight else "number of points"
     low, high = float(lower.sum()), float(upper.sum())
@@ -148,7 +161,7 @@ def resolve_limits(size_min, size_max, size_by, n_clusters, weights, weighted,
             f"allow from {low:g} (sum of size_min) to {high:g} (sum of size_max); with "
             f"{n_clusters} equal limits, size_min <= {total / n_clusters:g} <= size_max "
             "is needed.")
-    return Limits(lower, np.minimum(upper, total), by_weight)
+    return Limits(lower, np.minimum(upper, total), by_weight)  # inf: no maximum
 
 
 def resolve_fixed(fixed_centers, n_clusters, explicit_centres):

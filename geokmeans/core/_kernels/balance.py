@@ -11,9 +11,9 @@ It is a min-cost flow: rows → clusters (cost per unit ``factor * d²``), clust
 sink T (flow ``F_j`` in ``[lower_j, upper_j]``, cost 0). The state is a set of
 *pieces* (a row, an amount, a cluster) with node potentials ``p`` (k clusters + T)
 such that every piece sits in a cluster of least reduced cost ``factor * d² - p_j``:
-moving a piece from cluster j to l costs ``delta = factor * (d²_l - d²_j)`` per unit and
+moving a piece from cluster j to o costs ``delta = factor * (d²_o - d²_j)`` per unit and
 has reduced cost ``delta + p_j - p_l >= 0``. The only arcs between clusters that
-matter are, for each pair (j, l), the piece of least ``delta``; sorted lists of the
+matter are, for each pair (j, o), the piece of least ``delta``; sorted lists of the
 ``m`` least (per pair, with a floor under everything left out of the list) give it
 without a pass over the rows, and a pass refills them when a list runs out. Each
 augmentation is a Dijkstra over the k + 1 nodes from the nodes with excess to the
@@ -64,18 +64,20 @@ def assign_with_prices(X, factor, centers_t, potentials, starts, labels):
 
 
 @njit(parallel=True, cache=True)
-def build_move_lists(X, factor, centers_t, piece_row, piece_amount, order, bounds, vals, ids,
-                     counts, floor):
-    """For each pair of clusters (j, l): the ``m`` pieces of cluster j of least
-    ``delta`` towards l (ties: lower piece), sorted, into ``vals``/``ids`` (k, k, m) and
+def build_move_lists(X, factor, centers_t, piece_row, piece_amount, order, bounds, rows, vals,
+                     ids, counts, floor):
+    """For each pair of clusters (j, o): the ``m`` pieces of cluster j of least
+    ``delta`` towards o (ties: lower piece), sorted, into ``vals``/``ids`` (k, k, m) and
     ``counts`` (k, k); ``floor`` (k, k) is a lower bound on ``delta`` of the pieces
-    left out (inf when none is). ``order[bounds[j]:bounds[j + 1]]`` are the pieces of
-    cluster j; pieces of zero amount are skipped. Linear in the pieces per pair (a
-    selection, then a sort of the ``m`` kept)."""
+    left out (inf when none is), for the clusters j of ``rows`` only.
+    ``order[bounds[j]:bounds[j + 1]]`` are the pieces of cluster j; pieces of zero
+    amount are skipped. Linear in the pieces per pair (a selection, then a sort of the
+    ``m`` kept)."""
     k = centers_t.shape[1]
     d = centers_t.shape[0]
     m = vals.shape[2]
-    for j in prange(k):
+    for r in prange(rows.shape[0]):
+        j = rows[r]
         members = order[bounds[j]:bounds[j + 1]]
         keep = np.empty(members.shape[0], dtype=np.int64)
         n_keep = 0
@@ -92,31 +94,31 @@ def build_move_lists(X, factor, centers_t, piece_row, piece_amount, order, bound
                 total += diff * diff
             own[t] = total
         delta = np.empty(n_keep)
-        for l in range(k):
-            if l == j:
-                counts[j, l] = 0  # OUT
-                floor[j, l] = np.inf  # OUT
+        for o in range(k):
+            if o == j:
+                counts[j, o] = 0  # OUT
+                floor[j, o] = np.inf  # OUT
                 continue
             for t in range(n_keep):
                 i = piece_row[keep[t]]
                 total = 0.0
                 for f in range(d):
-                    diff = X[i, f] - centers_t[f, l]
+                    diff = X[i, f] - centers_t[f, o]
                     total += diff * diff
                 delta[t] = factor[i] * (total - own[t])
-            _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, l)
+            _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, o)
 
 
 @njit(cache=True)
-def _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, l):
-    """The ``m`` least ``(delta, piece)`` of ``keep[:n_keep]``, sorted, into list (j, l)."""
+def _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, o):
+    """The ``m`` least ``(delta, piece)`` of ``keep[:n_keep]``, sorted, into list (j, o)."""
     if n_keep <= m:
         chosen = np.argsort(delta[:n_keep], kind="mergesort")
         for t in range(n_keep):
-            vals[j, l, t] = delta[chosen[t]]  # OUT
-            ids[j, l, t] = keep[chosen[t]]  # OUT
-        counts[j, l] = n_keep  # OUT
-        floor[j, l] = np.inf  # OUT
+            vals[j, o, t] = delta[chosen[t]]  # OUT
+            ids[j, o, t] = keep[chosen[t]]  # OUT
+        counts[j, o] = n_keep  # OUT
+        floor[j, o] = np.inf  # OUT
         return
     cut = np.partition(delta[:n_keep].copy(), m - 1)[m - 1]
     picked = np.empty(m, dtype=np.int64)
@@ -133,34 +135,34 @@ def _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, l):
             n_picked += 1
     chosen = picked[np.argsort(delta[picked], kind="mergesort")]
     for t in range(m):
-        vals[j, l, t] = delta[chosen[t]]  # OUT
-        ids[j, l, t] = keep[chosen[t]]  # OUT
-    counts[j, l] = m  # OUT
-    floor[j, l] = cut  # OUT
+        vals[j, o, t] = delta[chosen[t]]  # OUT
+        ids[j, o, t] = keep[chosen[t]]  # OUT
+    counts[j, o] = m  # OUT
+    floor[j, o] = cut  # OUT
 
 
 @njit(cache=True)
-def _refresh_arc(j, l, vals, ids, heads, counts, floor, piece_cluster, piece_amount, eps,
+def _refresh_arc(j, o, vals, ids, heads, counts, floor, piece_cluster, piece_amount, eps,
                  arc_val, arc_piece):
     """Store in ``arc_val``/``arc_piece`` (k, k) the least valid piece of cluster j
-    towards l: its delta and number; piece -1 when cluster j has none, -2 when the list
+    towards o: its delta and number; piece -1 when cluster j has none, -2 when the list
     ran out while pieces may be left out of it (a refill is needed)."""
-    h = heads[j, l]
-    while h < counts[j, l]:
-        q = ids[j, l, h]
+    h = heads[j, o]
+    while h < counts[j, o]:
+        q = ids[j, o, h]
         if piece_cluster[q] == j and piece_amount[q] > eps:
             break
         h += 1
-    heads[j, l] = h  # OUT
-    arc_val[j, l] = np.inf  # OUT
-    if h < counts[j, l]:
-        if vals[j, l, h] <= floor[j, l]:
-            arc_val[j, l] = vals[j, l, h]  # OUT
-            arc_piece[j, l] = ids[j, l, h]  # OUT
+    heads[j, o] = h  # OUT
+    arc_val[j, o] = np.inf  # OUT
+    if h < counts[j, o]:
+        if vals[j, o, h] <= floor[j, o]:
+            arc_val[j, o] = vals[j, o, h]  # OUT
+            arc_piece[j, o] = ids[j, o, h]  # OUT
         else:
-            arc_piece[j, l] = -2  # OUT
+            arc_piece[j, o] = -2  # OUT
     else:
-        arc_piece[j, l] = -1 if floor[j, l] == np.inf else -2  # OUT
+        arc_piece[j, o] = -1 if floor[j, o] == np.inf else -2  # OUT
 
 
 @njit(cache=True)
@@ -169,49 +171,49 @@ def refresh_arcs(vals, ids, heads, counts, floor, piece_cluster, piece_amount, e
     """``_refresh_arc`` for every pair (after the lists are built)."""
     k = vals.shape[0]
     for j in range(k):
-        for l in range(k):
-            if l == j:
-                arc_val[j, l] = np.inf  # OUT
-                arc_piece[j, l] = -1  # OUT
+        for o in range(k):
+            if o == j:
+                arc_val[j, o] = np.inf  # OUT
+                arc_piece[j, o] = -1  # OUT
             else:
-                _refresh_arc(j, l, vals, ids, heads, counts, floor, piece_cluster,
+                _refresh_arc(j, o, vals, ids, heads, counts, floor, piece_cluster,
                              piece_amount, eps, arc_val, arc_piece)
 
 
 @njit(cache=True)
 def _add_piece(j, q, row, X, factor, centers_t, vals, ids, heads, counts, floor, buf):
-    """Insert piece q (of ``row``), now in cluster j, into the lists (j, l)."""
+    """Insert piece q (of ``row``), now in cluster j, into the lists (j, o)."""
     k = centers_t.shape[1]
     m = vals.shape[2]
     _all_sqdist(X, row, centers_t, buf)
-    for l in range(k):
-        if l == j:
+    for o in range(k):
+        if o == j:
             continue
-        h = heads[j, l]
+        h = heads[j, o]
         if h > 0:  # drop the skipped head first, to make room
-            count = counts[j, l]
+            count = counts[j, o]
             for t in range(h, count):
-                vals[j, l, t - h] = vals[j, l, t]  # OUT
-                ids[j, l, t - h] = ids[j, l, t]  # OUT
-            counts[j, l] = count - h  # OUT
-            heads[j, l] = 0  # OUT
-        delta = factor[row] * (buf[l] - buf[j])
-        count = counts[j, l]
+                vals[j, o, t - h] = vals[j, o, t]  # OUT
+                ids[j, o, t - h] = ids[j, o, t]  # OUT
+            counts[j, o] = count - h  # OUT
+            heads[j, o] = 0  # OUT
+        delta = factor[row] * (buf[o] - buf[j])
+        count = counts[j, o]
         if count == m:
-            if delta >= vals[j, l, m - 1]:
-                floor[j, l] = min(floor[j, l], delta)  # OUT
+            if delta >= vals[j, o, m - 1]:
+                floor[j, o] = min(floor[j, o], delta)  # OUT
                 continue
-            floor[j, l] = min(floor[j, l], vals[j, l, m - 1])  # OUT
+            floor[j, o] = min(floor[j, o], vals[j, o, m - 1])  # OUT
             pos = m - 1
         else:
             pos = count
-            counts[j, l] = count + 1  # OUT
-        while pos > 0 and vals[j, l, pos - 1] > delta:
-            vals[j, l, pos] = vals[j, l, pos - 1]  # OUT
-            ids[j, l, pos] = ids[j, l, pos - 1]  # OUT
+            counts[j, o] = count + 1  # OUT
+        while pos > 0 and vals[j, o, pos - 1] > delta:
+            vals[j, o, pos] = vals[j, o, pos - 1]  # OUT
+            ids[j, o, pos] = ids[j, o, pos - 1]  # OUT
             pos -= 1
-        vals[j, l, pos] = delta  # OUT
-        ids[j, l, pos] = q  # OUT
+        vals[j, o, pos] = delta  # OUT
+        ids[j, o, pos] = q  # OUT
 
 
 @njit(cache=True)
@@ -319,9 +321,9 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
                 if piece_amount[q] - theta <= amount_eps:
                     piece_cluster[q] = v  # OUT
                     moved = q
-                    for l in range(k):  # arcs whose least piece was q
-                        if arc_piece[u, l] == q:
-                            _refresh_arc(u, l, vals, ids, heads, counts, floor, piece_cluster,
+                    for o in range(k):  # arcs whose least piece was q
+                        if arc_piece[u, o] == q:
+                            _refresh_arc(u, o, vals, ids, heads, counts, floor, piece_cluster,
                                          piece_amount, amount_eps, arc_val, arc_piece)
                 else:
                     piece_amount[q] -= theta  # OUT
@@ -334,9 +336,9 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
                 sizes[v] += theta  # OUT
                 _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts,
                            floor, buf)
-                for l in range(k):
-                    if l != v:
-                        _refresh_arc(v, l, vals, ids, heads, counts, floor, piece_cluster,
+                for o in range(k):
+                    if o != v:
+                        _refresh_arc(v, o, vals, ids, heads, counts, floor, piece_cluster,
                                      piece_amount, amount_eps, arc_val, arc_piece)
             elif v == T:
                 flow[u] += theta  # OUT
