@@ -27,7 +27,7 @@ from ._protected import source_entries
 from ._validation import check_params
 from .core._estimator import make_rng
 from .errors import DataTypeError, InputError
-from .io import atomic_path
+from .io import atomic_path, geometry_points
 from .projection import longitude_extent, wrap_longitude
 
 __all__ = ["DEFAULT_MAX_POINTS", "cluster_colors", "cluster_quota", "explore", "save_map",
@@ -317,10 +317,7 @@ def _view(points, labels, n_points, centroids, max_points, rng):
     """The ``_View`` of ``points`` labelled ``labels`` (``n_points`` clustered, None: the
     labelled ones), a sample of each cluster drawn with ``rng`` beyond ``max_points``."""
     kept = np.flatnonzero(labels >= 0)
-    lonlat = points.geometry if points.crs is None or points.crs.equals("EPSG:4326") \
-        else points.geometry.to_crs(4326)
-    lon = lonlat.x.to_numpy()[kept]
-    lat = lonlat.y.to_numpy()[kept]
+    lon, lat = geometry_points(points.geometry.iloc[kept])  # a polygon's representative point
     kept_labels = labels[kept]
     rows = _sample_rows(kept_labels, len(centroids), max_points, rng)
     centre_lon = centroids.geometry.x.to_numpy()

@@ -51,8 +51,8 @@ LAYERS = [
     ("core._estimator",),
     ("core",),
     ("projection", "_hulls", "_protected", "_tables", "_columns"),
-    ("_hull_geometry", "_atomic"),
-    ("stats", "_writers"),  # geodesy and hulls; writing tables
+    ("_hull_geometry", "_atomic", "_crs_lonlat"),  # _crs_lonlat: any CRS to lon/lat, checked
+    ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points
     ("io",),
     ("_partitioned",),  # inputs in pieces (Dask reading)
     ("_dask_writers",),
