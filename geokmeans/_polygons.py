@@ -113,7 +113,7 @@ def representative_lonlat(geoms, crs, rows, name_row):
     rows = np.asarray(rows)
     _check_shapes(geoms, rows, name_row)
     transformer = None if is_lonlat(crs) else lonlat_transformer(crs)
-    dense = shapely.segmentize(geoms, _max_segment(crs))
+    dense = _densified(geoms, _max_segment(crs))
     xy, owner = shapely.get_coordinates(dense, return_index=True)
     if transformer is None:
         lon, lat = xy[:, 0].copy(), xy[:, 1].copy()
@@ -135,6 +135,18 @@ def _max_segment(crs):
     if crs.is_geographic:
         return np.radians(MAX_SEGMENT_DEG) / per_unit
     return MAX_SEGMENT_M / per_unit
+
+
+def _densified(geoms, max_segment):
+    """``geoms`` with every edge cut into pieces of at most ``max_segment`` (only those
+    whose bounding box is larger than that can have a longer edge)."""
+    west, south, east, north = shapely.bounds(geoms).T
+    large = np.hypot(east - west, north - south) > max_segment
+    if not large.any():
+        return geoms
+    dense = geoms.copy()
+    dense[large] = shapely.segmentize(geoms[large], max_segment)
+    return dense
 
 
 def _check_shapes(geoms, rows, name_row):
@@ -193,9 +205,10 @@ def _check_spans(dense, lon, lat, rows, name_row):
 
 
 def _unit_vectors(lon, lat):
-    """(m, 3) points on the unit sphere of lon/lat degrees."""
+    """(3, m) points on the unit sphere of lon/lat degrees (x, y, z rows)."""
     lam, phi = np.radians(lon), np.radians(lat)
-    return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+    cos_phi = np.cos(phi)
+    return np.stack([cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)])
 
 
 def _lonlat_of(vectors):
@@ -205,27 +218,34 @@ def _lonlat_of(vectors):
 
 
 def _tangent_frames(centres):
-    """East and north unit vectors (m, 3) at each of the (m, 3) unit ``centres``."""
-    lon, lat = (np.radians(a) for a in _lonlat_of(centres))
-    east = np.column_stack([-np.sin(lon), np.cos(lon), np.zeros_like(lon)])
-    north = np.column_stack([-np.sin(lat) * np.cos(lon), -np.sin(lat) * np.sin(lon), np.cos(lat)])
-    return east, north
+    """cos/sin of the longitude and latitude of (m, 3) unit ``centres``, and their east and
+    north unit vectors (m, 3)."""
+    x, y, z = centres.T
+    across = np.hypot(x, y)
+    at_pole = across == 0.0
+    cos_lon = np.where(at_pole, 1.0, x / np.where(at_pole, 1.0, across))
+    sin_lon = np.where(at_pole, 0.0, y / np.where(at_pole, 1.0, across))
+    cos_lat, sin_lat = across, z
+    east = np.column_stack([-sin_lon, cos_lon, np.zeros_like(x)])
+    north = np.column_stack([-sin_lat * cos_lon, -sin_lat * sin_lon, cos_lat])
+    return (cos_lon, sin_lon, cos_lat, sin_lat), east, north
 
 
 def _balance(dense, unit, owner):
     """The centres (m, 3) on the unit sphere about which each geometry's equal-area image
     balances, and a mask of those whose image has no area (folded onto itself).
 
-    Starts from the mean of the vertices; each pass re-projects the geometries that are
-    not settled yet: those that moved more than ``TOLERANCE_M``, unless the next move,
-    which shrinks with the square of the polygon's angular size, is estimated below it.
+    ``unit`` (3, n_vertices) are the vertices of ``dense`` on the unit sphere, ``owner``
+    the geometry of each. Starts from the mean of the vertices; each pass re-projects the
+    geometries that are not settled yet: those that moved more than ``TOLERANCE_M``,
+    unless the next move, which shrinks with the square of the polygon's angular size
+    (by a factor below 0.25 of it in practice), is estimated below that.
     """
     n = int(owner[-1]) + 1
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    centres = np.add.reduceat(unit, starts, axis=0)
-    norm = np.linalg.norm(centres, axis=1)
-    flat = norm < 1e-12  # vertices balanced around the Earth's centre
-    centres[flat] = unit[starts[flat]]
+    centres = np.add.reduceat(unit, starts, axis=1).T
+    flat = np.linalg.norm(centres, axis=1) < 1e-12  # vertices balanced around the centre
+    centres[flat] = unit[:, starts[flat]].T
     centres /= np.linalg.norm(centres, axis=1)[:, None]
     degenerate = np.zeros(n, dtype=bool)
     tolerance = TOLERANCE_M / EARTH_RADIUS_M
@@ -246,17 +266,22 @@ def _laea_pass(dense, unit, owner, centres, active):
     equal-area projection centred on their ``centres``: the centroids of the images on
     the unit sphere (a, 3), the angle (radians) from each centre to its new centroid,
     the largest angle from the centre to a vertex, and a mask of images without area."""
-    chosen = np.zeros(len(centres), dtype=bool)
-    chosen[active] = True
-    in_pass = chosen[owner]
-    vertices, slot = unit[in_pass], np.searchsorted(active, owner[in_pass])
+    if len(active) == len(centres):  # the first pass: every geometry
+        (px, py, pz), slot = unit, owner
+    else:
+        chosen = np.zeros(len(centres), dtype=bool)
+        chosen[active] = True
+        in_pass = chosen[owner]
+        (px, py, pz), slot = unit[:, in_pass], np.searchsorted(active, owner[in_pass])
     centre = centres[active]
-    east, north = _tangent_frames(centre)
-    cos_angle = np.einsum("ij,ij->i", vertices, centre[slot])
+    (cos_lon, sin_lon, cos_lat, sin_lat), east, north = _tangent_frames(centre)
+    cos_lon, sin_lon, cos_lat, sin_lat = (a[slot] for a in (cos_lon, sin_lon, cos_lat, sin_lat))
+    toward = px * cos_lon + py * sin_lon
+    cos_angle = cos_lat * toward + pz * sin_lat  # of each vertex from its centre
     with np.errstate(divide="ignore"):
         scale = EARTH_RADIUS_M * np.sqrt(2.0 / np.maximum(1.0 + cos_angle, 0.0))
-    xy = np.column_stack([scale * np.einsum("ij,ij->i", vertices, east[slot]),
-                          scale * np.einsum("ij,ij->i", vertices, north[slot])])
+    xy = np.column_stack([scale * (py * cos_lon - px * sin_lon),
+                          scale * (pz * cos_lat - sin_lat * toward)])
     images = shapely.set_coordinates(dense[active].copy(), xy)
     centroid = shapely.centroid(images)
     x, y = shapely.get_x(centroid), shapely.get_y(centroid)
