@@ -25,7 +25,8 @@ def lonlat_transformer(crs):
     problem = None
     if crs.type_name.startswith("Engineering") or any(
             axis.unit_name in ("unknown", "") for axis in crs.axis_info):
-        problem = f"a {crs.type_name} with axes in {_units(crs)}"
+        article = "an" if crs.type_name[:1] in "AEIOU" else "a"
+        problem = f"{article} {crs.type_name} with axes in {_units(crs)}"
     else:
         try:
             return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)

@@ -113,20 +113,29 @@ def representative_lonlat(geoms, crs, rows, name_row):
     rows = np.asarray(rows)
     _check_shapes(geoms, rows, name_row)
     transformer = None if is_lonlat(crs) else lonlat_transformer(crs)
-    dense = _densified(geoms, _max_segment(crs))
-    xy, owner = shapely.get_coordinates(dense, return_index=True)
-    if transformer is None:
-        lon, lat = xy[:, 0].copy(), xy[:, 1].copy()
-    else:
-        lon, lat = checked_lonlat(xy, crs, rows[owner], name_row, transformer)
+    lon, lat, owner = _vertices_lonlat(geoms, crs, transformer, rows, name_row)
     if crs.is_geographic:
         _check_ranges(lon, lat, rows[owner], name_row)
+    dense = _densified(geoms, _max_segment(crs))
+    if dense is not geoms:
+        lon, lat, owner = _vertices_lonlat(dense, crs, transformer, rows, name_row)
+    if crs.is_geographic:
         _check_spans(dense, lon, lat, rows, name_row)
     centres, degenerate = _balance(dense, _unit_vectors(lon, lat), owner)
     centre_lon, centre_lat = _lonlat_of(centres)
     _check_not_whole_earth(geoms, centre_lon, centre_lat, degenerate, transformer, rows,
                            name_row)
     return _inside_or_representative(geoms, centre_lon, centre_lat, transformer)
+
+
+def _vertices_lonlat(geoms, crs, transformer, rows, name_row):
+    """lon, lat and geometry position of every vertex of ``geoms`` (checked: a vertex
+    outside the domain of its CRS is an error naming the row)."""
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    if transformer is None:
+        return xy[:, 0].copy(), xy[:, 1].copy(), owner
+    lon, lat = checked_lonlat(xy, crs, rows[owner], name_row, transformer)
+    return lon, lat, owner
 
 
 def _max_segment(crs):
@@ -347,7 +356,7 @@ def _inside_or_representative(geoms, lon, lat, transformer):
     lon, lat = lon.copy(), lat.copy()
     outside = ~_covers(geoms, lon, lat, transformer)
     if outside.any():
-        inner = shapely.representative_point(geoms[outside])
+        inner = shapely.point_on_surface(geoms[outside])
         x, y = shapely.get_x(inner), shapely.get_y(inner)
         if transformer is not None:
             x, y = transformer.transform(x, y)
