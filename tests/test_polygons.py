@@ -302,6 +302,62 @@ def test_antimeridian_polygons_round_trip_as_valid_geojson(tmp_path):
     check_geojson(tmp_path / "p.geojson")
 
 
+# -- dask -------------------------------------------------------------------------------------
+
+TOWNS = np.array([[-77.05, 38.90], [-76.60, 39.30], [-77.45, 38.55]])
+
+
+@pytest.mark.slow
+def test_dask_polygons_are_read_by_the_same_reader(polygons, tmp_path):
+    dask_geopandas = pytest.importorskip("dask_geopandas")
+    lazy = dask_geopandas.from_geopandas(polygons.to_crs(32618), npartitions=3)
+    on_dask = gk.cluster(lazy, 3, init=TOWNS, weight="population")
+    in_memory = gk.cluster(polygons.to_crs(32618), 3, init=TOWNS, weight="population")
+    computed = on_dask.points.compute()
+    assert_array_equal(computed.cluster, in_memory.points.cluster)
+    assert_geoseries_equal(computed.geometry, in_memory.points.geometry)
+    assert_allclose(on_dask.model.cluster_centers_, in_memory.model.cluster_centers_)
+    for name in ("p.geojson", "p.gpkg", "p.csv"):  # the file memory gives
+        on_dask.to_file(tmp_path / f"dask_{name}")
+        in_memory.to_file(tmp_path / f"memory_{name}")
+        back = gpd.read_file(tmp_path / f"dask_{name}")
+        expected = gpd.read_file(tmp_path / f"memory_{name}")
+        assert list(back.columns) == list(expected.columns)
+        assert_array_equal(back.cluster, expected.cluster)
+        # distances on the workers: equal within a micrometre (tests/test_distributed.py)
+        assert_allclose(back.distance_m.astype(float), expected.distance_m.astype(float))
+        if name != "p.csv":
+            assert_geoseries_equal(back.geometry, expected.geometry)
+        else:
+            assert (back.wkt == expected.wkt).all()
+    check_geojson(tmp_path / "dask_p.geojson")
+    assert on_dask.explore() is not None
+    assert len(on_dask.hulls) == 3
+
+
+@pytest.mark.slow
+def test_dask_partitions_of_different_geometry_types_write_one_table(tmp_path):
+    # Polygons first, then MultiPolygons (a GeoPackage layer of one type), then points
+    # (CSV coordinates as WKT for every row): the files memory gives
+    dask_geopandas = pytest.importorskip("dask_geopandas")
+    geoms = ([shapely.Point(i * 0.01, 0) for i in range(4)]
+             + [shapely.box(i * 0.01, 1, i * 0.01 + 0.005, 1.005) for i in range(4)]
+             + [shapely.MultiPolygon([shapely.box(i * 0.01, 2, i * 0.01 + 0.005, 2.005)])
+                for i in range(4)])
+    frame = gpd.GeoDataFrame({"v": range(12)}, geometry=geoms, crs=4326)
+    for rows in (slice(4, 12), slice(0, 12)):
+        part = frame.iloc[rows].reset_index(drop=True)
+        lazy = gk.cluster(dask_geopandas.from_geopandas(part, npartitions=2), 2,
+                          init=np.array([[0.0, 0.0], [0.0, 2.0]]))
+        memory = gk.cluster(part, 2, init=np.array([[0.0, 0.0], [0.0, 2.0]]))
+        for name in ("p.gpkg", "p.csv"):
+            lazy.to_file(tmp_path / f"dask_{name}")
+            memory.to_file(tmp_path / f"memory_{name}")
+        assert (tmp_path / "dask_p.csv").read_text() == (tmp_path / "memory_p.csv").read_text()
+        back = gpd.read_file(tmp_path / "dask_p.gpkg")
+        assert_geoseries_equal(back.geometry, gpd.read_file(tmp_path / "memory_p.gpkg").geometry)
+
+
 # -- bad polygons -------------------------------------------------------------------------------
 
 BOW_TIE = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
