@@ -36,8 +36,11 @@ from ._crs_lonlat import checked_lonlat, is_lonlat, lonlat_transformer
 from .errors import InputError
 from .projection import EARTH_RADIUS_M
 
-__all__ = ["MAX_PASSES", "MAX_SEGMENT_DEG", "MAX_SEGMENT_M", "TOLERANCE_M", "geometry_lonlat",
-           "representative_lonlat"]
+__all__ = ["MAX_PASSES", "MAX_SEGMENT_DEG", "MAX_SEGMENT_M", "POLYGON_TYPES", "TOLERANCE_M",
+           "geometry_lonlat", "representative_lonlat"]
+
+#: The geometry types read as polygons.
+POLYGON_TYPES = ("Polygon", "MultiPolygon")
 
 #: Longest edge piece projected, in degrees (CRSs of longitude/latitude) ...
 MAX_SEGMENT_DEG = 0.25

@@ -264,9 +264,10 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     data = _point_data(points, view, colours, checked["radius"], tooltip)
     fmap = m if m is not None else _new_map(tiles, attr, view.bounds)
     _protect(fmap, result)
+    polygon_note = _add_polygons(fmap, points, view, colours)
     _data_layer(data, _elements().POINTS_JS, "points").add_to(fmap)
     _add_overlays(fmap, result, colours, view, hulls=hulls, centroids=centroids,
-                  legend=legend, layer_control=layer_control)
+                  legend=legend, layer_control=layer_control, note=polygon_note)
     if m is None:
         fmap.fit_bounds(view.bounds)
     return fmap
@@ -347,17 +348,40 @@ def _point_data(points, view, colours, radius, tooltip):
     }
 
 
-def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, layer_control):
-    """The hull and centroid layers, the legend and the layer control that are asked for."""
+def _add_polygons(fmap, points, view, colours):
+    """A layer of the input's polygons (of the rows drawn, each beside its point), under
+    the points; returns a note for the legend when there are too many vertices to draw
+    them (``_map_polygons``)."""
+    from ._map_polygons import polygon_collection
+
+    rows = view.rows
+    shown_lon = _beside_centroid(view.lon[rows], view.labels[rows], view.centre_lon, view.unwrap)
+    (south, west), (north, east) = view.bounds
+    middle = (west + east) / 2
+
+    def place_polar(shape):  # over every longitude, 180° either side of the view's middle
+        return _display_geometry(shape, float(wrap_longitude(middle)), middle)
+
+    shapes, note = polygon_collection(points.geometry.iloc[view.kept[rows]], view.labels[rows],
+                                      view.lon[rows], shown_lon, colours,
+                                      max(north - south, east - west, 1e-6), place_polar)
+    if shapes is not None:
+        _data_layer({"polygons": shapes}, _elements().POLYGONS_JS, "polygons").add_to(fmap)
+    return note
+
+
+def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, layer_control,
+                  note=""):
+    """The hull and centroid layers, the legend (with ``note``) and the layer control that
+    are asked for."""
     if hulls:
         _hull_layer(result.hulls, colours, view.centre_lon, view.unwrap).add_to(fmap)
     if centroids:
         _centroid_layer(result.centroids, colours, view.unwrap).add_to(fmap)
     if legend:
-        note = ""
         if view.rows.size < view.n_points:
             note = (f"Showing {view.rows.size:,} of {view.n_points:,} points (a sample of "
-                    "each cluster).")
+                    f"each cluster). {note}").strip()
         sizes = result.centroids.n_points.astype(int).tolist()
         fmap.get_root().add_child(_legend(colours, sizes, note))
     if layer_control:

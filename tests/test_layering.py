@@ -60,7 +60,7 @@ LAYERS = [
     ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
     ("_radius",),  # final statistics and split-to-radius over any source
     ("model",),
-    ("_map_elements",),  # text-only folium elements and the layers' fixed scripts
+    ("_map_elements", "_map_polygons"),  # folium elements and scripts; the input's polygons
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
     ("result",),
     ("selection",),

@@ -16,6 +16,7 @@ from geokmeans import GeoKMeansWarning, InputError
 from geokmeans._polygons import MAX_SEGMENT_DEG
 from geokmeans.io import geometry_points, read_points
 
+from .browser import CHROMIUM, CHROMIUM_ARGS, PageReport, map_variable, open_map, require_browser
 from .geojson_check import check_geojson
 from .hostile import CliCase, LibCase, check_cli_case, check_lib_case, run_cli
 
@@ -242,6 +243,83 @@ def test_hulls_hold_the_points_of_the_polygons(polygons):
         members = result.points.cluster.to_numpy() == cluster
         inside = shapely.covers(hull.buffer(1e-9), shapely.points(lon[members], lat[members]))
         assert inside.all()
+
+
+# -- maps --------------------------------------------------------------------------------------
+
+
+def _layer_data(html, key):
+    """The JSON data of the map layer holding ``key`` (its first occurrence)."""
+    import json
+
+    start = html.index(f'({{"{key}":')
+    data, _ = json.JSONDecoder().raw_decode(html[start + 1:])
+    return data
+
+
+def test_map_draws_the_polygons_under_their_points(polygons):
+    result = gk.cluster(polygons, 3, random_state=0)
+    html = result.explore(tiles=None).get_root().render()
+    shapes = _layer_data(html, "polygons")["polygons"]["features"]
+    assert len(shapes) == len(polygons)
+    colours = gk.maps.cluster_colors(3)
+    assert [f["properties"]["color"] for f in shapes] == [colours[c]
+                                                         for c in result.points.cluster]
+    assert html.index('{"polygons":') < html.index('{"lat":')  # points drawn on top
+    points = _layer_data(html, "lat")
+    lon, lat = geometry_points(polygons.geometry)
+    assert_allclose(points["lat"], lat, atol=1e-6)  # each polygon's point
+    first = shapely.geometry.shape(shapes[0]["geometry"])
+    assert first.covers(shapely.Point(points["lon"][0], points["lat"][0]))
+
+
+def test_map_draws_a_polygon_across_180_in_one_piece():
+    frame = gpd.GeoDataFrame(geometry=[CUT_AT_180, shapely.box(177, -19, 178, -18),
+                                       SOUTH_CAP], crs=4326)
+    result = gk.cluster(frame, 1)
+    html = result.explore(tiles=None).get_root().render()
+    shapes = [shapely.geometry.shape(f["geometry"])
+              for f in _layer_data(html, "polygons")["polygons"]["features"]]
+    west, _, east, _ = shapes[0].bounds
+    assert east - west == pytest.approx(15.0)  # the two halves side by side
+    assert shapes[0].area == pytest.approx(150.0)
+    west, _, east, _ = shapes[2].bounds
+    assert east - west == pytest.approx(360.0)  # the cap over every longitude of the view
+    assert west < 177.5 < east
+
+
+def test_map_of_too_many_vertices_draws_the_points_and_says_so(polygons, monkeypatch):
+    monkeypatch.setattr("geokmeans._map_polygons.MAX_POLYGON_VERTICES", 100)
+    html = gk.cluster(polygons, 3, random_state=0).explore(tiles=None).get_root().render()
+    assert '{"polygons":' not in html
+    assert "Polygons not drawn" in html and "each is shown by its point" in html
+    assert len(_layer_data(html, "lat")["lat"]) == len(polygons)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_map_of_polygons_in_a_browser(polygons, tmp_path):
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    result = gk.cluster(polygons, 3, random_state=0)
+    result.explore(tiles=None).save(tmp_path / "map.html")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        report = PageReport()
+        page = open_map(chromium, tmp_path / "map.html", report)
+        page.wait_for_function("() => typeof L !== 'undefined'")
+        counts = page.evaluate("""(name) => {
+          let polygons = 0, points = 0;
+          window[name].eachLayer(l => {
+            if (l instanceof L.Polygon) polygons++;
+            else if (l instanceof L.CircleMarker && l.options.radius !== 8) points++;
+          });
+          return {polygons, points};
+        }""", map_variable((tmp_path / "map.html").read_text()))
+        chromium.close()
+    assert counts == {"polygons": len(polygons), "points": len(polygons)}
+    assert report.errors == [] and report.unserved == []
 
 
 # -- files ------------------------------------------------------------------------------------
