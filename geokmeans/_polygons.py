@@ -6,11 +6,12 @@ A Polygon or MultiPolygon is clustered by its *representative point*:
    equal-area projection (on the sphere of radius ``projection.EARTH_RADIUS_M``) centred
    on that centroid itself, the point about which the polygon's equal-area image
    balances. It is found by re-centring the projection on the last centroid until it
-   moves less than ``TOLERANCE_M`` (at most ``MAX_PASSES`` projections; small polygons
-   need one, a continent two or three). Equal-area and centred on the polygon, the
-   projection weighs every square metre alike, whatever the latitude; the polygon is
-   never drawn in degrees, so one across the 180° meridian (a MultiPolygon cut there,
-   as RFC 7946 asks) or around a pole gets its point where its area is;
+   moves less than ``TOLERANCE_M`` (at most ``MAX_PASSES`` projections; a tract needs
+   one, a continent a few, a polygon a third of the Earth wide about ten). Equal-area
+   and centred on the polygon, the projection weighs every square metre alike, whatever
+   the latitude; the polygon is never drawn in degrees, so one across the 180° meridian
+   (a MultiPolygon cut there, as RFC 7946 asks) or around a pole gets its point where
+   its area is;
 2. if that centroid is not inside the polygon (a crescent, an archipelago, a ring
    around a lake), shapely's ``representative_point()`` of the polygon in its own
    coordinates instead, which always is.
@@ -143,7 +144,9 @@ def _vertices_lonlat(geoms, crs, transformer, rows, name_row):
 
 def _max_segment(crs):
     """The longest edge piece, in the CRS's units (``MAX_SEGMENT_DEG`` or ``MAX_SEGMENT_M``)."""
-    per_unit = crs.axis_info[0].unit_conversion_factor  # radians or metres per unit
+    # radians or metres per unit (a CRS without axes, if any: degrees or metres)
+    per_unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else (
+        np.radians(1.0) if crs.is_geographic else 1.0)
     if crs.is_geographic:
         return np.radians(MAX_SEGMENT_DEG) / per_unit
     return MAX_SEGMENT_M / per_unit
