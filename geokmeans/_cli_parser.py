@@ -71,7 +71,10 @@ def _k_range(text):
 
 def _common_input_options(parser):
     parser.add_argument("input", help="CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet file "
-                                      "(an existing path is that file, whatever its characters)")
+                                      "of points or polygons (a polygon is clustered by its "
+                                      "representative point and keeps its shape in the "
+                                      "outputs; an existing path is that file, whatever its "
+                                      "characters)")
     parser.add_argument("--lat", metavar="COL", help="latitude column (default: detected)")
     parser.add_argument("--lon", metavar="COL", help="longitude column (default: detected)")
     parser.add_argument("--weight", metavar="COL", help="weight column (e.g. population)")
@@ -82,7 +85,8 @@ def _common_input_options(parser):
     parser.add_argument("--seed", type=_option_type("random_state"), default=None,
                         help="random seed, an integer in [0, 4294967295] (reproducible runs)")
     parser.add_argument("--dropna", action="store_true",
-                        help="skip rows with missing coordinates instead of failing")
+                        help="skip rows with missing coordinates (or a missing or empty "
+                             "geometry) instead of failing")
     loud = parser.add_mutually_exclusive_group()
     loud.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     loud.add_argument("-v", "--verbose", action="store_true", help="log every iteration")

@@ -81,42 +81,99 @@ def write_geojson(path, layers, metadata=None, protected=(), *, outputs=None, la
         handle.write(COLLECTION_TAIL)
 
 
-def _points_type(chunk):
-    """The geometry type of a GeoPackage layer of points created from its first chunk:
-    as GDAL would infer it, except that a chunk without any geometry gives ``Point``
-    (the later chunks hold the points)."""
+class _Widen(Exception):
+    """A partition needs a wider form of a table than the earlier partitions were written
+    in (a GeoPackage layer's geometry type, or CSV coordinates as WKT text): the file is
+    written again from the start in that form (only tables whose partitions differ in
+    geometry types, such as Polygons then MultiPolygons, pay for it)."""
+
+    def __init__(self, layer, form):
+        super().__init__(layer, form)
+        self.layer, self.form = layer, form
+
+
+def _geometry_types(chunk):
+    """The geometry types of a chunk's present (not None, not empty) geometries."""
     geoms = chunk.geometry
-    present = geoms.notna() & ~geoms.is_empty
-    if present.any():
-        return None  # inferred from the chunk, as for an in-memory layer
-    return "Point"
+    return set(geoms[geoms.notna() & ~geoms.is_empty].geom_type)
+
+
+def _layer_type(types):
+    """The GeoPackage layer type of rows of ``types``, as GDAL infers it for an in-memory
+    table: the one type, ``MultiX`` for X and MultiX together, else ``Unknown``; a layer
+    without any geometry is ``Point`` (the later chunks hold the points)."""
+    if len(types) <= 1:
+        return next(iter(types), "Point")
+    bases = {t.removeprefix("Multi") for t in types}
+    return f"Multi{bases.pop()}" if len(bases) == 1 else "Unknown"
 
 
 def write_gpkg(path, layers, metadata=None, protected=(), *, crs, outputs=None, label=None,
                coordinate_columns=None):
     """``_writers.write_gpkg`` for layers that may be dask frames: each partition is
-    appended to its layer of the one GeoPackage (in ``crs``)."""
+    appended to its layer of the one GeoPackage (in ``crs``), of the geometry type the
+    whole layer needs."""
     meta = gpkg_metadata(metadata)
     with _writing(path, protected, outputs, label) as tmp:
-        exists = False
-        for name, frame in layers.items():
-            for i, (offset, chunk) in enumerate(partitions(frame, coordinate_columns)):
-                new_layer = i == 0
-                kind = _points_type(chunk) if new_layer and is_lazy(frame) else None
-                if not new_layer and len(chunk) == 0:
-                    continue
-                gpkg_write(tmp, path, name, gpkg_frame(chunk, crs, name, offset), meta,
-                           append=exists, geometry_type=kind)
-                exists = True
+        kinds = {}
+        while True:
+            try:
+                return _gpkg_layers(tmp, path, layers, meta, crs, coordinate_columns, kinds)
+            except _Widen as widen:
+                kinds[widen.layer] = widen.form
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(tmp)
+
+
+def _gpkg_layers(tmp, path, layers, meta, crs, coordinate_columns, kinds):
+    """Write ``layers`` into the GeoPackage ``tmp``, a lazy layer of the type ``kinds``
+    gives (by default: that of its first partition); ``_Widen`` when a later partition
+    needs another."""
+    exists = False
+    for name, frame in layers.items():
+        lazy, seen, created = is_lazy(frame), set(), kinds.get(name)
+        for i, (offset, chunk) in enumerate(partitions(frame, coordinate_columns)):
+            if i and len(chunk) == 0:
+                continue
+            kind = None
+            if lazy:
+                seen |= _geometry_types(chunk)
+                if i == 0 and created is None:
+                    created = _layer_type(seen)
+                    kind = None if seen else "Point"  # else inferred, as in memory
+                elif i == 0:
+                    kind = created
+                elif _layer_type(seen) != created:
+                    raise _Widen(name, _layer_type(seen))
+            gpkg_write(tmp, path, name, gpkg_frame(chunk, crs, name, offset), meta,
+                       append=exists, geometry_type=kind)
+            exists = True
 
 
 def write_csv(path, frame, protected=(), *, coordinate_columns=None, raw=False, outputs=None,
               label=None):
-    """``_writers.write_csv`` for a dask frame: the header, then each partition's rows."""
-    with _writing(path, protected, outputs, label) as tmp, \
-            open(tmp, "w", encoding="utf-8", newline="") as handle:
+    """``_writers.write_csv`` for a dask frame: the header, then each partition's rows
+    (coordinates as WKT text for every row when any partition has a geometry other than
+    points, as in memory)."""
+    with _writing(path, protected, outputs, label) as tmp:
+        wkt = False
+        while True:
+            try:
+                return _csv_rows(tmp, frame, coordinate_columns, raw, wkt)
+            except _Widen:
+                wkt = True
+
+
+def _csv_rows(tmp, frame, coordinate_columns, raw, wkt):
+    """Write the CSV rows of ``frame`` into ``tmp``; ``_Widen`` when a partition has other
+    geometries than points after partitions written with lon/lat columns."""
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
         for i, (_, chunk) in enumerate(partitions(frame, coordinate_columns)):
-            write_csv_rows(handle, csv_table(chunk, coordinate_columns, raw), header=i == 0)
+            if coordinate_columns is None and not wkt and _geometry_types(chunk) - {"Point"}:
+                if i:
+                    raise _Widen("points", "WKT")
+                wkt = True
+            write_csv_rows(handle, csv_table(chunk, coordinate_columns, raw, wkt), header=i == 0)
 
 
 # -- GeoParquet ------------------------------------------------------------------------------

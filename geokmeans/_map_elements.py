@@ -15,7 +15,8 @@ except ImportError:  # pragma: no cover - folium is a dependency
     raise ImportError("maps need folium: pip install folium") from None
 from branca.element import Element, MacroElement, Template
 
-__all__ = ["CENTROIDS_JS", "HULLS_JS", "POINTS_JS", "TEXT_BOX_JS", "DataLayer", "LayerControl",
+__all__ = ["CENTROIDS_JS", "HULLS_JS", "POINTS_JS", "POLYGONS_JS", "TEXT_BOX_JS", "DataLayer",
+           "LayerControl",
            "Legend", "Text", "TextOnly"]
 
 
@@ -150,5 +151,13 @@ HULLS_JS = """
 return L.geoJSON(data.hulls, {
     style: function (feature) {
         return {color: feature.properties.color, weight: 2, fillOpacity: 0.1};
+    }
+});"""
+
+POLYGONS_JS = """
+return L.geoJSON(data.polygons, {
+    style: function (feature) {
+        var colour = feature.properties.color;
+        return {color: colour, weight: 1, opacity: 0.9, fillColor: colour, fillOpacity: 0.3};
     }
 });"""

@@ -295,12 +295,14 @@ def gpkg_crs(layers, crs=None):
 
 
 def gpkg_write(tmp, path, name, prepared, meta, append, geometry_type=None):
-    """Write (or append) a ``gpkg_frame`` to layer ``name`` of the GeoPackage at ``tmp``;
-    a GDAL refusal is an ``InputError`` naming the layer and ``path``."""
+    """Write (or append) a ``gpkg_frame`` to layer ``name`` of the GeoPackage at ``tmp``
+    (of ``geometry_type``: a Multi type promotes single rows); a GDAL refusal is an
+    ``InputError`` naming the layer and ``path``."""
     import pyogrio
 
     frame, options = prepared
-    extra = {} if geometry_type is None else {"geometry_type": geometry_type}
+    extra = {} if geometry_type is None else {
+        "geometry_type": geometry_type, "promote_to_multi": geometry_type.startswith("Multi")}
     try:
         pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=append,
                                 layer_metadata=meta, use_arrow=True, layer_options=options,
@@ -424,15 +426,16 @@ def check_csv_columns(columns, coordinate_columns=None):
             )
 
 
-def _csv_table(frame, coordinate_columns):
-    """``frame`` as a plain table: coordinates as columns (point geometry) or WKT."""
+def _csv_table(frame, coordinate_columns, wkt=False):
+    """``frame`` as a plain table: coordinates as columns (point geometry) or WKT (any
+    other geometry, or ``wkt``: a chunk of a table that has others)."""
     table = user_table(frame)
     if coordinate_columns is not None and all(c in table.columns for c in coordinate_columns):
         return table  # the input's own coordinate columns are already there
     lon_name, lat_name = coordinate_columns or ("lon", "lat")
     geoms = lonlat(frame).geometry
     missing = (geoms.isna() | geoms.is_empty).to_numpy()
-    if (geoms.geom_type.to_numpy()[~missing] == "Point").all():
+    if not wkt and (geoms.geom_type.to_numpy()[~missing] == "Point").all():
         check_csv_columns(table.columns, coordinate_columns)
         lon = np.full(len(table), np.nan)
         lat = np.full(len(table), np.nan)
@@ -448,10 +451,10 @@ def _csv_table(frame, coordinate_columns):
     return table
 
 
-def csv_table(frame, coordinate_columns=None, raw=False):
+def csv_table(frame, coordinate_columns=None, raw=False, wkt=False):
     """The cells of the CSV of ``frame`` (a table or a chunk of one), ready for
     ``DataFrame.to_csv``: see ``write_csv``."""
-    table = portable(_csv_table(frame, coordinate_columns), "text", crs="EPSG:4326")
+    table = portable(_csv_table(frame, coordinate_columns, wkt), "text", crs="EPSG:4326")
     return table if raw else defuse_formulas(table)
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 # writing: all-or-nothing outputs (``_atomic``) and the format writers (``_writers``)
 from ._atomic import (
@@ -34,6 +33,7 @@ from ._columns import (
     read_weights,
     row_name,
 )
+from ._polygons import geometry_lonlat
 from ._validation import as_real_array
 from ._writers import (
     OUTPUT_FORMATS,
@@ -64,6 +64,7 @@ __all__ = [
     "check_csv_columns",
     "coordinate_columns",
     "defuse_formulas",
+    "geometry_points",
     "output_format",
     "read_points",
     "read_table",
@@ -86,8 +87,8 @@ _VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".gml"
 class PointData:
     """Points read from any input: ``lon``/``lat`` (n,) degrees and ``weights`` (n,).
 
-    ``frame`` is a GeoDataFrame of all input rows (original columns and geometry; for
-    plain tables a lon/lat Point geometry in EPSG:4326 is added). ``valid`` (n_rows,)
+    ``frame`` is a GeoDataFrame of all input rows (original columns and geometry, polygons
+    included; for plain tables a lon/lat Point geometry in EPSG:4326 is added). ``valid`` (n_rows,)
     marks the rows that were kept (coordinates present); ``lon``, ``lat`` and
     ``weights`` hold the kept rows only. ``lonlat_columns`` names the ``(lon, lat)``
     columns the coordinates were read from, or is None when they came from a geometry.
@@ -178,55 +179,6 @@ def _check_ranges(frame, lon, lat, valid, row_offset=0):
         )
 
 
-def _from_geometry(frame, row_offset=0):
-    """lon/lat of a GeoDataFrame's point geometry (missing or empty points are NaN).
-
-    Points with a z coordinate are used by their lon/lat (the height is ignored).
-    """
-    geoms = frame.geometry
-    missing = geoms.isna().to_numpy() | geoms.is_empty.to_numpy()
-    types = geoms.geom_type.to_numpy()
-    not_points = ~missing & (types != "Point")
-    if not_points.any():
-        row = int(np.flatnonzero(not_points)[0])
-        raise InputError(
-            f"geometry must be points: {row_name(frame, row, row_offset)} is a {types[row]}. Use "
-            "gdf.geometry.representative_point() (or .centroid) to get one point per row."
-        )
-    coords = shapely.get_coordinates(geoms.to_numpy()[~missing], include_z=False)
-    lon = np.full(len(frame), np.nan)
-    lat = np.full(len(frame), np.nan)
-    if frame.crs.equals("EPSG:4326"):
-        lon[~missing], lat[~missing] = coords[:, 0], coords[:, 1]
-    else:
-        lon[~missing], lat[~missing] = _checked_lonlat(coords, frame, np.flatnonzero(~missing),
-                                                       row_offset)
-    return lon, lat
-
-
-def _checked_lonlat(xy, frame, rows, row_offset):
-    """lon/lat of (m, 2) coordinates ``xy`` in ``frame.crs``, refusing any that do not
-    come back to themselves: outside a projection's domain, PROJ wraps them silently
-    (EPSG:3857 x = 3e7 m becomes lon -90.5) or gives infinity."""
-    from pyproj import Transformer
-
-    to_lonlat = Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True)
-    lon, lat = (np.asarray(a, dtype=np.float64) for a in to_lonlat.transform(xy[:, 0], xy[:, 1]))
-    back_x, back_y = to_lonlat.transform(lon, lat, direction="INVERSE")
-    given = np.isfinite(xy).all(axis=1)
-    same = (np.isclose(back_x, xy[:, 0], rtol=1e-7, atol=1e-3)
-            & np.isclose(back_y, xy[:, 1], rtol=1e-7, atol=1e-3))
-    bad = np.flatnonzero(given & ~(same & np.isfinite(lon) & np.isfinite(lat)))
-    if bad.size:
-        i = int(bad[0])
-        raise InputError(
-            f"{row_name(frame, int(rows[i]), row_offset)} at ({xy[i, 0]:.10g}, {xy[i, 1]:.10g}) "
-            f"is outside the valid area of its CRS {frame.crs.to_string()!r}: it does not "
-            f"convert to lon/lat and back ({bad.size} such row{'s' if bad.size != 1 else ''})."
-        )
-    return lon, lat
-
-
 def _as_frame(data):
     if isinstance(data, (str, os.PathLike)):
         return read_table(data)
@@ -260,10 +212,13 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     Parameters
     ----------
     data : GeoDataFrame, GeoSeries, DataFrame, path or array-like of shape (n, 2)
-        Points. GeoDataFrames/GeoSeries of points in any CRS are converted to lon/lat;
-        tables need latitude and longitude columns (detected by name: lat/latitude/y
-        and lon/lng/long/longitude/x, any case, or named by ``lat``/``lon``); arrays
-        hold (lon, lat) rows. Paths: .csv, .geojson/.json, .gpkg, .shp, .parquet.
+        Points. GeoDataFrames/GeoSeries of points or polygons (Polygon, MultiPolygon;
+        both may be mixed) in any CRS are converted to lon/lat, a polygon by its
+        representative point (``_polygons``: its centroid in an equal-area projection
+        centred on it, or a point inside it when the centroid is not); tables need
+        latitude and longitude columns (detected by name: lat/latitude/y and
+        lon/lng/long/longitude/x, any case, or named by ``lat``/``lon``); arrays hold
+        (lon, lat) rows. Paths: .csv, .geojson/.json, .gpkg, .shp, .parquet.
     lat, lon : str, optional
         Column names, overriding detection (and the geometry of a GeoDataFrame).
     weight : str, Series or array-like of shape (n,), optional
@@ -272,9 +227,9 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
         lacks raise ``InputError``). Booleans and complex numbers are refused, as are
         weights whose sum overflows float64.
     dropna : bool, default False
-        ``False``: a missing coordinate is an error naming the row. ``True``: such rows
-        are skipped (kept in ``frame`` but not clustered) with a ``GeoKMeansWarning``
-        saying how many.
+        ``False``: a missing coordinate (or a missing or empty geometry) is an error
+        naming the row. ``True``: such rows are skipped (kept in ``frame`` but not
+        clustered) with a ``GeoKMeansWarning`` saying how many.
     row_offset : int, default 0
         Added to row numbers in messages (for a partition of a larger table).
     n_missing_total : int, optional
@@ -291,7 +246,10 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     numbers (booleans and complex numbers are refused); column names that match more
     than one column (``lat`` twice, or ``lat`` and ``LAT``) are refused rather than
     guessed, while among different names the first of the lists above is used. Points
-    with a z coordinate are used by their lon/lat.
+    with a z coordinate are used by their lon/lat. ``frame`` keeps the input's own
+    geometry (polygons stay polygons); ``lon``/``lat`` are the points clustered. Lines
+    and collections are refused, as are polygons with a non-finite vertex, invalid ones
+    and ones around the whole Earth (see ``_polygons``).
     """
     frame = _as_frame(data)
     if len(frame) == 0:
@@ -301,7 +259,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     lon_values, lat_values, result_frame, columns = _coordinates(frame, lat, lon, row_offset,
                                                                  keep_frame)
     valid = _kept_rows(frame, lon_values, lat_values, dropna, row_offset, n_missing_total,
-                       purpose)
+                       purpose, from_geometry=columns is None)
     _check_ranges(frame, lon_values, lat_values, valid, row_offset)
     weights = read_weights(frame, weight, valid, row_offset)
     return PointData(lon_values[valid], lat_values[valid], weights, result_frame, valid,
@@ -314,7 +272,7 @@ def _coordinates(frame, lat, lon, row_offset, keep_frame):
     has_geometry = (isinstance(frame, gpd.GeoDataFrame) and lat is None and lon is None
                     and frame._geometry_column_name in frame.columns)
     if has_geometry and frame.crs is not None:
-        lon_values, lat_values = _from_geometry(frame, row_offset)
+        lon_values, lat_values = geometry_lonlat(frame, row_offset)
         return lon_values, lat_values, frame.copy() if keep_frame else None, None
     lon_values, lat_values, columns = lonlat_from_columns(frame, lat, lon, has_geometry,
                                                           row_offset)
@@ -326,7 +284,8 @@ def _coordinates(frame, lat, lon, row_offset, keep_frame):
     return lon_values, lat_values, result_frame, columns
 
 
-def _kept_rows(frame, lon, lat, dropna, row_offset, n_missing_total, purpose):
+def _kept_rows(frame, lon, lat, dropna, row_offset, n_missing_total, purpose,
+               from_geometry=False):
     """The rows with both coordinates (n_rows,) bool. NaN is missing: an error naming the
     first such row, or with ``dropna`` a warning (at the caller of ``read_points``'s
     caller) saying how many are skipped; an infinite coordinate is out of range later."""
@@ -341,7 +300,7 @@ def _kept_rows(frame, lon, lat, dropna, row_offset, n_missing_total, purpose):
                   else "pass dropna=True to skip them")
         raise InputError(
             f"missing coordinates: {row_name(frame, row, row_offset)} has "
-            f"lon={lon[row]}, lat={lat[row]} ({n_bad} such "
+            f"{_missing_text(frame, row, lon, lat, from_geometry)} ({n_bad} such "
             f"row{'s' if n_bad != 1 else ''}); {remedy}."
         )
     if n_bad == len(valid):
@@ -355,10 +314,31 @@ def _kept_rows(frame, lon, lat, dropna, row_offset, n_missing_total, purpose):
     return valid
 
 
+def _missing_text(frame, row, lon, lat, from_geometry):
+    """What a row without coordinates has: ``lon=nan, lat=nan``, no geometry, or an empty
+    one."""
+    geom = frame.geometry.iloc[row] if from_geometry else None
+    if from_geometry and geom is None:
+        return "no geometry (None)"
+    if from_geometry and geom.is_empty:
+        return f"an empty {geom.geom_type}"
+    return f"lon={lon[row]}, lat={lat[row]}"
+
+
 def _with_points(frame, lon, lat):
     """A table's rows as a GeoDataFrame with lon/lat Point geometry (EPSG:4326)."""
     return gpd.GeoDataFrame(pd.DataFrame(frame).copy(), geometry=gpd.points_from_xy(lon, lat),
                             crs="EPSG:4326")
+
+
+def geometry_points(geometry):
+    """lon, lat (n,) of the points a GeoSeries of points and polygons is clustered by
+    (a polygon's representative point, see ``read_points``); a GeoSeries without CRS is
+    taken as lon/lat. NaN for missing and empty geometries."""
+    frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geometry).reset_index(drop=True))
+    if frame.crs is None:
+        frame = frame.set_crs("EPSG:4326")
+    return geometry_lonlat(frame)
 
 
 def coordinate_columns(frame, *, lat=None, lon=None):

@@ -27,7 +27,7 @@ from ._protected import source_entries
 from ._validation import check_params
 from .core._estimator import make_rng
 from .errors import DataTypeError, InputError
-from .io import atomic_path
+from .io import atomic_path, geometry_points
 from .projection import longitude_extent, wrap_longitude
 
 __all__ = ["DEFAULT_MAX_POINTS", "cluster_colors", "cluster_quota", "explore", "save_map",
@@ -264,9 +264,10 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     data = _point_data(points, view, colours, checked["radius"], tooltip)
     fmap = m if m is not None else _new_map(tiles, attr, view.bounds)
     _protect(fmap, result)
+    polygon_note = _add_polygons(fmap, points, view, colours)
     _data_layer(data, _elements().POINTS_JS, "points").add_to(fmap)
     _add_overlays(fmap, result, colours, view, hulls=hulls, centroids=centroids,
-                  legend=legend, layer_control=layer_control)
+                  legend=legend, layer_control=layer_control, note=polygon_note)
     if m is None:
         fmap.fit_bounds(view.bounds)
     return fmap
@@ -317,10 +318,7 @@ def _view(points, labels, n_points, centroids, max_points, rng):
     """The ``_View`` of ``points`` labelled ``labels`` (``n_points`` clustered, None: the
     labelled ones), a sample of each cluster drawn with ``rng`` beyond ``max_points``."""
     kept = np.flatnonzero(labels >= 0)
-    lonlat = points.geometry if points.crs is None or points.crs.equals("EPSG:4326") \
-        else points.geometry.to_crs(4326)
-    lon = lonlat.x.to_numpy()[kept]
-    lat = lonlat.y.to_numpy()[kept]
+    lon, lat = geometry_points(points.geometry.iloc[kept])  # a polygon's representative point
     kept_labels = labels[kept]
     rows = _sample_rows(kept_labels, len(centroids), max_points, rng)
     centre_lon = centroids.geometry.x.to_numpy()
@@ -350,17 +348,40 @@ def _point_data(points, view, colours, radius, tooltip):
     }
 
 
-def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, layer_control):
-    """The hull and centroid layers, the legend and the layer control that are asked for."""
+def _add_polygons(fmap, points, view, colours):
+    """A layer of the input's polygons (of the rows drawn, each beside its point), under
+    the points; returns a note for the legend when there are too many vertices to draw
+    them (``_map_polygons``)."""
+    from ._map_polygons import polygon_collection
+
+    rows = view.rows
+    shown_lon = _beside_centroid(view.lon[rows], view.labels[rows], view.centre_lon, view.unwrap)
+    (south, west), (north, east) = view.bounds
+    middle = (west + east) / 2
+
+    def place_polar(shape):  # over every longitude, 180° either side of the view's middle
+        return _display_geometry(shape, float(wrap_longitude(middle)), middle)
+
+    shapes, note = polygon_collection(points.geometry.iloc[view.kept[rows]], view.labels[rows],
+                                      view.lon[rows], shown_lon, colours,
+                                      max(north - south, east - west, 1e-6), place_polar)
+    if shapes is not None:
+        _data_layer({"polygons": shapes}, _elements().POLYGONS_JS, "polygons").add_to(fmap)
+    return note
+
+
+def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, layer_control,
+                  note=""):
+    """The hull and centroid layers, the legend (with ``note``) and the layer control that
+    are asked for."""
     if hulls:
         _hull_layer(result.hulls, colours, view.centre_lon, view.unwrap).add_to(fmap)
     if centroids:
         _centroid_layer(result.centroids, colours, view.unwrap).add_to(fmap)
     if legend:
-        note = ""
         if view.rows.size < view.n_points:
             note = (f"Showing {view.rows.size:,} of {view.n_points:,} points (a sample of "
-                    "each cluster).")
+                    f"each cluster). {note}").strip()
         sizes = result.centroids.n_points.astype(int).tolist()
         fmap.get_root().add_child(_legend(colours, sizes, note))
     if layer_control:

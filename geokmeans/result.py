@@ -67,24 +67,22 @@ class ClusterResult:
         """Spherical convex hull of each cluster as lon/lat geometry (EPSG:4326).
 
         Same columns as ``centroids``. Polygons follow the great-circle edges and contain
-        every point of their cluster; a hull across the 180° meridian is a MultiPolygon
-        cut there, one around a pole runs along latitude ±90; one point gives a Point,
-        points on one great circle a LineString, and a cluster in no hemisphere the
-        whole globe with a ``GeoKMeansWarning`` (see ``stats.cluster_hulls``). For a
-        result of a dask input they are computed on the cluster; each partition sends
-        only the points on its clusters' hulls.
+        every point of their cluster (of polygon inputs: the polygons' representative
+        points); a hull across the 180° meridian is a MultiPolygon cut there, one around
+        a pole runs along latitude ±90; one point gives a Point, points on one great
+        circle a LineString, and a cluster in no hemisphere the whole globe with a
+        ``GeoKMeansWarning`` (see ``stats.cluster_hulls``). For a result of a dask input
+        they are computed on the cluster; each partition sends only the points on its
+        clusters' hulls.
         """
         table = self.centroids.drop(columns="geometry")
         if self.is_dask:
             return gpd.GeoDataFrame(table, geometry=list(sources.lazy_hulls(self)),
                                     crs="EPSG:4326")
         valid = self.model.labels_ >= 0
-        lonlat = self.points.geometry[valid]
-        if self.points.crs is not None and not self.points.crs.equals("EPSG:4326"):
-            lonlat = lonlat.to_crs(4326)
-        geoms = cluster_hulls(lonlat.x.to_numpy(), lonlat.y.to_numpy(),
-                              self.model.labels_[valid], self.model.cluster_centers_[:, 0],
-                              self.model.cluster_centers_[:, 1])
+        lon, lat = io.geometry_points(self.points.geometry[valid])  # polygons: their points
+        geoms = cluster_hulls(lon, lat, self.model.labels_[valid],
+                              self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1])
         return gpd.GeoDataFrame(table, geometry=list(geoms), crs="EPSG:4326")
 
     @property

@@ -36,8 +36,9 @@ def make_inputs(folder):
     (d / "nan.csv").write_text("lat,lon\n38.9,-77.0\n,-77.01\n39.5,-76.0\n")
     (d / "bad.geojson").write_text('{"type": "FeatureCollection", "features": [')
     (d / "points.xyz").write_text("1,2\n")
-    gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)],
-                     crs=4326).to_file(d / "polys.geojson")
+    # polygons are clustered by their points (tests/test_polygons.py); lines are refused
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (1, 1)]), shapely.box(2, 2, 3, 3)],
+                     crs=4326).to_file(d / "lines.geojson")
     (d / "mixed").mkdir()
     pd.DataFrame({"lat": [1.0, 2.0], "lon": [1.0, 2.0]}).to_parquet(d / "mixed" / "a.parquet")
     (d / "mixed" / "b.csv").write_text("lat,lon\n1,1\n")
@@ -207,8 +208,8 @@ LIB_CASES = [
             "could not read", "empty.csv"),
     LibCase("cluster-header-only", lambda f: gk.cluster(_inp("header.csv")(f), 1), InputError,
             "no rows"),
-    LibCase("cluster-polygons", lambda f: gk.cluster(_inp("polys.geojson")(f), 1), InputError,
-            "row 0 is a Polygon"),
+    LibCase("cluster-lines", lambda f: gk.cluster(_inp("lines.geojson")(f), 1), InputError,
+            "row 0 is a LineString"),
     LibCase("cluster-decimal-comma", lambda f: gk.cluster(_inp("comma.csv")(f), 1),
             DataTypeError, "column 'lat'", "'38,9'"),
     LibCase("cluster-missing-coordinates", lambda f: gk.cluster(_inp("nan.csv")(f), 1),
@@ -347,8 +348,8 @@ CLI_CASES = [
             "bad.geojson"),
     CliCase("input-extension", _cli("cluster", "{in}/points.xyz", "-k", 1, "-o", OUT), 2,
             "'.xyz'"),
-    CliCase("input-polygons", _cli("cluster", "{in}/polys.geojson", "-k", 1, "-o", OUT), 2,
-            "Polygon"),
+    CliCase("input-lines", _cli("cluster", "{in}/lines.geojson", "-k", 1, "-o", OUT), 2,
+            "LineString"),
     CliCase("input-missing-coordinates", _cli("cluster", "{in}/nan.csv", "-k", 1, "-o", OUT), 2,
             "row 1", "dropna"),
     CliCase("input-decimal-comma", _cli("cluster", "{in}/comma.csv", "-k", 1, "-o", OUT), 2,

@@ -95,9 +95,15 @@ def test_geodataframe_without_crs():
     assert_array_equal(read_points(frame).lat, [1.0])
 
 
-def test_non_point_geometry_suggests_representative_point():
-    frame = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.box(0, 0, 1, 1)], crs=4326)
-    with pytest.raises(InputError, match=r"row 1 is a Polygon.*representative_point"):
+def test_lines_are_refused_with_a_hint():
+    # polygons are read (tests/test_polygons.py); lines and collections are not
+    line = shapely.LineString([(0, 0), (1, 1)])
+    frame = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), line], crs=4326)
+    with pytest.raises(InputError, match=r"points or polygons: row 1 is a LineString.*interpolate"):
+        read_points(frame)
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1),
+                                       shapely.GeometryCollection([line])], crs=4326)
+    with pytest.raises(InputError, match=r"row 1 is a GeometryCollection.*representative_point"):
         read_points(frame)
 
 

@@ -51,8 +51,8 @@ LAYERS = [
     ("core._estimator",),
     ("core",),
     ("projection", "_hulls", "_protected", "_tables", "_columns"),
-    ("_hull_geometry", "_atomic"),
-    ("stats", "_writers"),  # geodesy and hulls; writing tables
+    ("_hull_geometry", "_atomic", "_crs_lonlat"),  # _crs_lonlat: any CRS to lon/lat, checked
+    ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points
     ("io",),
     ("_partitioned",),  # inputs in pieces (Dask reading)
     ("_dask_writers",),
@@ -60,7 +60,7 @@ LAYERS = [
     ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
     ("_radius",),  # final statistics and split-to-radius over any source
     ("model",),
-    ("_map_elements",),  # text-only folium elements and the layers' fixed scripts
+    ("_map_elements", "_map_polygons"),  # folium elements and scripts; the input's polygons
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
     ("result",),
     ("selection",),
