@@ -119,13 +119,14 @@ def _add_cluster(commands):
                               epilog=EPILOG_CLUSTER,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_input_options(run)
-    run.add_argument("-k", "--k", dest="k", type=_option_type("n_clusters"), required=True,
-                     help="number of clusters")
+    run.add_argument("-k", "--k", dest="k", type=_option_type("n_clusters"), default=None,
+                     help="number of clusters (required unless --centres-file gives them)")
     run.add_argument("--bbox", nargs=4, type=float, metavar=("W", "S", "E", "N"),
                      help="box for --init bbox, in degrees (W > E crosses the 180° meridian)")
     run.add_argument("--max-radius-m", type=_option_type("max_radius_m", float), metavar="R",
                      help="split clusters until every point is within R metres of its centroid "
                           "(-k becomes a minimum)")
+    _size_options(run)
     run.add_argument("--n-init", type=_option_type("n_init", _auto_or_int), default=None,
                      help="number of seedings, at most 10000 (default auto)")
     run.add_argument("--local-search", type=_option_type("local_search", _auto_or_int),
@@ -153,6 +154,22 @@ def _add_cluster(commands):
                      help="run on the dask scheduler at ADDRESS (e.g. tcp://host:8786); "
                           "INPUT may then be a glob or directory of CSV/Parquet files")
     return run
+
+
+def _size_options(run):
+    """Explicit centres (e.g. depots) and size limits: balanced territories."""
+    run.add_argument("--centres-file", metavar="FILE",
+                     help="initial centres from a points file (any input format), one cluster "
+                          "per row in file order, e.g. depots; -k defaults to their number")
+    run.add_argument("--size-min", metavar="N|COL",
+                     help="least size of every cluster: a number, or a column of the centres "
+                          "file (one limit per centre)")
+    run.add_argument("--size-max", metavar="N|COL",
+                     help="largest size of every cluster: a number or a centres-file column")
+    run.add_argument("--size-by", choices=["count", "weight"], default="count",
+                     help="sizes count points (default) or sum the --weight column")
+    run.add_argument("--fixed-column", metavar="COL",
+                     help="boolean column of the centres file: centres that never move")
 
 
 def _add_choose_k(commands):

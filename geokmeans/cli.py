@@ -139,17 +139,26 @@ def _format_distance(metres):
     return f"{metres / 1000:.2f} km" if metres >= 1000 else f"{metres:.0f} m"
 
 
+def _format_size(value):
+    return f"{value:,.0f}" if value == round(value) else f"{value:,.4g}"
+
+
+def _format_limits(low, high):
+    return f"{_format_size(low)}..{'' if high != high else _format_size(high)}"
+
+
 def _cluster_table(centroids, limit=20):
     rows = centroids.sort_values("n_points", ascending=False)
     shown = rows.head(limit)
+    limited = "size_min" in rows.columns
     lines = [f"{'cluster':>7} {'points':>9} {'weight':>12} {'mean dist':>10} {'max dist':>10} "
-             f"{'lon':>11} {'lat':>10}"]
+             f"{'lon':>11} {'lat':>10}" + (f" {'size limits':>23}" if limited else "")]
     for row in shown.itertuples():
-        weight = f"{row.weight:,.0f}" if row.weight == round(row.weight) else f"{row.weight:,.4g}"
-        lines.append(f"{row.cluster:>7} {row.n_points:>9,} {weight:>12} "
+        lines.append(f"{row.cluster:>7} {row.n_points:>9,} {_format_size(row.weight):>12} "
                      f"{_format_distance(row.mean_distance_m):>10} "
                      f"{_format_distance(row.max_distance_m):>10} "
-                     f"{row.geometry.x:>11.5f} {row.geometry.y:>10.5f}")
+                     f"{row.geometry.x:>11.5f} {row.geometry.y:>10.5f}"
+                     + (f" {_format_limits(row.size_min, row.size_max):>23}" if limited else ""))
     if len(rows) > limit:
         lines.append(f"... {len(rows) - limit} more clusters (largest {limit} shown)")
     return "\n".join(lines)
@@ -235,6 +244,113 @@ def _preflight(args):
                          f"not installed: {_INSTALL['dask']}")
 
 
+def _number(text):
+    """``text`` as a float, or None when it is not a number (then a column name)."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _constraint_options(args):
+    """``(k, options)`` of --centres-file, --size-min/--size-max, --size-by and
+    --fixed-column: explicit centres and size limits, checked before any work."""
+    options = {"size_by": args.size_by}
+    if args.size_by == "weight" and args.weight is None:
+        raise UsageError("--size-by weight needs --weight COL: the limits are sums of it.")
+    frame, k = None, args.k
+    if args.centres_file is None:
+        for flag, value in (("--size-min", args.size_min), ("--size-max", args.size_max)):
+            if value is not None and _number(value) is None:
+                raise UsageError(f"{flag} {value!r} is not a number; a column name needs "
+                                 "--centres-file.")
+        if args.fixed_column is not None:
+            raise UsageError("--fixed-column needs --centres-file (it names one of its "
+                             "columns).")
+        if k is None:
+            raise UsageError("-k is required (or give --centres-file: one cluster per centre).")
+    else:
+        frame, centres = _read_centres(args)
+        if k is None:
+            k = len(centres)
+        elif k != len(centres):
+            raise UsageError(f"-k {k} but --centres-file '{args.centres_file}' holds "
+                             f"{len(centres)} centres; give one or the other.")
+        options["init"] = centres
+    for name, flag in (("size_min", "--size-min"), ("size_max", "--size-max")):
+        value = getattr(args, name)
+        if value is not None:
+            number = _number(value)
+            options[name] = number if number is not None else _centres_column(
+                frame, value, flag, args.centres_file)
+    if args.fixed_column is not None:
+        options["fixed_centers"] = _boolean_column(frame, args.fixed_column,
+                                                   args.centres_file)
+    return k, options
+
+
+def _read_centres(args):
+    """The centres file's frame and (lon, lat) rows; it is an input, never an output."""
+    from . import io
+
+    if args.init != "k-means++":
+        raise UsageError("--init and --centres-file both choose the initial centres; give "
+                         "one of them.")
+    for option, path in (("-o", args.output), ("--centroids", args.centroids),
+                         ("--hulls", args.hulls), ("--map", args.map)):
+        if path is not None and io.same_file(path, args.centres_file):
+            raise UsageError(f"{option} '{path}' is the --centres-file; choose another path.")
+    import numpy as np
+
+    from .errors import GeoKMeansError
+
+    try:
+        points = io.read_points(args.centres_file)
+    except (GeoKMeansError, OSError) as exc:
+        raise UsageError(f"--centres-file: {exc}") from None
+    return points.frame, np.column_stack([points.lon, points.lat])
+
+
+def _centres_column(frame, name, flag, path):
+    if name not in frame.columns:
+        columns = ", ".join(str(c) for c in frame.columns if c != "geometry")
+        raise UsageError(f"{flag} {name!r} is neither a number nor a column of '{path}' "
+                         f"(columns: {columns}).")
+    import numpy as np
+
+    values = frame[name]
+    numeric = np.asarray(values, dtype=object)
+    try:
+        return np.asarray(numeric, dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next(v for v in numeric if _number(str(v)) is None)
+        raise UsageError(f"{flag} column {name!r} of '{path}' holds {bad!r}; limits should be "
+                         "numbers.") from None
+
+
+_TRUE, _FALSE = {"true", "1", "yes", "t", "y"}, {"false", "0", "no", "f", "n"}
+
+
+def _boolean_column(frame, name, path):
+    if name not in frame.columns:
+        columns = ", ".join(str(c) for c in frame.columns if c != "geometry")
+        raise UsageError(f"--fixed-column {name!r} is not a column of '{path}' (columns: "
+                         f"{columns}).")
+    import numpy as np
+
+    values = frame[name]
+    if values.dtype == bool:
+        return values.to_numpy()
+    flags = []
+    for value in values:
+        text = str(value).strip().lower()
+        if text not in _TRUE | _FALSE:
+            raise UsageError(f"--fixed-column {name!r} of '{path}' holds {value!r}; expected "
+                             "true/false (or 1/0, yes/no).")
+        flags.append(text in _TRUE)
+    return np.array(flags, dtype=bool)
+
+
 def run_cluster(args, progress):
     from .result import cluster
 
@@ -246,9 +362,11 @@ def run_cluster(args, progress):
                     ("--map", args.map, MAP_SUFFIXES)], args.input)
     if args.bbox is not None and args.init != "bbox":
         raise UsageError("--bbox is only used with --init bbox.")
+    k, constraints = _constraint_options(args)
     options = dict(init=args.init, crs=args.crs, random_state=args.seed, dropna=args.dropna,
                    max_iter=args.max_iter, max_radius_m=args.max_radius_m,
                    verbose=int(args.verbose))
+    options.update(constraints)
     if args.bbox is not None:
         options["bbox"] = tuple(args.bbox)
     if args.n_init is not None:
@@ -268,7 +386,7 @@ def run_cluster(args, progress):
         start = time.perf_counter()
         progress.stage(f"clustering {args.input}")
         try:  # the outputs are written inside: a dask result computes them on the cluster
-            result = cluster(data, args.k, lat=args.lat, lon=args.lon, weight=args.weight,
+            result = cluster(data, k, lat=args.lat, lon=args.lon, weight=args.weight,
                              label_column=args.label_column,
                              distance_column=args.distance_column, write=outputs,
                              csv_raw=args.csv_raw, outputs=transaction, **options)
@@ -278,7 +396,7 @@ def run_cluster(args, progress):
         elapsed = time.perf_counter() - start
         progress.clear()
         with _stdout_errors():
-            _report(result, args, elapsed)
+            _report(result, args, elapsed, k)
             sys.stdout.flush()
     return 0
 
@@ -292,13 +410,13 @@ def _stdout_errors():
         raise OSError(exc.errno, f"cannot write the report to stdout: {exc.strerror}") from None
 
 
-def _report(result, args, elapsed):
+def _report(result, args, elapsed, k):
     """The one-line summary and the per-cluster table, on stdout."""
     model = result.model
     n_points = int(result.centroids.n_points.sum())
     k_text = f"k={model.n_clusters_}"
-    if model.n_clusters_ != args.k:
-        k_text += f" (from -k {args.k}, split to a {args.max_radius_m:g} m radius)"
+    if model.n_clusters_ != k:
+        k_text += f" (from -k {k}, split to a {args.max_radius_m:g} m radius)"
     dropped = f", {model.n_dropped_:,} rows skipped" if model.n_dropped_ else ""
     print(f"{n_points:,} points{dropped}, {k_text}, CRS {model.crs_}, inertia "
           f"{model.inertia_:.6g} m², {model.n_iter_} iterations, {elapsed:.2f} s")

@@ -156,11 +156,11 @@ def resolve_limits(size_min, size_max, size_by, n_clusters, weights, weighted,
     unit = "total weight" if by_weight else "number of points"
     low, high = float(lower.sum()), float(upper.sum())
     if low > total * (1 + 1e-12) or high < total * (1 - 1e-12):
+        most = f"{high:g} (sum of size_max)" if np.isfinite(high) else "any size (no size_max)"
         raise InputError(
             f"size limits cannot be met: the {unit} is {total:g}, and the clusters' limits "
-            f"allow from {low:g} (sum of size_min) to {high:g} (sum of size_max); with "
-            f"{n_clusters} equal limits, size_min <= {total / n_clusters:g} <= size_max "
-            "is needed.")
+            f"allow from {low:g} (sum of size_min) to {most}; with {n_clusters} equal "
+            f"limits, size_min <= {total / n_clusters:g} <= size_max is needed.")
     return Limits(lower, np.minimum(upper, total), by_weight)  # inf: no maximum
 
 
