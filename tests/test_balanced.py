@@ -150,7 +150,8 @@ def test_warm_start_gives_the_same_optimum():
     centres = X[:6].copy()
     lower, upper = np.full(6, 480.0), np.full(6, 520.0)
     cold = balanced_assign(X, np.ones(3000), centres, lower, upper)
-    warm = balanced_assign(X, np.ones(3000), centres, lower, upper, potentials=cold.potentials)
+    warm = balanced_assign(X, np.ones(3000), centres, lower, upper, potentials=cold.potentials,
+                           list_length=cold.list_length)
     cost = [float(squared(X, centres)[np.arange(3000), o.labels].sum()) for o in (cold, warm)]
     assert cost[0] == pytest.approx(cost[1], rel=1e-12)
     assert cold.steps > 50 and warm.steps <= 2  # at most ties left to settle

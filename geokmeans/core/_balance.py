@@ -18,7 +18,8 @@ __all__ = ["Balanced", "balanced_assign"]
 #: Move lists hold at most this many entries in all (k x k x m), and start with
 #: ``FIRST_LIST_LENGTH`` per pair of clusters; each refill doubles the length.
 MAX_LIST_ENTRIES = 2**22
-FIRST_LIST_LENGTH = 16
+FIRST_LIST_LENGTH = 32
+MAX_LIST_LENGTH = 256
 #: A cold start on more rows than this first solves a sample of every
 #: ``SAMPLE_STRIDE``-th row (and so on down), whose prices leave little to move.
 SAMPLE_ROWS = 20_000
@@ -31,14 +32,15 @@ class Balanced:
     ``relaxed_cost`` (the cost before rounding) and ``split_rows`` (rows that the
     relaxation split between clusters; none by count)."""
 
-    __slots__ = ("labels", "potentials", "relaxed_cost", "split_rows", "steps")
+    __slots__ = ("labels", "potentials", "relaxed_cost", "split_rows", "steps", "list_length")
 
-    def __init__(self, labels, potentials, relaxed_cost, split_rows, steps):
+    def __init__(self, labels, potentials, relaxed_cost, split_rows, steps, list_length):
         self.labels = labels
         self.potentials = potentials
         self.relaxed_cost = relaxed_cost
         self.split_rows = split_rows
         self.steps = steps
+        self.list_length = list_length  # where the next call's lists start
 
     @property
     def prices(self):
@@ -83,12 +85,8 @@ def _move_lists(X, factor, centres_t, pieces, length, amount_eps, old=None):
     if old is not None:
         old_vals, old_ids, old_heads, old_counts, old_floor, _, old_piece = old
         rows = np.flatnonzero((old_piece == -2).any(axis=1))
-        for j in np.setdiff1d(np.arange(k), rows):
-            for o in range(k):
-                h, c = old_heads[j, o], old_counts[j, o]
-                vals[j, o, :c - h] = old_vals[j, o, h:c]
-                ids[j, o, :c - h] = old_ids[j, o, h:c]
-                counts[j, o] = c - h
+        _bk.copy_move_lists(old_vals, old_ids, old_heads, old_counts,
+                            np.setdiff1d(np.arange(k), rows), vals, ids, counts)
         floor[:] = old_floor
     order = np.argsort(pieces.cluster[:used], kind="stable")
     bounds = np.searchsorted(pieces.cluster[:used][order], np.arange(k + 1))
@@ -128,10 +126,12 @@ def _sample_potentials(X, weights, centres, lower, upper, by_weight):
     return outcome.potentials
 
 
-def balanced_assign(X, weights, centres, lower, upper, *, by_weight=False, potentials=None):
+def balanced_assign(X, weights, centres, lower, upper, *, by_weight=False, potentials=None,
+                    list_length=FIRST_LIST_LENGTH):
     """Rows of ``X`` (n, d) to ``centres`` (k, d) within size limits ``lower``/``upper``
     (k,) of counts or (``by_weight``) of summed ``weights``; returns a ``Balanced``.
-    ``potentials`` from a previous call start the search near its answer."""
+    ``potentials`` and ``list_length`` from a previous call (its ``Balanced``) start the
+    search near its answer."""
     n, k = X.shape[0], centres.shape[0]
     weights = np.asarray(weights, dtype=np.float64)
     factor = np.ones(n) if by_weight else np.ascontiguousarray(weights)
@@ -153,18 +153,17 @@ def balanced_assign(X, weights, centres, lower, upper, *, by_weight=False, poten
     eps = 0.5 if not by_weight else 1e-12 * max(total, np.finfo(float).tiny)
     amount_eps = 0.5 if not by_weight else 0.0
     pieces = _Pieces(labels, amount)
-    steps = _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, excess,
-                   eps, amount_eps)
+    steps, length = _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials,
+                           excess, eps, amount_eps, list_length)
     used = int(pieces.count[0])
-    return _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps)
+    return _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps, length)
 
 
 def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, excess, eps,
-           amount_eps):
+           amount_eps, length):
     k = centres_t.shape[1]
     steps = 0
-    length = FIRST_LIST_LENGTH
-    longest = max(2, MAX_LIST_ENTRIES // (k * k))
+    longest = max(2, min(MAX_LIST_LENGTH, MAX_LIST_ENTRIES // (k * k)))
     lists = _move_lists(X, factor, centres_t, pieces, min(length, longest), amount_eps)
     while True:
         status, done = _bk.augment(X, factor, centres_t, pieces.row, pieces.cluster,
@@ -172,7 +171,7 @@ def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, 
                                    potentials, excess, eps, amount_eps, *lists, 1 << 62)
         steps += done
         if status == _bk.DONE:
-            return steps
+            return steps, length
         if status == _bk.GROW:
             pieces.grow()
         elif status == _bk.REFILL:
@@ -182,7 +181,7 @@ def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, 
             raise RuntimeError("size limits could not be met: no augmenting path left.")
 
 
-def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps):
+def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps, length):
     rows, clusters = pieces.row[:used], pieces.cluster[:used]
     amounts = pieces.amount[:used]
     d2 = ((X[rows] - centres_t.T[clusters]) ** 2).sum(axis=1)
@@ -200,7 +199,7 @@ def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps
                                    potentials[:k] - potentials[k],
                                    _kernels.chunk_starts(zero.size), own)
             labels[zero] = own
-    return Balanced(labels, potentials, relaxed, split_rows, steps)
+    return Balanced(labels, potentials, relaxed, split_rows, steps, length)
 
 
 def _round_split_rows(rows, clusters, amounts, labels):

@@ -208,13 +208,14 @@ def balanced_lloyd(source, centres, limits, max_iter, abs_tol, *, sphere_radius=
     k = centres.shape[0]
     starts = _kernels.chunk_starts(X.shape[0])
     centres = np.array(centres, dtype=np.float64, order="C")
-    labels, potentials, outcome = None, None, None
+    labels, outcome = None, None
+    warm = {}
     strict, iteration = False, 0
     for iteration in range(1, max_iter + 1):
         outcome = balanced_assign(X, weights, centres, limits.lower, limits.upper,
-                                  by_weight=limits.by_weight, potentials=potentials)
+                                  by_weight=limits.by_weight, **warm)
         new_labels = _keep_better(X, weights, centres, labels, outcome.labels, limits, starts)
-        potentials = outcome.potentials
+        warm = {"potentials": outcome.potentials, "list_length": outcome.list_length}
         changed = labels is None or bool((new_labels != labels).any())
         labels = new_labels
         sums, totals = _chunks.cluster_sums(X, weights, labels, k, starts)
@@ -232,7 +233,7 @@ def balanced_lloyd(source, centres, limits, max_iter, abs_tol, *, sphere_radius=
             break
     if not strict:
         outcome = balanced_assign(X, weights, centres, limits.lower, limits.upper,
-                                  by_weight=limits.by_weight, potentials=potentials)
+                                  by_weight=limits.by_weight, **warm)
         labels = _keep_better(X, weights, centres, labels, outcome.labels, limits, starts)
     source.update(state, _labels_state(labels))
     return centres, iteration, outcome.prices

@@ -38,6 +38,7 @@ __all__ = [
     "augment",
     "best_two_with_prices",
     "build_move_lists",
+    "copy_move_lists",
     "refresh_arcs",
 ]
 
@@ -380,3 +381,18 @@ def best_two_with_prices(X, factor, centers_t, potentials, starts, first, second
             first[i] = best_j  # OUT
             second[i] = runner_j  # OUT
             margin[i] = runner - best  # OUT
+
+
+@njit(cache=True)
+def copy_move_lists(old_vals, old_ids, old_heads, old_counts, rows, vals, ids, counts):
+    """Copy the live part (from the head) of the lists of the clusters ``rows`` into
+    longer ``vals``/``ids``/``counts``."""
+    k = old_vals.shape[0]
+    for r in range(rows.shape[0]):
+        j = rows[r]
+        for o in range(k):
+            h, c = old_heads[j, o], old_counts[j, o]
+            for t in range(h, c):
+                vals[j, o, t - h] = old_vals[j, o, t]  # OUT
+                ids[j, o, t - h] = old_ids[j, o, t]  # OUT
+            counts[j, o] = c - h  # OUT
