@@ -80,3 +80,19 @@ def test_dask_partitions(tmp_path):
     assert centroids.n_points.sum() == 50_000 and len(centroids) > 6
     page = (tmp_path / "ais_map.html").read_text()
     assert "convex hulls" in page and "of 50,000 points" in page
+
+
+@pytest.mark.slow
+def test_balanced_territories(tmp_path):
+    out = run_example("balanced_territories.py", tmp_path)
+    assert out.startswith("1,139 cities") and "balanced" in out
+    centroids = gpd.read_file(tmp_path / "territories.gpkg", layer="centroids")
+    points = gpd.read_file(tmp_path / "territories.gpkg", layer="points")
+    heaviest = points.population.max()
+    assert len(centroids) == 6 and centroids.n_points.sum() == len(points) == 1139
+    # within the limits up to less than one city's population
+    assert (centroids.weight <= centroids.size_max + heaviest).all()
+    assert (centroids.weight >= centroids.size_min - heaviest).all()
+    spread = centroids.weight.max() / centroids.weight.min()
+    assert spread < 1.2
+    assert (tmp_path / "territories.html").exists()

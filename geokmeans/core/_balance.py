@@ -20,6 +20,8 @@ __all__ = ["Balanced", "balanced_assign"]
 MAX_LIST_ENTRIES = 2**22
 FIRST_LIST_LENGTH = 32
 MAX_LIST_LENGTH = 256
+#: Passes of the local search that settles the rows split by weight limits.
+SETTLE_PASSES = 20
 #: A cold start on more rows than this first solves a sample of every
 #: ``SAMPLE_STRIDE``-th row (and so on down), whose prices leave little to move.
 SAMPLE_ROWS = 20_000
@@ -156,7 +158,8 @@ def balanced_assign(X, weights, centres, lower, upper, *, by_weight=False, poten
     steps, length = _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials,
                            excess, eps, amount_eps, list_length)
     used = int(pieces.count[0])
-    return _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps, length)
+    return _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps, length,
+                    (lower, upper))
 
 
 def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, excess, eps,
@@ -181,7 +184,8 @@ def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, 
             raise RuntimeError("size limits could not be met: no augmenting path left.")
 
 
-def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps, length):
+def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps, length,
+             limits=None):
     rows, clusters = pieces.row[:used], pieces.cluster[:used]
     amounts = pieces.amount[:used]
     d2 = ((X[rows] - centres_t.T[clusters]) ** 2).sum(axis=1)
@@ -190,6 +194,7 @@ def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps
     split_rows = np.empty(0, dtype=np.int64)
     if by_weight and used > n:
         split_rows = _round_split_rows(rows, clusters, amounts, labels)
+        _settle_split_rows(X, centres_t, rows, clusters, amounts, labels, split_rows, *limits)
     if by_weight:  # rows of zero weight weigh nothing anywhere: each to its least price
         zero = np.flatnonzero(pieces.amount[:n] <= 0)
         if zero.size:
@@ -213,3 +218,39 @@ def _round_split_rows(rows, clusters, amounts, labels):
     labels[rows[order][first]] = clusters[order][first]  # OUT
     parts = np.bincount(rows, minlength=len(labels))
     return np.flatnonzero(parts > 1)
+
+
+def _violation(total, lower, upper):
+    return max(total - upper, 0.0) + max(lower - total, 0.0)
+
+
+def _settle_split_rows(X, centres_t, rows, clusters, amounts, labels, split_rows, lower, upper):
+    """Move split rows between the clusters that held parts of them while that brings
+    the clusters' sums closer to their limits (or, as close, lowers the cost): a local
+    search over the few split rows, from the largest-part rounding."""
+    if split_rows.size == 0:
+        return
+    k = centres_t.shape[1]
+    weight = np.bincount(rows, weights=amounts, minlength=len(labels))
+    sums = np.bincount(labels, weights=weight, minlength=k)
+    candidates = {int(i): np.unique(clusters[(rows == i) & (amounts > 0)]) for i in split_rows}
+    for _ in range(SETTLE_PASSES):
+        moved = False
+        for i, options in candidates.items():
+            here, w = labels[i], weight[i]
+            d2 = ((X[i] - centres_t.T[options]) ** 2).sum(axis=1)
+            own = d2[options == here][0]
+            for there, dist in zip(options, d2, strict=True):
+                if there == here:
+                    continue
+                before = (_violation(sums[here], lower[here], upper[here])
+                          + _violation(sums[there], lower[there], upper[there]))
+                after = (_violation(sums[here] - w, lower[here], upper[here])
+                         + _violation(sums[there] + w, lower[there], upper[there]))
+                if after < before - 1e-12 * w or (after <= before and dist < own):
+                    sums[here] -= w
+                    sums[there] += w
+                    labels[i] = there  # OUT
+                    here, own, moved = there, dist, True
+        if not moved:
+            return
