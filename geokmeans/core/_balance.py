@@ -26,6 +26,9 @@ SETTLE_PASSES = 20
 #: ``SAMPLE_STRIDE``-th row (and so on down), whose prices leave little to move.
 SAMPLE_ROWS = 20_000
 SAMPLE_STRIDE = 8
+#: A warm start this far from the limits (share of the total size outside them) is
+#: compared with a sample's prices, and the nearer of the two is used.
+WARM_TOLERANCE = 0.01
 
 
 class Balanced:
@@ -110,6 +113,21 @@ def _initial_flows(sizes, potentials, lower, upper):
     return np.where(below, upper, np.where(above, lower, np.clip(sizes, lower, upper)))
 
 
+def _start(X, factor, amount, centres_t, potentials):
+    """Each row at its cluster of least reduced cost, and the clusters' sizes."""
+    n, k = X.shape[0], centres_t.shape[1]
+    labels = np.empty(n, dtype=np.int32)
+    _bk.assign_with_prices(X, factor, centres_t, potentials[:k], _kernels.chunk_starts(n),
+                           labels)
+    return labels, np.bincount(labels, weights=amount, minlength=k)
+
+
+def _violation_share(sizes, lower, upper):
+    """How much of the total size lies outside the limits, as a share of it."""
+    outside = np.maximum(sizes - upper, 0).sum() + np.maximum(lower - sizes, 0).sum()
+    return float(outside / max(sizes.sum(), np.finfo(float).tiny))
+
+
 def _sample_potentials(X, weights, centres, lower, upper, by_weight):
     """Potentials solved on every ``SAMPLE_STRIDE``-th row with the limits scaled to
     the sample (rounded outwards by count, so they stay feasible): prices are per unit
@@ -141,15 +159,19 @@ def balanced_assign(X, weights, centres, lower, upper, *, by_weight=False, poten
     total = float(amount.sum())
     centres_t = np.ascontiguousarray(centres.T)
     lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
-    if potentials is None and n > SAMPLE_ROWS and k > 1:
-        potentials = _sample_potentials(X, weights, centres, lower, upper, by_weight)
     potentials = np.zeros(k + 1) if potentials is None else np.array(potentials, dtype=float)
     potentials[:k] -= potentials[k]
     potentials[k] = 0.0
-    labels = np.empty(n, dtype=np.int32)
-    _bk.assign_with_prices(X, factor, centres_t, potentials[:k] - potentials[k],
-                           _kernels.chunk_starts(n), labels)
-    sizes = np.bincount(labels, weights=amount, minlength=k)
+    labels, sizes = _start(X, factor, amount, centres_t, potentials)
+    if n > SAMPLE_ROWS and k > 1 and _violation_share(sizes, lower, upper) > WARM_TOLERANCE:
+        # far from the limits (a cold start, or centres that moved much): a sample's
+        # prices leave sampling noise only
+        sampled = _sample_potentials(X, weights, centres, lower, upper, by_weight)
+        sampled[:k] -= sampled[k]
+        sampled[k] = 0.0
+        other, other_sizes = _start(X, factor, amount, centres_t, sampled)
+        if _violation_share(other_sizes, lower, upper) < _violation_share(sizes, lower, upper):
+            potentials, labels, sizes = sampled, other, other_sizes
     flow = _initial_flows(sizes, potentials, lower, upper)
     excess = np.append(sizes - flow, flow.sum() - total)
     eps = 0.5 if not by_weight else 1e-12 * max(total, np.finfo(float).tiny)
