@@ -185,6 +185,36 @@ def plane_to_lonlat(geom, inverse, max_segment=None):
     return _polygonal(shapely.union_all(pieces))
 
 
+def convex_cells_to_lonlat(cells, inverse, max_segment):
+    """``plane_to_lonlat`` of many polygons without holes (k,), in one pass: densified
+    and mapped together; those whose longitudes jump (across the 180° meridian) or wind
+    around a pole go through ``plane_to_lonlat`` one by one."""
+    out = np.array([shapely.Polygon()] * len(cells), dtype=object)
+    present = np.flatnonzero(~shapely.is_empty(cells))
+    if present.size == 0:
+        return out
+    dense = shapely.segmentize(cells[present], max_segment)
+    coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(dense), return_index=True)
+    last = np.append(ring[1:] != ring[:-1], True)  # each ring's closing point
+    lon, lat = inverse(coords[~last, 0], coords[~last, 1])
+    lon, lat, ring = np.asarray(lon), np.asarray(lat), ring[~last]
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        raise CRSError("a territory reaches where its projection has no lon/lat; use "
+                       "crs='sphere' or a smaller boundary.")
+    jumps = np.zeros(present.size, dtype=bool)
+    same = ring[1:] == ring[:-1]
+    np.logical_or.at(jumps, ring[1:][same], np.abs(np.diff(lon)[same]) > 180.0)
+    simple = ~jumps
+    keep = simple[ring]
+    polygons = shapely.polygons(shapely.linearrings(
+        np.column_stack([lon[keep], lat[keep]]),
+        indices=np.cumsum(simple)[ring[keep]] - 1))
+    out[present[simple]] = polygons
+    for i in np.flatnonzero(jumps):
+        out[present[i]] = plane_to_lonlat(cells[present[i]], inverse, max_segment)
+    return out
+
+
 def _polygonal(geom):
     """The polygons of ``geom`` (a Polygon, a MultiPolygon, or an empty Polygon)."""
     parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
@@ -296,9 +326,8 @@ def _planar_cells(projection, centres, prices, region):
     pad = 0.01 * (high - low).max() + 1.0
     box = shapely.box(*(low - pad), *(high + pad))
     segment = float((high - low).max() + 2 * pad) / DENSIFY_PARTS
-    inverse = _inverse_of(projection)
-    return np.array([plane_to_lonlat(cell, inverse, segment)
-                     for cell in power_cells(centres, prices, box)], dtype=object)
+    return convex_cells_to_lonlat(power_cells(centres, prices, box), _inverse_of(projection),
+                                  segment)
 
 
 def sphere_step_deg(n_clusters, bounds):
@@ -375,8 +404,18 @@ def territory_cells(model, lon, lat, boundary=None):
         cells = _sphere_cells(centres, prices, region)
     else:
         cells = _planar_cells(model.projection_, centres, prices, region)
-    clipped = shapely.intersection(cells, region)
-    return orient_ccw(made_valid(np.array([_polygonal(c) for c in clipped], dtype=object)))
+    return orient_ccw(made_valid(_clipped(cells, region)))
+
+
+def _clipped(cells, region):
+    """``cells ∩ region``, polygons only; cells inside ``region`` are kept as they are."""
+    shapely.prepare(region)
+    inside = shapely.contains_properly(region, cells)
+    out = np.array(cells, dtype=object)
+    cut = np.flatnonzero(~inside)
+    for i, piece in zip(cut, shapely.intersection(cells[cut], region), strict=True):
+        out[i] = _polygonal(piece)
+    return out
 
 
 def territories(model, lon, lat, boundary=None):
