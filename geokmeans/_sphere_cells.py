@@ -265,8 +265,8 @@ def _split_leaves(winners, slots, used, crosses):
 
 def _linearised_pieces(scores, edges, rect, label, leaves):
     """Pieces (geometries, labels) of ``leaves`` cut by their centres' scores linearised
-    at their centre points: the least of affine functions of the offset (degrees) from
-    that point. Leaves are taken in groups of the same number of centres."""
+    at their centre points: the least of affine functions of lon/lat (degrees). Leaves
+    are taken in groups of the same number of centres."""
     count = np.bincount(rect, minlength=len(edges[0]))
     start = np.concatenate([[0], np.cumsum(count)])
     geoms, labels = [], []
@@ -286,18 +286,17 @@ def _linearised_pieces(scores, edges, rect, label, leaves):
         g = scores.g[table]  # (n, m, 3)
         slopes = -_RAD * np.stack([np.einsum("nmi,ni->nm", g, d_lon),
                                    np.einsum("nmi,ni->nm", g, d_lat)], axis=2)
-        half_x, half_y = 0.5 * (east - west), 0.5 * (north - south)
-        squares = np.stack([np.column_stack([-half_x, -half_y]),
-                            np.column_stack([half_x, -half_y]),
-                            np.column_stack([half_x, half_y]),
-                            np.column_stack([-half_x, half_y])], axis=1)
-        leaf, which, pieces = lowest_affine_pieces(slopes, values.reshape(-1, m), squares)
+        # in absolute degrees, so that vertices on a side have its exact coordinate
+        intercepts = values.reshape(-1, m) - np.einsum("nmi,ni->nm", slopes,
+                                                         np.column_stack([lon, lat]))
+        squares = np.stack([np.column_stack([west, south]), np.column_stack([east, south]),
+                            np.column_stack([east, north]), np.column_stack([west, north])],
+                           axis=1)
+        leaf, which, pieces = lowest_affine_pieces(slopes, intercepts, squares)
         if leaf.size:
             sizes = np.array([len(vertices) for vertices in pieces])
-            coords = np.concatenate(pieces) + np.repeat(np.column_stack([lon, lat])[leaf],
-                                                        sizes, axis=0)
             geoms.append(shapely.polygons(shapely.linearrings(
-                coords, indices=np.repeat(np.arange(leaf.size), sizes))))
+                np.concatenate(pieces), indices=np.repeat(np.arange(leaf.size), sizes))))
             labels.append(table[leaf, which])
     if not geoms:
         return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
