@@ -207,8 +207,8 @@ PARAMETERS = {
     "csv_raw": (_BOOLEAN,),
     "partitioned": (_NONE, _BOOLEAN),
     "write": (_NONE, _Kind(lambda v: isinstance(v, Mapping),
-                           "a dict of output kind ('points', 'centroids', 'hulls', 'map') "
-                           "to path")),
+                           "a dict of output kind ('points', 'centroids', 'hulls', "
+                           "'territories', 'map') to path")),
     "outputs": (_NONE, _Kind(lambda v: hasattr(v, "commit") and hasattr(v, "check"),
                              "an io.OutputSet")),
     # explore(): maps
