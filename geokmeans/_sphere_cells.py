@@ -97,6 +97,10 @@ class _Grid:
         return (self.west + (ix * scale) * dx, self.south + (iy * scale) * dy,
                 self.west + ((ix + 1) * scale) * dx, self.south + ((iy + 1) * scale) * dy)
 
+    def leaf_deg(self):
+        """The larger side of the leaves (degrees)."""
+        return max(self.root_dx, self.root_dy) / 2.0**self.levels
+
     def half_diagonal_rad(self, level):
         return 0.5 * np.hypot(self.root_dx, self.root_dy) / 2.0**level * _RAD
 
@@ -149,9 +153,11 @@ def _in_region(region, grid, ix, iy, level, partial):
     return meets, still & meets
 
 
-def _quadtree(scores, grid, region):
+def _quadtree(scores, grid, region, max_leaves):
     """Rectangles of one centre ``[(level, ix, iy, label)]`` and leaves of several
-    ``(ix, iy, pair_rect, pair_label)`` at the last level."""
+    ``(ix, iy, pair_rect, pair_label)`` at the last level: ``grid.levels``, or an earlier
+    one (then made ``grid.levels``) when the next would hold more than ``max_leaves``
+    (halving the side about doubles the rectangles a boundary crosses)."""
     ix, iy = np.meshgrid(np.arange(grid.nx), np.arange(grid.ny), indexing="ij")
     ix, iy = ix.ravel(), iy.ravel()
     rect, label = _first_pairs(scores, grid, ix, iy)
@@ -169,7 +175,8 @@ def _quadtree(scores, grid, region):
         count = np.bincount(rect, minlength=ix.size)
         single = np.flatnonzero(count == 1)
         uniform.append((level, ix[single], iy[single], label[np.searchsorted(rect, single)]))
-        if level == grid.levels:
+        if level == grid.levels or 2 * np.count_nonzero(count > 1) > max_leaves:
+            grid.levels = level
             break
         ix, iy, rect, label, partial = _children(ix, iy, rect, label, count > 1, partial)
     leaves = np.flatnonzero(count > 1)
@@ -378,7 +385,7 @@ def _rectangles(grid, uniform, leaf_ix, leaf_iy):
                                                 indices=owner[order]))
 
 
-def sphere_power_cells(centres_m, prices_m2, region, step_deg):
+def sphere_power_cells(centres_m, prices_m2, region, step_deg, max_leaves=None):
     """Power cells on the sphere of radius ``EARTH_RADIUS_M`` as lon/lat polygons.
 
     Parameters
@@ -391,27 +398,34 @@ def sphere_power_cells(centres_m, prices_m2, region, step_deg):
         The part of the Earth wanted: the result covers it (its pieces are whole
         quadtree rectangles; clip them to ``region``).
     step_deg : float
-        Side of the quadtree's leaves (degrees); see the module's notes on accuracy.
+        Side of the quadtree's leaves (degrees), at most; see the module's notes on
+        accuracy.
+    max_leaves : int, optional
+        Stop splitting, with larger leaves, before a level would hold more leaves than
+        this (which bounds the time and the vertices).
 
     Returns
     -------
-    (k,) object array of lon/lat geometries
+    cells : (k,) object array of lon/lat geometries
         Cell ``j`` (Polygon or MultiPolygon, an empty Polygon where ``j`` wins nowhere
         near ``region``); cells do not overlap and together cover ``region``.
+    leaf_deg : float
+        The leaves' larger side (degrees), for ``boundary_error_m``.
 
     Examples
     --------
     >>> from geokmeans.projection import Projection
     >>> centres = Projection("sphere").forward([0.0, 90.0], [0.0, 0.0])
-    >>> cells = sphere_power_cells(centres, np.zeros(2), shapely.box(-10, -5, 100, 5), 0.5)
-    >>> [tuple(round(b, 6) for b in cell.bounds) for cell in cells]
-    [(-10.0, -5.0, 45.0, 5.0), (45.0, -5.0, 100.0, 5.0)]
+    >>> cells, leaf_deg = sphere_power_cells(centres, np.zeros(2), shapely.box(-10, -5, 100, 5),
+    ...                                      0.5)
+    >>> [tuple(round(b, 6) for b in cell.bounds) for cell in cells], leaf_deg <= 0.5
+    ([(-10.0, -5.0, 45.0, 5.0), (45.0, -5.0, 100.0, 5.0)], True)
     """
     scores = _Scores(np.asarray(centres_m, dtype=np.float64),
                      np.asarray(prices_m2, dtype=np.float64))
     grid = _Grid(region.bounds, step_deg)
     shapely.prepare(region)
-    uniform, leaves = _quadtree(scores, grid, region)
+    uniform, leaves = _quadtree(scores, grid, region, max_leaves or np.inf)
     geoms = [_rectangles(grid, uniform, leaves[0], leaves[1])]
     labels = [np.concatenate([label for _, _, _, label in uniform])]
     others = (np.empty(0, dtype=object), np.empty(0, dtype=np.int64))
@@ -427,7 +441,7 @@ def sphere_power_cells(centres_m, prices_m2, region, step_deg):
         cells[j] = _union(covered[j])
         if extra[j].size:
             cells[j] = shapely.union_all(np.append(extra[j], cells[j]))
-    return cells
+    return cells, grid.leaf_deg()
 
 
 def _by_label(geoms, labels, k):

@@ -37,7 +37,8 @@ from .errors import CRSError, DataTypeError, InputError
 from .projection import EARTH_RADIUS_M
 
 __all__ = ["DENSIFY_PARTS", "GLOBE_BEYOND_DEG", "MARGIN_FRACTION", "MIN_MARGIN_M",
-           "SPHERE_LEAVES", "boundary_error_m", "check_boundary", "data_region",
+           "SPHERE_LEAVES", "SPHERE_MAX_LEAVES", "boundary_error_m", "check_boundary",
+           "convex_cells_to_lonlat", "data_region", "plane_to_lonlat", "prices_of",
            "result_territories", "sphere_step_deg", "territories", "territory_cells"]
 
 #: The default region: the data's hull buffered by this fraction of its larger side ...
@@ -49,8 +50,11 @@ GLOBE_BEYOND_DEG = 80.0
 #: Planar polygons are densified to edges of at most 1/DENSIFY_PARTS of the region's extent
 #: before their vertices are mapped to lon/lat.
 DENSIFY_PARTS = 1000
-#: Sphere mode: the quadtree's step makes the cells' boundaries cross about this many leaves.
+#: Sphere mode: the quadtree's step makes the cells' boundaries cross about this many leaves
+#: (estimated from the region's size; near a pole boundaries cross more) ...
 SPHERE_LEAVES = 12_000
+#: ... and the leaves are left larger where there would be more than this many.
+SPHERE_MAX_LEAVES = 40_000
 _GLOBE = shapely.box(-180.0, -90.0, 180.0, 90.0)
 _LONLAT = CRS.from_epsg(4326)
 _EXPECTED = ("a shapely Polygon or MultiPolygon in lon/lat (EPSG:4326), or a GeoDataFrame or "
@@ -359,12 +363,13 @@ def _unwrapped(region):
 
 
 def _sphere_cells(centres, prices, region):
-    """Cells (k,) in lon/lat of the sphere mode, covering the lon/lat ``region``."""
+    """Cells (k,) in lon/lat of the sphere mode, covering the lon/lat ``region``, and the
+    side of the quadtree's leaves (degrees)."""
     region = _unwrapped(region)
     step = sphere_step_deg(len(centres), region.bounds)
+    cells, leaf_deg = sphere_power_cells(centres, prices, region, step, SPHERE_MAX_LEAVES)
     return np.array([cut_at_antimeridian(cell, True) if not cell.is_empty else cell
-                     for cell in sphere_power_cells(centres, prices, region, step)],
-                    dtype=object)
+                     for cell in cells], dtype=object), leaf_deg
 
 
 def territory_cells(model, lon, lat, boundary=None):
@@ -382,9 +387,13 @@ def territory_cells(model, lon, lat, boundary=None):
 
     Returns
     -------
-    (k,) object array
+    cells : (k,) object array
         Polygons or MultiPolygons (an empty Polygon for a cluster winning nowhere in the
         region) that do not overlap and together cover the region.
+    leaf_deg : float or None
+        Sphere mode: the side of the quadtree's leaves (degrees; the boundaries lie
+        within about ``boundary_error_m(leaf_deg)`` of the exact ones). None in
+        projected modes, where cells are exact before their edges are densified.
     """
     region = data_region(model.projection_, lon, lat)
     clip = check_boundary(boundary)
@@ -401,10 +410,10 @@ def territory_cells(model, lon, lat, boundary=None):
     centres = np.asarray(model.cluster_centers_m_, dtype=np.float64)
     prices = prices_of(model)
     if model.projection_.mode == "sphere":
-        cells = _sphere_cells(centres, prices, region)
+        cells, leaf_deg = _sphere_cells(centres, prices, region)
     else:
-        cells = _planar_cells(model.projection_, centres, prices, region)
-    return orient_ccw(made_valid(_clipped(cells, region)))
+        cells, leaf_deg = _planar_cells(model.projection_, centres, prices, region), None
+    return orient_ccw(made_valid(_clipped(cells, region))), leaf_deg
 
 
 def _clipped(cells, region):
@@ -420,10 +429,14 @@ def _clipped(cells, region):
 
 def territories(model, lon, lat, boundary=None):
     """``territory_cells`` as a GeoDataFrame (EPSG:4326): ``cluster`` (0 .. k - 1, the
-    ids of the labels) and the geometry, one row per cluster."""
-    cells = territory_cells(model, lon, lat, boundary)
-    return gpd.GeoDataFrame({"cluster": np.arange(len(cells))}, geometry=list(cells),
-                            crs="EPSG:4326")
+    ids of the labels) and the geometry, one row per cluster. In sphere mode its
+    ``attrs`` hold ``leaf_deg`` and ``boundary_error_m`` (see ``territory_cells``)."""
+    cells, leaf_deg = territory_cells(model, lon, lat, boundary)
+    table = gpd.GeoDataFrame({"cluster": np.arange(len(cells))}, geometry=list(cells),
+                             crs="EPSG:4326")
+    if leaf_deg is not None:
+        table.attrs.update(leaf_deg=leaf_deg, boundary_error_m=boundary_error_m(leaf_deg))
+    return table
 
 
 def result_territories(result, boundary=None):

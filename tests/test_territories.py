@@ -149,18 +149,19 @@ def check_sphere_probes(cells, centres, prices, lon, lat, error_m):
 def test_sphere_probes_lie_in_the_cell_of_their_least_score(seed, price_scale):
     centres, prices = sphere_centres(seed, 25, price_scale=price_scale)
     step = sphere_step_deg(25, GLOBE.bounds)
-    cells = sphere_power_cells(centres, prices, GLOBE, step)
+    cells, leaf_deg = sphere_power_cells(centres, prices, GLOBE, step)
+    assert leaf_deg <= step
     rng = np.random.default_rng(seed + 7)
     lon = rng.uniform(-180, 180, 30_000)
     lat = np.degrees(np.arcsin(rng.uniform(-1, 1, 30_000)))
-    check_sphere_probes(cells, centres, prices, lon, lat, boundary_error_m(step))
+    check_sphere_probes(cells, centres, prices, lon, lat, boundary_error_m(leaf_deg))
     assert shapely.area(cells).sum() == pytest.approx(GLOBE.area, rel=1e-9)
     assert shapely.union_all(cells).area == pytest.approx(GLOBE.area, rel=1e-9)
 
 
 def test_sphere_cells_do_not_overlap(seed):
     centres, prices = sphere_centres(seed, 15, price_scale=1e11)
-    cells = sphere_power_cells(centres, prices, GLOBE, sphere_step_deg(15, GLOBE.bounds))
+    cells, _ = sphere_power_cells(centres, prices, GLOBE, sphere_step_deg(15, GLOBE.bounds))
     overlap = sum(shapely.area(shapely.intersection(a, cells[i + 1:])).sum()
                   for i, a in enumerate(cells))
     assert overlap < 1e-9 * GLOBE.area
@@ -171,7 +172,7 @@ def test_sphere_equal_prices_are_spherical_voronoi_cells(seed):
     # boundaries are great circles: a probe's nearest centre by angle is its cell
     centres, _ = sphere_centres(seed, 10)
     step = sphere_step_deg(10, GLOBE.bounds)
-    cells = sphere_power_cells(centres, np.full(10, 7e10), GLOBE, step)
+    cells, _ = sphere_power_cells(centres, np.full(10, 7e10), GLOBE, step)
     rng = np.random.default_rng(seed)
     lon, lat = rng.uniform(-180, 180, 20_000), rng.uniform(-90, 90, 20_000)
     unit = SPHERE.forward(lon, lat) / EARTH_RADIUS_M
@@ -223,7 +224,8 @@ def test_default_margin_in_the_projected_plane():
 
 def test_one_point_gets_a_disc_of_the_least_margin():
     model = fit([10.0, 10.0], [50.0, 50.0], 1)
-    cell, = territory_cells(model, [10.0], [50.0])
+    (cell,), leaf_deg = territory_cells(model, [10.0], [50.0])
+    assert leaf_deg is None  # exact cells in a projected mode
     area_m2 = shapely.area(shapely.transform(
         cell, lambda xy: model.projection_.forward(xy[:, 0], xy[:, 1])))
     assert area_m2 == pytest.approx(np.pi * MIN_MARGIN_M**2, rel=0.01)
@@ -238,7 +240,7 @@ def test_prices_of_a_balanced_fit_are_used(seed):
     model.size_prices_ = rng.uniform(0, 3e7, 5)
     labels = np.argmin(scores(X, model.cluster_centers_m_, model.size_prices_), axis=1)
     assert (labels != model.labels_).any()  # the prices move points
-    cells = territory_cells(model, lon, lat)
+    cells, _ = territory_cells(model, lon, lat)
     inside = shapely.contains_xy(cells[labels], lon, lat)
     assert inside.mean() > 0.999
     gap = shapely.distance(cells[labels[~inside]], shapely.points(lon[~inside], lat[~inside]))
@@ -266,9 +268,9 @@ def test_sphere_territories_across_the_antimeridian(seed):
     region = data_region(model.projection_, lon, lat)
     assert region.geom_type == "MultiPolygon"
     assert shapely.union_all(geoms).area == pytest.approx(region.area, rel=1e-9)
-    step = sphere_step_deg(6, (170.0, -30.0, 200.0, -5.0))
+    assert table.attrs["boundary_error_m"] == boundary_error_m(table.attrs["leaf_deg"]) < 1.0
     check_sphere_probes(geoms, model.cluster_centers_m_, np.zeros(6), lon, lat,
-                        boundary_error_m(step))
+                        table.attrs["boundary_error_m"])
 
 
 def test_sphere_territories_around_a_pole(seed):
@@ -276,7 +278,8 @@ def test_sphere_territories_around_a_pole(seed):
     lon, lat = rng.uniform(-180.0, 180.0, 500), rng.uniform(84.5, 89.9, 500)
     model = fit(lon, lat, 5)
     assert model.crs_ == "sphere"
-    geoms = territories(model, lon, lat).geometry.to_numpy()
+    table = territories(model, lon, lat)
+    geoms = table.geometry.to_numpy()
     pole = [j for j, g in enumerate(geoms) if g.covers(shapely.Point(0.0, 90.0))]
     assert len(pole) == 1  # one cell holds the pole (and the whole line lat = 90)
     assert shapely.covers(geoms[pole[0]], shapely.LineString([(-180, 90), (180, 90)]))
@@ -284,7 +287,7 @@ def test_sphere_territories_around_a_pole(seed):
     assert region.bounds[3] == 90.0 and region.bounds[0] == -180.0
     assert shapely.union_all(geoms).area == pytest.approx(region.area, rel=1e-9)
     check_sphere_probes(geoms, model.cluster_centers_m_, np.zeros(5), lon, lat,
-                        boundary_error_m(sphere_step_deg(5, region.bounds)))
+                        table.attrs["boundary_error_m"])
 
 
 def test_world_data_get_the_globe():
