@@ -404,8 +404,8 @@ def territory_cells(model, lon, lat, boundary=None):
             raise InputError(
                 f"the boundary (lon {w:.6g} to {e:.6g}, lat {s:.6g} to {n:.6g}) does not "
                 f"meet the data (lon {dw:.6g} to {de:.6g}, lat {ds:.6g} to {dn:.6g}, with "
-                "a margin); expected a region around the clustered points, in lon/lat "
-                "(EPSG:4326) for a shapely geometry.")
+                "a margin); expected a region around the clustered points (a shapely "
+                "geometry is taken as lon/lat, EPSG:4326).")
         region = clip
     centres = np.asarray(model.cluster_centers_m_, dtype=np.float64)
     prices = prices_of(model)
