@@ -361,16 +361,13 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         the input (or an index level) with either name is an error before any work,
         never overwritten.
     write : dict, optional
-        Outputs ``{"points": path, "centroids": ..., "hulls": ..., "territories": ...,
-        "map": ...}`` (any subset, formats by extension): checked before any work,
-        written all-or-nothing.
+        Outputs ``{"points": path, ...}`` of kinds points, centroids, hulls, territories and
+        map (any subset, formats by extension; ``boundary=``: the territories' region, see
+        ``ClusterResult.territories``): checked before any work, written all-or-nothing.
     csv_raw : bool, default False
         CSV outputs of ``write``: write formula-like text as it is (see ``to_file``).
     outputs : io.OutputSet, optional
         Write the ``write`` outputs as part of this set (they appear when it commits).
-    boundary : optional
-        The region of the territories output (see ``ClusterResult.territories``),
-        checked before any work.
     **options
         Any other ``GeoKMeans`` parameter (``init``, ``crs``, ``random_state``, ...),
         checked, as every parameter is, before the data are read.
@@ -396,8 +393,7 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
                                    {"csv_raw": csv_raw, "write": write, "outputs": outputs})
     lazy, boundary = sources.is_lazy(data), check_boundary(boundary)
     source = _input_source(data, lazy)
-    plan = plan_outputs(write if write is not None else {}, source=source, dask=lazy,
-                         boundary=boundary)
+    plan = plan_outputs(write or {}, source=source, dask=lazy, boundary=boundary)
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     fit = _fit_lazy if lazy else _fit_in_memory
     result = fit(data, model, params, weights, source, csv_points, lat, lon, names)
