@@ -122,12 +122,17 @@ def _frame_boundary(frame):
     if not present.any():
         raise InputError(f"the boundary {type(frame).__name__} has no geometry ({len(geoms)} "
                          "rows, all empty or missing); expected polygons around the data.")
-    kinds = shapely.get_type_id(geoms[present].to_numpy())
-    if not np.isin(kinds, (3, 6)).all():
-        row = geoms[present].index[int(np.flatnonzero(~np.isin(kinds, (3, 6)))[0])]
-        raise DataTypeError(f"boundary row {row!r} is a {geoms[row].geom_type}; expected "
-                            "Polygon or MultiPolygon geometries.")
-    parts = geoms[present].to_numpy()
+    parts, rows = geoms[present].to_numpy(), geoms[present].index.tolist()
+    wrong = np.flatnonzero(~np.isin(shapely.get_type_id(parts), (3, 6)))
+    if wrong.size:
+        raise DataTypeError(f"boundary row {rows[wrong[0]]!r} is a "
+                            f"{parts[wrong[0]].geom_type}; expected Polygon or MultiPolygon "
+                            "geometries.")
+    invalid = np.flatnonzero(~shapely.is_valid(parts))
+    if invalid.size:
+        raise InputError(f"boundary row {rows[invalid[0]]!r} is not a valid polygon "
+                         f"({shapely.is_valid_reason(parts[invalid[0]])}); repair it first, "
+                         "e.g. with shapely.make_valid.")
     if geoms.crs.equals(_LONLAT):
         return shapely.union_all(parts)
     try:

@@ -350,6 +350,9 @@ def test_boundary_crossing_the_antimeridian_from_a_projected_crs():
     (gpd.GeoDataFrame(geometry=[], crs=4326), InputError, ["no geometry", "0 rows"]),
     (gpd.GeoSeries([shapely.box(0, 0, 1, 1), shapely.Point(1, 2)], index=["x", "y"],
                    crs=4326), DataTypeError, ["row 'y' is a Point"]),
+    (gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1),
+                                shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])],
+                      index=[7, 7], crs=3857), InputError, ["row 7 is not a valid polygon"]),
 ])
 def test_bad_boundaries_are_refused(boundary, error, needles):
     with pytest.raises(error) as caught:
