@@ -313,7 +313,10 @@ def prices_of(model):
     prices = getattr(model, "size_prices_", None)
     if prices is None:
         return np.zeros(k)
-    prices = np.asarray(prices, dtype=np.float64)
+    try:
+        prices = np.asarray(prices, dtype=np.float64)
+    except (TypeError, ValueError):
+        prices = np.full(1, np.nan)
     if prices.shape != (k,) or not np.isfinite(prices).all():
         raise InputError(f"the model's size_prices_ should be {k} finite numbers (m², one "
                          f"per cluster); got shape {prices.shape}.")
@@ -400,8 +403,8 @@ def territory_cells(model, lon, lat, boundary=None):
         within about ``boundary_error_m(leaf_deg)`` of the exact ones). None in
         projected modes, where cells are exact before their edges are densified.
     """
-    region = data_region(model.projection_, lon, lat)
     clip = check_boundary(boundary)
+    region = data_region(model.projection_, lon, lat)
     if clip is not None:
         if not shapely.intersects(clip, region):
             w, s, e, n = clip.bounds

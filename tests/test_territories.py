@@ -180,6 +180,17 @@ def test_sphere_equal_prices_are_spherical_voronoi_cells(seed):
     assert shapely.contains_xy(cells[nearest], lon, lat).mean() > 0.999
 
 
+def test_sphere_duplicate_centres_the_cheaper_or_the_first_keeps_the_cell():
+    centres = SPHERE.forward([10.0, 50.0, 50.0, 10.0, -100.0], [0.0, 20.0, 20.0, 0.0, -30.0])
+    same, _ = sphere_power_cells(centres, np.zeros(5), GLOBE, 0.5)
+    assert [cell.is_empty for cell in same] == [False, False, True, True, False]
+    cheaper, _ = sphere_power_cells(centres, np.array([0.0, 5e9, 0.0, 0.0, 0.0]), GLOBE, 0.5)
+    assert [cell.is_empty for cell in cheaper] == [False, True, False, True, False]
+    assert shapely.area(cheaper).sum() == pytest.approx(GLOBE.area, rel=1e-9)
+    (alone,), _ = sphere_power_cells(centres[:1], np.zeros(1), GLOBE, 0.5)
+    assert shapely.equals(alone, GLOBE)
+
+
 def test_sphere_boundary_error_shrinks_with_the_step():
     assert boundary_error_m(0.1) == pytest.approx(EARTH_RADIUS_M * np.radians(0.1) ** 2 / 8)
     assert boundary_error_m(0.05) == pytest.approx(boundary_error_m(0.1) / 4)
