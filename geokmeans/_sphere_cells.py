@@ -19,9 +19,12 @@ straight line through the points where the exact score difference, interpolated 
 along each side from its corners, changes sign (the same points for the two leaves
 sharing a side, so boundaries are continuous); a leaf with three or more centres (near a
 meeting point of cells), or whose corners alternate, is cut by the scores linearised at
-its centre. The boundaries are then within about ``step²/8`` radians (divided by the sine
-of the small circle's angular radius) of the exact ones: about 2.4 m for great circles at
-``step_deg = 0.1`` (see ``boundary_error_m``); a cell narrower than a leaf may be lost.
+its centre (an error of the same order). The boundaries are then within about
+``step²/8`` radians (divided by the sine of the small circle's angular radius) of the
+exact ones: about 2.4 m for great circles at ``step_deg = 0.1`` (``boundary_error_m``); a
+cell narrower than a leaf may be lost. Pieces are merged per cell by GEOS's coverage union
+(rectangles carry a vertex wherever a neighbour has a corner on their side), the few
+linearised leaves by a general union.
 """
 
 import numpy as np
@@ -324,7 +327,7 @@ def _leaf_polygons(scores, grid, leaves):
     crossing, crosses = _crossings(scores, corners, winners)
     count = np.bincount(rect, minlength=ix.size)
     other = (count > 2) | (crosses.sum(axis=1) > 2)
-    crosses[other] = False
+    crosses[other] = False  # with no corner used either: no regular piece
     slots = np.stack([corners, crossing], axis=2).reshape(-1, 8, 2)
     used = np.stack([~other[:, None].repeat(4, axis=1), crosses], axis=2).reshape(-1, 8)
     built = [_polygons(*piece) for piece in _split_leaves(winners, slots, used, crosses)]
