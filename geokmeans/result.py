@@ -390,7 +390,8 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     weights = sample_weight if sample_weight is not None else weight
     names = {"label_column": label_column, "distance_column": distance_column}
     model, params = _checked_model(n_clusters, lat, lon, options, weights, names,
-                                   {"csv_raw": csv_raw, "write": write, "outputs": outputs})
+                                   {"csv_raw": csv_raw, "write": write, "outputs": outputs,
+                                    "boundary": boundary})
     lazy, boundary = sources.is_lazy(data), check_boundary(boundary)
     source = _input_source(data, lazy)
     plan = plan_outputs(write or {}, source=source, dask=lazy, boundary=boundary)
