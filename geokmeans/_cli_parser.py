@@ -9,11 +9,12 @@ EPILOG_CLUSTER = """examples:
   geokmeans cluster ais.csv -k 5 --max-radius-m 2000 -o service_areas.gpkg --hulls hulls.geojson
   geokmeans cluster labelled.csv -k 4 --label-column group -o relabelled.csv
   geokmeans cluster airports.parquet -k 20 --crs sphere -o out.parquet
+  geokmeans cluster stores.csv -k 8 --territories zones.geojson --boundary county.gpkg
 
-outputs (-o, --centroids, --hulls, --map) are written all-or-nothing: on an error, Ctrl-C,
-SIGTERM or SIGHUP none of them appears and files they would replace are left as they were.
-They never go over the input: a file of it, a path inside an input directory or one an
-input glob would match is refused before any work.
+outputs (-o, --centroids, --hulls, --territories, --map) are written all-or-nothing: on an
+error, Ctrl-C, SIGTERM or SIGHUP none of them appears and files they would replace are left
+as they were. They never go over the input (nor the --boundary file): a file of it, a path
+inside an input directory or one an input glob would match is refused before any work.
 """
 
 EPILOG_CHOOSE = """examples:
@@ -142,6 +143,12 @@ def _add_cluster(commands):
     run.add_argument("--centroids", metavar="OUT", help="centroids with statistics (same formats)")
     run.add_argument("--hulls", metavar="OUT",
                      help="convex hull of each cluster with its statistics (same formats)")
+    run.add_argument("--territories", metavar="OUT",
+                     help="territory of each cluster: non-overlapping polygons covering the "
+                          "data's hull with a margin, or --boundary (same formats as -o)")
+    run.add_argument("--boundary", metavar="FILE",
+                     help="polygons the territories cover (GeoJSON, GeoPackage, Shapefile, "
+                          "GeoParquet; any CRS), with --territories")
     run.add_argument("--map", metavar="OUT.html", help="interactive web map (HTML)")
     run.add_argument("--label-column", default="cluster", metavar="NAME",
                      help="name of the labels column added to the points (default cluster)")

@@ -18,7 +18,8 @@ import shapely
 from ._hulls import GLOBE, HEMISPHERE_MARGIN_DEG, POINT, POLYGON, at_pole
 from .errors import GeoKMeansWarning
 
-__all__ = ["HULL_STEP_DEG", "hull_geometries"]
+__all__ = ["HULL_STEP_DEG", "around_pole", "cut_at_antimeridian", "hull_geometries", "made_valid",
+           "orient_ccw"]
 
 #: Great-circle edges of a hull are sampled at least every this many degrees of arc.
 HULL_STEP_DEG = 1.0
@@ -259,7 +260,7 @@ def _bow_points(p_xyz, q_xyz, normal, p, q):
 # -- polygons, lines and points in [-180, 180] -------------------------------------------------
 
 
-def _cut_at_antimeridian(geom, polygonal):
+def cut_at_antimeridian(geom, polygonal):
     """Pieces of ``geom`` (longitudes within 360° of each other) moved into [-180, 180]."""
     xmin, _, xmax, _ = geom.bounds
     if xmin >= -180.0 and xmax <= 180.0:
@@ -280,7 +281,7 @@ def _cut_at_antimeridian(geom, polygonal):
     return shapely.MultiPolygon(parts) if polygonal else shapely.MultiLineString(parts)
 
 
-def _around_pole(coords, winding):
+def around_pole(coords, winding):
     """The polygon of a ring around a pole (longitudes running over 360°): its path cut
     where it crosses the 180° meridian, closed along latitude ±90."""
     if winding < 0:  # make longitudes increase
@@ -298,7 +299,7 @@ def _around_pole(coords, winding):
     return shapely.Polygon(path[keep])
 
 
-def _orient_ccw(geoms):
+def orient_ccw(geoms):
     """Polygons with exterior rings counter-clockwise and holes clockwise (RFC 7946)."""
     if hasattr(shapely, "orient_polygons"):  # shapely >= 2.1
         return shapely.orient_polygons(geoms, exterior_cw=False)
@@ -316,7 +317,7 @@ def _orient_ccw(geoms):
     return np.array([one(g) for g in geoms], dtype=object)
 
 
-def _made_valid(geoms):
+def made_valid(geoms):
     """Geometries (k,) made valid where they are not (a safety net; not expected)."""
     for i in np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)):
         try:
@@ -344,11 +345,11 @@ def hull_geometries(found):
         for r, cluster in enumerate(cluster_of_ring):
             coords = rings.coords[bounds[r]:bounds[r + 1]]
             if not closed[r]:
-                hulls[cluster] = _cut_at_antimeridian(shapely.LineString(coords), False)
+                hulls[cluster] = cut_at_antimeridian(shapely.LineString(coords), False)
             elif rings.winding[r]:
-                hulls[cluster] = _around_pole(coords, rings.winding[r])
+                hulls[cluster] = around_pole(coords, rings.winding[r])
             else:
-                hulls[cluster] = _cut_at_antimeridian(shapely.Polygon(coords), True)
+                hulls[cluster] = cut_at_antimeridian(shapely.Polygon(coords), True)
     globe = np.flatnonzero(found.kind == GLOBE)
     for cluster in globe:
         hulls[cluster] = _GLOBE
@@ -357,4 +358,4 @@ def hull_geometries(found):
             f"clusters {globe.tolist()} do not fit in a hemisphere (no point lies within "
             f"{90 - HEMISPHERE_MARGIN_DEG:g}° of all their points): their convex hull is "
             "the whole globe.", GeoKMeansWarning, stacklevel=3)
-    return _orient_ccw(_made_valid(hulls))
+    return orient_ccw(made_valid(hulls))

@@ -150,6 +150,12 @@ def _is_crs_like(value):
             or hasattr(value, "to_wkt") or hasattr(value, "sphere_radius_m"))
 
 
+def _is_region(value):
+    # a shapely geometry, or a GeoDataFrame/GeoSeries (territories.check_boundary looks
+    # at what is inside)
+    return hasattr(value, "geom_type") or (hasattr(value, "geometry") and hasattr(value, "crs"))
+
+
 def _is_column_name(value):
     return isinstance(value, str) or (isinstance(value, numbers.Integral)
                                       and not isinstance(value, (bool, np.bool_)))
@@ -211,10 +217,12 @@ PARAMETERS = {
     "csv_raw": (_BOOLEAN,),
     "partitioned": (_NONE, _BOOLEAN),
     "write": (_NONE, _Kind(lambda v: isinstance(v, Mapping),
-                           "a dict of output kind ('points', 'centroids', 'hulls', 'map') "
-                           "to path")),
+                           "a dict of output kind ('points', 'centroids', 'hulls', "
+                           "'territories', 'map') to path")),
     "outputs": (_NONE, _Kind(lambda v: hasattr(v, "commit") and hasattr(v, "check"),
                              "an io.OutputSet")),
+    "boundary": (_NONE, _Kind(_is_region, "a shapely Polygon or MultiPolygon (lon/lat)",
+                              "a GeoDataFrame or GeoSeries of polygons")),
     # explore(): maps
     "max_points": (_Interval("int", 1),),
     "radius": (_Interval("real", 0, low_open=True, unit="pixels"),),

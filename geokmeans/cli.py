@@ -102,14 +102,14 @@ def build_parser():
     return _build_parser(run_cluster, run_choose_k)
 
 
-def _check_outputs(named, input_path):
+def _check_outputs(named, input_path, boundary=None):
     """Fail early (before any work) on outputs that cannot be written.
 
     ``named`` is ``[(option, path, suffixes), ...]``. Refuses an unknown extension, the
-    input file, a path inside an input directory or matched by an input glob (every file
-    a partitioned input reads is protected), two options naming the same file (any
-    spelling, links included), and a path that cannot be written, each naming the
-    option.
+    input file (or the ``boundary`` file), a path inside an input directory or matched by
+    an input glob (every file a partitioned input reads is protected), two options naming
+    the same file (any spelling, links included), and a path that cannot be written, each
+    naming the option.
     """
     from . import io
     from ._partitioned import input_paths
@@ -123,6 +123,8 @@ def _check_outputs(named, input_path):
                              f"{', '.join(s for s in suffixes if s)}{also}.")
         if io.same_file(path, input_path):
             raise UsageError(f"{option} '{path}' is the input file; choose another path.")
+        if boundary is not None and io.same_file(path, boundary):
+            raise UsageError(f"{option} '{path}' is the --boundary file; choose another path.")
         for other_option, other, _ in given[:i]:
             if io.same_file(path, other):
                 raise UsageError(f"{other_option} '{other}' and {option} '{path}' are the same "
@@ -359,10 +361,12 @@ def run_cluster(args, progress):
     _check_outputs([("-o", args.output, points_suffixes),
                     ("--centroids", args.centroids, OUTPUT_SUFFIXES),
                     ("--hulls", args.hulls, OUTPUT_SUFFIXES),
-                    ("--map", args.map, MAP_SUFFIXES)], args.input)
+                    ("--territories", args.territories, OUTPUT_SUFFIXES),
+                    ("--map", args.map, MAP_SUFFIXES)], args.input, args.boundary)
     if args.bbox is not None and args.init != "bbox":
         raise UsageError("--bbox is only used with --init bbox.")
     k, constraints = _constraint_options(args)
+    boundary = _read_boundary(args)
     options = dict(init=args.init, crs=args.crs, random_state=args.seed, dropna=args.dropna,
                    max_iter=args.max_iter, max_radius_m=args.max_radius_m,
                    verbose=int(args.verbose))
@@ -377,7 +381,7 @@ def run_cluster(args, progress):
     if data is None:
         data = args.input
     outputs = {"points": args.output, "centroids": args.centroids, "hulls": args.hulls,
-               "map": args.map}
+               "territories": args.territories, "map": args.map}
     from . import io
 
     # stdout is one of the outputs: the files appear only once the report is out too
@@ -389,7 +393,8 @@ def run_cluster(args, progress):
             result = cluster(data, k, lat=args.lat, lon=args.lon, weight=args.weight,
                              label_column=args.label_column,
                              distance_column=args.distance_column, write=outputs,
-                             csv_raw=args.csv_raw, outputs=transaction, **options)
+                             csv_raw=args.csv_raw, outputs=transaction, boundary=boundary,
+                             **options)
         finally:
             if client is not None:
                 client.close()
@@ -399,6 +404,28 @@ def run_cluster(args, progress):
             _report(result, args, elapsed, k)
             sys.stdout.flush()
     return 0
+
+
+def _read_boundary(args):
+    """The --boundary file's polygons, read and checked before any work (None without)."""
+    if args.boundary is None:
+        return None
+    if args.territories is None:
+        raise UsageError("--boundary is only used with --territories.")
+    import geopandas as gpd
+
+    from . import io
+    from .errors import GeoKMeansError
+    from .territories import check_boundary
+
+    try:
+        frame = io.read_table(args.boundary)
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise UsageError("it holds no geometry; expected polygons (GeoJSON, GeoPackage, "
+                             "Shapefile or GeoParquet).")
+        return check_boundary(frame)
+    except (GeoKMeansError, UsageError) as exc:  # what is wrong, prefixed by the option
+        raise UsageError(f"--boundary '{args.boundary}': {exc}") from None
 
 
 @contextlib.contextmanager

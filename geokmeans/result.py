@@ -8,18 +8,18 @@ from pathlib import Path
 import geopandas as gpd
 
 from . import _output, io, sources
+from ._output import plan_outputs
 from ._protected import source_entries
 from ._validation import check_choice, check_param, check_params
 from .errors import DataTypeError, InputError
 from .model import GeoKMeans
 from .stats import cluster_hulls
+from .territories import check_boundary, result_territories
 
 __all__ = ["ClusterResult", "cluster"]
 
 _WHICH = {"points": ("points",), "centroids": ("centroids",), "hulls": ("hulls",),
           "both": ("points", "centroids"), "all": ("points", "centroids", "hulls")}
-OUTPUT_KINDS = ("points", "centroids", "hulls", "map")
-MAP_SUFFIXES = (".html", ".htm")
 
 
 @dataclass
@@ -84,6 +84,15 @@ class ClusterResult:
         geoms = cluster_hulls(lon, lat, self.model.labels_[valid],
                               self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1])
         return gpd.GeoDataFrame(table, geometry=list(geoms), crs="EPSG:4326")
+
+    def territories(self, boundary=None):
+        """Territories: non-overlapping polygons, one per cluster (EPSG:4326; columns
+        ``cluster`` and geometry): the power cells of the centres with the fit's prices
+        (Voronoi cells without size limits), clipped to ``boundary`` (a shapely polygon in
+        lon/lat, or a GeoDataFrame/GeoSeries in any CRS) or by default to the data's hull
+        with a margin (for a dask result, the hull of its clusters' hulls). See
+        ``geokmeans.territories`` for the region and the accuracy."""
+        return result_territories(self, boundary)
 
     @property
     def metadata(self):
@@ -204,8 +213,8 @@ class ClusterResult:
                              "without extension or ending in .parquet.")
         return io.PARQUET_DATASET
 
-    def write(self, points=None, centroids=None, hulls=None, map=None, *, csv_raw=False,
-              map_options=None, outputs=None):
+    def write(self, points=None, centroids=None, hulls=None, map=None, *, territories=None,
+              boundary=None, csv_raw=False, map_options=None, outputs=None):
         """Write several outputs all-or-nothing: each is complete, or none appears.
 
         Parameters
@@ -214,6 +223,10 @@ class ClusterResult:
             A file for that table, in the format of its extension (see ``to_file``).
         map : str or path, optional
             An HTML map (``explore(**map_options)``).
+        territories : str or path, optional
+            A file for ``territories(boundary)`` (computed before anything is written).
+        boundary : optional
+            The territories' region (see ``territories``); only with ``territories``.
         csv_raw : bool, default False
             See ``to_file``.
         map_options : dict, optional
@@ -231,21 +244,24 @@ class ClusterResult:
         one partition at a time (see ``to_file``); a ``points`` path without extension
         is a new partitioned GeoParquet dataset directory.
         """
-        plan = _plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
-                             "map": map}, source=self.source, dask=self.is_dask)
+        plan = plan_outputs({"points": points, "centroids": centroids, "hulls": hulls,
+                             "territories": territories, "map": map}, source=self.source,
+                             dask=self.is_dask, boundary=boundary)
+        extra = {"territories": self.territories(boundary)} if territories is not None else {}
         if outputs is None:
             with io.OutputSet(protected=source_entries(self.source)) as own:
-                return self._write_plan(plan, own, csv_raw, map_options)
-        return self._write_plan(plan, outputs, csv_raw, map_options)
+                return self._write_plan(plan, own, csv_raw, map_options, extra)
+        return self._write_plan(plan, outputs, csv_raw, map_options, extra)
 
-    def _write_plan(self, plan, outputs, csv_raw, map_options):
+    def _write_plan(self, plan, outputs, csv_raw, map_options, extra):
         for kind, path, fmt in plan:
             if kind == "map":
                 page = self.explore(**(map_options or {})).get_root().render()
                 io.write_text(path, page, source_entries(self.source), outputs=outputs,
                               label="map")
             else:
-                self._write(path, (kind,), fmt, outputs=outputs, label=kind, csv_raw=csv_raw)
+                self._write(path, (kind,), fmt, outputs=outputs, label=kind, csv_raw=csv_raw,
+                            extra=extra)
 
     def _kinds(self, which, fmt, path):
         """The tables ``which`` names; several are refused for one-table formats."""
@@ -268,11 +284,12 @@ class ClusterResult:
         crs = getattr(self.points, "crs", None)
         return crs if crs is not None else "EPSG:4326"
 
-    def _write(self, path, kinds, fmt, *, outputs=None, label=None, csv_raw=False):
-        """Write the tables ``kinds`` to ``path`` in ``fmt``; the points of a dask result
-        are computed partition by partition by the writers (``_dask_writers``)."""
-        protected = source_entries(self.source)
-        tables = {kind: self._table(kind) for kind in kinds}
+    def _write(self, path, kinds, fmt, *, outputs=None, label=None, csv_raw=False, extra=None):
+        """Write the tables ``kinds`` (those in ``extra`` from there) to ``path`` in
+        ``fmt``; the points of a dask result are computed partition by partition by the
+        writers (``_dask_writers``)."""
+        protected, extra = source_entries(self.source), extra or {}
+        tables = {kind: extra[kind] if kind in extra else self._table(kind) for kind in kinds}
         where = dict(outputs=outputs, label=label, coordinate_columns=self.coordinate_columns)
         if fmt == "GeoJSON":
             _output.write_geojson(path, tables, self.metadata, protected, **where)
@@ -293,45 +310,6 @@ class ClusterResult:
         from .maps import explore
 
         return explore(self, **map_options)
-
-
-def _plan_outputs(targets, *, source=None, dask=False):
-    """Check a set of outputs before any work: ``[(kind, path, format), ...]``.
-
-    ``targets`` maps ``"points"``, ``"centroids"``, ``"hulls"`` or ``"map"`` to a path
-    (or None). Refused with an ``InputError`` naming the output: an unknown kind or
-    extension, a file that cannot be written (see ``OutputSet.check``), the input
-    file, two outputs that are the same file (any spelling, links included). For dask
-    results a points path without extension is a partitioned GeoParquet dataset
-    (``io.PARQUET_DATASET``), a directory that must not exist yet.
-    """
-    plan = []
-    for kind, path in targets.items():
-        if kind not in OUTPUT_KINDS:
-            raise InputError(f"unknown output {kind!r}; choose among "
-                             f"{', '.join(map(repr, OUTPUT_KINDS))}.")
-        if path is None:
-            continue
-        if not isinstance(path, (str, os.PathLike)):
-            raise DataTypeError(f"the {kind} output path must be a str or os.PathLike; got "
-                                f"{type(path).__name__}.")
-        if kind == "map":
-            if Path(path).suffix.lower() not in MAP_SUFFIXES:
-                raise InputError(f"map output '{path}' must end in .html or .htm.")
-            fmt = "HTML"
-        elif dask and kind == "points" and Path(path).suffix == "":
-            fmt = io.PARQUET_DATASET  # a new directory, a file per partition
-        else:
-            fmt = io.output_format(path)
-        plan.append((kind, path, fmt))
-    checker = io.OutputSet(protected=source_entries(source))
-    for i, (kind, path, fmt) in enumerate(plan):
-        checker.check(path, label=kind, directory=fmt == io.PARQUET_DATASET)
-        for other_kind, other, _ in plan[:i]:
-            if io.same_file(path, other):
-                raise InputError(f"the {other_kind} output '{other}' and the {kind} output "
-                                 f"'{path}' are the same file; give each its own path.")
-    return plan
 
 
 def _check_names(columns, label_column, distance_column, *, geometry_name=None,
@@ -363,7 +341,7 @@ def _check_names(columns, label_column, distance_column, *, geometry_name=None,
 
 def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=None,
             label_column="cluster", distance_column="distance_m", write=None, csv_raw=False,
-            outputs=None, **options):
+            outputs=None, boundary=None, **options):
     """Cluster lon/lat points in one call (and write the outputs, all or none).
 
     Parameters
@@ -381,8 +359,9 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         the input (or an index level) with either name is an error before any work,
         never overwritten.
     write : dict, optional
-        Outputs ``{"points": path, "centroids": ..., "hulls": ..., "map": ...}`` (any
-        subset, formats by extension): checked before any work, written all-or-nothing.
+        Outputs ``{"points": path, ...}`` of kinds points, centroids, hulls, territories and
+        map (any subset, formats by extension; ``boundary=``: the territories' region, see
+        ``ClusterResult.territories``): checked before any work, written all-or-nothing.
     csv_raw : bool, default False
         CSV outputs of ``write``: write formula-like text as it is (see ``to_file``).
     outputs : io.OutputSet, optional
@@ -409,16 +388,17 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     weights = sample_weight if sample_weight is not None else weight
     names = {"label_column": label_column, "distance_column": distance_column}
     model, params = _checked_model(n_clusters, lat, lon, options, weights, names,
-                                   {"csv_raw": csv_raw, "write": write, "outputs": outputs})
-    lazy = sources.is_lazy(data)
+                                   {"csv_raw": csv_raw, "write": write, "outputs": outputs,
+                                    "boundary": boundary})
+    lazy, boundary = sources.is_lazy(data), check_boundary(boundary)
     source = _input_source(data, lazy)
-    plan = _plan_outputs(write if write is not None else {}, source=source, dask=lazy)
+    plan = plan_outputs(write or {}, source=source, dask=lazy, boundary=boundary)
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     fit = _fit_lazy if lazy else _fit_in_memory
     result = fit(data, model, params, weights, source, csv_points, lat, lon, names)
     if plan:
         result.write(**{kind: path for kind, path, _ in plan}, csv_raw=csv_raw,
-                     outputs=outputs)
+                     outputs=outputs, boundary=boundary)
     return result
 
 

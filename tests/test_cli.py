@@ -20,7 +20,7 @@ from geokmeans import io as gio
 from geokmeans.stats import geodesic_distances_m
 
 from .geojson_check import check_geojson, layer_features
-from .hostile import files_under, run_cli
+from .hostile import files_under, run_cli, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 DC = ROOT / "data" / "dc_places.csv"
@@ -281,6 +281,85 @@ def test_hulls_option_every_format(tmp_path, suffix):
         assert len(layer_features(check_geojson(hulls), "hulls")) == 3
     if suffix == ".csv":
         assert back.wkt.str.startswith("POLYGON").all()
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".parquet", ".csv"])
+def test_territories_option_every_format(tmp_path, suffix):
+    source, frame = small_csv(tmp_path)
+    out = tmp_path / f"territories{suffix}"
+    code, _, err = run_cli(["cluster", source, "-k", 3, "--seed", 0, "--territories", out])
+    assert code == 0, err
+    reader = {".csv": pd.read_csv, ".parquet": gpd.read_parquet}.get(suffix, gpd.read_file)
+    back = reader(out)
+    assert list(back.cluster) == [0, 1, 2]
+    if suffix == ".geojson":
+        assert len(layer_features(check_geojson(out), "territories")) == 3
+    if suffix == ".csv":
+        assert back.wkt.str.startswith("POLYGON").all()
+    else:  # every point in one territory
+        points = gpd.points_from_xy(frame.Longitude, frame.Latitude, crs=4326)
+        assert (back.to_crs(4326).sindex.query(points, predicate="within")[0].size == 30)
+
+
+def boundary_file(folder, geometries, name="boundary.geojson", crs="EPSG:4326"):
+    path = Path(folder) / name
+    gpd.GeoDataFrame({"name": [f"b{i}" for i in range(len(geometries))]},
+                     geometry=list(geometries), crs=crs).to_file(path)
+    return path
+
+
+def test_territories_cover_the_boundary_file(tmp_path):
+    import shapely
+
+    source, _ = small_csv(tmp_path)
+    county = shapely.Point(325_000.0, 4_310_000.0).buffer(15_000.0)  # UTM 18N, metres
+    boundary = boundary_file(tmp_path, [county], "county.gpkg", crs="EPSG:32618")
+    out = tmp_path / "t.geojson"
+    code, _, err = run_cli(["cluster", source, "-k", 4, "--seed", 0, "--territories", out,
+                            "--boundary", boundary])
+    assert code == 0, err
+    back = gpd.read_file(out).to_crs(32618)
+    assert back.union_all().area == pytest.approx(county.area, rel=1e-5)
+    assert back.area.sum() == pytest.approx(county.area, rel=1e-5)
+
+
+def hostile_boundaries(folder):
+    import shapely
+
+    paris = boundary_file(folder, [shapely.box(2.2, 48.8, 2.4, 48.9)], "paris.geojson")
+    points = boundary_file(folder, [shapely.Point(-77.0, 38.9)], "points.geojson")
+    empty = Path(folder) / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}')
+    return {"paris": paris, "points": points, "empty": empty}
+
+
+@pytest.mark.parametrize("case, needles", [
+    ("no-territories", ["--boundary is only used with --territories"]),
+    ("paris", ["the boundary (lon 2.2 to 2.4", "does not meet the data"]),
+    ("points", ["points.geojson'", "is a Point", "Polygon"]),
+    ("empty", ["empty.geojson'", "no geometry"]),
+    ("csv", ["in.csv'", "holds no geometry"]),
+    ("missing", ["none.geojson", "does not exist"]),
+    ("onto-boundary", ["--territories", "is the --boundary file"]),
+])
+def test_bad_boundaries_exit_2_and_write_nothing(tmp_path, case, needles):
+    source, _ = small_csv(tmp_path)
+    files = hostile_boundaries(tmp_path)
+    files.update(csv=source, missing=tmp_path / "none.geojson")
+    territories = tmp_path / "t.geojson"
+    boundary = files.get(case, files["paris"])
+    if case == "onto-boundary":
+        territories = boundary
+    args = ["cluster", source, "-k", 3, "-o", tmp_path / "p.geojson", "--boundary", boundary]
+    if case != "no-territories":
+        args += ["--territories", territories]
+    before = snapshot(tmp_path)
+    code, _, err = run_cli(args)
+    assert code == 2, err
+    assert err.startswith("geokmeans: error: ") and err.count("\n") == 1
+    for needle in needles:
+        assert needle in err
+    assert snapshot(tmp_path) == before
 
 
 def test_cli_writes_the_hull_of_the_world(tmp_path):

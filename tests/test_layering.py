@@ -53,6 +53,9 @@ LAYERS = [
     ("projection", "_hulls", "_protected", "_tables", "_columns"),
     ("_hull_geometry", "_atomic", "_crs_lonlat"),  # _crs_lonlat: any CRS to lon/lat, checked
     ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points
+    ("_power_cells",),  # power (Laguerre) cells in a plane
+    ("_sphere_cells",),  # power cells on the sphere (a quadtree over lon/lat)
+    ("territories",),  # one polygon per cluster, clipped to a region, in lon/lat
     ("io",),
     ("_partitioned",),  # inputs in pieces (Dask reading)
     ("_dask_writers",),

@@ -2,8 +2,10 @@
 
 import inspect
 
+import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from pyproj import CRS
 
 import geokmeans as gk
@@ -71,6 +73,9 @@ TABLE = [
     ("csv_raw", [True, False], [("yes", DataTypeError), (1, DataTypeError)]),
     ("partitioned", [None, True, False], [("yes", DataTypeError), (1, DataTypeError)]),
     ("write", [None, {"points": "p.csv"}], [("p.csv", DataTypeError), (["p.csv"], DataTypeError)]),
+    ("boundary", [None, shapely.box(0, 0, 1, 1), gpd.GeoSeries([shapely.box(0, 0, 1, 1)]),
+                  gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)])],
+     [("area.geojson", DataTypeError), ([[0, 0], [1, 1]], DataTypeError), (5, DataTypeError)]),
     ("max_points", [1, 20_000], [(0, InputError), (None, DataTypeError), (2.5, DataTypeError)]),
     ("radius", [0.5, 3], [(0, InputError), (float("nan"), InputError), ("3", DataTypeError)]),
     ("hulls", [True, False], [("yes", DataTypeError), (None, DataTypeError)]),
