@@ -190,16 +190,18 @@ def _add_piece(j, q, row, X, factor, centers_t, vals, ids, heads, counts, floor,
     for o in range(k):
         if o == j:
             continue
+        delta = factor[row] * (buf[o] - buf[j])
         h = heads[j, o]
-        if h > 0:  # drop the skipped head first, to make room
-            count = counts[j, o]
+        count = counts[j, o]
+        if count == m and h > 0 and delta < vals[j, o, m - 1]:
+            # full, with a consumed head: drop the head to make room (only then)
             for t in range(h, count):
                 vals[j, o, t - h] = vals[j, o, t]  # OUT
                 ids[j, o, t - h] = ids[j, o, t]  # OUT
-            counts[j, o] = count - h  # OUT
+            count -= h
+            counts[j, o] = count  # OUT
             heads[j, o] = 0  # OUT
-        delta = factor[row] * (buf[o] - buf[j])
-        count = counts[j, o]
+            h = 0
         if count == m:
             if delta >= vals[j, o, m - 1]:
                 floor[j, o] = min(floor[j, o], delta)  # OUT
@@ -209,7 +211,7 @@ def _add_piece(j, q, row, X, factor, centers_t, vals, ids, heads, counts, floor,
         else:
             pos = count
             counts[j, o] = count + 1  # OUT
-        while pos > 0 and vals[j, o, pos - 1] > delta:
+        while pos > h and vals[j, o, pos - 1] > delta:
             vals[j, o, pos] = vals[j, o, pos - 1]  # OUT
             ids[j, o, pos] = ids[j, o, pos - 1]  # OUT
             pos -= 1
