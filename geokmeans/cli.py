@@ -270,7 +270,8 @@ def _constraint_options(args):
             raise UsageError("--fixed-column needs --centres-file (it names one of its "
                              "columns).")
         if k is None:
-            raise UsageError("-k is required (or give --centres-file: one cluster per centre).")
+            raise UsageError("-k/--k is required (or give --centres-file: one cluster per "
+                             "centre).")
     else:
         frame, centres = _read_centres(args)
         if k is None:
