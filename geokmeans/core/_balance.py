@@ -20,6 +20,8 @@ __all__ = ["Balanced", "balanced_assign"]
 MAX_LIST_ENTRIES = 2**22
 FIRST_LIST_LENGTH = 32
 MAX_LIST_LENGTH = 256
+#: Lists of at least this many clusters are built in parallel (fewer: in this thread).
+PARALLEL_ROWS = 4
 #: Passes of the local search that settles the rows split by weight limits.
 SETTLE_PASSES = 20
 #: A cold start on more rows than this first solves a sample of every
@@ -75,33 +77,67 @@ class _Pieces:
         self.amount = np.concatenate([self.amount, np.zeros(extra)])
 
 
-def _move_lists(X, factor, centres_t, pieces, length, amount_eps, old=None):
-    """The move lists of every pair of clusters, ``length`` long, and each pair's least
-    piece: ``(vals, ids, heads, counts, floor, arc_val, arc_piece)`` for
-    ``_bk.augment``. With ``old`` lists, only the clusters with a list that ran out
-    are rebuilt (the others are copied): the refills follow the flow."""
-    k = centres_t.shape[1]
-    used = int(pieces.count[0])
-    vals = np.empty((k, k, length))
-    ids = np.empty((k, k, length), dtype=np.int64)
-    counts = np.zeros((k, k), dtype=np.int64)
-    floor = np.full((k, k), np.inf)
-    rows = np.arange(k)
-    if old is not None:
-        old_vals, old_ids, old_heads, old_counts, old_floor, _, old_piece = old
-        rows = np.flatnonzero((old_piece == -2).any(axis=1))
-        _bk.copy_move_lists(old_vals, old_ids, old_heads, old_counts,
-                            np.setdiff1d(np.arange(k), rows), vals, ids, counts)
-        floor[:] = old_floor
-    order = np.argsort(pieces.cluster[:used], kind="stable")
-    bounds = np.searchsorted(pieces.cluster[:used][order], np.arange(k + 1))
-    _bk.build_move_lists(X, factor, centres_t, pieces.row, pieces.amount, order, bounds, rows,
-                         vals, ids, counts, floor)
-    heads = np.zeros((k, k), dtype=np.int64)
-    arc_val, arc_piece = np.empty((k, k)), np.empty((k, k), dtype=np.int64)
-    _bk.refresh_arcs(vals, ids, heads, counts, floor, pieces.cluster, pieces.amount,
-                     amount_eps, arc_val, arc_piece)
-    return vals, ids, heads, counts, floor, arc_val, arc_piece
+class _Lists:
+    """The move lists of the clusters built so far, each pair's least piece, and for the
+    clusters not built yet a lower bound per pair from their bounding box: lists are
+    built only for the clusters that shortest paths leave from."""
+
+    def __init__(self, X, factor, centres_t, pieces, length, amount_eps):
+        k, d = centres_t.shape[1], centres_t.shape[0]
+        self.X, self.factor, self.centres_t = X, factor, centres_t
+        self.pieces, self.amount_eps, self.length = pieces, amount_eps, length
+        self.vals, self.ids = np.empty((k, k, length)), np.empty((k, k, length), dtype=np.int64)
+        self.heads, self.counts = np.zeros((k, k), dtype=np.int64), np.zeros((k, k), np.int64)
+        self.floor = np.full((k, k), np.inf)
+        self.arc_val = np.full((k, k), np.inf)
+        self.arc_piece = np.full((k, k), -1, dtype=np.int64)
+        self.built, self.need = np.zeros(k, dtype=bool), np.zeros(k, dtype=bool)
+        used = int(pieces.count[0])
+        self.box = np.empty((k, 2, d))
+        _bk.cluster_boxes(X, pieces.row, pieces.cluster, pieces.amount, used, self.box)
+        live = pieces.amount[:used] > 0
+        f = factor[pieces.row[:used][live]] if live.any() else np.ones(1)
+        self.factor_range = np.array([f.min(), f.max()])
+        _bk.lazy_rows(np.arange(k), centres_t, self.box, self.factor_range, self.arc_val,
+                      self.arc_piece)
+
+    def arrays(self):
+        return (self.vals, self.ids, self.heads, self.counts, self.floor, self.arc_val,
+                self.arc_piece, self.built, self.box, self.factor_range, self.need)
+
+    def build(self, rows):
+        """Build (or rebuild) the lists of the clusters ``rows``."""
+        k = self.centres_t.shape[1]
+        pieces, used = self.pieces, int(self.pieces.count[0])
+        want = np.zeros(k, dtype=bool)
+        want[rows] = True
+        order, bounds = np.empty(used, dtype=np.int64), np.empty(k + 1, dtype=np.int64)
+        _bk.members_of(pieces.cluster, pieces.amount, used, want, order, bounds)
+        build = _bk.build_move_lists if len(rows) >= PARALLEL_ROWS else _bk.build_few_move_lists
+        build(self.X, self.factor, self.centres_t, pieces.row, pieces.amount, order, bounds, rows,
+              self.vals, self.ids, self.counts, self.floor)
+        self.heads[rows] = 0
+        self.built[rows] = True
+        self.need[rows] = False
+        _bk.refresh_arcs(rows, self.vals, self.ids, self.heads, self.counts, self.floor,
+                         pieces.cluster, pieces.amount, self.amount_eps, self.arc_val,
+                         self.arc_piece)
+
+    def refill(self, length):
+        """Longer lists: rebuild the clusters whose list ran out, copy the other built
+        ones."""
+        k = self.centres_t.shape[1]
+        rows = np.flatnonzero((self.arc_piece == -2).any(axis=1))
+        if length != self.length:
+            vals = np.empty((k, k, length))
+            ids = np.empty((k, k, length), dtype=np.int64)
+            counts = np.zeros((k, k), dtype=np.int64)
+            kept = np.flatnonzero(self.built & ~np.isin(np.arange(k), rows))
+            _bk.copy_move_lists(self.vals, self.ids, self.heads, self.counts, kept, vals, ids,
+                                counts)
+            self.heads[kept] = 0
+            self.vals, self.ids, self.counts, self.length = vals, ids, counts, length
+        self.build(rows)
 
 
 def _initial_flows(sizes, potentials, lower, upper):
@@ -189,19 +225,21 @@ def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, 
     k = centres_t.shape[1]
     steps = 0
     longest = max(2, min(MAX_LIST_LENGTH, MAX_LIST_ENTRIES // (k * k)))
-    lists = _move_lists(X, factor, centres_t, pieces, min(length, longest), amount_eps)
+    lists = _Lists(X, factor, centres_t, pieces, min(length, longest), amount_eps)
     while True:
         status, done = _bk.augment(X, factor, centres_t, pieces.row, pieces.cluster,
                                    pieces.amount, pieces.count, sizes, flow, lower, upper,
-                                   potentials, excess, eps, amount_eps, *lists, 1 << 62)
+                                   potentials, excess, eps, amount_eps, *lists.arrays(),
+                                   1 << 62)
         steps += done
         if status == _bk.DONE:
-            return steps, length
+            return steps, lists.length
         if status == _bk.GROW:
             pieces.grow()
+        elif status == _bk.BUILD:
+            lists.build(np.flatnonzero(lists.need))
         elif status == _bk.REFILL:
-            length = min(2 * length, longest)
-            lists = _move_lists(X, factor, centres_t, pieces, length, amount_eps, lists)
+            lists.refill(min(2 * lists.length, longest))
         else:  # STUCK: refused before any work by the callers' feasibility check
             raise RuntimeError("size limits could not be met: no augmenting path left.")
 

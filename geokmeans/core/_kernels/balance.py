@@ -29,6 +29,7 @@ from numba import njit, prange
 from ._common import _all_sqdist
 
 __all__ = [
+    "BUILD",
     "DONE",
     "GROW",
     "LIMIT",
@@ -37,13 +38,17 @@ __all__ = [
     "assign_with_prices",
     "augment",
     "best_two_with_prices",
+    "build_few_move_lists",
     "build_move_lists",
+    "cluster_boxes",
     "copy_move_lists",
+    "lazy_rows",
+    "members_of",
     "refresh_arcs",
 ]
 
 # statuses of ``augment``
-DONE, REFILL, GROW, STUCK, LIMIT = 0, 1, 2, 3, 4
+DONE, REFILL, GROW, STUCK, LIMIT, BUILD = 0, 1, 2, 3, 4, 5
 
 
 @njit(parallel=True, cache=True)
@@ -70,44 +75,74 @@ def build_move_lists(X, factor, centers_t, piece_row, piece_amount, order, bound
     """For each pair of clusters (j, o): the ``m`` pieces of cluster j of least
     ``delta`` towards o (ties: lower piece), sorted, into ``vals``/``ids`` (k, k, m) and
     ``counts`` (k, k); ``floor`` (k, k) is a lower bound on ``delta`` of the pieces
-    left out (inf when none is), for the clusters j of ``rows`` only.
+    left out (inf when none is), for the clusters j of ``rows`` only, in parallel.
     ``order[bounds[j]:bounds[j + 1]]`` are the pieces of cluster j; pieces of zero
     amount are skipped. Linear in the pieces per pair (a selection, then a sort of the
     ``m`` kept)."""
+    for r in prange(rows.shape[0]):
+        _build_row(rows[r], X, factor, centers_t, piece_row, piece_amount, order, bounds, vals,
+                   ids, counts, floor)
+
+
+@njit(cache=True)
+def build_few_move_lists(X, factor, centers_t, piece_row, piece_amount, order, bounds, rows,
+                         vals, ids, counts, floor):
+    """``build_move_lists`` in this thread: for a few clusters, waking the parallel
+    threads costs more than the work."""
+    for r in range(rows.shape[0]):
+        _build_row(rows[r], X, factor, centers_t, piece_row, piece_amount, order, bounds, vals,
+                   ids, counts, floor)
+
+
+@njit(cache=True)
+def _build_row(j, X, factor, centers_t, piece_row, piece_amount, order, bounds, vals, ids,
+               counts, floor):
     k = centers_t.shape[1]
     d = centers_t.shape[0]
     m = vals.shape[2]
-    for r in prange(rows.shape[0]):
-        j = rows[r]
-        members = order[bounds[j]:bounds[j + 1]]
-        keep = np.empty(members.shape[0], dtype=np.int64)
-        n_keep = 0
-        for t in range(members.shape[0]):
-            if piece_amount[members[t]] > 0.0:
-                keep[n_keep] = members[t]
-                n_keep += 1
-        own = np.empty(n_keep)
+    members = order[bounds[j]:bounds[j + 1]]
+    keep = np.empty(members.shape[0], dtype=np.int64)
+    n_keep = 0
+    for t in range(members.shape[0]):
+        if piece_amount[members[t]] > 0.0:
+            keep[n_keep] = members[t]
+            n_keep += 1
+    own = np.empty(n_keep)
+    for t in range(n_keep):
+        i = piece_row[keep[t]]
+        total = 0.0
+        for f in range(d):
+            diff = X[i, f] - centers_t[f, j]
+            total += diff * diff
+        own[t] = total
+    delta = np.empty(n_keep)
+    for o in range(k):
+        if o == j:
+            counts[j, o] = 0  # OUT
+            floor[j, o] = np.inf  # OUT
+            continue
         for t in range(n_keep):
             i = piece_row[keep[t]]
             total = 0.0
             for f in range(d):
-                diff = X[i, f] - centers_t[f, j]
+                diff = X[i, f] - centers_t[f, o]
                 total += diff * diff
-            own[t] = total
-        delta = np.empty(n_keep)
-        for o in range(k):
-            if o == j:
-                counts[j, o] = 0  # OUT
-                floor[j, o] = np.inf  # OUT
-                continue
-            for t in range(n_keep):
-                i = piece_row[keep[t]]
-                total = 0.0
-                for f in range(d):
-                    diff = X[i, f] - centers_t[f, o]
-                    total += diff * diff
-                delta[t] = factor[i] * (total - own[t])
-            _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, o)
+            delta[t] = factor[i] * (total - own[t])
+        _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, o)
+
+
+@njit(cache=True)
+def cluster_boxes(X, piece_row, piece_cluster, piece_amount, n_pieces, box):
+    """Each cluster's bounding box ``box`` (k, 2, d) of its pieces of positive amount
+    (lows > highs when it has none)."""
+    box[:, 0, :] = np.inf  # OUT
+    box[:, 1, :] = -np.inf  # OUT
+    for q in range(n_pieces):
+        if piece_amount[q] > 0.0:
+            j, i = piece_cluster[q], piece_row[q]
+            for f in range(X.shape[1]):
+                box[j, 0, f] = min(box[j, 0, f], X[i, f])  # OUT
+                box[j, 1, f] = max(box[j, 1, f], X[i, f])  # OUT
 
 
 @njit(cache=True)
@@ -167,11 +202,12 @@ def _refresh_arc(j, o, vals, ids, heads, counts, floor, piece_cluster, piece_amo
 
 
 @njit(cache=True)
-def refresh_arcs(vals, ids, heads, counts, floor, piece_cluster, piece_amount, eps, arc_val,
-                 arc_piece):
-    """``_refresh_arc`` for every pair (after the lists are built)."""
+def refresh_arcs(rows, vals, ids, heads, counts, floor, piece_cluster, piece_amount, eps,
+                 arc_val, arc_piece):
+    """``_refresh_arc`` for every pair from the clusters ``rows`` (lists just built)."""
     k = vals.shape[0]
-    for j in range(k):
+    for r in range(rows.shape[0]):
+        j = rows[r]
         for o in range(k):
             if o == j:
                 arc_val[j, o] = np.inf  # OUT
@@ -179,6 +215,42 @@ def refresh_arcs(vals, ids, heads, counts, floor, piece_cluster, piece_amount, e
             else:
                 _refresh_arc(j, o, vals, ids, heads, counts, floor, piece_cluster,
                              piece_amount, eps, arc_val, arc_piece)
+
+
+@njit(cache=True)
+def _lazy_row(j, centers_t, box, factor_range, arc_val, arc_piece):
+    """Lower bounds on the least move from cluster j (lists not built): a move from j to
+    o costs ``f * (|c_o|² - |c_j|² - 2 x.(c_o - c_j))``, linear in the row x, so its least
+    value over cluster j's bounding box ``box[j]`` ((2, d): lows, highs; empty when
+    lows > highs) bounds it from below, as does the range of ``f`` (``factor_range``).
+    Marked -3: a path through such a pair builds cluster j's lists first."""
+    k, d = centers_t.shape[1], centers_t.shape[0]
+    for o in range(k):
+        if o == j:
+            continue
+        if box[j, 0, 0] > box[j, 1, 0]:
+            arc_val[j, o] = np.inf  # OUT
+            arc_piece[j, o] = -1  # OUT
+            continue
+        low = 0.0
+        scale = 0.0
+        for f in range(d):
+            co, cj = centers_t[f, o], centers_t[f, j]
+            b = co - cj
+            x = box[j, 1, f] if b > 0 else box[j, 0, f]
+            low += co * co - cj * cj - 2.0 * x * b
+            scale += co * co + cj * cj + 2.0 * abs(b) * max(abs(box[j, 0, f]),
+                                                          abs(box[j, 1, f]))
+        low -= 1e-9 * scale  # the rounding of the exact differences of squares
+        arc_val[j, o] = factor_range[0] * low if low >= 0 else factor_range[1] * low  # OUT
+        arc_piece[j, o] = -3  # OUT
+
+
+@njit(cache=True)
+def lazy_rows(rows, centers_t, box, factor_range, arc_val, arc_piece):
+    """``_lazy_row`` for each cluster of ``rows``."""
+    for r in range(rows.shape[0]):
+        _lazy_row(rows[r], centers_t, box, factor_range, arc_val, arc_piece)
 
 
 @njit(cache=True)
@@ -246,7 +318,7 @@ def _dijkstra(k, potentials, excess, flow, lower, upper, eps, arc_val, arc_piece
                 q = arc_piece[u, v]
                 if q == -2:
                     return -2
-                if q < 0:
+                if q == -1:
                     continue
                 cand = dist[u] + max(arc_val[u, v] + potentials[u] - potentials[v], 0.0)
                 if cand < dist[v]:
@@ -288,12 +360,15 @@ def _bottleneck(target, pred, pred_piece, piece_amount, flow, lower, upper, exce
 @njit(cache=True)
 def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_pieces, sizes,
             flow, lower, upper, potentials, excess, eps, amount_eps, vals, ids, heads, counts,
-            floor, arc_val, arc_piece, max_steps):
+            floor, arc_val, arc_piece, built, box, factor_range, need, max_steps):
     """Successive shortest paths until no node has excess (``DONE``), a list must be
     refilled (``REFILL``), the piece arrays are full (``GROW``), no path exists
     (``STUCK``: infeasible limits) or ``max_steps`` augmentations are done (``LIMIT``).
     Updates everything in place; ``n_pieces`` is a (1,) array; ``arc_val``/``arc_piece``
-    hold each pair's least piece (``refresh_arcs``). Returns ``(status, steps)``."""
+    hold each pair's least piece (``refresh_arcs``), or for clusters not ``built`` a lower
+    bound (``lazy_rows``): a shortest path through such a pair marks its cluster in
+    ``need`` and returns ``BUILD`` (the path is exact, so shortest, once every pair on it
+    is built). Returns ``(status, steps)``."""
     k = centers_t.shape[1]
     T = k
     dist = np.empty(k + 1)
@@ -311,6 +386,16 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
                 if excess[v] > eps:
                     return STUCK, steps
             return DONE, steps
+        lazy = False
+        v = target
+        while pred[v] >= 0:
+            u = pred[v]
+            if u < T and v < T and pred_piece[v] == -3:
+                need[u] = True  # OUT
+                lazy = True
+            v = u
+        if lazy:
+            return BUILD, steps
         if n_pieces[0] + k + 1 > piece_row.shape[0]:
             return GROW, steps
         theta, source = _bottleneck(target, pred, pred_piece, piece_amount, flow, lower, upper,
@@ -325,7 +410,7 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
                     piece_cluster[q] = v  # OUT
                     moved = q
                     for o in range(k):  # arcs whose least piece was q
-                        if arc_piece[u, o] == q:
+                        if built[u] and arc_piece[u, o] == q:
                             _refresh_arc(u, o, vals, ids, heads, counts, floor, piece_cluster,
                                          piece_amount, amount_eps, arc_val, arc_piece)
                 else:
@@ -337,12 +422,18 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
                     n_pieces[0] += 1  # OUT
                 sizes[u] -= theta  # OUT
                 sizes[v] += theta  # OUT
-                _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts,
-                           floor, buf)
-                for o in range(k):
-                    if o != v:
-                        _refresh_arc(v, o, vals, ids, heads, counts, floor, piece_cluster,
-                                     piece_amount, amount_eps, arc_val, arc_piece)
+                for f in range(X.shape[1]):  # the bounding box keeps every member
+                    box[v, 0, f] = min(box[v, 0, f], X[row, f])  # OUT
+                    box[v, 1, f] = max(box[v, 1, f], X[row, f])  # OUT
+                if built[v]:
+                    _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts,
+                               floor, buf)
+                    for o in range(k):
+                        if o != v:
+                            _refresh_arc(v, o, vals, ids, heads, counts, floor, piece_cluster,
+                                         piece_amount, amount_eps, arc_val, arc_piece)
+                else:
+                    _lazy_row(v, centers_t, box, factor_range, arc_val, arc_piece)
             elif v == T:
                 flow[u] += theta  # OUT
             else:
@@ -398,3 +489,25 @@ def copy_move_lists(old_vals, old_ids, old_heads, old_counts, rows, vals, ids, c
                 vals[j, o, t - h] = old_vals[j, o, t]  # OUT
                 ids[j, o, t - h] = old_ids[j, o, t]  # OUT
             counts[j, o] = c - h  # OUT
+
+
+@njit(cache=True)
+def members_of(piece_cluster, piece_amount, n_pieces, want, order, bounds):
+    """The pieces (of positive amount) of the clusters marked in ``want`` (k,), grouped
+    by cluster in increasing order into ``order``, with ``order[bounds[j]:bounds[j + 1]]``
+    those of cluster j (empty for the others): one pass, no sort."""
+    k = want.shape[0]
+    counts = np.zeros(k + 1, dtype=np.int64)
+    for q in range(n_pieces):
+        j = piece_cluster[q]
+        if want[j] and piece_amount[q] > 0.0:
+            counts[j + 1] += 1
+    for j in range(k):
+        counts[j + 1] += counts[j]
+        bounds[j] = counts[j]  # OUT
+    bounds[k] = counts[k]  # OUT
+    for q in range(n_pieces):
+        j = piece_cluster[q]
+        if want[j] and piece_amount[q] > 0.0:
+            order[counts[j]] = q  # OUT
+            counts[j] += 1
