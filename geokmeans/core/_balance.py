@@ -20,8 +20,6 @@ __all__ = ["Balanced", "balanced_assign"]
 MAX_LIST_ENTRIES = 2**22
 FIRST_LIST_LENGTH = 32
 MAX_LIST_LENGTH = 256
-#: Lists of at least this many clusters are built in parallel (fewer: in this thread).
-PARALLEL_ROWS = 4
 #: Passes of the local search that settles the rows split by weight limits.
 SETTLE_PASSES = 20
 #: A cold start on more rows than this first solves a sample of every
@@ -30,7 +28,7 @@ SAMPLE_ROWS = 20_000
 SAMPLE_STRIDE = 8
 #: A warm start this far from the limits (share of the total size outside them) is
 #: compared with a sample's prices, and the nearer of the two is used.
-WARM_TOLERANCE = 0.01
+WARM_TOLERANCE = 0.05
 
 
 class Balanced:
@@ -68,6 +66,7 @@ class _Pieces:
         self.cluster[:n] = labels
         self.amount = np.zeros(capacity)
         self.amount[:n] = amount
+        self.moved = np.zeros(capacity, dtype=bool)  # moved since the lists' index
         self.count = np.array([n], dtype=np.int64)
 
     def grow(self):
@@ -75,12 +74,13 @@ class _Pieces:
         self.row = np.concatenate([self.row, np.empty(extra, dtype=np.int64)])
         self.cluster = np.concatenate([self.cluster, np.empty(extra, dtype=np.int32)])
         self.amount = np.concatenate([self.amount, np.zeros(extra)])
+        self.moved = np.concatenate([self.moved, np.zeros(extra, dtype=bool)])
 
 
 class _Lists:
-    """The move lists of the clusters built so far, each pair's least piece, and for the
-    clusters not built yet a lower bound per pair from their bounding box: lists are
-    built only for the clusters that shortest paths leave from."""
+    """The move lists of the pairs of clusters built so far, each pair's least piece,
+    and for the other pairs a lower bound from the leaving cluster's bounding box: a
+    list is built only for a pair a shortest path uses."""
 
     def __init__(self, X, factor, centres_t, pieces, length, amount_eps):
         k, d = centres_t.shape[1], centres_t.shape[0]
@@ -91,53 +91,65 @@ class _Lists:
         self.floor = np.full((k, k), np.inf)
         self.arc_val = np.full((k, k), np.inf)
         self.arc_piece = np.full((k, k), -1, dtype=np.int64)
-        self.built, self.need = np.zeros(k, dtype=bool), np.zeros(k, dtype=bool)
+        self.built, self.need = np.zeros((k, k), dtype=bool), np.zeros((k, k), dtype=bool)
         used = int(pieces.count[0])
         self.box = np.empty((k, 2, d))
         _bk.cluster_boxes(X, pieces.row, pieces.cluster, pieces.amount, used, self.box)
         live = pieces.amount[:used] > 0
         f = factor[pieces.row[:used][live]] if live.any() else np.ones(1)
         self.factor_range = np.array([f.min(), f.max()])
-        _bk.lazy_rows(np.arange(k), centres_t, self.box, self.factor_range, self.arc_val,
-                      self.arc_piece)
+        _bk.lazy_pairs(self.built, centres_t, self.box, self.factor_range, self.arc_val,
+                       self.arc_piece)
+        self.log = np.empty(max(4096, used // 4), dtype=np.int64)
+        self.n_log = np.zeros(1, dtype=np.int64)
+        self.reindex()
+
+    def reindex(self):
+        """Index the pieces by cluster (one sort); the log of moves starts empty."""
+        k, pieces = self.centres_t.shape[1], self.pieces
+        used = int(pieces.count[0])
+        self.order = np.argsort(pieces.cluster[:used], kind="stable")
+        self.bounds = np.searchsorted(pieces.cluster[:used][self.order], np.arange(k + 1))
+        pieces.moved[:] = False
+        self.n_log[0] = 0
 
     def arrays(self):
         return (self.vals, self.ids, self.heads, self.counts, self.floor, self.arc_val,
-                self.arc_piece, self.built, self.box, self.factor_range, self.need)
+                self.arc_piece, self.built, self.box, self.factor_range, self.need,
+                self.pieces.moved, self.log, self.n_log)
 
-    def build(self, rows):
-        """Build (or rebuild) the lists of the clusters ``rows``."""
-        k = self.centres_t.shape[1]
-        pieces, used = self.pieces, int(self.pieces.count[0])
-        want = np.zeros(k, dtype=bool)
-        want[rows] = True
-        order, bounds = np.empty(used, dtype=np.int64), np.empty(k + 1, dtype=np.int64)
-        _bk.members_of(pieces.cluster, pieces.amount, used, want, order, bounds)
-        build = _bk.build_move_lists if len(rows) >= PARALLEL_ROWS else _bk.build_few_move_lists
-        build(self.X, self.factor, self.centres_t, pieces.row, pieces.amount, order, bounds, rows,
-              self.vals, self.ids, self.counts, self.floor)
-        self.heads[rows] = 0
-        self.built[rows] = True
-        self.need[rows] = False
-        _bk.refresh_arcs(rows, self.vals, self.ids, self.heads, self.counts, self.floor,
+    def build(self, pairs):
+        """Build (or rebuild) the lists of ``pairs`` (P, 2)."""
+        pieces = self.pieces
+        pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]  # each cluster's pieces once
+        _bk.build_pairs(self.X, self.factor, self.centres_t, pieces.row, pieces.cluster,
+                        pieces.amount, self.order, self.bounds, pieces.moved, self.log,
+                        int(self.n_log[0]), pairs, self.vals, self.ids, self.counts,
+                        self.floor)
+        self.heads[pairs[:, 0], pairs[:, 1]] = 0
+        self.built[pairs[:, 0], pairs[:, 1]] = True
+        self.need[pairs[:, 0], pairs[:, 1]] = False
+        _bk.refresh_arcs(pairs, self.vals, self.ids, self.heads, self.counts, self.floor,
                          pieces.cluster, pieces.amount, self.amount_eps, self.arc_val,
                          self.arc_piece)
 
+    def build_needed(self):
+        self.build(np.argwhere(self.need))
+
     def refill(self, length):
-        """Longer lists: rebuild the clusters whose list ran out, copy the other built
-        ones."""
+        """Longer lists: rebuild the pairs whose list ran out, copy the other built ones."""
         k = self.centres_t.shape[1]
-        rows = np.flatnonzero((self.arc_piece == -2).any(axis=1))
+        empty = self.arc_piece == -2
         if length != self.length:
             vals = np.empty((k, k, length))
             ids = np.empty((k, k, length), dtype=np.int64)
             counts = np.zeros((k, k), dtype=np.int64)
-            kept = np.flatnonzero(self.built & ~np.isin(np.arange(k), rows))
+            kept = self.built & ~empty
             _bk.copy_move_lists(self.vals, self.ids, self.heads, self.counts, kept, vals, ids,
                                 counts)
             self.heads[kept] = 0
             self.vals, self.ids, self.counts, self.length = vals, ids, counts, length
-        self.build(rows)
+        self.build(np.argwhere(empty))
 
 
 def _initial_flows(sizes, potentials, lower, upper):
@@ -237,7 +249,9 @@ def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, 
         if status == _bk.GROW:
             pieces.grow()
         elif status == _bk.BUILD:
-            lists.build(np.flatnonzero(lists.need))
+            lists.build_needed()
+        elif status == _bk.REINDEX:
+            lists.reindex()
         elif status == _bk.REFILL:
             lists.refill(min(2 * lists.length, longest))
         else:  # STUCK: refused before any work by the callers' feasibility check

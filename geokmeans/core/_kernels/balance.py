@@ -33,22 +33,20 @@ __all__ = [
     "DONE",
     "GROW",
     "LIMIT",
+    "REINDEX",
     "REFILL",
     "STUCK",
     "assign_with_prices",
     "augment",
-    "best_two_with_prices",
-    "build_few_move_lists",
-    "build_move_lists",
     "cluster_boxes",
     "copy_move_lists",
-    "lazy_rows",
-    "members_of",
+    "build_pairs",
+    "lazy_pairs",
     "refresh_arcs",
 ]
 
 # statuses of ``augment``
-DONE, REFILL, GROW, STUCK, LIMIT, BUILD = 0, 1, 2, 3, 4, 5
+DONE, REFILL, GROW, STUCK, LIMIT, BUILD, REINDEX = 0, 1, 2, 3, 4, 5, 6
 
 
 @njit(parallel=True, cache=True)
@@ -67,82 +65,6 @@ def assign_with_prices(X, factor, centers_t, potentials, starts, labels):
                     best = value
                     best_j = j
             labels[i] = best_j  # OUT
-
-
-@njit(parallel=True, cache=True)
-def build_move_lists(X, factor, centers_t, piece_row, piece_amount, order, bounds, rows, vals,
-                     ids, counts, floor):
-    """For each pair of clusters (j, o): the ``m`` pieces of cluster j of least
-    ``delta`` towards o (ties: lower piece), sorted, into ``vals``/``ids`` (k, k, m) and
-    ``counts`` (k, k); ``floor`` (k, k) is a lower bound on ``delta`` of the pieces
-    left out (inf when none is), for the clusters j of ``rows`` only, in parallel.
-    ``order[bounds[j]:bounds[j + 1]]`` are the pieces of cluster j; pieces of zero
-    amount are skipped. Linear in the pieces per pair (a selection, then a sort of the
-    ``m`` kept)."""
-    for r in prange(rows.shape[0]):
-        _build_row(rows[r], X, factor, centers_t, piece_row, piece_amount, order, bounds, vals,
-                   ids, counts, floor)
-
-
-@njit(cache=True)
-def build_few_move_lists(X, factor, centers_t, piece_row, piece_amount, order, bounds, rows,
-                         vals, ids, counts, floor):
-    """``build_move_lists`` in this thread: for a few clusters, waking the parallel
-    threads costs more than the work."""
-    for r in range(rows.shape[0]):
-        _build_row(rows[r], X, factor, centers_t, piece_row, piece_amount, order, bounds, vals,
-                   ids, counts, floor)
-
-
-@njit(cache=True)
-def _build_row(j, X, factor, centers_t, piece_row, piece_amount, order, bounds, vals, ids,
-               counts, floor):
-    k = centers_t.shape[1]
-    d = centers_t.shape[0]
-    m = vals.shape[2]
-    members = order[bounds[j]:bounds[j + 1]]
-    keep = np.empty(members.shape[0], dtype=np.int64)
-    n_keep = 0
-    for t in range(members.shape[0]):
-        if piece_amount[members[t]] > 0.0:
-            keep[n_keep] = members[t]
-            n_keep += 1
-    own = np.empty(n_keep)
-    for t in range(n_keep):
-        i = piece_row[keep[t]]
-        total = 0.0
-        for f in range(d):
-            diff = X[i, f] - centers_t[f, j]
-            total += diff * diff
-        own[t] = total
-    delta = np.empty(n_keep)
-    for o in range(k):
-        if o == j:
-            counts[j, o] = 0  # OUT
-            floor[j, o] = np.inf  # OUT
-            continue
-        for t in range(n_keep):
-            i = piece_row[keep[t]]
-            total = 0.0
-            for f in range(d):
-                diff = X[i, f] - centers_t[f, o]
-                total += diff * diff
-            delta[t] = factor[i] * (total - own[t])
-        _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, o)
-
-
-@njit(cache=True)
-def cluster_boxes(X, piece_row, piece_cluster, piece_amount, n_pieces, box):
-    """Each cluster's bounding box ``box`` (k, 2, d) of its pieces of positive amount
-    (lows > highs when it has none)."""
-    box[:, 0, :] = np.inf  # OUT
-    box[:, 1, :] = -np.inf  # OUT
-    for q in range(n_pieces):
-        if piece_amount[q] > 0.0:
-            j, i = piece_cluster[q], piece_row[q]
-            for f in range(X.shape[1]):
-                box[j, 0, f] = min(box[j, 0, f], X[i, f])  # OUT
-                box[j, 1, f] = max(box[j, 1, f], X[i, f])  # OUT
 
 
 @njit(cache=True)
@@ -178,6 +100,76 @@ def _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, o):
 
 
 @njit(cache=True)
+def _members(j, order, bounds, piece_cluster, piece_amount, moved, log, n_log):
+    """The pieces (of positive amount) now in cluster j, in increasing order: those of
+    the index (``order[bounds[j]:bounds[j + 1]]``) that never moved, and those of the
+    ``log`` of moves that are in j now."""
+    first = order[bounds[j]:bounds[j + 1]]
+    found = np.empty(first.shape[0] + n_log, dtype=np.int64)
+    n = 0
+    for t in range(first.shape[0]):
+        q = first[t]
+        if not moved[q] and piece_amount[q] > 0.0:
+            found[n] = q
+            n += 1
+    for t in range(n_log):
+        q = log[t]
+        if piece_cluster[q] == j and piece_amount[q] > 0.0:
+            found[n] = q
+            n += 1
+    found = np.unique(found[:n])  # sorted; a piece logged twice counts once
+    return found
+
+
+@njit(cache=True)
+def build_pairs(X, factor, centers_t, piece_row, piece_cluster, piece_amount, order, bounds,
+                moved, log, n_log, pairs, vals, ids, counts, floor):
+    """For each pair (j, o) of ``pairs`` (P, 2): the ``m`` pieces of cluster j of least
+    ``delta`` towards o (ties: lower piece), sorted, into ``vals``/``ids`` (k, k, m) and
+    ``counts`` (k, k), and into ``floor`` (k, k) a lower bound on ``delta`` of the pieces
+    left out (inf when none is). Cluster j's pieces come from the index and the log of
+    moves (``_members``). Linear in the cluster's pieces (a selection, then a sort of
+    the ``m`` kept)."""
+    d = centers_t.shape[0]
+    m = vals.shape[2]
+    last = -1
+    members = np.empty(0, dtype=np.int64)
+    for r in range(pairs.shape[0]):
+        j, o = pairs[r, 0], pairs[r, 1]
+        if j != last:
+            members = _members(j, order, bounds, piece_cluster, piece_amount, moved, log,
+                               n_log)
+            last = j
+        n_keep = members.shape[0]
+        delta = np.empty(n_keep)
+        for t in range(n_keep):
+            i = piece_row[members[t]]
+            to_o = 0.0
+            to_j = 0.0
+            for f in range(d):
+                a = X[i, f] - centers_t[f, o]
+                b = X[i, f] - centers_t[f, j]
+                to_o += a * a
+                to_j += b * b
+            delta[t] = factor[i] * (to_o - to_j)
+        _select(delta, members, n_keep, m, vals, ids, counts, floor, j, o)
+
+
+@njit(cache=True)
+def cluster_boxes(X, piece_row, piece_cluster, piece_amount, n_pieces, box):
+    """Each cluster's bounding box ``box`` (k, 2, d) of its pieces of positive amount
+    (lows > highs when it has none)."""
+    box[:, 0, :] = np.inf  # OUT
+    box[:, 1, :] = -np.inf  # OUT
+    for q in range(n_pieces):
+        if piece_amount[q] > 0.0:
+            j, i = piece_cluster[q], piece_row[q]
+            for f in range(X.shape[1]):
+                box[j, 0, f] = min(box[j, 0, f], X[i, f])  # OUT
+                box[j, 1, f] = max(box[j, 1, f], X[i, f])  # OUT
+
+
+@njit(cache=True)
 def _refresh_arc(j, o, vals, ids, heads, counts, floor, piece_cluster, piece_amount, eps,
                  arc_val, arc_piece):
     """Store in ``arc_val``/``arc_piece`` (k, k) the least valid piece of cluster j
@@ -202,65 +194,57 @@ def _refresh_arc(j, o, vals, ids, heads, counts, floor, piece_cluster, piece_amo
 
 
 @njit(cache=True)
-def refresh_arcs(rows, vals, ids, heads, counts, floor, piece_cluster, piece_amount, eps,
+def refresh_arcs(pairs, vals, ids, heads, counts, floor, piece_cluster, piece_amount, eps,
                  arc_val, arc_piece):
-    """``_refresh_arc`` for every pair from the clusters ``rows`` (lists just built)."""
-    k = vals.shape[0]
-    for r in range(rows.shape[0]):
-        j = rows[r]
+    """``_refresh_arc`` for each pair of ``pairs`` (P, 2) (lists just built)."""
+    for r in range(pairs.shape[0]):
+        _refresh_arc(pairs[r, 0], pairs[r, 1], vals, ids, heads, counts, floor, piece_cluster,
+                     piece_amount, eps, arc_val, arc_piece)
+
+
+@njit(cache=True)
+def _lazy_pair(j, o, centers_t, box, factor_range, arc_val, arc_piece):
+    """A lower bound on the least move from cluster j to o (list not built): the move
+    costs ``f * (|c_o|² - |c_j|² - 2 x.(c_o - c_j))``, linear in the row x, so its least
+    value over cluster j's bounding box ``box[j]`` ((2, d): lows, highs; empty when lows
+    > highs) bounds it from below, as does the range of ``f`` (``factor_range``).
+    Marked -3: a shortest path through the pair builds its list first."""
+    d = centers_t.shape[0]
+    if box[j, 0, 0] > box[j, 1, 0]:
+        arc_val[j, o] = np.inf  # OUT
+        arc_piece[j, o] = -1  # OUT
+        return
+    low = 0.0
+    scale = 0.0
+    for f in range(d):
+        co, cj = centers_t[f, o], centers_t[f, j]
+        b = co - cj
+        x = box[j, 1, f] if b > 0 else box[j, 0, f]
+        low += co * co - cj * cj - 2.0 * x * b
+        scale += co * co + cj * cj + 2.0 * abs(b) * max(abs(box[j, 0, f]), abs(box[j, 1, f]))
+    low -= 1e-9 * scale  # the rounding of the exact differences of squares
+    arc_val[j, o] = factor_range[0] * low if low >= 0 else factor_range[1] * low  # OUT
+    arc_piece[j, o] = -3  # OUT
+
+
+@njit(cache=True)
+def lazy_pairs(built, centers_t, box, factor_range, arc_val, arc_piece):
+    """``_lazy_pair`` for every pair not ``built`` ((k, k) mask)."""
+    k = built.shape[0]
+    for j in range(k):
         for o in range(k):
-            if o == j:
-                arc_val[j, o] = np.inf  # OUT
-                arc_piece[j, o] = -1  # OUT
-            else:
-                _refresh_arc(j, o, vals, ids, heads, counts, floor, piece_cluster,
-                             piece_amount, eps, arc_val, arc_piece)
+            if o != j and not built[j, o]:
+                _lazy_pair(j, o, centers_t, box, factor_range, arc_val, arc_piece)
 
 
 @njit(cache=True)
-def _lazy_row(j, centers_t, box, factor_range, arc_val, arc_piece):
-    """Lower bounds on the least move from cluster j (lists not built): a move from j to
-    o costs ``f * (|c_o|² - |c_j|² - 2 x.(c_o - c_j))``, linear in the row x, so its least
-    value over cluster j's bounding box ``box[j]`` ((2, d): lows, highs; empty when
-    lows > highs) bounds it from below, as does the range of ``f`` (``factor_range``).
-    Marked -3: a path through such a pair builds cluster j's lists first."""
-    k, d = centers_t.shape[1], centers_t.shape[0]
-    for o in range(k):
-        if o == j:
-            continue
-        if box[j, 0, 0] > box[j, 1, 0]:
-            arc_val[j, o] = np.inf  # OUT
-            arc_piece[j, o] = -1  # OUT
-            continue
-        low = 0.0
-        scale = 0.0
-        for f in range(d):
-            co, cj = centers_t[f, o], centers_t[f, j]
-            b = co - cj
-            x = box[j, 1, f] if b > 0 else box[j, 0, f]
-            low += co * co - cj * cj - 2.0 * x * b
-            scale += co * co + cj * cj + 2.0 * abs(b) * max(abs(box[j, 0, f]),
-                                                          abs(box[j, 1, f]))
-        low -= 1e-9 * scale  # the rounding of the exact differences of squares
-        arc_val[j, o] = factor_range[0] * low if low >= 0 else factor_range[1] * low  # OUT
-        arc_piece[j, o] = -3  # OUT
-
-
-@njit(cache=True)
-def lazy_rows(rows, centers_t, box, factor_range, arc_val, arc_piece):
-    """``_lazy_row`` for each cluster of ``rows``."""
-    for r in range(rows.shape[0]):
-        _lazy_row(rows[r], centers_t, box, factor_range, arc_val, arc_piece)
-
-
-@njit(cache=True)
-def _add_piece(j, q, row, X, factor, centers_t, vals, ids, heads, counts, floor, buf):
-    """Insert piece q (of ``row``), now in cluster j, into the lists (j, o)."""
+def _add_piece(j, q, row, X, factor, centers_t, vals, ids, heads, counts, floor, buf, built):
+    """Insert piece q (of ``row``), now in cluster j, into the built lists (j, o)."""
     k = centers_t.shape[1]
     m = vals.shape[2]
     _all_sqdist(X, row, centers_t, buf)
     for o in range(k):
-        if o == j:
+        if o == j or not built[j, o]:
             continue
         delta = factor[row] * (buf[o] - buf[j])
         h = heads[j, o]
@@ -360,15 +344,18 @@ def _bottleneck(target, pred, pred_piece, piece_amount, flow, lower, upper, exce
 @njit(cache=True)
 def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_pieces, sizes,
             flow, lower, upper, potentials, excess, eps, amount_eps, vals, ids, heads, counts,
-            floor, arc_val, arc_piece, built, box, factor_range, need, max_steps):
+            floor, arc_val, arc_piece, built, box, factor_range, need, moved_flag, log, n_log,
+            max_steps):
     """Successive shortest paths until no node has excess (``DONE``), a list must be
     refilled (``REFILL``), the piece arrays are full (``GROW``), no path exists
     (``STUCK``: infeasible limits) or ``max_steps`` augmentations are done (``LIMIT``).
     Updates everything in place; ``n_pieces`` is a (1,) array; ``arc_val``/``arc_piece``
-    hold each pair's least piece (``refresh_arcs``), or for clusters not ``built`` a lower
-    bound (``lazy_rows``): a shortest path through such a pair marks its cluster in
-    ``need`` and returns ``BUILD`` (the path is exact, so shortest, once every pair on it
-    is built). Returns ``(status, steps)``."""
+    hold each pair's least piece (``refresh_arcs``), or for pairs not ``built`` ((k, k)) a
+    lower bound (``lazy_pairs``): a shortest path through such a pair marks it in
+    ``need`` ((k, k)) and returns ``BUILD`` (the path is exact, so shortest, once every
+    pair on it is built). Pieces that move (or are split off) are flagged in
+    ``moved_flag`` and appended to ``log`` (``n_log`` (1,) long; ``REINDEX`` when full),
+    so that lists built later find them. Returns ``(status, steps)``."""
     k = centers_t.shape[1]
     T = k
     dist = np.empty(k + 1)
@@ -391,13 +378,15 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
         while pred[v] >= 0:
             u = pred[v]
             if u < T and v < T and pred_piece[v] == -3:
-                need[u] = True  # OUT
+                need[u, v] = True  # OUT
                 lazy = True
             v = u
         if lazy:
             return BUILD, steps
         if n_pieces[0] + k + 1 > piece_row.shape[0]:
             return GROW, steps
+        if n_log[0] + k + 1 > log.shape[0]:
+            return REINDEX, steps
         theta, source = _bottleneck(target, pred, pred_piece, piece_amount, flow, lower, upper,
                                     excess, k)
         v = target
@@ -410,7 +399,7 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
                     piece_cluster[q] = v  # OUT
                     moved = q
                     for o in range(k):  # arcs whose least piece was q
-                        if built[u] and arc_piece[u, o] == q:
+                        if built[u, o] and arc_piece[u, o] == q:
                             _refresh_arc(u, o, vals, ids, heads, counts, floor, piece_cluster,
                                          piece_amount, amount_eps, arc_val, arc_piece)
                 else:
@@ -422,18 +411,22 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
                     n_pieces[0] += 1  # OUT
                 sizes[u] -= theta  # OUT
                 sizes[v] += theta  # OUT
+                moved_flag[moved] = True  # OUT
+                log[n_log[0]] = moved  # OUT
+                n_log[0] += 1  # OUT
                 for f in range(X.shape[1]):  # the bounding box keeps every member
                     box[v, 0, f] = min(box[v, 0, f], X[row, f])  # OUT
                     box[v, 1, f] = max(box[v, 1, f], X[row, f])  # OUT
-                if built[v]:
-                    _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts,
-                               floor, buf)
-                    for o in range(k):
-                        if o != v:
-                            _refresh_arc(v, o, vals, ids, heads, counts, floor, piece_cluster,
-                                         piece_amount, amount_eps, arc_val, arc_piece)
-                else:
-                    _lazy_row(v, centers_t, box, factor_range, arc_val, arc_piece)
+                _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts,
+                           floor, buf, built)
+                for o in range(k):
+                    if o == v:
+                        continue
+                    if built[v, o]:
+                        _refresh_arc(v, o, vals, ids, heads, counts, floor, piece_cluster,
+                                     piece_amount, amount_eps, arc_val, arc_piece)
+                    else:
+                        _lazy_pair(v, o, centers_t, box, factor_range, arc_val, arc_piece)
             elif v == T:
                 flow[u] += theta  # OUT
             else:
@@ -447,67 +440,17 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
     return LIMIT, steps
 
 
-@njit(parallel=True, cache=True)
-def best_two_with_prices(X, factor, centers_t, potentials, starts, first, second, margin):
-    """Each row's cluster of least ``factor * d² - potentials[j]`` (``first``), the
-    runner-up (``second``, -1 when k = 1) and the difference of their values
-    (``margin`` >= 0, inf when k = 1)."""
-    k = centers_t.shape[1]
-    for c in prange(starts.shape[0] - 1):
-        buf = np.empty(k)
-        for i in range(starts[c], starts[c + 1]):
-            _all_sqdist(X, i, centers_t, buf)
-            best = np.inf
-            runner = np.inf
-            best_j = 0
-            runner_j = -1
-            for j in range(k):
-                value = factor[i] * buf[j] - potentials[j]
-                if value < best:
-                    runner = best
-                    runner_j = best_j if j > 0 else -1
-                    best = value
-                    best_j = j
-                elif value < runner:
-                    runner = value
-                    runner_j = j
-            first[i] = best_j  # OUT
-            second[i] = runner_j  # OUT
-            margin[i] = runner - best  # OUT
-
-
 @njit(cache=True)
-def copy_move_lists(old_vals, old_ids, old_heads, old_counts, rows, vals, ids, counts):
-    """Copy the live part (from the head) of the lists of the clusters ``rows`` into
-    longer ``vals``/``ids``/``counts``."""
+def copy_move_lists(old_vals, old_ids, old_heads, old_counts, keep, vals, ids, counts):
+    """Copy the live part (from the head) of the lists of the pairs ``keep`` ((k, k)
+    mask) into longer ``vals``/``ids``/``counts``."""
     k = old_vals.shape[0]
-    for r in range(rows.shape[0]):
-        j = rows[r]
+    for j in range(k):
         for o in range(k):
+            if not keep[j, o]:
+                continue
             h, c = old_heads[j, o], old_counts[j, o]
             for t in range(h, c):
                 vals[j, o, t - h] = old_vals[j, o, t]  # OUT
                 ids[j, o, t - h] = old_ids[j, o, t]  # OUT
             counts[j, o] = c - h  # OUT
-
-
-@njit(cache=True)
-def members_of(piece_cluster, piece_amount, n_pieces, want, order, bounds):
-    """The pieces (of positive amount) of the clusters marked in ``want`` (k,), grouped
-    by cluster in increasing order into ``order``, with ``order[bounds[j]:bounds[j + 1]]``
-    those of cluster j (empty for the others): one pass, no sort."""
-    k = want.shape[0]
-    counts = np.zeros(k + 1, dtype=np.int64)
-    for q in range(n_pieces):
-        j = piece_cluster[q]
-        if want[j] and piece_amount[q] > 0.0:
-            counts[j + 1] += 1
-    for j in range(k):
-        counts[j + 1] += counts[j]
-        bounds[j] = counts[j]  # OUT
-    bounds[k] = counts[k]  # OUT
-    for q in range(n_pieces):
-        j = piece_cluster[q]
-        if want[j] and piece_amount[q] > 0.0:
-            order[counts[j]] = q  # OUT
-            counts[j] += 1
