@@ -145,13 +145,13 @@ def _data_layer(data, js, name):
     return _elements().DataLayer(script_safe_json(data), js, name)
 
 
-def _legend(colours, sizes, note):
-    """The legend box: one line per cluster (colour, size) and an optional note."""
+def _legend(colours, lines, note):
+    """The legend box: one line per cluster (colour, text) and an optional note."""
     rows = "".join(
         f"<div><span style='display:inline-block;width:12px;height:12px;margin-right:6px;"
         f"background:{html.escape(c)};border:1px solid #333'></span>"
-        f"{html.escape(f'cluster {j}: {n:,} points')}</div>"
-        for j, (c, n) in enumerate(zip(colours, sizes, strict=True))
+        f"{html.escape(text)}</div>"
+        for c, text in zip(colours, lines, strict=True)
     )
     note_html = (f"<div style='margin-top:4px;font-style:italic'>{html.escape(note)}</div>"
                  if note else "")
@@ -370,6 +370,23 @@ def _add_polygons(fmap, points, view, colours):
     return note
 
 
+def _legend_lines(result):
+    """Each cluster's legend text: its points, and with size limits its size against
+    them ("cluster 3: 42 points, 38..42")."""
+    table = result.centroids
+    counts = table.n_points.astype(int).tolist()
+    if "size_max" not in table.columns:
+        return [f"cluster {j}: {n:,} points" for j, n in enumerate(counts)]
+    by_weight = getattr(result.model, "size_by", "count") == "weight"
+    lines = []
+    for j, (n, weight, low, high) in enumerate(zip(counts, table.weight, table.size_min,
+                                                   table.size_max, strict=True)):
+        size = f", weight {weight:,.0f}" if by_weight else ""
+        most = "" if high != high else f"{high:,.0f}"  # NaN: no maximum
+        lines.append(f"cluster {j}: {n:,} points{size}, limits {low:,.0f}..{most}")
+    return lines
+
+
 def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, layer_control,
                   note=""):
     """The hull and centroid layers, the legend (with ``note``) and the layer control that
@@ -382,8 +399,7 @@ def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, laye
         if view.rows.size < view.n_points:
             note = (f"Showing {view.rows.size:,} of {view.n_points:,} points (a sample of "
                     f"each cluster). {note}").strip()
-        sizes = result.centroids.n_points.astype(int).tolist()
-        fmap.get_root().add_child(_legend(colours, sizes, note))
+        fmap.get_root().add_child(_legend(colours, _legend_lines(result), note))
     if layer_control:
         _elements().LayerControl(collapsed=True).add_to(fmap)
 

@@ -2,6 +2,7 @@
 certificate, the alternation's invariants, and the parameters' edges."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -338,3 +339,14 @@ def test_limits_with_radius_or_dask_are_refused():
                            npartitions=2)
     with pytest.raises(InputError, match="not available for dask inputs"):
         gk.GeoKMeans(2, size_max=30).fit(frame)
+
+
+def test_map_legend_shows_sizes_against_limits():
+    result = gk.cluster(Path(__file__).resolve().parents[1] / "data" / "dc_places.csv", 5,
+                        size_min=38, size_max=42, random_state=0)
+    page = result.explore(tiles=None).get_root().render()
+    for row in result.centroids.itertuples():
+        assert f"cluster {row.cluster}: {row.n_points} points, limits 38..42" in page
+    plain = gk.cluster(Path(__file__).resolve().parents[1] / "data" / "dc_places.csv", 3,
+                       random_state=0)
+    assert "limits" not in plain.explore(tiles=None).get_root().render()
