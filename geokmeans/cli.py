@@ -300,7 +300,8 @@ def _read_centres(args):
         raise UsageError("--init and --centres-file both choose the initial centres; give "
                          "one of them.")
     for option, path in (("-o", args.output), ("--centroids", args.centroids),
-                         ("--hulls", args.hulls), ("--map", args.map)):
+                         ("--hulls", args.hulls), ("--map", args.map),
+                         ("--territories", getattr(args, "territories", None))):
         if path is not None and io.same_file(path, args.centres_file):
             raise UsageError(f"{option} '{path}' is the --centres-file; choose another path.")
     import numpy as np

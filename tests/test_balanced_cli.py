@@ -75,6 +75,7 @@ def test_limits_by_weight(folder):
     (["-k", "4", "--size-min", "2.5"], "whole numbers"),
     (["-k", "4", "--size-max", "30", "--max-radius-m", "500"], "cannot be combined"),
     (["--centres-file", "{d}", "-o", "{d}"], "is the --centres-file"),
+    (["--centres-file", "{d}", "--territories", "{d}"], "is the --centres-file"),
     (["--centres-file", "{folder}/missing.csv"], "--centres-file"),
     (["--size-min", "3"], "-k/--k is required"),
     (["--fixed-column", "fixed", "-k", "4"], "needs --centres-file"),

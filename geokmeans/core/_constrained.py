@@ -127,8 +127,9 @@ def _limit_array(value, name, n_clusters, explicit_centres, by_weight, default):
         raise InputError(f"{name} holds {bad}; limits should be finite numbers >= 0.")
     if (limits < 0).any():
         raise InputError(f"{name} holds {limits[limits < 0][0]:g}; limits should be >= 0.")
-    if not by_weight and np.isfinite(limits).all() and (limits != np.round(limits)).any():
-        bad = limits[limits != np.round(limits)][0]
+    fractional = np.isfinite(limits) & (limits != np.round(limits))
+    if not by_weight and fractional.any():
+        bad = limits[fractional][0]
         raise InputError(f"{name} holds {bad:g}; limits by count should be whole numbers "
                          "(use size_by='weight' for limits on summed weights).")
     return limits
