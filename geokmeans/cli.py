@@ -315,11 +315,15 @@ def _read_centres(args):
     return points.frame, np.column_stack([points.lon, points.lat])
 
 
-def _centres_column(frame, name, flag, path):
+def _require_column(frame, name, path, what):
+    """Refuse a column name the centres file lacks, listing the columns it has."""
     if name not in frame.columns:
         columns = ", ".join(str(c) for c in frame.columns if c != "geometry")
-        raise UsageError(f"{flag} {name!r} is neither a number nor a column of '{path}' "
-                         f"(columns: {columns}).")
+        raise UsageError(f"{what} of '{path}' (columns: {columns}).")
+
+
+def _centres_column(frame, name, flag, path):
+    _require_column(frame, name, path, f"{flag} {name!r} is neither a number nor a column")
     import numpy as np
 
     values = frame[name]
@@ -336,10 +340,7 @@ _TRUE, _FALSE = {"true", "1", "yes", "t", "y"}, {"false", "0", "no", "f", "n"}
 
 
 def _boolean_column(frame, name, path):
-    if name not in frame.columns:
-        columns = ", ".join(str(c) for c in frame.columns if c != "geometry")
-        raise UsageError(f"--fixed-column {name!r} is not a column of '{path}' (columns: "
-                         f"{columns}).")
+    _require_column(frame, name, path, f"--fixed-column {name!r} is not a column")
     import numpy as np
 
     values = frame[name]
