@@ -5,13 +5,14 @@ of rows, or its total weight) lies in ``[lower_j, upper_j]`` at the least weight
 inertia. By count the result is optimal (the transportation problem has integral
 optimal vertices, and the successive shortest paths move whole rows). By weight the
 linear relaxation is solved exactly, rows split between clusters are then rounded
-(``_round_split_rows``). Private: arguments are assumed validated and feasible.
+(``_rounding``). Private: arguments are assumed validated and feasible.
 """
 
 import numpy as np
 
 from . import _kernels
 from ._kernels import balance as _bk
+from ._rounding import round_split_rows
 
 __all__ = ["Balanced", "balanced_assign"]
 
@@ -20,8 +21,6 @@ __all__ = ["Balanced", "balanced_assign"]
 MAX_LIST_ENTRIES = 2**22
 FIRST_LIST_LENGTH = 32
 MAX_LIST_LENGTH = 256
-#: Passes of the local search that settles the rows split by weight limits.
-SETTLE_PASSES = 20
 #: A cold start on more rows than this first solves a sample of every
 #: ``SAMPLE_STRIDE``-th row (and so on down), whose prices leave little to move.
 SAMPLE_ROWS = 20_000
@@ -34,16 +33,20 @@ WARM_TOLERANCE = 0.05
 class Balanced:
     """The outcome of ``balanced_assign``: ``labels`` (n,) int32, ``potentials`` (k+1,)
     (warm start of the next call; ``prices`` are ``potentials[k] - potentials[:k]``),
-    ``relaxed_cost`` (the cost before rounding) and ``split_rows`` (rows that the
-    relaxation split between clusters; none by count)."""
+    ``relaxed_cost`` (the cost before rounding), ``split_rows`` (rows that the
+    relaxation split between clusters; none by count) and ``moved_rows`` (rows the
+    rounding's repair moved away from their cluster of least reduced cost)."""
 
-    __slots__ = ("labels", "potentials", "relaxed_cost", "split_rows", "steps", "list_length")
+    __slots__ = ("labels", "potentials", "relaxed_cost", "split_rows", "moved_rows", "steps",
+                 "list_length")
 
-    def __init__(self, labels, potentials, relaxed_cost, split_rows, steps, list_length):
+    def __init__(self, labels, potentials, relaxed_cost, split_rows, moved_rows, steps,
+                 list_length):
         self.labels = labels
         self.potentials = potentials
         self.relaxed_cost = relaxed_cost
         self.split_rows = split_rows
+        self.moved_rows = moved_rows
         self.steps = steps
         self.list_length = list_length  # where the next call's lists start
 
@@ -66,6 +69,7 @@ class _Pieces:
         self.cluster[:n] = labels
         self.amount = np.zeros(capacity)
         self.amount[:n] = amount
+        self.next = np.full(capacity, -1, dtype=np.int64)  # a row's pieces, chained
         self.moved = np.zeros(capacity, dtype=bool)  # moved since the lists' index
         self.count = np.array([n], dtype=np.int64)
 
@@ -74,6 +78,7 @@ class _Pieces:
         self.row = np.concatenate([self.row, np.empty(extra, dtype=np.int64)])
         self.cluster = np.concatenate([self.cluster, np.empty(extra, dtype=np.int32)])
         self.amount = np.concatenate([self.amount, np.zeros(extra)])
+        self.next = np.concatenate([self.next, np.full(extra, -1, dtype=np.int64)])
         self.moved = np.concatenate([self.moved, np.zeros(extra, dtype=bool)])
 
 
@@ -134,7 +139,15 @@ class _Lists:
                          self.arc_piece)
 
     def build_needed(self):
-        self.build(np.argwhere(self.need))
+        """Build every pair leaving a cluster that a shortest path needs: the cluster's
+        members are gathered once for all its pairs, and a later path leaving it will
+        not stop for another build."""
+        k = self.centres_t.shape[1]
+        leaving = np.flatnonzero(self.need.any(axis=1))
+        pairs = np.column_stack([np.repeat(leaving, k), np.tile(np.arange(k), leaving.size)])
+        pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & ~self.built[pairs[:, 0], pairs[:, 1]]
+                      | self.need[pairs[:, 0], pairs[:, 1]]]
+        self.build(pairs)
 
     def refill(self, length):
         """Longer lists: rebuild the pairs whose list ran out, copy the other built ones."""
@@ -240,9 +253,9 @@ def _solve(X, factor, centres_t, pieces, sizes, flow, lower, upper, potentials, 
     lists = _Lists(X, factor, centres_t, pieces, min(length, longest), amount_eps)
     while True:
         status, done = _bk.augment(X, factor, centres_t, pieces.row, pieces.cluster,
-                                   pieces.amount, pieces.count, sizes, flow, lower, upper,
-                                   potentials, excess, eps, amount_eps, *lists.arrays(),
-                                   1 << 62)
+                                   pieces.amount, pieces.next, pieces.count, sizes, flow,
+                                   lower, upper, potentials, excess, eps, amount_eps,
+                                   *lists.arrays(), 1 << 62)
         steps += done
         if status == _bk.DONE:
             return steps, lists.length
@@ -265,12 +278,17 @@ def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps
     d2 = ((X[rows] - centres_t.T[clusters]) ** 2).sum(axis=1)
     relaxed = float((amounts * factor[rows] * d2).sum())
     labels = clusters[:n].copy()
+    live = amounts > 0  # a row's weight may have left its first piece
+    labels[rows[live]] = clusters[live]
     split_rows = np.empty(0, dtype=np.int64)
-    if by_weight and used > n:
-        split_rows = _round_split_rows(rows, clusters, amounts, labels)
-        _settle_split_rows(X, centres_t, rows, clusters, amounts, labels, split_rows, *limits)
-    if by_weight:  # rows of zero weight weigh nothing anywhere: each to its least price
-        zero = np.flatnonzero(pieces.amount[:n] <= 0)
+    moved_rows = np.empty(0, dtype=np.int64)
+    if by_weight:
+        weight = np.bincount(rows, weights=amounts, minlength=n)
+        if used > n:
+            split_rows, moved_rows = round_split_rows(X, centres_t.T, weight, rows, clusters,
+                                                      amounts, labels, *limits)
+        # rows of zero weight weigh nothing anywhere: each to its least price
+        zero = np.flatnonzero(weight <= 0)
         if zero.size:
             own = np.empty(zero.size, dtype=np.int32)
             k = centres_t.shape[1]
@@ -278,53 +296,4 @@ def _outcome(X, factor, centres_t, pieces, used, n, potentials, by_weight, steps
                                    potentials[:k] - potentials[k],
                                    _kernels.chunk_starts(zero.size), own)
             labels[zero] = own
-    return Balanced(labels, potentials, relaxed, split_rows, steps, length)
-
-
-def _round_split_rows(rows, clusters, amounts, labels):
-    """Put each split row in ``labels`` in the cluster holding the largest part of it
-    (ties: the lower cluster); returns the rows that were split."""
-    live = amounts > 0
-    rows, clusters, amounts = rows[live], clusters[live], amounts[live]
-    order = np.lexsort((clusters, -amounts, rows))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = rows[order][1:] != rows[order][:-1]
-    labels[rows[order][first]] = clusters[order][first]  # OUT
-    parts = np.bincount(rows, minlength=len(labels))
-    return np.flatnonzero(parts > 1)
-
-
-def _violation(total, lower, upper):
-    return max(total - upper, 0.0) + max(lower - total, 0.0)
-
-
-def _settle_split_rows(X, centres_t, rows, clusters, amounts, labels, split_rows, lower, upper):
-    """Move split rows between the clusters that held parts of them while that brings
-    the clusters' sums closer to their limits (or, as close, lowers the cost): a local
-    search over the few split rows, from the largest-part rounding."""
-    if split_rows.size == 0:
-        return
-    k = centres_t.shape[1]
-    weight = np.bincount(rows, weights=amounts, minlength=len(labels))
-    sums = np.bincount(labels, weights=weight, minlength=k)
-    candidates = {int(i): np.unique(clusters[(rows == i) & (amounts > 0)]) for i in split_rows}
-    for _ in range(SETTLE_PASSES):
-        moved = False
-        for i, options in candidates.items():
-            here, w = labels[i], weight[i]
-            d2 = ((X[i] - centres_t.T[options]) ** 2).sum(axis=1)
-            own = d2[options == here][0]
-            for there, dist in zip(options, d2, strict=True):
-                if there == here:
-                    continue
-                before = (_violation(sums[here], lower[here], upper[here])
-                          + _violation(sums[there], lower[there], upper[there]))
-                after = (_violation(sums[here] - w, lower[here], upper[here])
-                         + _violation(sums[there] + w, lower[there], upper[there]))
-                if after < before - 1e-12 * w or (after <= before and dist < own):
-                    sums[here] -= w
-                    sums[there] += w
-                    labels[i] = there  # OUT
-                    here, own, moved = there, dist, True
-        if not moved:
-            return
+    return Balanced(labels, potentials, relaxed, split_rows, moved_rows, steps, length)

@@ -342,10 +342,27 @@ def _bottleneck(target, pred, pred_piece, piece_amount, flow, lower, upper, exce
 
 
 @njit(cache=True)
-def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_pieces, sizes,
-            flow, lower, upper, potentials, excess, eps, amount_eps, vals, ids, heads, counts,
-            floor, arc_val, arc_piece, built, box, factor_range, need, moved_flag, log, n_log,
-            max_steps):
+def _row_pieces(row, q, v, piece_cluster, piece_amount, piece_next):
+    """The piece of ``row`` (other than q) holding weight in cluster v, and an empty
+    piece of the row to reuse; -1 for none."""
+    joined, spare = -1, -1
+    p = row
+    while p >= 0:
+        if p != q:
+            if piece_amount[p] <= 0.0:
+                if spare < 0:
+                    spare = p
+            elif piece_cluster[p] == v:
+                joined = p
+        p = piece_next[p]
+    return joined, spare
+
+
+@njit(cache=True)
+def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, piece_next,
+            n_pieces, sizes, flow, lower, upper, potentials, excess, eps, amount_eps, vals, ids,
+            heads, counts, floor, arc_val, arc_piece, built, box, factor_range, need,
+            moved_flag, log, n_log, max_steps):
     """Successive shortest paths until no node has excess (``DONE``), a list must be
     refilled (``REFILL``), the piece arrays are full (``GROW``), no path exists
     (``STUCK``: infeasible limits) or ``max_steps`` augmentations are done (``LIMIT``).
@@ -355,7 +372,10 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
     ``need`` ((k, k)) and returns ``BUILD`` (the path is exact, so shortest, once every
     pair on it is built). Pieces that move (or are split off) are flagged in
     ``moved_flag`` and appended to ``log`` (``n_log`` (1,) long; ``REINDEX`` when full),
-    so that lists built later find them. Returns ``(status, steps)``."""
+    so that lists built later find them. A row's pieces are chained by ``piece_next``
+    (from the piece numbered like the row; -1 ends): weight moving into a cluster that
+    already holds a piece of the row joins it, and a piece left empty is reused, so a row
+    has at most one piece per cluster. Returns ``(status, steps)``."""
     k = centers_t.shape[1]
     T = k
     dist = np.empty(k + 1)
@@ -395,30 +415,47 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, n_piec
             if u < T and v < T:
                 q = pred_piece[v]
                 row = piece_row[q]
-                if piece_amount[q] - theta <= amount_eps:
+                joined, spare = _row_pieces(row, q, v, piece_cluster, piece_amount, piece_next)
+                whole = piece_amount[q] - theta <= amount_eps
+                if whole and joined < 0:
                     piece_cluster[q] = v  # OUT
                     moved = q
+                else:
+                    if whole:
+                        theta_q = piece_amount[q]
+                        piece_amount[q] = 0.0  # OUT: left empty (reused later)
+                    else:
+                        theta_q = theta
+                        piece_amount[q] -= theta  # OUT
+                    if joined >= 0:
+                        moved = joined
+                    elif spare >= 0:
+                        moved = spare
+                    else:
+                        moved = n_pieces[0]
+                        piece_row[moved] = row  # OUT
+                        piece_next[moved] = piece_next[row]  # OUT
+                        piece_next[row] = moved  # OUT
+                        piece_amount[moved] = 0.0  # OUT
+                        n_pieces[0] += 1  # OUT
+                    piece_cluster[moved] = v  # OUT
+                    piece_amount[moved] += theta_q  # OUT
+                if whole:
                     for o in range(k):  # arcs whose least piece was q
                         if built[u, o] and arc_piece[u, o] == q:
                             _refresh_arc(u, o, vals, ids, heads, counts, floor, piece_cluster,
                                          piece_amount, amount_eps, arc_val, arc_piece)
-                else:
-                    piece_amount[q] -= theta  # OUT
-                    moved = n_pieces[0]
-                    piece_row[moved] = row  # OUT
-                    piece_cluster[moved] = v  # OUT
-                    piece_amount[moved] = theta  # OUT
-                    n_pieces[0] += 1  # OUT
                 sizes[u] -= theta  # OUT
                 sizes[v] += theta  # OUT
-                moved_flag[moved] = True  # OUT
-                log[n_log[0]] = moved  # OUT
-                n_log[0] += 1  # OUT
-                for f in range(X.shape[1]):  # the bounding box keeps every member
-                    box[v, 0, f] = min(box[v, 0, f], X[row, f])  # OUT
-                    box[v, 1, f] = max(box[v, 1, f], X[row, f])  # OUT
-                _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts,
-                           floor, buf, built)
+                if moved != joined:  # a piece new to cluster v
+                    moved_flag[moved] = True  # OUT
+                    log[n_log[0]] = moved  # OUT
+                    n_log[0] += 1  # OUT
+                    for f in range(X.shape[1]):  # the bounding box keeps every member
+                        box[v, 0, f] = min(box[v, 0, f], X[row, f])  # OUT
+                        box[v, 1, f] = max(box[v, 1, f], X[row, f])  # OUT
+                    _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts,
+                               floor, buf, built)
                 for o in range(k):
                     if o == v:
                         continue
