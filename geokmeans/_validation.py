@@ -243,8 +243,8 @@ def describe_value(value):
         text = repr(value)
     elif isinstance(value, np.ndarray):
         return f"array of shape {value.shape}" if value.size > 4 else repr(value.tolist())
-    elif isinstance(value, (bool, np.bool_, numbers.Number)) or value is None:
-        return str(value)
+    elif isinstance(value, (bool, int, float, complex, np.bool_, np.number)) or value is None:
+        return str(value)  # other numbers (Decimal, Fraction) show their type: repr
     else:
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

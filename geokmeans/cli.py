@@ -15,6 +15,7 @@ This module runs the commands; their argument parser is ``_cli_parser``.
 
 import contextlib
 import logging
+import re
 import signal
 import sys
 import time
@@ -329,11 +330,17 @@ def _centres_column(frame, name, flag, path):
     values = frame[name]
     numeric = np.asarray(values, dtype=object)
     try:
-        return np.asarray(numeric, dtype=np.float64)
+        limits = np.asarray(numeric, dtype=np.float64)
     except (TypeError, ValueError):
         bad = next(v for v in numeric if _number(str(v)) is None)
         raise UsageError(f"{flag} column {name!r} of '{path}' holds {bad!r}; limits should be "
                          "numbers.") from None
+    if np.isnan(limits).any():
+        centre = int(np.flatnonzero(np.isnan(limits))[0])
+        raise UsageError(f"{flag} column {name!r} of '{path}' is empty for centre {centre} "
+                         f"(cluster {centre}); give a number for every centre (0: no minimum, "
+                         "inf: no maximum).")
+    return limits
 
 
 _TRUE, _FALSE = {"true", "1", "yes", "t", "y"}, {"false", "0", "no", "f", "n"}
@@ -553,6 +560,32 @@ def _discard_unwritable_stdout():
             os.close(devnull)
 
 
+#: The library's parameter names, as the command line spells them (messages from the
+#: library name parameters; a user of the command line knows the options).
+_CLI_WORDS = [
+    (r"\bn_samples=(\d+) should be >= n_clusters=(\d+)", r"-k \2 but the data hold \1 points"),
+    (r" or an array of one limit per cluster", " or a column of the --centres-file"),
+    (r"should be None, ", "should be "),
+    (r"\bsize_by='(count|weight)'", r"--size-by \1"),
+    (r"\bdropna=True\b", "--dropna"),
+    (r"\(init=array\)", "(--centres-file)"),
+    (r"\binit=array\b", "--centres-file"),
+    (r"\bsample_weight\b", "--weight"),
+    (r"\bfixed_centers\b", "--fixed-column"),
+    (r"\brandom_state\b", "--seed"),
+    (r"\bn_clusters\b=?", "-k "),
+    (r"\b(size_min|size_max|max_radius_m|n_init|max_iter|local_search)\b(=?)",
+     lambda m: "--" + m.group(1).replace("_", "-") + (" " if m.group(2) else "")),
+]
+
+
+def _cli_words(text):
+    """``text`` with the library's parameter names replaced by the command's options."""
+    for pattern, replacement in _CLI_WORDS:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
 def _one_line(exc):
     return " ".join(str(exc).split())
 
@@ -562,7 +595,7 @@ def _warning_printer(progress):
 
     def show(message, category, filename, lineno, file=None, line=None):
         progress.clear()
-        print(f"geokmeans: warning: {_one_line(message)}", file=sys.stderr)
+        print(f"geokmeans: warning: {_cli_words(_one_line(message))}", file=sys.stderr)
 
     return show
 
@@ -575,7 +608,9 @@ def _run(args, progress):
         return args.func(args, progress)
     except (GeoKMeansError, UsageError, OSError) as exc:
         progress.clear()
-        print(f"geokmeans: error: {_one_line(exc)}", file=sys.stderr)
+        text = _one_line(exc)
+        print(f"geokmeans: error: {text if isinstance(exc, UsageError) else _cli_words(text)}",
+              file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as exc:
         return _interrupted(exc, progress)

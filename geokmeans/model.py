@@ -297,6 +297,10 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
                                              abs_tol, sphere_radius=sphere, algorithm=algorithm,
                                              callbacks=callbacks, run=run)
         self.size_prices_ = None if limits is None else unscaled_prices(prices, limits, scale)
+        # by count with unequal weights a row's score is weight x d² + price: its cluster
+        # depends on its weight, so no cells of the plane (territories) match the fit
+        self._cells_match_ = limits is None or limits.by_weight or bool(
+            np.ptp(source.rows()[1]) == 0)
         if params["max_radius_m"] is None:
             stats = final_stats(source, centres, projection)
         else:
@@ -341,8 +345,8 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         clusters outside them (by weight: rounding split points)."""
         unscaled = limits.scaled(1 / scale) if limits.by_weight else limits
         table["size_min"] = unscaled.lower
-        given = params_upper = np.asarray(unscaled.upper, dtype=np.float64)
-        table["size_max"] = np.where(given < np.inf, params_upper, np.nan)
+        given = np.asarray(unscaled.given_upper, dtype=np.float64)
+        table["size_max"] = np.where(given < np.inf, given, np.nan)  # NaN: no maximum
         sizes = table["weight" if limits.by_weight else "n_points"].to_numpy(dtype=np.float64)
         warn_outside_sizes(sizes, unscaled)
 

@@ -5,7 +5,11 @@ and the centres ``c_j`` in the model's projected coordinates (metres; Earth-cent
 sphere mode) and ``p_j`` the model's ``size_prices_`` (m², squared metres like the squared
 distances; all zero without size limits): the power (Laguerre) cells of the centres, plain
 Voronoi cells when the prices are equal. Every point of the fit lies in its cluster's
-territory, as the fit assigns each point to the least score.
+territory, as the fit assigns each point to the least score; with size limits by weight,
+except the few rows the relaxation split between clusters and the rounding placed (see
+``core._rounding``). With size limits by count and unequal weights a point's score is
+``w·|x - c_j|² + p_j``: its cluster depends on its weight, no cells match, and
+territories are refused.
 
 - Projected modes (UTM, a named CRS): exact convex cells in the plane (``_power_cells``),
   their edges densified to ``1/DENSIFY_PARTS`` of the region's extent and mapped back to
@@ -309,6 +313,12 @@ def data_region(projection, lon, lat):
 
 def prices_of(model):
     """The model's prices (k,) in m²: ``size_prices_``, or zeros when it has none."""
+    if not getattr(model, "_cells_match_", True):
+        raise InputError(
+            "territories cannot be drawn for this fit: with size limits by count and "
+            "unequal weights a point's cluster depends on its weight (least weight x "
+            "squared distance + price), so no cells of the plane match the labels; fit "
+            "without weights, or with size_by='weight'.")
     k = len(model.cluster_centers_m_)
     prices = getattr(model, "size_prices_", None)
     if prices is None:

@@ -13,11 +13,11 @@ from .hostile import run_cli, snapshot
 ROOT = Path(__file__).resolve().parents[1]
 DC = ROOT / "data" / "dc_places.csv"
 
-DEPOTS = """name,latitude,longitude,cap,fixed
-A,38.90,-77.03,60,true
-B,38.85,-77.10,50,false
-C,38.95,-76.95,50,no
-D,39.00,-77.10,60,1
+DEPOTS = """name,latitude,longitude,cap,fixed,gap
+A,38.90,-77.03,60,true,60
+B,38.85,-77.10,50,false,
+C,38.95,-76.95,50,no,50
+D,39.00,-77.10,60,1,60
 """
 
 
@@ -70,8 +70,8 @@ def test_limits_by_weight(folder):
     (["--centres-file", "{d}", "--init", "bbox"], "both choose the initial centres"),
     (["-k", "4", "--size-by", "weight", "--size-max", "5"], "needs --weight"),
     (["-k", "4", "--size-min", "100"], "cannot be met"),
-    (["-k", "4", "--size-min", "-3"], "size_min=-3"),
-    (["-k", "4", "--size-min", "nan"], "size_min=nan"),
+    (["-k", "4", "--size-min", "-3"], "--size-min -3.0 should be a finite number >= 0"),
+    (["-k", "4", "--size-min", "nan"], "--size-min nan should be"),
     (["-k", "4", "--size-min", "2.5"], "whole numbers"),
     (["-k", "4", "--size-max", "30", "--max-radius-m", "500"], "cannot be combined"),
     (["--centres-file", "{d}", "-o", "{d}"], "is the --centres-file"),
@@ -79,6 +79,9 @@ def test_limits_by_weight(folder):
     (["--centres-file", "{folder}/missing.csv"], "--centres-file"),
     (["--size-min", "3"], "-k/--k is required"),
     (["--fixed-column", "fixed", "-k", "4"], "needs --centres-file"),
+    (["--centres-file", "{d}", "--size-max", "gap"], "--size-max column 'gap' of"),
+    (["-k", "4", "--size-by", "weight", "--weight", "population", "--size-min", "1e12"],
+     "(sum of --size-min)"),
 ])
 def test_bad_options_exit_2_and_write_nothing(folder, args, needle):
     depots = str(folder / "depots.csv")

@@ -135,7 +135,7 @@ def test_max_radius_verified_geodesically(tmp_path):
         (["cluster", "missing.csv", "-k", 3, "-o", "out.geojson"], "does not exist"),
         (["cluster", DC, "-k", 3, "--lat", "nope", "-o", "out.geojson"],
          "latitude column 'nope' not found"),
-        (["cluster", DC, "-k", 500, "-o", "out.geojson"], "n_clusters=500"),
+        (["cluster", DC, "-k", 500, "-o", "out.geojson"], "-k 500 but the data hold 200 points"),
         (["cluster", DC, "-k", 3, "--crs", "EPSG:4326", "-o", "out.geojson"], "geographic"),
         (["cluster", DC, "-k", 3, "--crs", "EPSG:0", "-o", "out.geojson"], "not a CRS"),
         (["cluster", DC, "-k", 3, "-o", "out.xlsx"], "unsupported extension"),

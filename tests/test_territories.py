@@ -1,6 +1,7 @@
 """Territories: power cells against a plain-numpy argmin, in the plane and on the sphere;
 clip regions, boundaries, prices, and what is refused."""
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -422,3 +423,26 @@ def test_territories_of_a_dask_result_match_in_memory():
         assert shapely.hausdorff_distance(a, b) < 1e-3  # degrees
     lon, lat = frame.longitude.to_numpy(), frame.latitude.to_numpy()
     assert shapely.contains_xy(on_dask[result.model.labels_], lon, lat).all()
+
+
+def test_balanced_fits_territories_hold_their_points_or_are_refused():
+    # equal-count territories: every point in its cluster's power cell; by weight all
+    # but the rows the rounding placed; by count with unequal weights no cells match
+    # (a point's cluster depends on its weight) and the territories are refused
+    path = DATA / "dc_places.csv"
+    by_count = gk.cluster(path, 4, size_min=45, size_max=55, random_state=0)
+    geoms = by_count.territories().geometry.to_numpy()
+    lon, lat = by_count.points.geometry.x.to_numpy(), by_count.points.geometry.y.to_numpy()
+    assert shapely.contains_xy(geoms[by_count.model.labels_], lon, lat).all()
+    total = pd.read_csv(path).population.sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gk.GeoKMeansWarning)
+        by_weight = gk.cluster(path, 4, weight="population", size_by="weight",
+                               size_min=0.22 * total, size_max=0.28 * total, random_state=0)
+    geoms = by_weight.territories().geometry.to_numpy()
+    inside = shapely.contains_xy(geoms[by_weight.model.labels_], lon, lat)
+    assert (~inside).sum() <= 4  # at most about one rounded row per cluster
+    weighted = gk.cluster(path, 4, weight="population", size_min=45, size_max=55,
+                          random_state=0)
+    with pytest.raises(gk.InputError, match="unequal weights"):
+        weighted.territories()

@@ -29,16 +29,19 @@ __all__ = [
 
 
 class Limits:
-    """Checked size limits: ``lower``/``upper`` (k,) floats, ``by_weight``."""
+    """Checked size limits: ``lower``/``upper`` (k,) floats (``upper`` at most the
+    total), ``by_weight``, and ``given_upper`` (k,): the maxima as given (inf: none)."""
 
-    __slots__ = ("lower", "upper", "by_weight")
+    __slots__ = ("lower", "upper", "by_weight", "given_upper")
 
-    def __init__(self, lower, upper, by_weight):
+    def __init__(self, lower, upper, by_weight, given_upper=None):
         self.lower, self.upper, self.by_weight = lower, upper, by_weight
+        self.given_upper = upper if given_upper is None else given_upper
 
     def scaled(self, scale):
         """The limits for weights divided by ``scale``."""
-        return Limits(self.lower / scale, self.upper / scale, self.by_weight)
+        return Limits(self.lower / scale, self.upper / scale, self.by_weight,
+                      self.given_upper / scale)
 
     def sizes(self, labels, weights):
         """Each cluster's size under these limits: its rows, or its summed weight."""
@@ -58,6 +61,9 @@ def constraints_for(params, n_clusters, weights, weighted, init):
         raise InputError("max_radius_m cannot be combined with size_min/size_max: splitting "
                          "wide clusters changes k, and the size limits are per cluster; use "
                          "one or the other.")
+    if params.get("max_radius_m") is not None and params.get("fixed_centers") is not None:
+        raise InputError("max_radius_m cannot be combined with fixed_centers: splitting a "
+                         "wide cluster would move its centre; use one or the other.")
     limits = resolve_limits(params["size_min"], params["size_max"], params["size_by"],
                             n_clusters, weights, weighted, explicit)
     return limits, resolve_fixed(params["fixed_centers"], n_clusters, explicit)
@@ -112,8 +118,11 @@ def _limit_array(value, name, n_clusters, explicit_centres, by_weight, default):
     if value is None:
         return np.full(n_clusters, default)
     if np.ndim(value) == 0:
-        limits = np.full(n_clusters, float(value))
+        limits = np.full(n_clusters, float(as_real_array(value, name, "numbers")))
     else:
+        if any(item is None for item in np.asarray(value, dtype=object).ravel()):
+            raise InputError(f"{name} holds None; give a number for every cluster (0 for no "
+                             "minimum, inf for no maximum).")
         if not explicit_centres:
             raise InputError(f"{name} as an array of {np.size(value)} limits needs explicit "
                              "initial centres (init=array) to match them to, in order; with "
@@ -155,14 +164,15 @@ def resolve_limits(size_min, size_max, size_by, n_clusters, weights, weighted,
         return Limits(lower, upper, by_weight)
     total = float(weights.sum()) if by_weight else float(len(weights))
     unit = "total weight" if by_weight else "number of points"
-    low, high = float(lower.sum()), float(upper.sum())
+    with np.errstate(over="ignore"):  # huge finite maxima: their sum is inf, as meant
+        low, high = float(lower.sum()), float(upper.sum())
     if low > total * (1 + 1e-12) or high < total * (1 - 1e-12):
         most = f"{high:g} (sum of size_max)" if np.isfinite(high) else "any size (no size_max)"
         raise InputError(
             f"size limits cannot be met: the {unit} is {total:g}, and the clusters' limits "
             f"allow from {low:g} (sum of size_min) to {most}; with {n_clusters} equal "
             f"limits, size_min <= {total / n_clusters:g} <= size_max is needed.")
-    return Limits(lower, np.minimum(upper, total), by_weight)  # inf: no maximum
+    return Limits(lower, np.minimum(upper, total), by_weight, upper)  # inf: no maximum
 
 
 def resolve_fixed(fixed_centers, n_clusters, explicit_centres):
