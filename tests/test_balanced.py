@@ -14,7 +14,7 @@ from scipy.sparse import lil_matrix
 
 import geokmeans as gk
 from geokmeans import KMeans
-from geokmeans.core import _balance
+from geokmeans.core import _balance, _rounding
 from geokmeans.core._balance import balanced_assign
 from geokmeans.errors import DataTypeError, GeoKMeansWarning, InputError
 
@@ -378,3 +378,83 @@ def test_map_legend_shows_sizes_against_limits():
     plain = gk.cluster(Path(__file__).resolve().parents[1] / "data" / "dc_places.csv", 3,
                        random_state=0)
     assert "limits" not in plain.explore(tiles=None).get_root().render()
+
+
+# -- rounding the rows split by weight limits ------------------------------------------------
+
+
+def test_cycle_cancelling_keeps_sums_and_cost_and_leaves_a_forest():
+    # three rows split around a cycle of three clusters, and a fourth row split between
+    # two of them (a second cycle): pushing weight around keeps every cluster's sum, never
+    # raises the cost, and ends with as many split rows as a forest allows
+    rng = np.random.default_rng(3)
+    X, centres = rng.normal(size=(4, 2)), rng.normal(size=(3, 2))
+    weight = np.array([2.0, 3.0, 1.5, 2.5])
+    rows = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    clusters = np.array([0, 1, 1, 2, 2, 0, 0, 1])
+    amounts = np.array([1.2, 0.8, 1.0, 2.0, 0.5, 1.0, 1.5, 1.0])
+    split = _rounding._Split(X, centres, weight, rows, clusters, amounts)
+
+    def state():
+        sums, cost = np.zeros(3), 0.0
+        for row, part in split.parts.items():
+            for cluster, amount in part.items():
+                sums[cluster] += amount
+                cost += amount * split.d2(row, cluster)
+        for row, cluster in split.whole.items():
+            sums[cluster] += weight[row]
+            cost += weight[row] * split.d2(row, cluster)
+        return sums, cost
+
+    sums, cost = state()
+    assert split._find_cycle() is not None
+    split.cancel_cycles()
+    after_sums, after_cost = state()
+    assert_allclose(after_sums, sums, rtol=1e-12)
+    assert after_cost <= cost + 1e-12
+    edges = sum(len(part) for part in split.parts.values())
+    nodes = len(split.parts) + len({c for part in split.parts.values() for c in part})
+    assert edges <= nodes - 1  # a forest (one tree at most: no cycle)
+    assert split._find_cycle() is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_forest_rounding_moves_each_sum_by_less_than_its_heaviest_row(seed):
+    # random forests of split rows: whatever the limits, the top-down rounding changes
+    # every cluster's sum by less than the heaviest split row touching it
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        k = int(rng.integers(2, 9))
+        n = int(rng.integers(1, 3 * k))
+        X, centres = rng.normal(size=(n, 2)), rng.normal(size=(k, 2))
+        weight = rng.pareto(1.2, n) + 0.01
+        rows, clusters, amounts = [], [], []
+        joined = [int(rng.integers(k))]
+        for row in range(n):  # each row joins a cluster of the tree to new ones (forest)
+            fresh = [c for c in range(k) if c not in joined]
+            if not fresh:
+                break
+            here = int(rng.choice(joined))
+            others = list(rng.choice(fresh, size=min(len(fresh), int(rng.integers(1, 3))),
+                                     replace=False))
+            joined += [int(c) for c in others]
+            shares = rng.dirichlet(np.ones(1 + len(others)))
+            for cluster, share in zip([here, *others], shares, strict=True):
+                rows.append(row)
+                clusters.append(int(cluster))
+                amounts.append(share * weight[row])
+        rows, clusters, amounts = np.array(rows), np.array(clusters), np.array(amounts)
+        split = _rounding._Split(X, centres, weight, rows, clusters, amounts)
+        relaxed = np.bincount(clusters, weights=amounts, minlength=k)
+        lower = relaxed * rng.uniform(0.9, 1.0, k)
+        upper = relaxed * rng.uniform(1.0, 1.1, k)
+        placed = _rounding._Rounder(split, relaxed.copy(), lower, upper).run()
+        assert set(placed) == set(split.parts)
+        rounded = np.zeros(k)
+        for row, cluster in placed.items():
+            rounded[cluster] += weight[row]
+        rounded += relaxed - np.bincount(clusters, weights=amounts, minlength=k)
+        heaviest = np.zeros(k)
+        for row, cluster in zip(rows, clusters, strict=True):
+            heaviest[cluster] = max(heaviest[cluster], weight[row])
+        assert (np.abs(rounded - relaxed) < heaviest + 1e-12).all()

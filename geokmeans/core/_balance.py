@@ -20,6 +20,8 @@ __all__ = ["Balanced", "balanced_assign"]
 #: ``FIRST_LIST_LENGTH`` per pair of clusters; each refill doubles the length.
 MAX_LIST_ENTRIES = 2**22
 FIRST_LIST_LENGTH = 32
+#: A cluster whose pieces times k are at most this has all its lists built at once.
+ALL_PAIRS_WORK = 2**18
 MAX_LIST_LENGTH = 256
 #: A cold start on more rows than this first solves a sample of every
 #: ``SAMPLE_STRIDE``-th row (and so on down), whose prices leave little to move.
@@ -139,15 +141,17 @@ class _Lists:
                          self.arc_piece)
 
     def build_needed(self):
-        """Build every pair leaving a cluster that a shortest path needs: the cluster's
-        members are gathered once for all its pairs, and a later path leaving it will
-        not stop for another build."""
+        """Build the pairs a shortest path needs; for a cluster of few pieces, every pair
+        leaving it (its members are gathered once for all its pairs, and a later path
+        leaving it will not stop for another build: with many clusters of few points,
+        stopping is what costs)."""
         k = self.centres_t.shape[1]
-        leaving = np.flatnonzero(self.need.any(axis=1))
-        pairs = np.column_stack([np.repeat(leaving, k), np.tile(np.arange(k), leaving.size)])
-        pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & ~self.built[pairs[:, 0], pairs[:, 1]]
-                      | self.need[pairs[:, 0], pairs[:, 1]]]
-        self.build(pairs)
+        small = np.diff(self.bounds) * k <= ALL_PAIRS_WORK
+        leaving = np.flatnonzero(self.need.any(axis=1) & small)
+        whole = np.zeros((k, k), dtype=bool)
+        whole[leaving] = ~self.built[leaving]
+        np.fill_diagonal(whole, False)
+        self.build(np.argwhere(whole | self.need))
 
     def refill(self, length):
         """Longer lists: rebuild the pairs whose list ran out, copy the other built ones."""
