@@ -138,8 +138,9 @@ class SelfContainedMap(folium.Map):
     def render(self, **kwargs):
         figure = self.get_root()
         header = figure.header
-        header.add_child(Text(leaflet_head()), name="geokmeans_leaflet")  # before any link
         only_leaflet = uses_only_leaflet(self)
+        header.add_child(Text(leaflet_head(markers=not only_leaflet)),
+                         name="geokmeans_leaflet")  # before any link
         folium_js, folium_css = folium.Map.default_js, folium.Map.default_css  # folium's
 
         self.default_js = [] if only_leaflet else [p for p in folium_js if p[0] != "leaflet"]

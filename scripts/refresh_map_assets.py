@@ -33,6 +33,10 @@ PACKAGES = {
         "dist/leaflet.css": "leaflet.css",
         "dist/images/layers.png": "images/layers.png",  # the layer control's button
         "dist/images/layers-2x.png": "images/layers-2x.png",
+        # the default marker, for folium markers added to a map
+        "dist/images/marker-icon.png": "images/marker-icon.png",
+        "dist/images/marker-icon-2x.png": "images/marker-icon-2x.png",
+        "dist/images/marker-shadow.png": "images/marker-shadow.png",
     }),
 }
 

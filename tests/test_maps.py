@@ -423,7 +423,7 @@ def test_leaflet_text_never_reaches_a_template_engine(dc_result, monkeypatch):
     # the inline assets are put in the page as they are: template syntax in them would be
     # shown literally (if they went through Jinja2, "{{ 6*7 }}" would become "42")
     monkeypatch.setattr("geokmeans._map_elements.leaflet_head",
-                        lambda: "<script>var x = '{{ 6*7 }}'; /* {% if a %} {# */</script>")
+                        lambda markers: "<script>var x = '{{ 6*7 }}'; /* {% if a %} {# */</script>")
     page = render(dc_result.explore(tiles=None))
     assert "<script>var x = '{{ 6*7 }}'; /* {% if a %} {# */</script>" in page
 
@@ -447,8 +447,10 @@ def test_folium_elements_of_yours_bring_folium_s_files(dc_result):
     assert "https://code.jquery.com/jquery" in page and "bootstrap" in page
     assert "cdn.jsdelivr.net/npm/leaflet@" not in page  # Leaflet itself stays inline
     assert page.index("<!-- Leaflet ") < page.index("https://code.jquery.com/jquery")
+    assert "L.Icon.Default.mergeOptions(" in page  # the default marker's images, inline
     del m._children[marker.get_name()]
-    assert not LINKS.search(render(m))
+    page = render(m)
+    assert not LINKS.search(page) and "L.Icon.Default.mergeOptions(" not in page
 
 
 def test_a_map_of_yours_keeps_its_own_files(dc_result):
