@@ -135,20 +135,29 @@ class SelfContainedMap(folium.Map):
     other files from their CDNs as folium does, Leaflet still inline.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # this map's own lists: ``add_js_link`` must not change folium's, shared by all maps
+        self.default_js, self.default_css = [], []
+
     def render(self, **kwargs):
         figure = self.get_root()
         header = figure.header
         only_leaflet = uses_only_leaflet(self)
         header.add_child(Text(leaflet_head(markers=not only_leaflet)),
                          name="geokmeans_leaflet")  # before any link
-        folium_js, folium_css = folium.Map.default_js, folium.Map.default_css  # folium's
-
-        self.default_js = [] if only_leaflet else [p for p in folium_js if p[0] != "leaflet"]
-        self.default_css = [] if only_leaflet else [p for p in folium_css
-                                                   if p[0] != "leaflet_css"]
-        for name, _ in [*folium_js, *folium_css]:  # links of an earlier render
-            if name not in dict(self.default_js + self.default_css):
-                header._children.pop(name, None)
+        folium_js, folium_css = folium.Map.default_js, folium.Map.default_css
+        folium_names = {name for name, _ in [*folium_js, *folium_css]}
+        own_js = [p for p in self.default_js if p[0] not in folium_names]  # add_js_link
+        own_css = [p for p in self.default_css if p[0] not in folium_names]
+        if only_leaflet:
+            self.default_js, self.default_css = own_js, own_css
+        else:
+            self.default_js = [p for p in folium_js if p[0] != "leaflet"] + own_js
+            self.default_css = [p for p in folium_css if p[0] != "leaflet_css"] + own_css
+        linked = {name for name, _ in [*self.default_js, *self.default_css]}
+        for name in folium_names - linked:  # links of an earlier render
+            header._children.pop(name, None)
         super().render(**kwargs)
 
 

@@ -451,6 +451,15 @@ def test_folium_elements_of_yours_bring_folium_s_files(dc_result):
     del m._children[marker.get_name()]
     page = render(m)
     assert not LINKS.search(page) and "L.Icon.Default.mergeOptions(" not in page
+    # links of your own are kept, and folium's shared lists are left alone
+    before = list(folium.Map.default_js)
+    m.add_js_link("mine", "https://example.org/mine.js")
+    assert folium.Map.default_js == before
+    page = render(m)
+    assert page.count("https://example.org/mine.js") == 1 and "jquery" not in page
+    marker.add_to(m)
+    page = render(m)
+    assert page.count("https://example.org/mine.js") == 1 and "jquery" in page
 
 
 def test_a_map_of_yours_keeps_its_own_files(dc_result):
