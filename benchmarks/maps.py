@@ -4,8 +4,10 @@
 
 Compares ``ClusterResult.explore()`` with a plain ``GeoDataFrame.explore()`` of the same
 points coloured by cluster (run in a subprocess with a time limit, as it may not finish).
-Needs what ``tests/setup.sh`` installs (chromium, local Leaflet copies). Prints a markdown
-table.
+Our pages are opened with no network at all (they carry Leaflet); folium's link Leaflet
+from a CDN, answered from the package's copy (their other CDN files are refused). The
+"requests" column counts what a page asked for beyond its file. Needs what
+``tests/setup.sh`` installs (chromium). Prints a markdown table.
 """
 
 import argparse
@@ -38,19 +40,21 @@ print(time.perf_counter() - start)
 LOAD_TIMEOUT_S = 120
 
 
-def load_seconds(browser, path):
-    """Seconds until the page's load event (and Leaflet present), or a "> N" string."""
+def load_seconds(browser, path, offline):
+    """Seconds until the page's load event (and Leaflet present), or a "> N" string; the
+    page's errors; the requests it made beyond its file."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     report = PageReport()
     start = time.perf_counter()
     page = None
     try:
-        page = open_map(browser, path, report, timeout_ms=LOAD_TIMEOUT_S * 1000)
+        page = open_map(browser, path, report, timeout_ms=LOAD_TIMEOUT_S * 1000,
+                        offline=offline)
         page.wait_for_function("() => typeof L !== 'undefined'", timeout=LOAD_TIMEOUT_S * 1000)
-        return f"{time.perf_counter() - start:.2f}", len(report.errors)
+        return f"{time.perf_counter() - start:.2f}", len(report.errors), len(report.blocked)
     except PlaywrightTimeout:
-        return f"> {LOAD_TIMEOUT_S} (not loaded)", len(report.errors)
+        return f"> {LOAD_TIMEOUT_S} (not loaded)", len(report.errors), len(report.blocked)
     finally:
         if page is not None:
             page.close()
@@ -74,9 +78,9 @@ def main():
             start = time.perf_counter()
             result.explore(tiles=None).save(ours)
             build = time.perf_counter() - start
-            load, errors = load_seconds(browser, ours)
+            load, errors, requests = load_seconds(browser, ours, offline=True)
             rows.append([f"{n:,}", "geokmeans explore", f"{os.path.getsize(ours) / 1e6:.2f}",
-                         f"{build:.2f}", load, errors])
+                         f"{build:.2f}", load, errors, requests])
 
             plain = Path(tmp) / f"plain_{n}.html"
             parquet = Path(tmp) / f"points_{n}.parquet"
@@ -86,16 +90,17 @@ def main():
                                        str(plain)], capture_output=True, text=True,
                                       timeout=args.explore_timeout, check=True)
                 build = float(done.stdout.strip())
-                load, errors = load_seconds(browser, plain)
+                load, errors, requests = load_seconds(browser, plain, offline=False)
                 rows.append([f"{n:,}", "GeoDataFrame.explore",
-                             f"{os.path.getsize(plain) / 1e6:.2f}", f"{build:.2f}", load, errors])
+                             f"{os.path.getsize(plain) / 1e6:.2f}", f"{build:.2f}", load, errors,
+                             requests])
             except subprocess.TimeoutExpired:
                 rows.append([f"{n:,}", "GeoDataFrame.explore",
-                             "–", f"> {args.explore_timeout:.0f} (stopped)", "–", "–"])
+                             "–", f"> {args.explore_timeout:.0f} (stopped)", "–", "–", "–"])
         browser.close()
     print(f"Machine: {machine()}\n")
-    print(markdown_table(["points", "map", "HTML MB", "build+save s", "load s", "page errors"],
-                         rows))
+    print(markdown_table(["points", "map", "HTML MB", "build+save s", "load s", "page errors",
+                          "requests"], rows))
 
 
 if __name__ == "__main__":

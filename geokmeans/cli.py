@@ -28,6 +28,7 @@ from ._cli_parser import EPILOG_CHOOSE as EPILOG_CHOOSE
 from ._cli_parser import EPILOG_CLUSTER as EPILOG_CLUSTER
 from ._cli_parser import UsageError as UsageError
 from ._cli_parser import build_parser as _build_parser
+from ._formatting import format_distance, format_limits, format_size
 
 __all__ = ["main"]
 
@@ -136,20 +137,6 @@ def _check_outputs(named, input_path, boundary=None):
             raise UsageError(f"{option}: {exc}") from None
 
 
-def _format_distance(metres):
-    if metres != metres:  # NaN
-        return "-"
-    return f"{metres / 1000:.2f} km" if metres >= 1000 else f"{metres:.0f} m"
-
-
-def _format_size(value):
-    return f"{value:,.0f}" if value == round(value) else f"{value:,.4g}"
-
-
-def _format_limits(low, high):
-    return f"{_format_size(low)}..{'' if high != high else _format_size(high)}"
-
-
 def _cluster_table(centroids, limit=20):
     rows = centroids.sort_values("n_points", ascending=False)
     shown = rows.head(limit)
@@ -157,11 +144,11 @@ def _cluster_table(centroids, limit=20):
     lines = [f"{'cluster':>7} {'points':>9} {'weight':>12} {'mean dist':>10} {'max dist':>10} "
              f"{'lon':>11} {'lat':>10}" + (f" {'size limits':>23}" if limited else "")]
     for row in shown.itertuples():
-        lines.append(f"{row.cluster:>7} {row.n_points:>9,} {_format_size(row.weight):>12} "
-                     f"{_format_distance(row.mean_distance_m):>10} "
-                     f"{_format_distance(row.max_distance_m):>10} "
+        lines.append(f"{row.cluster:>7} {row.n_points:>9,} {format_size(row.weight):>12} "
+                     f"{format_distance(row.mean_distance_m):>10} "
+                     f"{format_distance(row.max_distance_m):>10} "
                      f"{row.geometry.x:>11.5f} {row.geometry.y:>10.5f}"
-                     + (f" {_format_limits(row.size_min, row.size_max):>23}" if limited else ""))
+                     + (f" {format_limits(row.size_min, row.size_max):>23}" if limited else ""))
     if len(rows) > limit:
         lines.append(f"... {len(rows) - limit} more clusters (largest {limit} shown)")
     return "\n".join(lines)

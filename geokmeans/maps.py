@@ -7,6 +7,13 @@ cluster with at least ``min(size, 50)`` points each, and the legend says how man
 are shown of how many, with the true count of every cluster. A 1,000,000-point result
 thus gives a page of about 1 MB.
 
+Self-contained: a map made here carries Leaflet inline (its files ship in the package, see
+``_map_assets``) and links no jQuery, Bootstrap or Font Awesome, which it does not use, so
+with ``tiles=None`` its saved page needs no network at all. Colours are Glasbey's
+maximally distinct palette (from colorcet); the legend collapses, and open it covers at most
+half the map's width and 45% of its height; the points of clusters of at most
+``FRONT_MAX_POINTS`` points are drawn above the centroid markers, which would hide them.
+
 Safety: text from the data (values, column names) is data, never code or markup. It
 never reaches a template engine: our layers carry it as JSON in a script that is not
 compiled again as a Jinja2 template (branca compiles the output of folium's own elements a
@@ -15,14 +22,13 @@ and ``&``, and the page sets tooltips and popups with ``textContent``. A value s
 ``<img src=x onerror=alert(1)>`` or ``{{ 7*7 }}`` is shown literally, never run.
 """
 
-import colorsys
-import html
 import json
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from ._formatting import format_distance, format_limits, format_size
 from ._protected import source_entries
 from ._validation import check_params
 from .core._estimator import make_rng
@@ -30,30 +36,34 @@ from .errors import DataTypeError, InputError
 from .io import atomic_path, geometry_points
 from .projection import longitude_extent, wrap_longitude
 
-__all__ = ["DEFAULT_MAX_POINTS", "cluster_colors", "cluster_quota", "explore", "save_map",
-           "script_safe_json"]
+__all__ = ["DEFAULT_MAX_POINTS", "FRONT_MAX_POINTS", "PALETTE", "cluster_colors",
+           "cluster_quota", "explore", "save_map", "script_safe_json"]
 
 DEFAULT_MAX_POINTS = 20_000
 _MIN_PER_CLUSTER = 50
-
-# Kelly's colours of maximum contrast (K. L. Kelly, "Twenty-two colors of maximum
-# contrast", Color Engineering 3(6), 1965), without white and black.
-_KELLY = [
-    "#F3C300", "#875692", "#F38400", "#A1CAF1", "#BE0032", "#C2B280", "#848482", "#008856",
-    "#E68FAC", "#0067A5", "#F99379", "#604E97", "#F6A600", "#B3446C", "#DCD300", "#882D17",
-    "#8DB600", "#654522", "#E25822", "#2B3D26",
-]
+#: Clusters of at most this many points have their points drawn above the centroid
+#: markers (at most ``_MAX_FRONT_DRAWN`` points in all, the smallest clusters first).
+FRONT_MAX_POINTS = 10
+_MAX_FRONT_DRAWN = 5_000
+#: colorcet's name of the palette: Glasbey's maximally distinct colours (C. Glasbey,
+#: G. van der Heijden, V. Toh, A. Gray, "Colour displays for categorical images", Color
+#: Research & Application 32(4), 2007), of lightness at most 70 and chroma at least 20 so
+#: that each stands out on a light base map: 256 colours.
+PALETTE = "glasbey_bw_minc_20_maxl_70"
 
 
 def cluster_colors(n_clusters):
-    """``n_clusters`` distinct hex colours: Kelly's 20, then golden-angle hues."""
-    colours = list(_KELLY[:n_clusters])
-    for i in range(len(colours), n_clusters):
-        hue = (i * 0.618033988749895) % 1.0
-        lightness = (0.35, 0.5, 0.65)[i % 3]
-        r, g, b = colorsys.hls_to_rgb(hue, lightness, 0.75)
-        colours.append(f"#{int(r * 255):02X}{int(g * 255):02X}{int(b * 255):02X}")
-    return colours
+    """Hex colours ``#RRGGBB`` of clusters ``0 .. n_clusters - 1``: Glasbey's palette
+    (``PALETTE``, from colorcet), each as distinct from the ones before it as can be;
+    beyond its 256 colours it starts again.
+
+    >>> cluster_colors(3)
+    ['#D60000', '#8C3BFF', '#018700']
+    """
+    import colorcet  # imported on first use: it takes a moment
+
+    palette = [colour.upper() for colour in colorcet.palette[PALETTE]]
+    return [palette[j % len(palette)] for j in range(n_clusters)]
 
 
 def cluster_quota(sizes, max_points):
@@ -104,20 +114,14 @@ def _beside_centroid(lon, labels, centre_lon, unwrap):
     return shown_centres[labels] + wrap_longitude(lon - centre_lon[labels])
 
 
-def _format_m(metres):
-    if not np.isfinite(metres):
-        return "–"
-    return f"{metres / 1000:,.2f} km" if metres >= 1000 else f"{metres:,.0f} m"
-
-
 def _popup_rows(row):
-    """A centroid popup's (label, value) text rows."""
+    """A centroid popup's (label, value) text rows, written as the CLI writes them."""
     return [
         ["cluster", f"{int(row.cluster)}"],
         ["points", f"{int(row.n_points):,}"],
-        ["weight", f"{row.weight:,.6g}"],
-        ["mean distance", _format_m(row.mean_distance_m)],
-        ["max distance", _format_m(row.max_distance_m)],
+        ["weight", format_size(row.weight)],
+        ["mean distance", format_distance(row.mean_distance_m)],
+        ["max distance", format_distance(row.max_distance_m)],
     ]
 
 
@@ -145,23 +149,13 @@ def _data_layer(data, js, name):
     return _elements().DataLayer(script_safe_json(data), js, name)
 
 
-def _legend(colours, lines, note):
-    """The legend box: one line per cluster (colour, text) and an optional note."""
-    rows = "".join(
-        f"<div><span style='display:inline-block;width:12px;height:12px;margin-right:6px;"
-        f"background:{html.escape(c)};border:1px solid #333'></span>"
-        f"{html.escape(text)}</div>"
-        for c, text in zip(colours, lines, strict=True)
-    )
-    note_html = (f"<div style='margin-top:4px;font-style:italic'>{html.escape(note)}</div>"
-                 if note else "")
-    body = (
-        "<div class='geokmeans-legend' style='position:fixed;bottom:24px;right:12px;z-index:1000;"
-        "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #999;"
-        "border-radius:4px;font:12px sans-serif;max-height:40%;overflow-y:auto'>"
-        f"<div style='font-weight:bold;margin-bottom:4px'>Clusters</div>{rows}{note_html}</div>"
-    )
-    return _elements().Legend(body)
+def _legend(colours, title, lines, note):
+    """The legend control: a title that collapses it, one entry per cluster (colour, text)
+    and an optional note; all text set in the page as text."""
+    elements = _elements()
+    data = {"title": title, "colors": colours, "lines": lines, "note": note}
+    return elements.MapScript(script_safe_json(data), elements.LEGEND_JS,
+                              css=elements.LEGEND_CSS, css_name="geokmeans_legend_css")
 
 
 _PROTECTED = "_geokmeans_protected"  # attribute of a map: the inputs drawn on it
@@ -175,11 +169,9 @@ def _protect(fmap, result):
 
 
 def _new_map(tiles, attr, bounds):
-    folium = _elements().folium
-
-    class ClusterMap(folium.Map):
-        """A folium Map whose ``save`` writes atomically (temporary file + rename) and
-        never over the input of a result drawn on it."""
+    class ClusterMap(_elements().SelfContainedMap):
+        """A self-contained folium Map (Leaflet inline) whose ``save`` writes atomically
+        (temporary file + rename) and never over the input of a result drawn on it."""
 
         def save(self, outfile, close_file=True, **kwargs):
             save_map(self, outfile)
@@ -227,9 +219,12 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     m : folium.Map, optional
         Draw on this map instead of a new one. The result's input is recorded on it, so
         that ``save_map(m, path)`` refuses to write over it; ``m.save`` is folium's own
-        (neither atomic nor checked): save a map of yours with ``save_map``.
+        (neither atomic nor checked): save a map of yours with ``save_map``. A map of
+        yours keeps its own files: a plain ``folium.Map`` loads Leaflet and the rest from
+        CDNs, so its page needs the network; a map returned by ``explore`` does not.
     tiles : str, xyzservices provider or None, default "OpenStreetMap"
-        Passed to ``folium.Map``; ``None`` draws no base map (offline use).
+        Passed to ``folium.Map``; with ``None`` (no base map) the saved page loads nothing
+        from the network.
     attr : str, optional
         Attribution of custom ``tiles`` (a URL template needs one), as in ``folium.Map``.
     tooltip : list of str, optional
@@ -240,6 +235,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
         Add centroid markers whose popups give the cluster's statistics.
     legend : bool, default True
         Add a legend: colour and size of each cluster, and a note when points are sampled.
+        Its title collapses and opens it.
     max_points : int, default 20,000
         Most points drawn; larger results are sampled per cluster (see module docs).
     radius : float, default 3
@@ -262,6 +258,7 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     view = _view(points, labels, n_points, result.centroids, checked["max_points"], rng)
     colours = cluster_colors(len(result.centroids))
     data = _point_data(points, view, colours, checked["radius"], tooltip)
+    data["front"] = _front_clusters(result.centroids.n_points.to_numpy(), view).tolist()
     fmap = m if m is not None else _new_map(tiles, attr, view.bounds)
     _protect(fmap, result)
     polygon_note = _add_polygons(fmap, points, view, colours)
@@ -348,6 +345,20 @@ def _point_data(points, view, colours, radius, tooltip):
     }
 
 
+def _front_clusters(sizes, view):
+    """(k,) bool: clusters whose points are drawn above the centroid markers, those of at
+    most ``FRONT_MAX_POINTS`` points, the smallest first while at most ``_MAX_FRONT_DRAWN``
+    of their points are drawn."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    drawn = np.bincount(view.labels[view.rows], minlength=sizes.size)
+    order = np.argsort(sizes, kind="stable")
+    small = sizes[order] <= FRONT_MAX_POINTS
+    within = np.cumsum(drawn[order]) <= _MAX_FRONT_DRAWN
+    front = np.zeros(sizes.size, dtype=bool)
+    front[order[small & within]] = True
+    return front
+
+
 def _add_polygons(fmap, points, view, colours):
     """A layer of the input's polygons (of the rows drawn, each beside its point), under
     the points; returns a note for the legend when there are too many vertices to draw
@@ -371,20 +382,22 @@ def _add_polygons(fmap, points, view, colours):
 
 
 def _legend_lines(result):
-    """Each cluster's legend text: its points, and with size limits its size against
-    them ("cluster 3: 42 points, 38..42")."""
+    """The legend's title and each cluster's entry: its number and points ("3: 1,234"),
+    with size limits its size against them ("3: 42 (38..42)"; by weight "3: 42, weight
+    1,250 (1,200..1,300)")."""
     table = result.centroids
     counts = table.n_points.astype(int).tolist()
     if "size_max" not in table.columns:
-        return [f"cluster {j}: {n:,} points" for j, n in enumerate(counts)]
-    by_weight = getattr(result.model, "size_by", "count") == "weight"
-    lines = []
-    for j, (n, weight, low, high) in enumerate(zip(counts, table.weight, table.size_min,
-                                                   table.size_max, strict=True)):
-        size = f", weight {weight:,.0f}" if by_weight else ""
-        most = "" if high != high else f"{high:,.0f}"  # NaN: no maximum
-        lines.append(f"cluster {j}: {n:,} points{size}, limits {low:,.0f}..{most}")
-    return lines
+        return "Cluster: points", [f"{j}: {n:,}" for j, n in enumerate(counts)]
+    if getattr(result.model, "size_by", "count") == "weight":
+        return "Cluster: points, weight (limits)", [
+            f"{j}: {n:,}, {format_size(weight)} ({format_limits(low, high)})"
+            for j, (n, weight, low, high) in enumerate(zip(
+                counts, table.weight, table.size_min, table.size_max, strict=True))]
+    return "Cluster: points (limits)", [
+        f"{j}: {n:,} ({format_limits(low, high)})"
+        for j, (n, low, high) in enumerate(zip(counts, table.size_min, table.size_max,
+                                               strict=True))]
 
 
 def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, layer_control,
@@ -399,7 +412,8 @@ def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, laye
         if view.rows.size < view.n_points:
             note = (f"Showing {view.rows.size:,} of {view.n_points:,} points (a sample of "
                     f"each cluster). {note}").strip()
-        fmap.get_root().add_child(_legend(colours, _legend_lines(result), note))
+        title, lines = _legend_lines(result)
+        fmap.add_child(_legend(colours, title, lines, note))
     if layer_control:
         _elements().LayerControl(collapsed=True).add_to(fmap)
 

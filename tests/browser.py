@@ -1,9 +1,11 @@
-"""Headless Chromium for map tests, with folium's CDN files served from local npm copies.
+"""Headless Chromium for map tests, with no network.
 
-The machines that run the tests cannot reach CDNs; ``tests/setup.sh`` installs Debian's
-chromium and the npm packages folium's pages load (into ``.browser-assets/``, never
-committed). Requests for those CDN URLs are answered from the local copies; tiles and
-anything else from the network are refused, so a test never depends on the network.
+``tests/setup.sh`` installs Debian's chromium. A page is opened from its file with every
+other request refused and recorded (``PageReport.blocked``): the maps geokmeans makes carry
+Leaflet inline and need nothing else. For pages that link Leaflet from a CDN (a plain
+``folium.Map`` passed as ``m=``, or ``GeoDataFrame.explore`` in the benchmark),
+``offline=False`` answers Leaflet's CDN URLs with the copy shipped in the package
+(``geokmeans/_assets``); every other request is still refused.
 """
 
 import os
@@ -14,41 +16,27 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSETS = Path(os.environ.get("GEOKMEANS_BROWSER_ASSETS", ROOT / ".browser-assets")) / "node_modules"
+LEAFLET = ROOT / "geokmeans" / "_assets" / "leaflet"
 CHROMIUM = os.environ.get("GEOKMEANS_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-quic", "--disable-component-update",
                  "--disable-sync"]
 
-_RULES = [
-    (re.compile(r"https://cdn\.jsdelivr\.net/npm/((?:@[^/]+/)?[^@/]+)@[^/]+/(.+)$"),
-     lambda m: ASSETS / m.group(1) / m.group(2)),
-    (re.compile(r"https://code\.jquery\.com/jquery-[\d.]+\.min\.js$"),
-     lambda m: ASSETS / "jquery" / "dist" / "jquery.min.js"),
-    (re.compile(r"https://cdnjs\.cloudflare\.com/ajax/libs/Leaflet\.awesome-markers/[^/]+/"
-                r"leaflet\.awesome-markers\.(js|css)$"),
-     lambda m: ASSETS / "drmonty-leaflet-awesome-markers" / m.group(1)
-     / f"leaflet.awesome-markers.{m.group(1)}"),
-]
+_LEAFLET_CDN = re.compile(r"https://cdn\.jsdelivr\.net/npm/leaflet@1\.9\.\d+/dist/"
+                          r"(leaflet\.(?:js|css))$")
 
 
 def local_file(url):
-    """The local copy serving ``url``, or None."""
-    for pattern, target in _RULES:
-        match = pattern.match(url)
-        if match:
-            path = target(match)
-            return path if path.is_file() else None
-    return None
+    """The packaged copy serving a CDN ``url`` of Leaflet, or None."""
+    match = _LEAFLET_CDN.match(url)
+    return LEAFLET / match.group(1) if match else None
 
 
 def require_browser():
-    """Skip outside CI when chromium or the assets are missing; fail in CI."""
+    """Skip outside CI when chromium or playwright is missing; fail in CI."""
     problems = []
     if not Path(CHROMIUM).exists():
         problems.append(f"chromium not found at {CHROMIUM}")
-    if not (ASSETS / "leaflet" / "dist" / "leaflet.js").is_file():
-        problems.append(f"npm assets not found in {ASSETS}")
     try:
         import playwright.sync_api  # noqa: F401 - only: is it installed?
     except ImportError:
@@ -61,31 +49,41 @@ def require_browser():
 
 
 class PageReport:
+    """What happened while a page was open: its errors, and the requests refused."""
+
     def __init__(self):
-        self.errors = []
+        self.errors = []  # uncaught exceptions in the page
         self.console_errors = []
-        self.unserved = []
+        self.blocked = []  # every request refused (all but file: URLs and served copies)
+        self.unserved = []  # the scripts among them
 
 
-def open_map(browser, html_path, report, timeout_ms=30_000):
-    """Open a saved map page, serving CDN files locally; returns the page."""
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
+def open_map(browser, html_path, report, timeout_ms=30_000, offline=True,
+             viewport=(1000, 700)):
+    """Open a saved map page from its file; returns the page.
+
+    ``offline=True``: nothing but ``file:`` URLs is served. ``offline=False``: Leaflet's
+    CDN URLs are answered from the package's copy as well. Refused requests are recorded
+    in ``report``.
+    """
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     page.on("pageerror", lambda exc: report.errors.append(str(exc)))
     page.on("console", lambda msg: msg.type == "error" and report.console_errors.append(msg.text))
 
     def handle(route):
         url = route.request.url
-        path = local_file(url)
+        if url.startswith("file:"):
+            return route.continue_()
+        path = None if offline else local_file(url)
         if path is not None:
             kind = "text/css" if path.suffix == ".css" else "application/javascript"
             return route.fulfill(path=str(path), content_type=kind)
-        if url.endswith(".css"):
-            return route.fulfill(body="", content_type="text/css")  # optional styles only
+        report.blocked.append(url)
         if route.request.resource_type == "script":
             report.unserved.append(url)
         return route.abort()
 
-    page.route(re.compile(r"^https?://"), handle)
+    page.route("**/*", handle)
     page.goto(Path(html_path).resolve().as_uri(), wait_until="load", timeout=timeout_ms)
     return page
 

@@ -374,7 +374,7 @@ def test_map_legend_shows_sizes_against_limits():
                         size_min=38, size_max=42, random_state=0)
     page = result.explore(tiles=None).get_root().render()
     for row in result.centroids.itertuples():
-        assert f"cluster {row.cluster}: {row.n_points} points, limits 38..42" in page
+        assert f'"{row.cluster}: {row.n_points} (38..42)"' in page
     plain = gk.cluster(Path(__file__).resolve().parents[1] / "data" / "dc_places.csv", 3,
                        random_state=0)
     assert "limits" not in plain.explore(tiles=None).get_root().render()

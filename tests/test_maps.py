@@ -13,7 +13,10 @@ import shapely.geometry
 
 import geokmeans as gk
 from geokmeans import InputError
+from geokmeans._formatting import format_distance, format_size
 from geokmeans.maps import _sample_rows, cluster_colors
+
+from .colour_difference import SHARMA_PAIRS, ciede2000, hex_to_lab, min_pairwise_ciede2000
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 XSS = "<img src=x onerror=alert(1)>"
@@ -33,6 +36,12 @@ def render(m):
     return m.get_root().render()
 
 
+def legend_data(html):
+    """The JSON data of the legends in a page (title, colours, lines, note)."""
+    return [json.loads(blob) for blob in re.findall(r"\n\}\)\(map_[0-9a-f]+, (\{.*\})\);\n",
+                                                     html)]
+
+
 def layer_data(html):
     """The JSON data of each geokmeans layer in a page, by layer kind."""
     found = {}
@@ -47,16 +56,19 @@ def test_layers_legend_and_popups(dc_result):
     html = render(dc_result.explore(tooltip=["name"], hulls=True, tiles=None))
     assert "L.canvas" in html
     assert html.count("L.circleMarker") >= 1
-    for j, n in enumerate(dc_result.centroids.n_points):
-        assert f"cluster {j}: {n:,} points" in html
+    legend, = legend_data(html)
+    assert legend["title"] == "Cluster: points" and legend["note"] == ""
+    assert legend["lines"] == [f"{j}: {n:,}" for j, n in enumerate(dc_result.centroids.n_points)]
+    assert legend["colors"] == cluster_colors(5)
     assert "geokmeans-legend" in html
     popups = layer_data(html)["centroids"]["popups"]
     assert len(popups) == 5
     for row, popup in zip(dc_result.centroids.itertuples(), popups, strict=True):
         cells = dict(popup)
         assert cells["cluster"] == str(row.cluster) and cells["points"] == f"{row.n_points:,}"
-        assert cells["mean distance"] == f"{row.mean_distance_m / 1000:,.2f} km"
+        assert cells["mean distance"] == f"{row.mean_distance_m / 1000:.2f} km"
         assert cells["max distance"].endswith(" km")
+        assert cells["weight"] == f"{round(row.weight):,}" and "e+" not in cells["weight"]
     assert '"convex hulls"' in html or "convex hulls" in html
     assert "L.control.layers" in html
     # every point is in the data array
@@ -138,9 +150,52 @@ def test_sample_keeps_every_cluster():
 
 
 def test_palette_distinct_for_many_clusters():
-    colours = cluster_colors(200)
-    assert len(set(colours)) == 200
+    colours = cluster_colors(256)
+    assert len(set(colours)) == 256
     assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colours)
+    assert cluster_colors(300)[256:] == colours[:44]  # beyond the palette it starts again
+    assert cluster_colors(0) == [] and cluster_colors(1) == colours[:1]
+
+
+def test_ciede2000_matches_the_published_test_data():
+    # Sharma, Wu & Dalal (2005), Table 1: all 34 pairs to the 4 decimals published
+    pairs = np.array(SHARMA_PAIRS)
+    computed = ciede2000(pairs[:, :3], pairs[:, 3:6])
+    assert np.abs(computed - pairs[:, 6]).max() < 5e-5
+    assert np.allclose(ciede2000(pairs[:, 3:6], pairs[:, :3]), computed)  # symmetric
+
+
+def test_srgb_to_lab_reference_colours():
+    # CIELAB of sRGB primaries and white under D65 (as tabulated by colour references)
+    lab = hex_to_lab(["#FFFFFF", "#000000", "#FF0000", "#00FF00", "#0000FF", "#808080"])
+    expected = [[100, 0, 0], [0, 0, 0], [53.24, 80.09, 67.20], [87.73, -86.18, 83.18],
+                [32.30, 79.19, -107.86], [53.59, 0, 0]]
+    assert np.allclose(lab, expected, atol=0.05)
+
+
+# Smallest CIEDE2000 difference between two of the first k colours of the palette the maps
+# used before (Kelly's 20, then golden-angle hues), computed with the functions above.
+PREVIOUS_MIN_DELTA_E = {10: 17.023, 30: 6.421, 100: 0.975}
+
+
+@pytest.mark.parametrize("k", [10, 30, 100])
+def test_palette_colours_are_further_apart_than_before(k):
+    assert min_pairwise_ciede2000(cluster_colors(k)) > PREVIOUS_MIN_DELTA_E[k]
+
+
+def test_previous_palette_figures_are_reproduced():
+    # the figures above, from the palette as it was: the comparison is against real values
+    import colorsys
+
+    kelly = ["#F3C300", "#875692", "#F38400", "#A1CAF1", "#BE0032", "#C2B280", "#848482",
+             "#008856", "#E68FAC", "#0067A5", "#F99379", "#604E97", "#F6A600", "#B3446C",
+             "#DCD300", "#882D17", "#8DB600", "#654522", "#E25822", "#2B3D26"]
+    for i in range(20, 100):
+        r, g, b = colorsys.hls_to_rgb((i * 0.618033988749895) % 1.0, (0.35, 0.5, 0.65)[i % 3],
+                                      0.75)
+        kelly.append(f"#{int(r * 255):02X}{int(g * 255):02X}{int(b * 255):02X}")
+    for k, figure in PREVIOUS_MIN_DELTA_E.items():
+        assert min_pairwise_ciede2000(kelly[:k]) == pytest.approx(figure, abs=1e-3)
 
 
 def test_unknown_tooltip_column(dc_result):
@@ -271,11 +326,16 @@ def test_template_syntax_through_the_cli_map(tmp_path):
 
 
 def test_text_only_elements_are_never_compiled_again(tmp_path):
-    from geokmeans._map_elements import Legend
+    from geokmeans._map_elements import DataLayer, MapScript
 
     m = folium.Map(tiles=None)
-    m.get_root().add_child(Legend("<b>{{ 6*7 }} {% if x %}</b>"))
-    assert "<b>{{ 6*7 }} {% if x %}</b>" in render(m)
+    m.add_child(MapScript('"{{ 6*7 }} {% if x %}"', "var a = '{{ 5*7 }}';", css="b{}{#",
+                          css_name="x"))
+    DataLayer('"{{ 4*7 }}"', "return L.layerGroup(); // {% raw %}", "{{ 3*7 }}").add_to(m)
+    page = render(m)
+    for text in ('"{{ 6*7 }} {% if x %}"', "var a = '{{ 5*7 }}';", "b{}{#", '"{{ 4*7 }}"',
+                 "// {% raw %}"):
+        assert text in page  # compiled, none of them would be there as written
     # control: branca's own MacroElement compiles its output a second time
     from branca.element import MacroElement, Template
 
@@ -333,3 +393,169 @@ def test_maps_know_the_inputs_drawn_on_them(tmp_path):
     save_map(mine, tmp_path / "both.html")
     assert (tmp_path / "a.csv").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "both.html"]
+
+
+# -- self-contained pages ---------------------------------------------------------------------
+
+LINKS = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=", re.IGNORECASE)
+
+
+def test_page_carries_leaflet_and_links_nothing(dc_result):
+    from geokmeans._map_assets import asset_versions
+
+    page = render(dc_result.explore(tiles=None, hulls=True))
+    assert not LINKS.search(page)  # no script, stylesheet or image fetched from anywhere
+    for library in ("jquery", "bootstrap", "fontawesome", "awesome-markers", "cdn.", "netdna"):
+        assert library not in page.lower()
+    leaflet_js = (Path(gk.__file__).parent / "_assets" / "leaflet" / "leaflet.js").read_text()
+    assert leaflet_js.rsplit("\n//# sourceMappingURL", 1)[0] in page
+    assert f'version="{asset_versions()["leaflet"]}"' in page
+    assert "data:image/png;base64," in page  # the layer control's button, inline
+    # Leaflet comes before the first use of L, once
+    assert page.count("<!-- Leaflet ") == 1
+    assert page.index("<!-- Leaflet ") < page.index("L.map(")
+    # a base map is the only thing fetched with tiles
+    with_tiles = render(dc_result.explore())
+    assert not LINKS.search(with_tiles) and "tile.openstreetmap.org" in with_tiles
+
+
+def test_leaflet_text_never_reaches_a_template_engine(dc_result, monkeypatch):
+    # the inline assets are put in the page as they are: template syntax in them would be
+    # shown literally (if they went through Jinja2, "{{ 6*7 }}" would become "42")
+    monkeypatch.setattr("geokmeans._map_elements.leaflet_head",
+                        lambda markers: "<script>var x = '{{ 6*7 }}'; /* {% if a %} {# */</script>")
+    page = render(dc_result.explore(tiles=None))
+    assert "<script>var x = '{{ 6*7 }}'; /* {% if a %} {# */</script>" in page
+
+
+def test_an_asset_that_would_end_its_element_is_refused():
+    from geokmeans._map_assets import _inline
+
+    for kind, text in [("script", "a = '</script><b>'"), ("script", "a = '</SCRIPT >'"),
+                       ("script", "<!-- x"), ("style", "b {} </style><script>")]:
+        with pytest.raises(ValueError, match=f"would end its <{kind}> element"):
+            _inline(kind, text, "x")
+    assert _inline("style", "b { color: red }", "x") == "<style>\nb { color: red }\n</style>"
+
+
+def test_folium_elements_of_yours_bring_folium_s_files(dc_result):
+    # a popup of folium's own needs jQuery: added to a map of ours, the page links folium's
+    # usual files again (Leaflet stays inline, before them); removed, they go away
+    m = dc_result.explore(tiles=None)
+    marker = folium.Marker([38.9, -77.0], popup="hello").add_to(m)
+    page = render(m)
+    assert "https://code.jquery.com/jquery" in page and "bootstrap" in page
+    assert "cdn.jsdelivr.net/npm/leaflet@" not in page  # Leaflet itself stays inline
+    assert page.index("<!-- Leaflet ") < page.index("https://code.jquery.com/jquery")
+    assert "L.Icon.Default.mergeOptions(" in page  # the default marker's images, inline
+    del m._children[marker.get_name()]
+    page = render(m)
+    assert not LINKS.search(page) and "L.Icon.Default.mergeOptions(" not in page
+    # links of your own are kept, and folium's shared lists are left alone
+    before = list(folium.Map.default_js)
+    m.add_js_link("mine", "https://example.org/mine.js")
+    assert folium.Map.default_js == before
+    page = render(m)
+    assert page.count("https://example.org/mine.js") == 1 and "jquery" not in page
+    marker.add_to(m)
+    page = render(m)
+    assert page.count("https://example.org/mine.js") == 1 and "jquery" in page
+
+
+def test_a_map_of_yours_keeps_its_own_files(dc_result):
+    # documented: drawing on a plain folium.Map (m=) leaves its files as folium has them
+    mine = folium.Map(tiles=None)
+    dc_result.explore(m=mine)
+    page = render(mine)
+    assert "<!-- Leaflet " not in page  # not loaded twice
+    assert "https://cdn.jsdelivr.net/npm/leaflet@" in page
+    assert len(layer_data(page)["points"]["lat"]) == 200 and legend_data(page)
+    # drawing a second result on a map explore made keeps it self-contained
+    ours = dc_result.explore(tiles=None)
+    dc_result.explore(m=ours, layer_control=False)
+    page = render(ours)
+    assert not LINKS.search(page) and len(legend_data(page)) == 2
+
+
+# -- popups and legend written as the CLI writes them -----------------------------------------
+
+def test_popups_read_like_the_cli_table(dc_result, tmp_path):
+    from .hostile import run_cli
+
+    code, out, err = run_cli(["cluster", DATA / "dc_places.csv", "-k", 5, "--weight",
+                              "population", "--seed", 0])
+    assert code == 0, err
+    table = {}
+    for line in out.splitlines():
+        match = re.fullmatch(r"\s*(\d+)\s+([\d,]+)\s+([\d,.]+)\s+([\d.]+ k?m)\s+([\d.]+ k?m)"
+                             r"\s+[-\d.]+\s+[-\d.]+", line)
+        if match:
+            table[match.group(1)] = list(match.groups()[1:])
+    assert len(table) == 5
+    popups = layer_data(render(dc_result.explore(tiles=None)))["centroids"]["popups"]
+    for popup in popups:
+        cells = dict(popup)
+        assert [cells["points"], cells["weight"], cells["mean distance"],
+                cells["max distance"]] == table[cells["cluster"]]
+
+
+@pytest.mark.parametrize("value, text", [
+    (1447530.0, "1,447,530"), (1447530.4, "1,447,530"), (12.5, "12.5"), (0.123456, "0.1235"),
+    (3.0, "3"), (float("nan"), "-"), (1e-7, "1.0e-07"), (float("inf"), "inf"),
+])
+def test_sizes_are_written_for_people(value, text):
+    assert format_size(value) == text
+
+
+@pytest.mark.parametrize("metres, text", [
+    (0.0, "0 m"), (999.4, "999 m"), (1000.0, "1.00 km"), (12_345.0, "12.35 km"),
+    (float("nan"), "-"), (2_500_000.0, "2500.00 km"),
+])
+def test_distances_are_written_for_people(metres, text):
+    assert format_distance(metres) == text
+
+
+def test_legend_with_size_limits_by_weight():
+    frame = pd.read_csv(DATA / "dc_places.csv")
+    frame["w"] = 1.5
+    result = gk.cluster(frame, 4, weight="w", size_by="weight", size_min=60.0, size_max=90.0,
+                        random_state=0)
+    legend, = legend_data(render(result.explore(tiles=None)))
+    assert legend["title"] == "Cluster: points, weight (limits)"
+    for line, row in zip(legend["lines"], result.centroids.itertuples(), strict=True):
+        assert line == f"{row.cluster}: {row.n_points}, {format_size(row.weight)} (60..90)"
+
+
+# -- small clusters above their centroid ----------------------------------------------------
+
+def small_cluster_result():
+    rng = np.random.default_rng(4)
+    lonlat = np.concatenate([rng.normal([-77.0, 38.9], 0.02, (300, 2)),
+                             rng.normal([-76.5, 38.9], 0.02, (300, 2)),
+                             [[-76.75, 39.4]], [[-76.75, 38.4], [-76.7501, 38.4001]]])
+    return gk.cluster(lonlat, 4, init=[[-77.0, 38.9], [-76.5, 38.9], [-76.75, 39.4],
+                                       [-76.75, 38.4]])
+
+
+def test_points_of_the_smallest_clusters_are_drawn_above_the_centroids():
+    result = small_cluster_result()
+    assert result.centroids.n_points.tolist() == [300, 300, 1, 2]
+    html = render(result.explore(tiles=None))
+    points = layer_data(html)["points"]
+    assert points["front"] == [False, False, True, True]
+    # the front pane is above the centroids' pane, both above the points' canvas (400)
+    panes = dict(re.findall(r'\[(CENTROID_PANE|FRONT_PANE), (\d+)\]', html))
+    assert 400 < int(panes["CENTROID_PANE"]) < int(panes["FRONT_PANE"]) < 600
+
+
+def test_front_clusters_are_bounded():
+    from geokmeans.maps import _front_clusters, _View
+
+    sizes = np.array([1, 10, 11, 3, 2_000])
+    labels = np.repeat(np.arange(5), sizes)
+    view = _View(None, None, None, labels, np.arange(labels.size), None, None, None, 0)
+    assert _front_clusters(sizes, view).tolist() == [True, True, False, True, False]
+    many = np.full(1_000, 8)  # 8,000 points of small clusters: the smallest 5,000 only
+    labels = np.repeat(np.arange(1_000), many)
+    view = _View(None, None, None, labels, np.arange(labels.size), None, None, None, 0)
+    assert _front_clusters(many, view).sum() == 625

@@ -1,13 +1,16 @@
-"""Maps in a real browser: headless Chromium, Leaflet served from local npm copies."""
+"""Maps in a real browser: headless Chromium with no network (only file: URLs are served)."""
 
 import os
 from pathlib import Path
 
+import folium
 import numpy as np
 import pandas as pd
 import pytest
 
 import geokmeans as gk
+from geokmeans._map_assets import asset_versions
+from geokmeans.maps import save_map
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, PageReport, map_variable, open_map, require_browser
 
@@ -32,14 +35,18 @@ def browser():
         chromium.close()
 
 
-def load(browser, m, tmp_path, name="map.html"):
+def load(browser, m, tmp_path, name="map.html", offline=True, viewport=(1000, 700)):
+    """Save ``m`` and open it; with ``offline`` nothing but its file is served, and the
+    page must have asked for nothing else."""
     path = tmp_path / name
-    m.save(path)
+    save_map(m, path)  # what a map's own save does, and for a plain folium.Map too
     report = PageReport()
-    page = open_map(browser, path, report)
+    page = open_map(browser, path, report, offline=offline, viewport=viewport)
     html = path.read_text()
     map_name = map_variable(html)
     page.wait_for_function("() => typeof L !== 'undefined'")
+    if offline:
+        assert report.blocked == []
     return page, report, map_name, path
 
 
@@ -70,11 +77,12 @@ def test_small_map_loads_with_layers(browser, tmp_path):
     page, report, map_name, _ = load(browser, result.explore(tiles=None, hulls=True,
                                                              tooltip=["name"]), tmp_path)
     counts = page.evaluate(COUNT_LAYERS, map_name)
-    assert counts["leaflet"] == "1.9.3"
+    assert counts["leaflet"] == asset_versions()["leaflet"]
     assert counts["points"] == 200
     assert counts["centroids"] == 5
     assert page.locator(".geokmeans-legend").is_visible()
-    assert "cluster 0:" in page.locator(".geokmeans-legend").inner_text()
+    assert page.locator(".geokmeans-legend").inner_text().split("\n") == [
+        "Cluster: points", *(f"{j}: {n}" for j, n in enumerate(result.centroids.n_points))]
     assert page.locator(".leaflet-control-layers").count() == 1
     assert report.errors == [] and report.unserved == []
     # a screenshot is not blank: many distinct colours on the canvas
@@ -150,5 +158,157 @@ def test_template_syntax_is_shown_literally_in_tooltips_and_popups(browser, tmp_
             l.openPopup(); text = l.getPopup().getElement().textContent; } });
         return text; }""", map_name)
     assert popup.startswith("cluster") and "points" in popup and "mean distance" in popup
+    assert report.errors == []
+    page.close()
+
+
+def test_offline_page_draws_everything_with_no_network(browser, tmp_path):
+    # nothing but the page's own file is served: Leaflet, the points, the centroids, the
+    # hulls, the legend and the layer control's button all come from the page itself
+    result = gk.cluster(DATA / "dc_places.csv", 5, random_state=0)
+    page, report, map_name, _ = load(browser, result.explore(tiles=None, hulls=True), tmp_path)
+    counts = page.evaluate(COUNT_LAYERS, map_name)
+    assert counts["points"] == 200 and counts["centroids"] == 5 and counts["other"] >= 5
+    drawn = page.evaluate("""() => {  // canvas pixels the points painted
+        const canvas = document.querySelector('.leaflet-overlay-pane canvas');
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width,
+                                                          canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+        return painted; }""")
+    assert drawn > 200 * 10
+    button = page.evaluate("""() => getComputedStyle(
+        document.querySelector('.leaflet-control-layers-toggle')).backgroundImage""")
+    assert button.startswith('url("data:image/png;base64,')
+    assert report.errors == [] and report.console_errors == [] and report.blocked == []
+    page.close()
+
+
+def test_the_same_page_with_folium_s_cdn_links_is_blank_offline(browser, tmp_path):
+    # control: a plain folium map with our layers links Leaflet from a CDN; offline it
+    # never gets Leaflet, which the test above would have caught
+    result = gk.cluster(DATA / "dc_places.csv", 3, random_state=0)
+    mine = folium.Map(tiles=None)
+    result.explore(m=mine)
+    path = tmp_path / "mine.html"
+    save_map(mine, path)
+    report = PageReport()
+    page = open_map(browser, path, report)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => typeof L") == "undefined"
+    assert any("leaflet" in url for url in report.unserved) and report.errors
+    page.close()
+
+
+def test_a_map_of_yours_is_drawn_on(browser, tmp_path):
+    # m=: a plain folium.Map keeps its CDN files (Leaflet answered here from the package's
+    # copy); the layers, the legend and the small clusters' pane work on it
+    result = gk.cluster(DATA / "dc_places.csv", 4, random_state=0)
+    mine = folium.Map(location=[38.9, -77.0], zoom_start=9, tiles=None)
+    result.explore(m=mine)
+    page, report, map_name, _ = load(browser, mine, tmp_path, offline=False)
+    counts = page.evaluate(COUNT_LAYERS, map_name)
+    assert counts["points"] == 200 and counts["centroids"] == 4
+    assert page.locator(".geokmeans-legend").is_visible()
+    assert report.errors == []
+    page.close()
+
+
+LEGEND_BOX = """() => { const b = document.querySelector('.geokmeans-legend')
+    .getBoundingClientRect(); return [b.width, b.height]; }"""
+
+
+def test_legend_at_k100_covers_at_most_a_quarter_and_collapses(browser, tmp_path):
+    rng = np.random.default_rng(0)
+    lonlat = np.column_stack([rng.uniform(-10, 10, 30_000), rng.uniform(40, 55, 30_000)])
+    result = gk.cluster(lonlat, 100, random_state=0, n_init=1)
+    page, report, _, _ = load(browser, result.explore(tiles=None), tmp_path,
+                              viewport=(1200, 800))
+    width, height = page.evaluate(LEGEND_BOX)
+    assert width * height <= 0.25 * 1200 * 800, (width, height)
+    assert width <= 600 and height <= 0.45 * 800 + 1
+    legend = page.locator(".geokmeans-legend")
+    text = legend.inner_text()
+    assert "0: " in text and "99: " in text and "Showing" in text
+    # every entry is on screen without scrolling: the columns hold them all
+    hidden = page.evaluate("""() => { const box = document.querySelector('.geokmeans-legend')
+        .getBoundingClientRect(); let out = 0;
+        for (const item of document.querySelectorAll('.geokmeans-legend-item')) {
+            const r = item.getBoundingClientRect();
+            if (r.right > box.right + 0.5 || r.bottom > box.bottom + 0.5) out++; }
+        return out; }""")
+    assert hidden == 0
+    toggle = page.locator(".geokmeans-legend-toggle")
+    assert toggle.get_attribute("aria-expanded") == "true"
+    toggle.click()
+    width_closed, height_closed = page.evaluate(LEGEND_BOX)
+    assert height_closed < 40 and width_closed * height_closed < 0.01 * 1200 * 800
+    assert not page.locator(".geokmeans-legend-item").first.is_visible()
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    assert page.evaluate(LEGEND_BOX) == [width, height]
+    # a smaller window: still within its bounds (scrolling if it must)
+    page.set_viewport_size({"width": 600, "height": 400})
+    page.wait_for_timeout(300)
+    width, height = page.evaluate(LEGEND_BOX)
+    assert width <= 300 + 1 and height <= 0.45 * 400 + 1
+    assert report.errors == []
+    page.close()
+
+
+def test_a_one_point_cluster_is_drawn_above_its_centroid(browser, tmp_path):
+    from .test_maps import small_cluster_result
+
+    result = small_cluster_result()
+    page, report, map_name, _ = load(browser, result.explore(tiles=None), tmp_path)
+    # what is drawn at the single point (its centroid's place) is the point
+    found = page.evaluate("""(name) => { const map = window[name]; let centroid = null;
+        map.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.radius === 8
+                                  && Math.abs(l.getLatLng().lat - 39.4) < 1e-6) centroid = l; });
+        const p = map.latLngToContainerPoint(centroid.getLatLng());
+        const box = map.getContainer().getBoundingClientRect();
+        const top = document.elementFromPoint(box.left + p.x, box.top + p.y);
+        return top.getAttribute('class'); }""", map_name)
+    assert "geokmeans-point" in found
+    # control: the centroid of a large cluster is on top of its points there
+    found = page.evaluate("""(name) => { const map = window[name]; let centroid = null;
+        map.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.radius === 8
+                                  && Math.abs(l.getLatLng().lng + 77.0) < 0.05) centroid = l; });
+        const p = map.latLngToContainerPoint(centroid.getLatLng());
+        const box = map.getContainer().getBoundingClientRect();
+        return document.elementFromPoint(box.left + p.x, box.top + p.y).getAttribute('class');
+        }""", map_name)
+    assert "geokmeans-centroid" in found
+    # its popup still opens on a click, and points elsewhere keep their tooltips
+    page.mouse.click(*page.evaluate("""(name) => { const map = window[name]; let c = null;
+        map.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.radius === 8
+                                  && Math.abs(l.getLatLng().lng + 77.0) < 0.05) c = l; });
+        const p = map.latLngToContainerPoint(c.getLatLng());
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y]; }""", map_name))
+    assert "mean distance" in page.locator(".leaflet-popup-content").inner_text()
+    assert report.errors == []
+    page.close()
+
+
+def test_a_folium_marker_added_to_a_map_of_ours_has_its_icon_offline(browser, tmp_path):
+    # Leaflet looks for its default marker's images beside the page: they are inline
+    result = gk.cluster(DATA / "dc_places.csv", 3, random_state=0)
+    m = result.explore(tiles=None)
+    folium.Marker([38.9, -77.0]).add_to(m)
+    path = tmp_path / "marker.html"
+    m.save(path)
+    report = PageReport()
+    page = open_map(browser, path, report)
+    page.wait_for_function("() => typeof L !== 'undefined'")
+    icon = page.locator("img.leaflet-marker-icon")
+    assert icon.get_attribute("src").startswith("data:image/png;base64,")
+    assert page.evaluate("() => document.querySelector('img.leaflet-marker-icon')"
+                         ".naturalWidth") == 25
+    assert page.evaluate("() => document.querySelector('img.leaflet-marker-shadow')"
+                         ".naturalWidth") == 41
+    # only folium's own CDN files were asked for (the marker's element may need them)
+    assert report.blocked and all("jquery" in url or "bootstrap" in url or "awesome" in url
+                                  or "fontawesome" in url for url in report.blocked)
     assert report.errors == []
     page.close()
