@@ -204,9 +204,11 @@ def _project(read, projection, scale, index):
     return Chunk(np.ascontiguousarray(X), weights, index=index)
 
 
-def _labelled_partition(frame, projection, centres, centre_lon, centre_lat, lat, lon, dropna):
+def _labelled_partition(frame, projection, centres, centre_lon, centre_lat, lat, lon, dropna,
+                        renumber=None):
     """Labels (-1 where coordinates are missing) and geodesic distances (NaN there) of an
-    input partition, as a DataFrame of columns ``cluster`` and ``distance_m``."""
+    input partition, as a DataFrame of columns ``cluster`` and ``distance_m``; cluster
+    ``j`` of ``centres`` is numbered ``renumber[j]`` (when given)."""
     labels = np.full(len(frame), -1, dtype=np.int32)
     distances = np.full(len(frame), np.nan)
     if len(frame):
@@ -214,7 +216,7 @@ def _labelled_partition(frame, projection, centres, centre_lon, centre_lat, lat,
             warnings.simplefilter("ignore", GeoKMeansWarning)
             points = read_points(frame, lat=lat, lon=lon, dropna=dropna, keep_frame=False)
         own = assign(projection.forward(points.lon, points.lat), centres)[0]
-        labels[points.valid] = own
+        labels[points.valid] = own if renumber is None else renumber[own]
         distances[points.valid] = geodesic_distances_m(points.lon, points.lat,
                                                        centre_lon[own], centre_lat[own])
     return pd.DataFrame({"cluster": labels, "distance_m": distances}, index=frame.index)
@@ -279,12 +281,15 @@ class DaskPoints:
                                  "(the clustering does not change).")
         return source
 
-    def labels_and_distances(self, source, projection, centres, centre_lon, centre_lat):
-        """Lazy dask Series of labels and distances aligned with the input's partitions."""
+    def labels_and_distances(self, source, projection, centres, centre_lon, centre_lat,
+                             renumber=None):
+        """Lazy dask Series of labels and distances aligned with the input's partitions
+        (cluster ``j`` of ``centres`` numbered ``renumber[j]`` when given)."""
         meta = pd.DataFrame({"cluster": pd.Series(dtype=np.int32),
                              "distance_m": pd.Series(dtype=np.float64)})
         both = self.frame.map_partitions(_labelled_partition, projection, centres, centre_lon,
-                                         centre_lat, self.lat, self.lon, self.dropna, meta=meta)
+                                         centre_lat, self.lat, self.lon, self.dropna, renumber,
+                                         meta=meta)
         return both["cluster"], both["distance_m"]
 
 

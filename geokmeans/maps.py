@@ -387,17 +387,17 @@ def _legend_lines(result):
     1,250 (1,200..1,300)")."""
     table = result.centroids
     counts = table.n_points.astype(int).tolist()
+    ids = table.cluster.astype(int).tolist()  # a relabelled result's ids need not be 0..k-1
     if "size_max" not in table.columns:
-        return "Cluster: points", [f"{j}: {n:,}" for j, n in enumerate(counts)]
+        return "Cluster: points", [f"{j}: {n:,}" for j, n in zip(ids, counts, strict=True)]
     if getattr(result.model, "size_by", "count") == "weight":
         return "Cluster: points, weight (limits)", [
             f"{j}: {n:,}, {format_size(weight)} ({format_limits(low, high)})"
-            for j, (n, weight, low, high) in enumerate(zip(
-                counts, table.weight, table.size_min, table.size_max, strict=True))]
+            for j, n, weight, low, high in zip(
+                ids, counts, table.weight, table.size_min, table.size_max, strict=True)]
     return "Cluster: points (limits)", [
         f"{j}: {n:,} ({format_limits(low, high)})"
-        for j, (n, low, high) in enumerate(zip(counts, table.size_min, table.size_max,
-                                               strict=True))]
+        for j, n, low, high in zip(ids, counts, table.size_min, table.size_max, strict=True)]
 
 
 def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, layer_control,
@@ -434,8 +434,7 @@ def _tooltip_columns(points, tooltip):
 def _hull_layer(hull_frame, colours, centre_lon, unwrap):
     """A layer of the clusters' convex hulls (polygons only), each beside its centroid."""
     features = []
-    for cluster, geom in zip(hull_frame["cluster"].to_numpy(), hull_frame.geometry,
-                             strict=True):
+    for cluster, geom in enumerate(hull_frame.geometry):  # rows in the labels' order
         if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
             continue
         c_lon = float(centre_lon[int(cluster)])
@@ -452,7 +451,7 @@ def _centroid_layer(centroids, colours, unwrap):
     data = {
         "lat": [float(geom.y) for geom in centroids.geometry],
         "lon": [float(unwrap(geom.x)) for geom in centroids.geometry],
-        "colors": [colours[int(row.cluster)] for row in rows],
+        "colors": colours[:len(rows)],  # rows in the labels' order
         "popups": [_popup_rows(row) for row in rows],
         "tooltips": [f"cluster {int(row.cluster)}" for row in rows],
     }

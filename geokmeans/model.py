@@ -37,7 +37,22 @@ from .io import read_points
 from .projection import longitude_extent, parse_crs, projection_for_extent, wrap_longitude
 from .stats import cluster_table_from_sums
 
-__all__ = ["GeoKMeans", "LonLatBox", "sample_bbox"]
+__all__ = ["GeoKMeans", "LonLatBox", "sample_bbox", "stable_order"]
+
+
+def stable_order(sizes, centre_lon, centre_lat):
+    """The clusters in their stable numbering: ``order[j]`` is the cluster numbered ``j``.
+
+    Clusters are numbered by descending size (``sizes``: total weight, or count when
+    unweighted), ties by centroid longitude, then latitude (both ascending): the numbers
+    depend on the partition only, not on the seeding that found it.
+
+    >>> stable_order([3.0, 5.0, 3.0], [10.0, 0.0, -20.0], [0.0, 0.0, 0.0]).tolist()
+    [1, 2, 0]
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    return np.lexsort((np.asarray(centre_lat, dtype=np.float64),
+                       np.asarray(centre_lon, dtype=np.float64), -sizes))
 
 
 class LonLatBox:
@@ -314,12 +329,21 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         centre_lon, centre_lat, counts, weights, weighted, maximum, inertia, _ = stats
         table = cluster_table_from_sums(counts, weights, weighted, maximum)
         table["weight"] = table["weight"] * scale
+        # clusters numbered by size (explicit initial centres keep their order)
+        order = np.arange(len(centres))
+        if isinstance(params["init"], str) or len(centres) != n_clusters:
+            order = stable_order(table["weight" if points.weighted else "n_points"],
+                                 centre_lon, centre_lat)
+        table = table.iloc[order].reset_index(drop=True).assign(cluster=np.arange(len(order)))
+        if self.size_prices_ is not None:
+            self.size_prices_ = np.asarray(self.size_prices_)[order]
         if limits is not None:
             self._check_sizes(table, limits, scale)
-        self._set_fitted(projection, centres, centre_lon, centre_lat, table,
-                         _unscaled_inertia(inertia, scale), n_iter, points.n_dropped)
+        self._set_fitted(projection, centres[order], centre_lon[order], centre_lat[order],
+                         table, _unscaled_inertia(inertia, scale), n_iter, points.n_dropped)
         self.labels_, self.distances_m_ = points.labels_and_distances(
-            source, projection, centres, centre_lon, centre_lat)
+            source, projection, centres, centre_lon, centre_lat,
+            renumber=np.argsort(order).astype(np.int32))
         return self
 
     @staticmethod

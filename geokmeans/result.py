@@ -1,18 +1,23 @@
 """``cluster()`` and ``ClusterResult``: labelled points, centroids and their exports."""
 
+import copy
+import dataclasses
 import functools
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 
-from . import _output, io, sources
+from . import _output, _result_display, io, sources
 from ._output import plan_outputs
 from ._protected import source_entries
 from ._validation import check_choice, check_param, check_params
 from .errors import DataTypeError, InputError
 from .model import GeoKMeans
+from .stable_ids import centroids_of, match_ids
 from .stats import cluster_hulls
 from .territories import check_boundary, result_territories
 
@@ -52,6 +57,24 @@ class ClusterResult:
         (CSV output writes the coordinates under these names; the points of a dask
         table of them get their Point geometry from these columns when written); None
         when they came from a geometry.
+    cluster_ids : ndarray (k,) or None
+        After ``relabel`` against a reference with more clusters, the ids need not be
+        ``0 .. k - 1``: ``cluster_ids[j]`` is the id of the model's cluster ``j`` (the
+        ``j``-th row of ``centroids``; ids ascending), so the ids of the points are
+        ``cluster_ids[model.labels_]``. None when the ids are ``0 .. k - 1``, the
+        model's own numbers.
+    seconds : float or None
+        Wall-clock time of the fit (``cluster``), shown by the notebook display.
+    weights : str or None
+        The weights of the fit, in words: ``"column 'population'"``, ``"an array"``,
+        ``"a Series"``; None when unweighted.
+
+    Cluster numbers: a fit numbers its clusters by descending total weight (count when
+    unweighted), ties by centroid longitude then latitude, so the numbers depend on the
+    partition only. With explicit initial centres (``init=array``: depots, per-centre
+    size limits, ``fixed_centers``) cluster ``j`` is initial centre ``j`` instead (unless
+    ``max_radius_m`` split clusters: then the rule above numbers them all). To keep the
+    ids of an earlier run, ``relabel`` against it.
     """
 
     points: gpd.GeoDataFrame
@@ -61,6 +84,92 @@ class ClusterResult:
     label_column: str = "cluster"
     distance_column: str = "distance_m"
     coordinate_columns: tuple | None = None
+    cluster_ids: np.ndarray | None = field(default=None, repr=False)
+    seconds: float | None = field(default=None, repr=False)
+    weights: str | None = field(default=None, repr=False)
+
+    def __repr__(self):
+        return _result_display.text(self)
+
+    def _repr_html_(self):
+        return _result_display.html(self)
+
+    def relabel(self, reference):
+        """This result with its clusters numbered as the closest clusters of ``reference``.
+
+        Clusters are matched by an optimal assignment (``scipy.optimize.
+        linear_sum_assignment``) minimising the summed geodesic distance (WGS84) between
+        matched centroids; each matched cluster takes its reference cluster's id. With
+        more clusters than the reference, the others get new ids above the largest
+        reference id (largest clusters first); with fewer, some reference ids are not
+        used, and ``cluster_ids`` says which ids the clusters have.
+
+        Parameters
+        ----------
+        reference : ClusterResult, path or GeoDataFrame
+            An earlier result, a centroids file it wrote (``--centroids``,
+            ``to_file(..., which="centroids")``: GeoJSON, GeoPackage, GeoParquet or
+            CSV), or a table of centroids with a ``cluster`` column of distinct ids.
+
+        Returns
+        -------
+        ClusterResult
+            A new result (this one is not changed): points, centroids, hulls, model and
+            outputs all use the reference's ids.
+
+        Examples
+        --------
+        >>> import geokmeans as gk
+        >>> june = gk.cluster("data/dc_places.csv", 5, random_state=0)
+        >>> july = gk.cluster("data/dc_places.csv", 5, random_state=1).relabel(june)
+        >>> sorted(july.centroids.cluster.tolist())
+        [0, 1, 2, 3, 4]
+        """
+        saved = centroids_of(reference)
+        ids = match_ids(self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1],
+                        saved)
+        return self._with_ids(ids)
+
+    def _with_ids(self, ids):
+        """A copy numbering this result's cluster ``j`` (model order) ``ids[j]``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        order = np.argsort(ids, kind="stable")  # the model's new cluster j is the old order[j]
+        new_ids = ids[order]
+        position = np.argsort(order).astype(np.int32)  # new position of each old cluster
+        dense = bool(np.array_equal(new_ids, np.arange(len(ids))))
+        model = _permuted_model(self.model, order, position)
+        centroids = self.centroids.iloc[order].reset_index(drop=True)
+        centroids["cluster"] = new_ids
+        label = self.label_column
+        labels = model.labels_  # the model's positions: the ids when dense
+        if not dense:
+            as_ids = new_ids.astype(np.int32)
+            labels = (labels.map_partitions(_renumbered, as_ids, meta=labels._meta)
+                      if self.is_dask else _renumbered(labels, as_ids))
+        if self.is_dask:
+            points = self.points.assign(**{label: labels})
+        else:
+            points = self.points.copy()
+            points[label] = labels
+        result = dataclasses.replace(self, points=points, centroids=centroids, model=model,
+                                     cluster_ids=None if dense else new_ids)
+        if "hulls" in self.__dict__:  # computed already: the same polygons, renumbered
+            hulls = self.__dict__["hulls"].iloc[order].reset_index(drop=True)
+            hulls["cluster"] = new_ids
+            result.__dict__["hulls"] = hulls
+        return result
+
+    def _positional(self):
+        """This result with ids ``0 .. k - 1`` in its points (the model's positions) when
+        ``cluster_ids`` are not those (the centroid table keeps the ids); for the
+        computations that index clusters by their labels (dask hulls, map samples)."""
+        if self.cluster_ids is None or not self.is_dask:
+            return self
+        label = self.label_column
+        ids = self.cluster_ids
+        points = self.points.assign(**{label: self.points[label].map_partitions(
+            _id_positions, ids, meta=self.points[label]._meta)})
+        return dataclasses.replace(self, points=points, cluster_ids=None)
 
     @functools.cached_property
     def hulls(self):
@@ -77,7 +186,7 @@ class ClusterResult:
         """
         table = self.centroids.drop(columns="geometry")
         if self.is_dask:
-            return gpd.GeoDataFrame(table, geometry=list(sources.lazy_hulls(self)),
+            return gpd.GeoDataFrame(table, geometry=list(sources.lazy_hulls(self._positional())),
                                     crs="EPSG:4326")
         valid = self.model.labels_ >= 0
         lon, lat = io.geometry_points(self.points.geometry[valid])  # polygons: their points
@@ -92,14 +201,17 @@ class ClusterResult:
         lon/lat, or a GeoDataFrame/GeoSeries in any CRS) or by default to the data's hull
         with a margin (for a dask result, the hull of its clusters' hulls). See
         ``geokmeans.territories`` for the region and the accuracy."""
-        return result_territories(self, boundary)
+        table = result_territories(self, boundary)
+        if self.cluster_ids is not None:
+            table["cluster"] = self.cluster_ids[table["cluster"].to_numpy()]
+        return table
 
     @property
     def metadata(self):
         """Facts about the run stored with every export."""
         from ._version import __version__
 
-        return {
+        facts = {
             "crs_used": self.model.crs_,
             "n_clusters": int(len(self.centroids)),
             "n_points": int(self.centroids.n_points.sum()),
@@ -107,6 +219,10 @@ class ClusterResult:
             "n_iter": int(self.model.n_iter_),
             "geokmeans_version": __version__,
         }
+        crs = getattr(getattr(self.model, "projection_", None), "crs", None)
+        if crs is not None and not crs.to_epsg():  # a name alone cannot be read back
+            facts["crs_used_wkt"] = crs.to_wkt()
+        return facts
 
     @property
     def is_dask(self):
@@ -309,7 +425,43 @@ class ClusterResult:
         """
         from .maps import explore
 
-        return explore(self, **map_options)
+        return explore(self._positional(), **map_options)
+
+
+def _renumbered(labels, new):
+    """``labels`` (array or Series; -1 kept) with cluster ``j`` numbered ``new[j]``."""
+    values = np.asarray(labels)
+    out = np.where(values >= 0, np.asarray(new)[np.maximum(values, 0)], -1).astype(values.dtype)
+    if hasattr(labels, "index"):
+        return labels.__class__(out, index=labels.index, name=labels.name)
+    return out
+
+
+def _id_positions(labels, ids):
+    """A Series of cluster ids (-1 kept) as positions in the ascending ``ids``."""
+    values = labels.to_numpy()
+    out = np.where(values >= 0, np.searchsorted(ids, np.maximum(values, 0)), -1)
+    return labels.__class__(out.astype(values.dtype), index=labels.index, name=labels.name)
+
+
+def _permuted_model(model, order, position):
+    """A shallow copy of a fitted ``GeoKMeans`` whose cluster ``j`` is ``model``'s
+    cluster ``order[j]`` (``position`` = the inverse permutation): every array indexed
+    by cluster, and the labels, follow."""
+    new = copy.copy(model)
+    new.cluster_centers_ = model.cluster_centers_[order]
+    new.cluster_centers_m_ = model.cluster_centers_m_[order]
+    centroids = model.centroids_.iloc[order].reset_index(drop=True)
+    centroids["cluster"] = np.arange(len(order))
+    new.centroids_ = centroids
+    if getattr(model, "size_prices_", None) is not None:
+        new.size_prices_ = np.asarray(model.size_prices_)[order]
+    labels = model.labels_
+    if hasattr(labels, "map_partitions"):
+        new.labels_ = labels.map_partitions(_renumbered, position, meta=labels._meta)
+    else:
+        new.labels_ = _renumbered(labels, position)
+    return new
 
 
 def _check_names(columns, label_column, distance_column, *, geometry_name=None,
@@ -341,7 +493,7 @@ def _check_names(columns, label_column, distance_column, *, geometry_name=None,
 
 def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=None,
             label_column="cluster", distance_column="distance_m", write=None, csv_raw=False,
-            outputs=None, boundary=None, **options):
+            outputs=None, boundary=None, relabel_like=None, **options):
     """Cluster lon/lat points in one call (and write the outputs, all or none).
 
     Parameters
@@ -366,6 +518,10 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         CSV outputs of ``write``: write formula-like text as it is (see ``to_file``).
     outputs : io.OutputSet, optional
         Write the ``write`` outputs as part of this set (they appear when it commits).
+    relabel_like : ClusterResult, path or GeoDataFrame, optional
+        Number the clusters as the closest ones of this earlier run (see
+        ``ClusterResult.relabel``); a file is read, and checked, before any work, and is
+        never one of the outputs.
     **options
         Any other ``GeoKMeans`` parameter (``init``, ``crs``, ``random_state``, ...),
         checked, as every parameter is, before the data are read.
@@ -393,13 +549,39 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     lazy, boundary = sources.is_lazy(data), check_boundary(boundary)
     source = _input_source(data, lazy)
     plan = plan_outputs(write or {}, source=source, dask=lazy, boundary=boundary)
+    reference = None if relabel_like is None else _reference(relabel_like, plan)
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     fit = _fit_lazy if lazy else _fit_in_memory
+    start = time.perf_counter()
     result = fit(data, model, params, weights, source, csv_points, lat, lon, names)
+    result.seconds = time.perf_counter() - start
+    result.weights = _weights_text(weights)
+    if reference is not None:
+        centres = result.model.cluster_centers_
+        result = result._with_ids(match_ids(centres[:, 0], centres[:, 1], reference))
     if plan:
         result.write(**{kind: path for kind, path, _ in plan}, csv_raw=csv_raw,
                      outputs=outputs, boundary=boundary)
     return result
+
+
+def _reference(relabel_like, plan):
+    """The ``relabel_like`` centroids, read and checked; a file is never an output."""
+    if isinstance(relabel_like, (str, os.PathLike)):
+        for kind, path, _ in plan:
+            if io.same_file(path, relabel_like):
+                raise InputError(f"the {kind} output '{path}' is the relabel_like file; "
+                                 "choose another path.")
+    return centroids_of(relabel_like)
+
+
+def _weights_text(weights):
+    """The weights of a fit in words (None: unweighted)."""
+    if weights is None:
+        return None
+    if isinstance(weights, str):
+        return f"column {weights!r}"
+    return "a Series" if hasattr(weights, "index") else "an array"
 
 
 def _checked_model(n_clusters, lat, lon, options, weights, names, output_options):

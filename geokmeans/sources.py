@@ -86,13 +86,16 @@ class MemoryPoints:
         weights = unit_weights(len(p.lon)) if p.weights is None else p.weights / scale
         return ArraySource(X, weights, p.lon, p.lat)
 
-    def labels_and_distances(self, source, projection, centres, centre_lon, centre_lat):
+    def labels_and_distances(self, source, projection, centres, centre_lon, centre_lat,
+                             renumber=None):
         """Labels (int32, -1 for skipped rows) and geodesic distances in metres (NaN
         there) of every input row, from the source's states ``"best"`` and
-        ``"distances"`` (left by the final statistics)."""
+        ``"distances"`` (left by the final statistics); ``renumber[j]`` (optional) is the
+        number given to cluster ``j`` of ``centres``."""
         valid = self.points.valid
         labels = np.full(len(valid), -1, dtype=np.int32)
-        labels[valid] = final_labels(source)
+        labels[valid] = final_labels(source) if renumber is None else renumber[
+            final_labels(source)]
         distances = np.full(len(valid), np.nan)
         distances[valid] = np.concatenate(source.states("distances"))
         return labels, distances
