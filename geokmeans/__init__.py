@@ -16,6 +16,7 @@ from .model import GeoKMeans
 from .projection import Projection, choose_projection
 from .result import ClusterResult, cluster
 from .selection import KChoice, choose_k
+from .stable_ids import assign
 
 
 def explore(result, **map_options):
@@ -27,6 +28,7 @@ def explore(result, **map_options):
 __all__ = [
     "ClusterResult",
     "GeoKMeans",
+    "assign",
     "KMeans",
     "Projection",
     "choose_projection",

@@ -10,11 +10,22 @@ EPILOG_CLUSTER = """examples:
   geokmeans cluster labelled.csv -k 4 --label-column group -o relabelled.csv
   geokmeans cluster airports.parquet -k 20 --crs sphere -o out.parquet
   geokmeans cluster stores.csv -k 8 --territories zones.geojson --boundary county.gpkg
+  geokmeans cluster july.csv -k 8 --relabel-like june_centroids.geojson -o july.geojson
 
 outputs (-o, --centroids, --hulls, --territories, --map) are written all-or-nothing: on an
 error, Ctrl-C, SIGTERM or SIGHUP none of them appears and files they would replace are left
 as they were. They never go over the input (nor the --boundary file): a file of it, a path
 inside an input directory or one an input glob would match is refused before any work.
+"""
+
+EPILOG_ASSIGN = """examples:
+  geokmeans cluster june.csv -k 8 --seed 0 --centroids territories.geojson
+  geokmeans assign new_customers.csv --centroids territories.geojson -o labelled.csv
+
+Each point gets the id of its nearest centroid in the projection the centroids' run used
+(recorded in GeoJSON, GeoPackage and GeoParquet centroids files; for a CSV, chosen from
+the centroids as --crs auto would). The output is written all-or-nothing and never over
+the points or the centroids file.
 """
 
 EPILOG_CHOOSE = """examples:
@@ -94,10 +105,10 @@ def _common_input_options(parser):
 
 
 
-def build_parser(run_cluster, run_choose_k):
+def build_parser(run_cluster, run_choose_k, run_assign=None):
     """The ``geokmeans`` parser; a command's arguments carry the function that runs it as
-    ``func`` (``run_cluster`` or ``run_choose_k``, called with the arguments and the
-    progress display)."""
+    ``func`` (``run_cluster``, ``run_choose_k`` or ``run_assign``, called with the
+    arguments and the progress display)."""
     from ._version import __version__
 
     parser = _Parser(
@@ -109,6 +120,8 @@ def build_parser(run_cluster, run_choose_k):
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_cluster(commands).set_defaults(func=run_cluster)
     _add_choose_k(commands).set_defaults(func=run_choose_k)
+    if run_assign is not None:
+        _add_assign(commands).set_defaults(func=run_assign)
     return parser
 
 
@@ -150,6 +163,9 @@ def _add_cluster(commands):
                      help="polygons the territories cover (GeoJSON, GeoPackage, Shapefile, "
                           "GeoParquet; any CRS), with --territories")
     run.add_argument("--map", metavar="OUT.html", help="interactive web map (HTML)")
+    run.add_argument("--relabel-like", metavar="CENTROIDS",
+                     help="number the clusters as the nearest ones of an earlier run's "
+                          "centroids file (--centroids output), so ids persist across runs")
     run.add_argument("--label-column", default="cluster", metavar="NAME",
                      help="name of the labels column added to the points (default cluster)")
     run.add_argument("--distance-column", default="distance_m", metavar="NAME",
@@ -177,6 +193,36 @@ def _size_options(run):
                      help="sizes count points (default) or sum the --weight column")
     run.add_argument("--fixed-column", metavar="COL",
                      help="boolean column of the centres file: centres that never move")
+
+
+def _add_assign(commands):
+    """The ``assign`` command: label new points with saved centroids."""
+    run = commands.add_parser("assign", help="label points with saved centroids",
+                              description="Give each point the id of its nearest saved "
+                                          "centroid (a --centroids file of an earlier run).",
+                              epilog=EPILOG_ASSIGN,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("input", metavar="POINTS",
+                     help="CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet file of points "
+                          "or polygons")
+    run.add_argument("--centroids", required=True, metavar="FILE",
+                     help="centroids with a 'cluster' column, as 'geokmeans cluster "
+                          "--centroids' writes them")
+    run.add_argument("-o", "--output", required=True, metavar="OUT",
+                     help="labelled points: .geojson/.json, .gpkg, .parquet or .csv")
+    run.add_argument("--lat", metavar="COL", help="latitude column (default: detected)")
+    run.add_argument("--lon", metavar="COL", help="longitude column (default: detected)")
+    run.add_argument("--dropna", action="store_true",
+                     help="label rows without coordinates -1 instead of failing")
+    run.add_argument("--label-column", default="cluster", metavar="NAME",
+                     help="name of the added column of cluster ids (default cluster)")
+    run.add_argument("--distance-column", default="distance_m", metavar="NAME",
+                     help="name of the added distance-to-centroid column (default distance_m)")
+    run.add_argument("--csv-raw", action="store_true",
+                     help="write CSV text cells as they are (see 'geokmeans cluster --help')")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    run.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
+    return run
 
 
 def _add_choose_k(commands):

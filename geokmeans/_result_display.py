@@ -113,7 +113,13 @@ def _degrees(value):
 def text(result):
     """One paragraph: the summary's facts and the largest cluster."""
     facts = dict(summary(result))
-    parts = [f"{facts['points']} points in {facts['clusters']} clusters",
+    model = result.model
+    points = f"{_count(result.centroids.n_points.sum())} points"
+    notes = ([f"{_count(model.n_dropped_)} rows skipped"] if model.n_dropped_ else []) + (
+        [f"lazy in {result.points.npartitions:,} dask partitions"] if result.is_dask else [])
+    if notes:
+        points += f" ({'; '.join(notes)})"
+    parts = [f"{points} in {facts['clusters']} clusters",
              f"CRS {facts['CRS used']}", f"inertia {facts['inertia']}",
              f"{facts['iterations']} iterations"]
     if "seconds" in facts:

@@ -101,7 +101,7 @@ class Progress:
 def build_parser():
     """The ``geokmeans`` argument parser, its commands run by ``run_cluster`` and
     ``run_choose_k`` (looked up here when the parser is built)."""
-    return _build_parser(run_cluster, run_choose_k)
+    return _build_parser(run_cluster, run_choose_k, run_assign)
 
 
 def _check_outputs(named, input_path, boundary=None):
@@ -364,6 +364,7 @@ def run_cluster(args, progress):
         raise UsageError("--bbox is only used with --init bbox.")
     k, constraints = _constraint_options(args)
     boundary = _read_boundary(args)
+    reference = _read_reference(args)
     options = dict(init=args.init, crs=args.crs, random_state=args.seed, dropna=args.dropna,
                    max_iter=args.max_iter, max_radius_m=args.max_radius_m,
                    verbose=int(args.verbose))
@@ -391,7 +392,7 @@ def run_cluster(args, progress):
                              label_column=args.label_column,
                              distance_column=args.distance_column, write=outputs,
                              csv_raw=args.csv_raw, outputs=transaction, boundary=boundary,
-                             **options)
+                             relabel_like=reference, **options)
         finally:
             if client is not None:
                 client.close()
@@ -399,6 +400,65 @@ def run_cluster(args, progress):
         progress.clear()
         with _stdout_errors():
             _report(result, args, elapsed, k)
+            sys.stdout.flush()
+    return 0
+
+
+def _read_reference(args):
+    """The --relabel-like centroids, read and checked before any work (None without);
+    never one of the outputs."""
+    if args.relabel_like is None:
+        return None
+    from . import io
+    from .errors import GeoKMeansError
+    from .stable_ids import read_centroids
+
+    for option, path in (("-o", args.output), ("--centroids", args.centroids),
+                         ("--hulls", args.hulls), ("--map", args.map),
+                         ("--territories", args.territories)):
+        if path is not None and io.same_file(path, args.relabel_like):
+            raise UsageError(f"{option} '{path}' is the --relabel-like file; choose another "
+                             "path.")
+    try:
+        return read_centroids(args.relabel_like, role="--relabel-like")
+    except GeoKMeansError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run_assign(args, progress):
+    """``geokmeans assign``: label points with saved centroids, write them, report."""
+    import numpy as np
+
+    from . import io
+    from ._version import __version__
+    from .errors import GeoKMeansError
+    from .stable_ids import assign_points, read_centroids, write_points
+
+    _check_outputs([("-o", args.output, OUTPUT_SUFFIXES)], args.input)
+    if io.same_file(args.output, args.centroids):
+        raise UsageError(f"-o '{args.output}' is the --centroids file; choose another path.")
+    try:
+        saved = read_centroids(args.centroids, role="--centroids")
+    except GeoKMeansError as exc:
+        raise UsageError(str(exc)) from None
+    progress.stage(f"assigning {args.input}")
+    frame, columns, saved, projection = assign_points(
+        args.input, saved, lat=args.lat, lon=args.lon, dropna=args.dropna,
+        label_column=args.label_column, distance_column=args.distance_column)
+    labels = frame[args.label_column].to_numpy()
+    n_points = int((labels >= 0).sum())
+    facts = {"crs_used": projection.name, "n_clusters": int(saved.ids.size),
+             "n_points": n_points, "geokmeans_version": __version__}
+    with io.OutputSet(protected=[Path(args.input), Path(args.centroids)]) as transaction:
+        write_points(args.output, frame, protected=[Path(args.input), Path(args.centroids)],
+                     metadata=facts, coordinate_columns=columns, csv_raw=args.csv_raw,
+                     outputs=transaction)
+        progress.clear()
+        skipped = len(labels) - n_points
+        with _stdout_errors():
+            print(f"{n_points:,} points assigned to {len(np.unique(labels[labels >= 0])):,} of "
+                  f"the {saved.ids.size:,} clusters of '{args.centroids}' (CRS "
+                  f"{projection.name})" + (f", {skipped:,} rows skipped" if skipped else ""))
             sys.stdout.flush()
     return 0
 
@@ -558,6 +618,7 @@ _CLI_WORDS = [
     (r"\(init=array\)", "(--centres-file)"),
     (r"\binit=array\b", "--centres-file"),
     (r"\bsample_weight\b", "--weight"),
+    (r"\brelabel_like\b", "--relabel-like"),
     (r"\bfixed_centers\b", "--fixed-column"),
     (r"\brandom_state\b", "--seed"),
     (r"\bn_clusters\b=?", "-k "),

@@ -99,6 +99,10 @@ def read_centroids(centroids, *, crs_used=None, crs_used_wkt=None, role="centroi
 
 def _read_file(path, name):
     """The centroids frame of a file and its recorded run facts (a dict)."""
+    if not path.exists():
+        raise InputError(f"{name} does not exist.")
+    if path.is_dir():
+        raise InputError(f"{name} is a directory; expected a centroids file.")
     try:
         frame = io.read_table(path)
     except GeoKMeansError as exc:
@@ -260,8 +264,10 @@ def assign_points(points, centroids, *, lat=None, lon=None, dropna=False,
     frame = read.frame
     for option, column in (("label_column", label_column), ("distance_column", distance_column)):
         if column in {str(c) for c in [*frame.columns, *frame.index.names] if c is not None}:
+            flag = "--" + option.replace("_", "-")
             raise InputError(f"the points already have a column {column!r}; pass "
-                             f"{option}='{column}_1' (or another new name).")
+                             f"{option}='{column}_1' (or another new name; {flag} on the "
+                             "command line).")
     projection = saved.projection(read.lon, read.lat)
     nearest = nearest_centre(projection.forward(read.lon, read.lat),
                              projection.forward(saved.lon, saved.lat))

@@ -66,6 +66,7 @@ LAYERS = [
     ("model",),
     ("_map_elements", "_map_polygons"),  # folium elements and scripts; the input's polygons
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
+    ("stable_ids", "_result_display"),  # ids across runs, assign; a result's display
     ("result",),
     ("selection",),
     ("_cli_parser",),

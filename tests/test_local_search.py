@@ -17,6 +17,7 @@ from geokmeans.core._seeding import (
     spatial_order,
 )
 from geokmeans.core._source import ArraySource
+from geokmeans.model import stable_order
 
 from .conftest import make_blobs
 
@@ -197,7 +198,11 @@ def test_geokmeans_passes_local_search_through():
         model = GeoKMeans(6, random_state=3, local_search=steps).fit(lonlat)
         X = model.projection_.forward(lonlat[:, 0], lonlat[:, 1])
         core = KMeans(6, random_state=3, local_search=steps).fit(X)
-        assert_array_equal(model.labels_, core.labels_)
+        # the same fit, its clusters numbered by size then centroid lon/lat (the model's rule)
+        order = stable_order(np.bincount(core.labels_),
+                             *model.projection_.inverse(core.cluster_centers_))
+        assert_array_equal(model.labels_, np.argsort(order)[core.labels_])
+        assert_array_equal(model.cluster_centers_m_, core.cluster_centers_[order])
 
 
 @pytest.mark.parametrize(
