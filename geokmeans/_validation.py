@@ -12,6 +12,7 @@ where the data are known, in the same form.
 
 import math
 import numbers
+import os
 import re
 from collections.abc import Mapping
 
@@ -156,6 +157,13 @@ def _is_region(value):
     return hasattr(value, "geom_type") or (hasattr(value, "geometry") and hasattr(value, "crs"))
 
 
+def _is_reference(value):
+    # a result (or centroids already read back), a path, or a table of centroids
+    return (isinstance(value, (str, os.PathLike)) or hasattr(value, "columns")
+            or (hasattr(value, "centroids") and hasattr(value, "model"))
+            or (hasattr(value, "ids") and hasattr(value, "crs_used")))
+
+
 def _is_column_name(value):
     return isinstance(value, str) or (isinstance(value, numbers.Integral)
                                       and not isinstance(value, (bool, np.bool_)))
@@ -223,6 +231,8 @@ PARAMETERS = {
                              "an io.OutputSet")),
     "boundary": (_NONE, _Kind(_is_region, "a shapely Polygon or MultiPolygon (lon/lat)",
                               "a GeoDataFrame or GeoSeries of polygons")),
+    "relabel_like": (_NONE, _Kind(_is_reference, "a ClusterResult", "a centroids file path",
+                                  "a GeoDataFrame of centroids with a 'cluster' column")),
     # explore(): maps
     "max_points": (_Interval("int", 1),),
     "radius": (_Interval("real", 0, low_open=True, unit="pixels"),),

@@ -170,6 +170,12 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
     and the centroids' ``weight`` are in the weights' own units, and a fit where they
     would overflow float64 raises ``InputError``.
 
+    Clusters are numbered by descending total weight (count when unweighted), ties by
+    centroid longitude then latitude, so the numbers depend on the partition only
+    (``stable_order``). With explicit initial centres (``init`` an array: depots,
+    per-centre size limits, ``fixed_centers``) cluster ``j`` is initial centre ``j``
+    instead, unless ``max_radius_m`` split clusters (then all are numbered by the rule).
+
     Attributes
     ----------
     labels_ : ndarray (n_rows,) int32, -1 for skipped rows

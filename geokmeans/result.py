@@ -545,7 +545,7 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     names = {"label_column": label_column, "distance_column": distance_column}
     model, params = _checked_model(n_clusters, lat, lon, options, weights, names,
                                    {"csv_raw": csv_raw, "write": write, "outputs": outputs,
-                                    "boundary": boundary})
+                                    "boundary": boundary, "relabel_like": relabel_like})
     lazy, boundary = sources.is_lazy(data), check_boundary(boundary)
     source = _input_source(data, lazy)
     plan = plan_outputs(write or {}, source=source, dask=lazy, boundary=boundary)

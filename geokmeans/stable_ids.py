@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import _output, io
+from ._validation import check_params
 from .core import nearest_centre
 from .errors import DataTypeError, GeoKMeansError, InputError
 from .projection import combine_extents, partial_extent, projection_for_extent
@@ -253,10 +254,9 @@ def assign_points(points, centroids, *, lat=None, lon=None, dropna=False,
                   label_column="cluster", distance_column="distance_m"):
     """``assign``, returning ``(frame, the points' (lon, lat) columns or None, the
     SavedCentroids, the projection used)``."""
+    check_params({"lat": lat, "lon": lon, "dropna": dropna, "label_column": label_column,
+                  "distance_column": distance_column})
     saved = centroids_of(centroids)
-    for option, column in (("label_column", label_column), ("distance_column", distance_column)):
-        if not isinstance(column, str) or not column:
-            raise DataTypeError(f"{option}={column!r} should be a non-empty str.")
     if label_column == distance_column:
         raise InputError(f"label_column and distance_column are both {label_column!r}; give "
                          "them different names.")

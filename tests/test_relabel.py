@@ -409,6 +409,7 @@ def test_cli_relabel_like(reference, tmp_path, capsys):
                                  "--relabel-like", path, "-o", tmp_path / "out.csv")
         assert code == 2 and out == ""
         assert err.count("\n") == 1 and err.startswith("geokmeans: error: --relabel-like")
+        assert re.search(message, err), (message, err)
         assert sorted(tmp_path.iterdir()) == before
     code, out, err = run_cli(capsys, "cluster", DATA / "dc_places.csv", "-k", 6,
                              "--relabel-like", june, "--centroids", june)
@@ -496,8 +497,14 @@ def test_assign_hostile(reference, tmp_path):
         gk.assign(reference.points, reference)
     with pytest.raises(InputError, match="both 'x'"):
         gk.assign(DATA / "dc_places.csv", reference, label_column="x", distance_column="x")
-    with pytest.raises(DataTypeError, match="label_column=3"):
+    with pytest.raises(DataTypeError, match="label_column=3 should be a non-empty column name"):
         gk.assign(DATA / "dc_places.csv", reference, label_column=3)
+    with pytest.raises(DataTypeError, match="dropna='yes' should be True or False"):
+        gk.assign(DATA / "dc_places.csv", reference, dropna="yes")
+    with pytest.raises(InputError, match="nope"):
+        gk.assign(DATA / "dc_places.csv", reference, lat="nope")
+    with pytest.raises(InputError, match="row 1"):
+        gk.assign(np.array([[-77.0, 38.9], [np.inf, 38.9]]), reference)
     with pytest.raises(InputError, match="row 1"):
         gk.assign(np.array([[-77.0, 38.9], [np.nan, 38.9]]), reference)
     missing = gk.assign(np.array([[-77.0, 38.9], [np.nan, 38.9]]), reference, dropna=True)
@@ -562,3 +569,31 @@ def test_cli_assign_hostile(reference, tmp_path, capsys):
         assert re.search(message, err), (message, err)
         assert sorted(p for p in tmp_path.rglob("*")) == before
         assert {p: p.read_bytes() for p in before if p.is_file()} == snapshot
+
+
+def test_dask_relabel_as_memory(places, reference, tmp_path):
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        for k in (4, 6, 8):  # ids with gaps, a permutation, new ids
+            init = gk.cluster(places, k, random_state=k, weight="population")
+            centres = init.model.cluster_centers_
+            in_memory = gk.cluster(places, k, init=centres, weight="population").relabel(
+                reference)
+            on_dask = gk.cluster(dd.from_pandas(places, npartitions=3), k, init=centres,
+                                 weight="population").relabel(reference)
+            assert_array_equal(on_dask.points.cluster.compute().to_numpy(),
+                               in_memory.points.cluster)
+            assert_array_equal(on_dask.model.labels_.compute().to_numpy(),
+                               in_memory.model.labels_)
+            assert_array_equal(on_dask.centroids.cluster, in_memory.centroids.cluster)
+            assert (on_dask.cluster_ids is None) == (k >= 6)
+            for mine, theirs in zip(on_dask.hulls.geometry, in_memory.hulls.geometry,
+                                    strict=True):
+                assert mine.equals(theirs)
+            on_dask.write(points=tmp_path / f"p{k}.csv", centroids=tmp_path / f"c{k}.csv")
+            assert_array_equal(pd.read_csv(tmp_path / f"p{k}.csv").cluster,
+                               in_memory.points.cluster)
+            html = on_dask.explore().get_root().render()
+            assert all(f"{i}: " in html for i in on_dask.centroids.cluster)

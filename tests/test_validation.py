@@ -1,6 +1,7 @@
 """The table of public parameter constraints and its one checker."""
 
 import inspect
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -76,6 +77,9 @@ TABLE = [
     ("boundary", [None, shapely.box(0, 0, 1, 1), gpd.GeoSeries([shapely.box(0, 0, 1, 1)]),
                   gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)])],
      [("area.geojson", DataTypeError), ([[0, 0], [1, 1]], DataTypeError), (5, DataTypeError)]),
+    ("relabel_like", [None, "june.geojson", Path("june.csv"),
+                      gpd.GeoDataFrame({"cluster": [0]}, geometry=[shapely.Point(0, 0)])],
+     [(5, DataTypeError), ([[0, 0]], DataTypeError), (True, DataTypeError)]),
     ("max_points", [1, 20_000], [(0, InputError), (None, DataTypeError), (2.5, DataTypeError)]),
     ("radius", [0.5, 3], [(0, InputError), (float("nan"), InputError), ("3", DataTypeError)]),
     ("hulls", [True, False], [("yes", DataTypeError), (None, DataTypeError)]),
