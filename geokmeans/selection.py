@@ -134,6 +134,22 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
              progress=None):
     """Fit each k of ``k_range`` and report inertia, silhouette and Calinski–Harabasz.
 
+    What is exact and what is sampled: every k is fitted on all points, exactly as
+    ``GeoKMeans(k)`` with the same parameters would fit it (each fit starts from its
+    own seeding; no fit starts from another k's solution), in one projection chosen
+    for all ks. ``inertia_m2`` and ``calinski_harabasz`` use all points. The
+    silhouette uses one random sample of ``silhouette_sample`` rows, drawn once and
+    shared by every k, labelled by the fit on all points; on that sample it is exact
+    (every pairwise distance in metres, from coordinate differences in the projection,
+    and the mean of the per-point silhouettes as ``sklearn.metrics.silhouette_score``
+    defines them). Without a sample (n <= ``silhouette_sample``) it is exact outright.
+    Shared across ks, with results identical to separate fits: the projected points, the
+    weights' scale and the stopping tolerance (computed once), and the sample's
+    pairwise distances (each computed once per pass over the sample; a pass scores
+    several ks whose clusters line up, see ``core._silhouette``). The per-cluster
+    geodesic statistics of ``GeoKMeans`` are not computed (the table does not show
+    them).
+
     Parameters
     ----------
     data : any input ``geokmeans.cluster`` accepts
@@ -147,7 +163,8 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     silhouette_sample : int, default 10,000
         Silhouette on a random sample of this many points when there are more.
     progress : callable(done, total), optional
-        Called after each k (the command-line tool draws a progress bar with it).
+        Called after each k (the command-line tool draws a progress bar with it); the
+        silhouettes are computed a few ks at a time, so a call can follow a longer step.
 
     Returns
     -------
@@ -212,11 +229,12 @@ def _sweep(points, ks, template, params, sample, progress):
     scored in the projection's metres; the silhouettes of up to ``SILHOUETTE_BATCH``
     ks at a time, on the ``sample`` rows."""
     X, fit = _fitter(points, template, params)
+    calinski_harabasz = _calinski_harabasz_of(X)
     rows, pending = [], []
     for i, k in enumerate(ks):
         labels, inertia_m2 = fit(k)
         rows.append({"k": k, "inertia_m2": inertia_m2, "silhouette": np.nan,
-                     "calinski_harabasz": _calinski_harabasz(X, labels)})
+                     "calinski_harabasz": calinski_harabasz(labels)})
         if _silhouette_defined(labels, sample):
             pending.append((rows[-1], labels[sample]))
         if pending and (len(pending) == SILHOUETTE_BATCH or i + 1 == len(ks)):
@@ -265,27 +283,42 @@ def _silhouette_defined(labels, sample):
             and 1 < np.unique(labels[sample]).size < sample.size)
 
 
-def _calinski_harabasz(X, labels):
-    """Calinski–Harabasz score of ``labels`` (n,) of ``X`` (n, d), unweighted (as
-    ``sklearn.metrics.calinski_harabasz_score``, 1.0 when every cluster is one point
-    repeated); NaN unless 1 < number of clusters < n. Coordinates are centred first,
-    so that sums of metres far from the origin keep their precision."""
-    counts = np.bincount(labels)
-    present = counts > 0
-    n, n_labels = labels.size, int(present.sum())
-    if not 1 < n_labels < n:
-        return np.nan
+def _calinski_harabasz_of(X):
+    """A function ``labels (n,) -> Calinski–Harabasz score`` of ``X`` (n, d), unweighted
+    (as ``sklearn.metrics.calinski_harabasz_score``; 1.0 when every cluster is one point
+    repeated), NaN unless 1 < number of clusters < n.
+
+    What does not depend on the labels is computed once: the centred coordinates (sums
+    of metres far from the origin keep their precision) and their summed squares ``T``.
+    A labelling then costs d weighted counts: with cluster means ``m_j`` of the centred
+    rows, the within-cluster sum is ``T - sum_j n_j |m_j|²``, computed directly instead
+    where that difference would cancel more than 6 digits.
+    """
     centred = X - X.mean(axis=0)
-    sums = np.column_stack([np.bincount(labels, weights=column, minlength=counts.size)
-                            for column in centred.T])
-    means = np.zeros_like(sums)
-    means[present] = sums[present] / counts[present, None]
-    extra = float(np.sum(counts[present] * ((means[present] - centred.mean(axis=0)) ** 2)
-                         .sum(axis=1)))
-    intra = float(np.sum((centred - means[labels]) ** 2))
-    if intra == 0.0:
-        return 1.0
-    return extra * (n - n_labels) / (intra * (n_labels - 1.0))
+    total = float(np.einsum("ij,ij->", centred, centred))
+    grand_mean = centred.mean(axis=0)
+
+    def score(labels):
+        counts = np.bincount(labels)
+        present = counts > 0
+        n, n_labels = labels.size, int(present.sum())
+        if not 1 < n_labels < n:
+            return np.nan
+        sums = np.column_stack([np.bincount(labels, weights=column, minlength=counts.size)
+                                for column in centred.T])
+        means = np.zeros_like(sums)
+        means[present] = sums[present] / counts[present, None]
+        between = float(np.sum(counts * (means**2).sum(axis=1)))
+        extra = float(np.sum(counts[present] * ((means[present] - grand_mean) ** 2)
+                             .sum(axis=1)))
+        intra = total - between
+        if intra <= 1e-6 * total:
+            intra = float(np.sum((centred - means[labels]) ** 2))
+        if intra == 0.0:
+            return 1.0
+        return extra * (n - n_labels) / (intra * (n_labels - 1.0))
+
+    return score
 
 
 def _recommended(table, ks):

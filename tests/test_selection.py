@@ -270,17 +270,20 @@ def test_progress_after_every_k_the_last_when_all_is_scored():
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
-def test_calinski_harabasz_equals_scikit_learn():
+@pytest.mark.parametrize("spread_m", [2e3, 1e-2])  # 1e-2: the within sum computed directly
+def test_calinski_harabasz_equals_scikit_learn(spread_m):
     from sklearn.metrics import calinski_harabasz_score
 
-    from geokmeans.selection import _calinski_harabasz
+    from geokmeans.selection import _calinski_harabasz_of
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(500, 3)) * 2e3 + [4.5e6, 6e5, -3e6]  # far from the origin
     labels = rng.integers(0, 7, 500) * 2  # clusters 1, 3, ... are empty
-    assert _calinski_harabasz(X, labels) == pytest.approx(calinski_harabasz_score(X, labels),
-                                                          rel=1e-9)
+    centres = rng.normal(size=(13, 3)) * 5e3 + [4.5e6, 6e5, -3e6]  # far from the origin
+    X = centres[labels] + rng.normal(size=(500, 3)) * spread_m
+    assert _calinski_harabasz_of(X)(labels) == pytest.approx(
+        calinski_harabasz_score(X, labels), rel=1e-9)
     repeated = np.repeat(X[:3], 4, axis=0)  # every cluster one point repeated
-    assert _calinski_harabasz(repeated, np.repeat([0, 1, 2], 4)) == 1.0
+    assert _calinski_harabasz_of(repeated)(np.repeat([0, 1, 2], 4)) == 1.0
     assert calinski_harabasz_score(repeated, np.repeat([0, 1, 2], 4)) == 1.0
-    assert np.isnan(_calinski_harabasz(X, np.zeros(500, dtype=np.int64)))
+    assert np.isnan(_calinski_harabasz_of(X)(np.zeros(500, dtype=np.int64)))
+    assert np.isnan(_calinski_harabasz_of(X[:3])(np.arange(3)))
