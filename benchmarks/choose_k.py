@@ -18,6 +18,7 @@ the same labels (ours) by both implementations, time and largest difference.
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -183,7 +184,8 @@ def main():
     import numba
 
     report(f"Command: `python benchmarks/choose_k.py --rounds {args.rounds}`. Machine: "
-           f"{machine()}; numba threads: {numba.get_num_threads()}.\n")
+           f"{machine()}; numba threads: {numba.get_num_threads()}; load average at the "
+           f"start {os.getloadavg()[0]:.1f} (the machine is shared).\n")
     gk.choose_k(blobs_lonlat(3000), range(2, 5), random_state=0)  # compile the kernels
     outcomes = [run_data_set("New York harbour AIS (data/ny_harbor_ais.csv)", ais_lonlat(),
                              args.rounds, report),
@@ -192,6 +194,7 @@ def main():
     report("Speed-ups: " + ", ".join(f"{s:.1f}x" for s, _ in outcomes)
            + f" (target >= 5x: {'met' if min(s for s, _ in outcomes) >= 5 else 'NOT met'}); "
            + "same recommended k: " + ", ".join("yes" if same else "NO" for _, same in outcomes))
+    report(f"Load average at the end: {os.getloadavg()[0]:.1f}.")
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")
 

@@ -279,8 +279,10 @@ def _fitter(points, template, params):
 def _silhouette_defined(labels, sample):
     """Whether the silhouette of ``labels`` is defined (as scikit-learn defines it): more
     than one cluster and fewer clusters than rows, in all rows and in the sample."""
-    return (1 < np.unique(labels).size < labels.size
-            and 1 < np.unique(labels[sample]).size < sample.size)
+    def n_clusters(rows):
+        return np.count_nonzero(np.bincount(rows))
+
+    return 1 < n_clusters(labels) < labels.size and 1 < n_clusters(labels[sample]) < sample.size
 
 
 def _calinski_harabasz_of(X):

@@ -287,3 +287,14 @@ def test_calinski_harabasz_equals_scikit_learn(spread_m):
     assert calinski_harabasz_score(repeated, np.repeat([0, 1, 2], 4)) == 1.0
     assert np.isnan(_calinski_harabasz_of(X)(np.zeros(500, dtype=np.int64)))
     assert np.isnan(_calinski_harabasz_of(X[:3])(np.arange(3)))
+
+
+def test_skipped_rows_change_nothing_else():
+    lonlat = blobs_lonlat(3, 2, per_blob=100)
+    frame = pd.DataFrame({"lon": lonlat[:, 0], "lat": lonlat[:, 1]})
+    holes = pd.DataFrame({"lon": [np.nan, -74.0], "lat": [40.5, np.nan]})
+    with_holes = pd.concat([frame.iloc[:50], holes, frame.iloc[50:]], ignore_index=True)
+    clean = gk.choose_k(frame, "2..5", random_state=4, silhouette_sample=200)
+    skipped = gk.choose_k(with_holes, "2..5", random_state=4, silhouette_sample=200,
+                          dropna=True)
+    pd.testing.assert_frame_equal(skipped.table, clean.table)
