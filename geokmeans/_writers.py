@@ -46,6 +46,7 @@ import numpy as np
 import shapely
 
 from ._atomic import _as_path, atomic_path
+from ._point_table import GEOMETRY_NAME, PointTable, as_geodataframe
 from ._tables import (
     WKT_DIGITS,
     check_gpkg_values,
@@ -181,7 +182,7 @@ def _geojson_geometries(geoms, layer, row_offset=0):
 def feature_strings(frame, layer, row_offset=0):
     """The GeoJSON Feature texts of ``frame``'s rows, tagged with ``layer``; ``frame`` may
     be a chunk of a larger table whose first row is row ``row_offset``."""
-    frame = lonlat(frame)
+    frame = lonlat(as_geodataframe(frame))
     geometries = _geojson_geometries(frame.geometry.to_numpy(), layer, row_offset)
     records = json_records(portable(user_table(frame), "json", crs="EPSG:4326"))
     head = '{"type":"Feature","geokmeans:layer":' + json.dumps(layer) + ',"properties":'
@@ -261,6 +262,7 @@ def _free_name(preferred, taken):
 def gpkg_frame(frame, crs, layer, row_offset=0):
     """(GeoDataFrame ready for GDAL, layer options) of one GeoPackage layer, or of a chunk
     of one whose first row is row ``row_offset``."""
+    frame = as_geodataframe(frame)
     if frame.crs is not None and not frame.crs.equals(crs):
         frame = frame.to_crs(crs)
     table = portable(user_table(frame), "gpkg", crs=crs)
@@ -365,12 +367,57 @@ def _arrow_table(frame):
         raise InputError(f"cannot write Parquet: {exc}") from None
 
 
+def _point_arrow(points):
+    """The Arrow table geopandas writes (``to_parquet(geometry_encoding="geoarrow")``) for
+    a ``PointTable``'s GeoDataFrame, built from its lon/lat arrays without shapely points:
+    the columns as ``pyarrow.Table.from_pandas`` gives them, the native GeoArrow point
+    column (a struct of ``x``, ``y``) last, the ``geo`` metadata (encoding ``point``,
+    bounding box, CRS) geopandas writes for those points."""
+    import pyarrow as pa
+    from geopandas.io.arrow import _geopandas_to_arrow
+
+    table = portable(user_table(points), "parquet")
+    if GEOMETRY_NAME in table.columns:  # as with_geometry refuses it
+        raise InputError(f"the table has a column {GEOMETRY_NAME!r} besides its geometry column "
+                         "of that name; rename it.")
+    finite = np.isfinite(points.lon) & np.isfinite(points.lat)
+    corners = ([np.min(points.lon[finite]), np.max(points.lon[finite])],
+               [np.min(points.lat[finite]), np.max(points.lat[finite])]) if finite.any() \
+        else ([np.nan], [np.nan])
+    # a frame of the bounding box's corners: geopandas gives the field and the geo metadata
+    corner_frame = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*corners), crs=points.crs)
+    geo = _geopandas_to_arrow(corner_frame, index=False, geometry_encoding="geoarrow")
+    field = geo.schema.field(GEOMETRY_NAME)
+    attributes = table.copy(deep=False)
+    attributes[GEOMETRY_NAME] = None  # a null column, replaced below (as geopandas does)
+    try:
+        arrow = pa.Table.from_pandas(attributes, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return None  # the GeoDataFrame's way names the column
+    coordinates = pa.StructArray.from_arrays(
+        [pa.array(points.lon, type=pa.float64()), pa.array(points.lat, type=pa.float64())],
+        fields=list(field.type))
+    arrow = arrow.set_column(arrow.schema.get_field_index(GEOMETRY_NAME), field, coordinates)
+    schema_metadata = {**arrow.schema.metadata, b"geo": geo.schema.metadata[b"geo"]}
+    if table.attrs:
+        schema_metadata[b"PANDAS_ATTRS"] = json.dumps(table.attrs).encode()
+    return arrow.replace_schema_metadata(schema_metadata)
+
+
 def parquet_table(frame, metadata=None):
     """The Arrow table of a GeoParquet file of ``frame`` (a table or a chunk of one), in
     EPSG:4326, with the schema metadata geopandas writes (``geo``, ``pandas``) and the run
-    facts ``metadata`` as JSON under the ``geokmeans`` key."""
-    frame = lonlat(frame)
-    arrow = _arrow_table(with_geometry(portable(user_table(frame), "parquet"), frame))
+    facts ``metadata`` as JSON under the ``geokmeans`` key.
+
+    The geometry is WKB, except for a ``PointTable`` (points from lon/lat columns), whose
+    points are GeoParquet's native GeoArrow ``point`` encoding (two coordinate arrays):
+    the file geopandas writes with ``geometry_encoding="geoarrow"``, read back as the
+    same rows, columns and values as the WKB file by geopandas, GDAL and DuckDB.
+    """
+    arrow = _point_arrow(frame) if isinstance(frame, PointTable) else None
+    if arrow is None:
+        frame = lonlat(as_geodataframe(frame))
+        arrow = _arrow_table(with_geometry(portable(user_table(frame), "parquet"), frame))
     if metadata:
         member = json.dumps(metadata, default=json_default).encode()
         arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
@@ -433,7 +480,7 @@ def _csv_table(frame, coordinate_columns, wkt=False):
     if coordinate_columns is not None and all(c in table.columns for c in coordinate_columns):
         return table  # the input's own coordinate columns are already there
     lon_name, lat_name = coordinate_columns or ("lon", "lat")
-    geoms = lonlat(frame).geometry
+    geoms = lonlat(as_geodataframe(frame)).geometry
     missing = (geoms.isna() | geoms.is_empty).to_numpy()
     if not wkt and (geoms.geom_type.to_numpy()[~missing] == "Point").all():
         check_csv_columns(table.columns, coordinate_columns)
