@@ -130,14 +130,14 @@ def read_table(path):
     try:
         if suffix in _CSV_SUFFIXES:
             return _read_csv(path, "\t" if suffix == ".tsv" else ",", compression)
-        if suffix in _PARQUET_SUFFIXES:
+        if compression is None and suffix in _PARQUET_SUFFIXES:
             try:
                 return gpd.read_parquet(path)
             except ValueError as exc:
                 if "geo" not in str(exc).lower():
                     raise
                 return pd.read_parquet(path)
-        if suffix in _VECTOR_SUFFIXES:
+        if compression is None and suffix in _VECTOR_SUFFIXES:
             return gpd.read_file(path, engine="pyogrio")
     except InputError:
         raise

@@ -112,8 +112,6 @@ def geodesic_distances_m(lon, lat, to_lon, to_lat):
     NaN coordinates give NaN.
     """
     columns = [np.ascontiguousarray(a, dtype=np.float64) for a in (lon, lat, to_lon, to_lat)]
-    if columns[0].ndim == 0:
-        return _geodesics_m(*(np.atleast_1d(c) for c in columns))[0]
     n = columns[0].shape[0]
     out = np.empty(n)
     starts = range(0, n, CHUNK_POINTS)
