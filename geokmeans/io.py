@@ -306,7 +306,8 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
                        purpose, from_geometry=columns is None)
     _check_ranges(frame, lon_values, lat_values, valid, row_offset)
     weights = read_weights(frame, weight, valid, row_offset)
-    return PointData(lon_values[valid], lat_values[valid], weights, result_frame, valid,
+    kept = slice(None) if valid.all() else valid  # every row kept: no copy
+    return PointData(lon_values[kept], lat_values[kept], weights, result_frame, valid,
                      columns)
 
 
