@@ -116,8 +116,22 @@ class _Rows:
 
     def __getitem__(self, rows):
         p = self._points
+        if _every_row(rows, len(p.lon)):  # a map takes every labelled row: no copy
+            return p
         index = None if p.index is None else p.index[rows]
         return LonLatPoints(p.lon[rows], p.lat[rows], index)
+
+
+def _every_row(rows, n, step=65_536):
+    """Whether the integer positions ``rows`` are ``0, 1, ..., n - 1`` (checked in pieces,
+    without an array of ``n`` temporaries)."""
+    if not (isinstance(rows, np.ndarray) and rows.dtype.kind in "iu" and rows.shape == (n,)):
+        return False
+    for start in range(0, n, step):
+        piece = rows[start:start + step]
+        if not np.array_equal(piece, np.arange(start, start + len(piece))):
+            return False
+    return True
 
 
 def as_geodataframe(frame):

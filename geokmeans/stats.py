@@ -32,8 +32,9 @@ _E2 = _F * (2 - _F)                 # first eccentricity squared
 #: Points whose chord is at most this long get the closed formula of
 #: ``geodesic_distances_m`` (error below 2 mm); longer lines get Karney's algorithm.
 SHORT_CHORD_M = 500_000.0
-#: Rows per piece of work: the temporaries of a piece stay in the CPU's caches.
-CHUNK_POINTS = 65_536
+#: Rows per piece of work: the temporaries of a piece stay in the CPU's caches (and
+#: below the allocator's threshold for memory of its own, so they are reused, not kept).
+CHUNK_POINTS = 16_384
 #: Arrays at least this long are split over threads (numpy and pyproj release the GIL).
 PARALLEL_MIN_POINTS = 200_000
 
@@ -95,7 +96,7 @@ def _geodesics_m(lon, lat, to_lon, to_lat):
     return distance
 
 
-def geodesic_distances_m(lon, lat, to_lon, to_lat):
+def geodesic_distances_m(lon, lat, to_lon, to_lat, labels=None):
     """Geodesic distance in metres on the WGS84 ellipsoid between matching (n,) arrays of
     lon/lat points (degrees).
 
@@ -110,6 +111,9 @@ def geodesic_distances_m(lon, lat, to_lon, to_lat):
     algorithm itself. Each distance is computed alone, in pieces of ``CHUNK_POINTS``
     rows, spread over threads for long arrays: the result does not depend on the split.
     NaN coordinates give NaN.
+
+    With ``labels`` (n,) the targets ``to_lon``/``to_lat`` are (k,) arrays, one per
+    label: the distance of each point to its label's target (gathered piece by piece).
     """
     columns = [np.ascontiguousarray(a, dtype=np.float64) for a in (lon, lat, to_lon, to_lat)]
     n = columns[0].shape[0]
@@ -118,7 +122,12 @@ def geodesic_distances_m(lon, lat, to_lon, to_lat):
 
     def piece(start):
         stop = min(start + CHUNK_POINTS, n)
-        out[start:stop] = _geodesics_m(*(c[start:stop] for c in columns))
+        if labels is None:
+            out[start:stop] = _geodesics_m(*(c[start:stop] for c in columns))
+        else:
+            which = labels[start:stop]
+            out[start:stop] = _geodesics_m(columns[0][start:stop], columns[1][start:stop],
+                                           columns[2][which], columns[3][which])
 
     n_threads = min(_threads(), len(starts)) if n >= PARALLEL_MIN_POINTS else 1
     if n_threads <= 1:
@@ -148,8 +157,7 @@ def cluster_partials(chunk, state, centres, centre_lon, centre_lat, with_farthes
         return np.empty(0), (np.zeros(k), np.zeros(k), np.zeros(k), maximum, 0.0, farthest)
     w = np.asarray(chunk.weights, dtype=np.float64)
     lon, lat = (chunk.lon, chunk.lat) if chunk.lon is not None else projection.inverse(chunk.X)
-    distances = geodesic_distances_m(lon, lat, centre_lon[labels],
-                                     centre_lat[labels])
+    distances = geodesic_distances_m(lon, lat, centre_lon, centre_lat, labels=labels)
     np.maximum.at(maximum, labels, distances)
     farthest = None
     if with_farthest:
