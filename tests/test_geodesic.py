@@ -95,3 +95,15 @@ def test_split_over_threads_and_pieces_equals_one_piece(monkeypatch):
     monkeypatch.setattr(stats, "_threads", lambda: 3)  # more threads than this machine's CPUs
     np.testing.assert_array_equal(stats.geodesic_distances_m(*lines), whole)
     assert sum(calls) == n and len(calls) == -(-n // 40_001)
+
+
+def test_targets_by_label_equal_gathered_targets(monkeypatch):
+    rng = np.random.default_rng(3)
+    n = 70_000
+    lon, lat = rng.uniform(-180, 180, n), rng.uniform(-90, 90, n)
+    centre_lon, centre_lat = rng.uniform(-180, 180, 7), rng.uniform(-90, 90, 7)
+    labels = rng.integers(0, 7, n)
+    monkeypatch.setattr(stats, "CHUNK_POINTS", 9_999)
+    np.testing.assert_array_equal(
+        stats.geodesic_distances_m(lon, lat, centre_lon, centre_lat, labels=labels),
+        stats.geodesic_distances_m(lon, lat, centre_lon[labels], centre_lat[labels]))

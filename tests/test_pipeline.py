@@ -283,3 +283,20 @@ def test_geoarrow_parquet_refusals(tmp_path):
     frame = pd.DataFrame({"lat": [45.0, 46.0], "lon": [13.0, 14.0], "geometry": ["a", "b"]})
     with pytest.raises(InputError, match="has a column 'geometry' that is not its geometry"):
         gk.cluster(frame, 1, random_state=0)
+
+
+def test_rows_of_lonlat_points():
+    from geokmeans._point_table import LonLatPoints
+
+    points = LonLatPoints(np.arange(5.0), np.arange(5.0) + 10, pd.RangeIndex(5))
+    assert points.iloc[np.arange(5)] is points  # every row in order: the same arrays
+    for rows in (np.array([0, 1, 2, 4, 3]), np.array([0, 1, 2, 3]), np.array([1, 1, 2, 3, 4]),
+                 np.array([True, False, True, True, True])):
+        taken = points.iloc[rows]
+        assert taken is not points
+        np.testing.assert_array_equal(taken.lon, np.arange(5.0)[rows])
+        np.testing.assert_array_equal(taken.lat, np.arange(5.0)[rows] + 10)
+    lon, lat = gio.geometry_points(points.iloc[[3, 0]])
+    np.testing.assert_array_equal(lon, [3.0, 0.0])
+    np.testing.assert_array_equal(lat, [13.0, 10.0])
+    assert points.geom_type.tolist() == ["Point"] * 5
