@@ -161,6 +161,54 @@ print(json.dumps({"kernels": status("VmHWM") - before}))
 '''
 
 
+# the CSV reader: pandas as io.read_table calls it, against pyarrow.csv + to_pandas
+READER = '''\
+import json, sys, time
+import pandas as pd, pyarrow as pa, pyarrow.csv
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith(key))
+
+before = status("VmRSS")
+begin = time.perf_counter()
+if sys.argv[1] == "pandas":
+    frame = pd.read_csv(sys.argv[2], keep_default_na=False, na_values=[""])
+else:
+    options = pyarrow.csv.ConvertOptions(null_values=[""], strings_can_be_null=True)
+    frame = pyarrow.csv.read_csv(sys.argv[2], convert_options=options).to_pandas()
+seconds = time.perf_counter() - begin
+print(json.dumps({"seconds": seconds, "peak": status("VmHWM") - before,
+                  "kept": status("VmRSS") - before}))
+'''
+
+# geodesic distances of the points to 64 centres: ours against pyproj's Geod.inv
+GEODESIC = '''\
+import json, sys, time
+import numpy as np, pandas as pd
+from pyproj import Geod
+from geokmeans.stats import geodesic_distances_m
+
+frame = pd.read_csv(sys.argv[1], usecols=["lat", "lon"])
+lon, lat = frame.lon.to_numpy(), frame.lat.to_numpy()
+rng = np.random.default_rng(0)
+labels = rng.integers(0, 64, len(lon))
+centres = rng.choice(len(lon), 64, replace=False)
+to_lon, to_lat = lon[centres][labels], lat[centres][labels]
+out = {}
+for name, run in [("geokmeans", lambda: geodesic_distances_m(lon, lat, to_lon, to_lat)),
+                  ("pyproj", lambda: np.asarray(Geod(ellps="WGS84").inv(lon, lat, to_lon,
+                                                                      to_lat)[2]))]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run()
+    out[name] = {"seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+    out[name + "_values"] = result
+error = np.abs(out.pop("geokmeans_values") - out.pop("pyproj_values"))
+out["max_error_m"] = float(error.max())
+print(json.dumps(out))
+'''
+
+
 def make_csv(path, rows, seed=0):
     """``rows`` clustered points over central Europe: id, lat, lon (6 decimals), name."""
     lonlat = clustered_lonlat(rows, seed=seed, box=BOX, spread_deg=0.15)
@@ -253,8 +301,15 @@ def main():
                 stages["baseline"].append(report)
     _, _, out = run_measured([python, "-c", KERNELS], env)
     kernels_mib = json.loads(out.strip().splitlines()[-1])["kernels"]
+    choices = {"reader": {"pandas": [], "pyarrow": []}, "geodesic": []}
+    for _ in range(args.rounds):
+        for reader in ("pandas", "pyarrow"):
+            _, _, out = run_measured([python, "-c", READER, reader, str(csv)], env)
+            choices["reader"][reader].append(json.loads(out.strip().splitlines()[-1]))
+        _, _, out = run_measured([python, "-c", GEODESIC, str(csv)], env)
+        choices["geodesic"].append(json.loads(out.strip().splitlines()[-1]))
     text = report_markdown(args, csv, csv_mib, contenders, times, peaks, stages, memory,
-                           kernels_mib)
+                           kernels_mib) + choices_markdown(choices)
     args.out.write_text(text)
     print(text)
 
@@ -321,6 +376,36 @@ def report_markdown(args, csv, csv_mib, contenders, times, peaks, stages, memory
         "",
     ]
     return "\n".join(lines)
+
+
+def choices_markdown(choices):
+    """The measurements behind two choices: pandas' CSV reader, the geodesic formula."""
+    def med(runs, key):
+        return median_of([r[key] for r in runs])
+
+    reader = choices["reader"]
+    rows = [[name, f"{med(runs, 'seconds'):.2f}", f"{med(runs, 'peak'):.0f}",
+             f"{med(runs, 'kept'):.0f}"] for name, runs in
+            (("pandas.read_csv (as io.read_table calls it)", reader["pandas"]),
+             ("pyarrow.csv.read_csv + to_pandas", reader["pyarrow"]))]
+    geodesic = choices["geodesic"]
+    grows = [[name, f"{median_of([g[key]['seconds'] for g in geodesic]):.2f}",
+              f"{median_of([g[key]['cpu'] for g in geodesic]):.2f}"]
+             for name, key in (("geokmeans.stats.geodesic_distances_m", "geokmeans"),
+                               ("pyproj Geod(ellps='WGS84').inv, one call", "pyproj"))]
+    error = max(g["max_error_m"] for g in geodesic)
+    return "\n".join([
+        "Choices measured in the same run (medians, fresh processes):",
+        "",
+        markdown_table(["reading the CSV into a DataFrame", "s",
+                        "peak MiB above the imports", "MiB kept"], rows),
+        "",
+        markdown_table(["geodesic distances of every row to one of 64 centres", "wall s",
+                        "CPU s"], grows),
+        "",
+        f"Largest difference between the two: {error * 1000:.3f} mm.",
+        "",
+    ])
 
 
 if __name__ == "__main__":
