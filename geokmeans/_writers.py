@@ -340,9 +340,10 @@ def write_gpkg(path, layers, metadata=None, protected=(), *, crs=None, outputs=N
 # -- GeoParquet -----------------------------------------------------------------------------
 
 
-def _arrow_table(frame):
-    """The Arrow table geopandas writes for ``frame``; a column Arrow cannot hold is an
-    ``InputError`` naming it."""
+def _arrow_table(frame, geoarrow=False):
+    """The Arrow table geopandas writes for ``frame`` (``geoarrow``: with its geometry in
+    GeoArrow encoding, when every geometry is a Point; else WKB); a column Arrow cannot
+    hold is an ``InputError`` naming it."""
     import pyarrow as pa
 
     try:
@@ -350,12 +351,15 @@ def _arrow_table(frame):
     except ImportError:  # pragma: no cover - private API moved: through a file in memory
         import pyarrow.parquet as pq
 
-        def _geopandas_to_arrow(frame, index):
+        def _geopandas_to_arrow(frame, index, geometry_encoding="WKB"):
             buffer = BytesIO()
-            frame.to_parquet(buffer, index=index)
+            frame.to_parquet(buffer, index=index, geometry_encoding=geometry_encoding)
             return pq.read_table(buffer)
+    geoms = frame.geometry.to_numpy()
+    points = geoarrow and bool((shapely.get_type_id(geoms) == 0).all())  # no None either
     try:
-        return _geopandas_to_arrow(frame, index=False)
+        return _geopandas_to_arrow(frame, index=False,
+                                   geometry_encoding="geoarrow" if points else "WKB")
     except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
         for name in frame.columns:
             if name == frame.geometry.name:
@@ -405,20 +409,25 @@ def _point_arrow(points):
     return arrow.replace_schema_metadata(schema_metadata)
 
 
-def parquet_table(frame, metadata=None):
+def parquet_table(frame, metadata=None, geoarrow=None):
     """The Arrow table of a GeoParquet file of ``frame`` (a table or a chunk of one), in
     EPSG:4326, with the schema metadata geopandas writes (``geo``, ``pandas``) and the run
     facts ``metadata`` as JSON under the ``geokmeans`` key.
 
-    The geometry is WKB, except for a ``PointTable`` (points from lon/lat columns), whose
-    points are GeoParquet's native GeoArrow ``point`` encoding (two coordinate arrays):
-    the file geopandas writes with ``geometry_encoding="geoarrow"``, read back as the
-    same rows, columns and values as the WKB file by geopandas, GDAL and DuckDB.
+    The geometry is WKB, except for points from lon/lat columns (``geoarrow``, by default
+    for a ``PointTable``): GeoParquet's native GeoArrow ``point`` encoding (two coordinate
+    arrays), the file geopandas writes with ``geometry_encoding="geoarrow"``, read back as
+    the same rows, columns and values as the WKB file. A ``PointTable`` is encoded from
+    its lon/lat arrays (no shapely points); a GeoDataFrame (such a table once its points
+    were built, or changed by the caller) by geopandas, in GeoArrow while every geometry
+    is a Point.
     """
-    arrow = _point_arrow(frame) if isinstance(frame, PointTable) else None
+    geoarrow = isinstance(frame, PointTable) if geoarrow is None else geoarrow
+    arrow = _point_arrow(frame) if geoarrow and isinstance(frame, PointTable) else None
     if arrow is None:
         frame = lonlat(as_geodataframe(frame))
-        arrow = _arrow_table(with_geometry(portable(user_table(frame), "parquet"), frame))
+        arrow = _arrow_table(with_geometry(portable(user_table(frame), "parquet"), frame),
+                             geoarrow)
     if metadata:
         member = json.dumps(metadata, default=json_default).encode()
         arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
@@ -439,14 +448,18 @@ def write_parquet(path, frame, metadata=None, protected=(), *, outputs=None, lab
                   coordinate_columns=None):
     """Write one table to GeoParquet (EPSG:4326).
 
-    ``frame`` is a GeoDataFrame (or a dict holding exactly one); ``metadata`` is stored
-    as JSON under the ``geokmeans`` key of the schema metadata. Lazy (dask) tables are
-    written by ``_output`` (one file, or a partitioned dataset).
+    ``frame`` is a GeoDataFrame or a ``PointTable`` (or a dict holding exactly one);
+    ``metadata`` is stored as JSON under the ``geokmeans`` key of the schema metadata.
+    Points read from the ``coordinate_columns`` (``(lon, lat)``, or a ``PointTable``) are
+    written in GeoArrow ``point`` encoding (see ``parquet_table``), other geometries as
+    WKB. Lazy (dask) tables are written by ``_output`` (one file, or a partitioned
+    dataset).
     """
     import pyarrow.parquet as pq
 
     frame = _one_table(frame)
-    arrow = parquet_table(frame, metadata)
+    arrow = parquet_table(frame, metadata, geoarrow=coordinate_columns is not None
+                          or isinstance(frame, PointTable))
     with _writing(path, protected, outputs, label) as tmp:
         pq.write_table(arrow, tmp, use_dictionary=dictionary_columns(arrow.schema))
 

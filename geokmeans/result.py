@@ -302,6 +302,8 @@ class ClusterResult:
             _output.write_gpkg(path, tables, self.metadata, protected,
                                crs=self._output_crs(), **where)
         elif fmt in ("GeoParquet", io.PARQUET_DATASET):
+            if kinds[0] != "points":  # the coordinate columns are the points' only
+                where["coordinate_columns"] = None
             _output.write_parquet(path, tables[kinds[0]], self.metadata, protected,
                                   partitioned=fmt == io.PARQUET_DATASET, **where)
         else:

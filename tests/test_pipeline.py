@@ -187,6 +187,13 @@ def test_outputs_equal_those_of_the_built_frame(tmp_path):
         else:
             assert (tmp_path / f"deferred_{name}").read_bytes() == \
                 (tmp_path / f"built_{name}").read_bytes()
+    deferred.to_parquet(tmp_path / "deferred.parquet")
+    built.to_parquet(tmp_path / "built.parquet")
+    ours, theirs = (pq.read_table(tmp_path / f"{name}.parquet") for name in ("deferred",
+                                                                             "built"))
+    assert ours.equals(theirs) and ours.schema.equals(theirs.schema, check_metadata=True)
+    assert json.loads(ours.schema.metadata[b"geo"])["columns"]["geometry"]["encoding"] == \
+        "point"  # however the points are held
     assert deferred.explore(tiles=None).get_root().render().count("cluster") == \
         built.explore(tiles=None).get_root().render().count("cluster")
     deferred.explore(tiles=None).save(tmp_path / "deferred.html")
@@ -300,3 +307,19 @@ def test_rows_of_lonlat_points():
     np.testing.assert_array_equal(lon, [3.0, 0.0])
     np.testing.assert_array_equal(lat, [13.0, 10.0])
     assert points.geom_type.tolist() == ["Point"] * 5
+
+
+def test_changes_to_the_built_points_are_written(tmp_path):
+    result = gk.cluster(DATA / "dc_places.csv", 3, random_state=0)
+    result.points["note"] = "checked"
+    result.points.loc[0, "name"] = "renamed"
+    result.to_parquet(tmp_path / "points.parquet")
+    back = gpd.read_parquet(tmp_path / "points.parquet")
+    assert (back.note == "checked").all() and back.name[0] == "renamed"
+    geo = json.loads(pq.read_schema(tmp_path / "points.parquet").metadata[b"geo"])
+    assert geo["columns"]["geometry"]["encoding"] == "point"
+    result.points.loc[1, "geometry"] = None  # no longer points only: WKB
+    result.to_parquet(tmp_path / "points.parquet")
+    geo = json.loads(pq.read_schema(tmp_path / "points.parquet").metadata[b"geo"])
+    assert geo["columns"]["geometry"]["encoding"] == "WKB"
+    assert gpd.read_parquet(tmp_path / "points.parquet").geometry[1] is None
