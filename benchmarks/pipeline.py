@@ -378,6 +378,7 @@ def report_markdown(args, csv, csv_mib, contenders, times, peaks, stages, memory
         f"1,000-point fit alone); without it {above_mib - kernels_mib:.0f} MiB, "
         f"{(above_mib - kernels_mib) / csv_mib:.2f}x.",
         "",
+        "",
     ]
     return "\n".join(lines)
 
