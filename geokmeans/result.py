@@ -80,7 +80,8 @@ class ClusterResult:
             return gpd.GeoDataFrame(table, geometry=list(sources.lazy_hulls(self)),
                                     crs="EPSG:4326")
         valid = self.model.labels_ >= 0
-        lon, lat = io.geometry_points(self.points.geometry[valid])  # polygons: their points
+        # polygons: their points; a table's lon/lat without building shapely points
+        lon, lat = io.geometry_points(self._rows.geometry.iloc[valid])
         geoms = cluster_hulls(lon, lat, self.model.labels_[valid],
                               self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1])
         return gpd.GeoDataFrame(table, geometry=list(geoms), crs="EPSG:4326")
@@ -111,7 +112,7 @@ class ClusterResult:
     @property
     def is_dask(self):
         """True when ``points`` is a lazy dask collection (the input was one)."""
-        return not isinstance(self.points, gpd.GeoDataFrame)
+        return not isinstance(self._rows, (gpd.GeoDataFrame, io.PointTable))
 
     # -- writing -------------------------------------------------------------------------
 
@@ -277,11 +278,15 @@ class ClusterResult:
         return kinds
 
     def _table(self, kind):
+        """A table to write; the points as held (a ``PointTable`` is written from its
+        lon/lat arrays where the format allows, without building its geometry)."""
+        if kind == "points":
+            return self._rows
         return self.hulls if kind == "hulls" else getattr(self, kind)
 
     def _output_crs(self):
         """The CRS every layer of a GeoPackage is written in: the points' (the input's)."""
-        crs = getattr(self.points, "crs", None)
+        crs = getattr(self._rows, "crs", None)
         return crs if crs is not None else "EPSG:4326"
 
     def _write(self, path, kinds, fmt, *, outputs=None, label=None, csv_raw=False, extra=None):
@@ -297,6 +302,8 @@ class ClusterResult:
             _output.write_gpkg(path, tables, self.metadata, protected,
                                crs=self._output_crs(), **where)
         elif fmt in ("GeoParquet", io.PARQUET_DATASET):
+            if kinds[0] != "points":  # the coordinate columns are the points' only
+                where["coordinate_columns"] = None
             _output.write_parquet(path, tables[kinds[0]], self.metadata, protected,
                                   partitioned=fmt == io.PARQUET_DATASET, **where)
         else:
@@ -309,7 +316,43 @@ class ClusterResult:
         """
         from .maps import explore
 
-        return explore(self, **map_options)
+        deferred = isinstance(self._rows, io.PointTable)
+        return explore(_DeferredPoints(self) if deferred else self, **map_options)
+
+
+def _points_property():
+    """``ClusterResult.points``: held as given (GeoDataFrame, dask frame or
+    ``io.PointTable``), a ``PointTable``'s GeoDataFrame built the first time it is read."""
+
+    def get(self):
+        rows = self.__dict__["_rows"]
+        if isinstance(rows, io.PointTable):
+            rows = self.__dict__["_rows"] = rows.geodataframe()
+        return rows
+
+    def set_(self, value):
+        self.__dict__["_rows"] = value
+
+    return property(get, set_, doc="The input rows with the labels (see ``ClusterResult``).")
+
+
+ClusterResult.points = _points_property()
+ClusterResult._rows = property(lambda self: self.__dict__["_rows"])
+
+
+class _DeferredPoints:
+    """A result as the map reads it: its points a ``PointTable`` (lon/lat arrays and
+    columns; the map draws a sample and needs no shapely point of the rest)."""
+
+    def __init__(self, result):
+        self._result = result
+
+    def __getattr__(self, name):
+        return getattr(self._result, name)
+
+    @property
+    def points(self):
+        return self._result._rows
 
 
 def _check_names(columns, label_column, distance_column, *, geometry_name=None,
@@ -445,7 +488,7 @@ def _fit_lazy(data, model, params, weights, source, csv_points, lat, lon, names)
 def _fit_in_memory(data, model, params, weights, source, csv_points, lat, lon, names):
     """``cluster`` on an input read into this process."""
     points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
-    frame = points.frame
+    frame = points.rows  # a table's geometry is built only if asked for (io.PointTable)
     _check_names([*frame.columns, *frame.index.names], names["label_column"],
                  names["distance_column"], geometry_name=frame.geometry.name,
                  csv_coordinates=csv_points, coordinate_columns=points.lonlat_columns)

@@ -51,7 +51,8 @@ LAYERS = [
     ("core._plans", "core._constrained"),  # seeding plans; size limits and fixed centres
     ("core._estimator",),
     ("core",),
-    ("projection", "_hulls", "_protected", "_tables", "_columns"),
+    ("projection", "_hulls", "_protected", "_tables", "_columns",
+     "_point_table"),  # _point_table: a table whose Point geometry is built when asked for
     ("_hull_geometry", "_atomic", "_crs_lonlat"),  # _crs_lonlat: any CRS to lon/lat, checked
     ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points
     ("_power_cells",),  # power (Laguerre) cells in a plane
