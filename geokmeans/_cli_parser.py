@@ -82,7 +82,8 @@ def _k_range(text):
 
 
 def _common_input_options(parser):
-    parser.add_argument("input", help="CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet file "
+    parser.add_argument("input", help="CSV (also .csv.gz, .csv.bz2, .csv.zst), GeoJSON, "
+                                      "GeoPackage, Shapefile or (Geo)Parquet file "
                                       "of points or polygons (a polygon is clustered by its "
                                       "representative point and keeps its shape in the "
                                       "outputs; an existing path is that file, whatever its "

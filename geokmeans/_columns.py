@@ -112,6 +112,8 @@ def _numeric_column(frame, column, row_offset=0, what=None):
             row = int(np.flatnonzero(odd)[0])
             raise DataTypeError(f"{label} must be numeric: {row_name(frame, row, row_offset)} is "
                                 f"{original.iloc[row]!r}.")
+    if kind == "f" and isinstance(original.dtype, np.dtype):  # numbers already
+        return original.to_numpy(dtype=np.float64)
     values = pd.to_numeric(original, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(values) & original.notna().to_numpy()
     if bad.any():

@@ -42,7 +42,7 @@ from ._writers import (
     write_features,
 )
 from .errors import InputError
-from .io import as_points_frame
+from .io import as_geodataframe, as_points_frame
 
 __all__ = ["partitions", "write_csv", "write_geojson", "write_gpkg", "write_parquet",
            "write_partitioned"]
@@ -94,7 +94,7 @@ class _Widen(Exception):
 
 def _geometry_types(chunk):
     """The geometry types of a chunk's present (not None, not empty) geometries."""
-    geoms = chunk.geometry
+    geoms = as_geodataframe(chunk).geometry
     return set(geoms[geoms.notna() & ~geoms.is_empty].geom_type)
 
 

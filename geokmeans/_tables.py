@@ -123,7 +123,7 @@ def portable(table, target, crs=None):
     GeoPackage also times of day and decimals as text, times with a zone in UTC and
     unsigned 64-bit integers as signed ones (``check_gpkg_values`` refuses those that do
     not fit)."""
-    table = table.copy()
+    table = table.copy(deep=False)  # columns are replaced, never changed in place
     for name in table.columns:
         column = table[name]
         dtype = column.dtype
@@ -314,7 +314,7 @@ def defuse_formulas(table):
     >>> safe["a"].tolist(), safe["n"].tolist()
     (["'=1+2", '-3', 'x'], [-1, 2, 3])
     """
-    table = table.copy()
+    table = table.copy(deep=False)  # columns are replaced, never changed in place
     for name in table.columns:
         column = table[name]
         if not (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):

@@ -33,6 +33,7 @@ from ._columns import (
     read_weights,
     row_name,
 )
+from ._point_table import LonLatPoints, PointTable, as_geodataframe
 from ._polygons import geometry_lonlat
 from ._validation import as_real_array
 from ._writers import (
@@ -58,7 +59,9 @@ __all__ = [
     "InputGlob",
     "OutputSet",
     "PointData",
+    "PointTable",
     "PARQUET_DATASET",
+    "as_geodataframe",
     "as_points_frame",
     "atomic_path",
     "check_csv_columns",
@@ -79,6 +82,8 @@ __all__ = [
 
 
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+#: Compressions a CSV may come in, by the suffix after its own (``points.csv.gz``).
+CSV_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 _PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 _VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".gml", ".kml"}
 
@@ -88,7 +93,9 @@ class PointData:
     """Points read from any input: ``lon``/``lat`` (n,) degrees and ``weights`` (n,).
 
     ``frame`` is a GeoDataFrame of all input rows (original columns and geometry, polygons
-    included; for plain tables a lon/lat Point geometry in EPSG:4326 is added). ``valid`` (n_rows,)
+    included; for plain tables a lon/lat Point geometry in EPSG:4326 is added). ``rows``
+    holds the same rows as read: that GeoDataFrame, or for a plain table a ``PointTable``
+    whose geometry is built only when ``frame`` is first asked for. ``valid`` (n_rows,)
     marks the rows that were kept (coordinates present); ``lon``, ``lat`` and
     ``weights`` hold the kept rows only. ``lonlat_columns`` names the ``(lon, lat)``
     columns the coordinates were read from, or is None when they came from a geometry.
@@ -97,9 +104,14 @@ class PointData:
     lon: np.ndarray
     lat: np.ndarray
     weights: np.ndarray | None
-    frame: gpd.GeoDataFrame
+    rows: "gpd.GeoDataFrame | PointTable | None"
     valid: np.ndarray
     lonlat_columns: tuple | None = None
+
+    @property
+    def frame(self):
+        """The rows as a GeoDataFrame (a ``PointTable``'s geometry built once)."""
+        return None if self.rows is None else as_geodataframe(self.rows)
 
     @property
     def n_dropped(self):
@@ -114,21 +126,18 @@ def read_table(path):
     if path.is_dir() and path.suffix.lower() not in _PARQUET_SUFFIXES:
         raise InputError(f"input '{path}' is a directory; expected a file (read a directory "
                          "of partitions with geokmeans.distributed.read_partitioned).")
-    suffix = path.suffix.lower()
+    suffix, compression = _suffixes(path)
     try:
         if suffix in _CSV_SUFFIXES:
-            sep = "\t" if suffix == ".tsv" else ","
-            _check_csv_header(path, sep)
-            # only empty fields are missing: "NA" is Namibia's country code
-            return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""])
-        if suffix in _PARQUET_SUFFIXES:
+            return _read_csv(path, "\t" if suffix == ".tsv" else ",", compression)
+        if compression is None and suffix in _PARQUET_SUFFIXES:
             try:
                 return gpd.read_parquet(path)
             except ValueError as exc:
                 if "geo" not in str(exc).lower():
                     raise
                 return pd.read_parquet(path)
-        if suffix in _VECTOR_SUFFIXES:
+        if compression is None and suffix in _VECTOR_SUFFIXES:
             return gpd.read_file(path, engine="pyogrio")
     except InputError:
         raise
@@ -136,16 +145,50 @@ def read_table(path):
         message = first_line(exc)
         raise InputError(f"could not read '{path}': {message}") from None
     known = sorted(_CSV_SUFFIXES | _PARQUET_SUFFIXES | _VECTOR_SUFFIXES)
-    raise InputError(f"input '{path}' has an unknown extension {suffix!r}; use one of "
-                     f"{', '.join(known)}.")
+    compressed = "".join(path.suffixes[-2:]).lower() if compression else suffix
+    also = (f" ({', '.join(CSV_COMPRESSIONS)} only after {', '.join(sorted(_CSV_SUFFIXES))})"
+            if compression else f", or a CSV compressed as {', '.join(CSV_COMPRESSIONS)}")
+    raise InputError(f"input '{path}' has an unknown extension {compressed!r}; use one of "
+                     f"{', '.join(known)}{also}.")
 
 
-def _check_csv_header(path, sep):
+def _suffixes(path):
+    """``(format suffix, compression or None)`` of an input path: ``.csv.gz`` is a CSV
+    compressed with gzip (suffixes in any case)."""
+    suffix = path.suffix.lower()
+    compression = CSV_COMPRESSIONS.get(suffix)
+    if compression is None:
+        return suffix, None
+    return Path(path.stem).suffix.lower(), compression
+
+
+def _read_csv(path, sep, compression):
+    """A CSV file (compressed with ``compression``: gzip, bz2 or zstd) as pandas reads
+    it: only empty fields are missing ("NA" is Namibia's country code, text here), types
+    as pandas infers them; a header naming a column twice is refused first.
+
+    pandas decompresses gzip and bz2 itself (faster than through pyarrow, measured);
+    zstd is read through pyarrow's codec, so that it needs no other package.
+    """
+    if compression != "zstd":
+        _check_csv_header(path, sep, compression)
+        return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""],
+                           compression=compression)
+    import pyarrow as pa
+
+    with pa.input_stream(str(path), compression="zstd") as stream:
+        _check_csv_header(stream, sep)
+    with pa.input_stream(str(path), compression="zstd") as stream:
+        return pd.read_csv(stream, sep=sep, keep_default_na=False, na_values=[""])
+
+
+def _check_csv_header(path, sep, compression=None):
     """Refuse a header that names a column twice: pandas would rename the second one
-    (``lat`` becomes ``lat.1``), silently changing the user's data."""
+    (``lat`` becomes ``lat.1``), silently changing the user's data. ``path`` may be a
+    binary file object."""
     try:
         header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
-                             keep_default_na=False)
+                             keep_default_na=False, compression=compression)
     except pd.errors.EmptyDataError:
         return  # no header at all: reported by the reader
     names = [str(v) for v in header.iloc[0].tolist()] if len(header) else []
@@ -252,23 +295,27 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     and ones around the whole Earth (see ``_polygons``).
     """
     frame = _as_frame(data)
+    owned = isinstance(data, (str, os.PathLike))  # read here: nobody else holds it
     if len(frame) == 0:
         raise InputError("input has no rows: at least one point is required.")
     if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name not in frame.columns:
         frame = pd.DataFrame(frame)  # no active geometry: a table
     lon_values, lat_values, result_frame, columns = _coordinates(frame, lat, lon, row_offset,
-                                                                 keep_frame)
+                                                                 keep_frame, owned)
     valid = _kept_rows(frame, lon_values, lat_values, dropna, row_offset, n_missing_total,
                        purpose, from_geometry=columns is None)
     _check_ranges(frame, lon_values, lat_values, valid, row_offset)
     weights = read_weights(frame, weight, valid, row_offset)
-    return PointData(lon_values[valid], lat_values[valid], weights, result_frame, valid,
+    kept = slice(None) if valid.all() else valid  # every row kept: no copy
+    return PointData(lon_values[kept], lat_values[kept], weights, result_frame, valid,
                      columns)
 
 
-def _coordinates(frame, lat, lon, row_offset, keep_frame):
-    """lon, lat (n_rows,) of every row, the ``PointData.frame`` (None unless
-    ``keep_frame``) and the ``(lon, lat)`` columns read (None for a geometry's points)."""
+def _coordinates(frame, lat, lon, row_offset, keep_frame, owned=False):
+    """lon, lat (n_rows,) of every row, the ``PointData.rows`` (None unless
+    ``keep_frame``; a ``PointTable`` for a plain table, holding ``frame`` itself when
+    ``owned``: read from a file here, else a copy) and the ``(lon, lat)`` columns read
+    (None for a geometry's points)."""
     has_geometry = (isinstance(frame, gpd.GeoDataFrame) and lat is None and lon is None
                     and frame._geometry_column_name in frame.columns)
     if has_geometry and frame.crs is not None:
@@ -276,12 +323,11 @@ def _coordinates(frame, lat, lon, row_offset, keep_frame):
         return lon_values, lat_values, frame.copy() if keep_frame else None, None
     lon_values, lat_values, columns = lonlat_from_columns(frame, lat, lon, has_geometry,
                                                           row_offset)
-    result_frame = gpd.GeoDataFrame(
-        pd.DataFrame(frame).copy(),
-        geometry=gpd.points_from_xy(lon_values, lat_values),
-        crs="EPSG:4326",
-    ) if keep_frame else None
-    return lon_values, lat_values, result_frame, columns
+    rows = None
+    if keep_frame:  # the caller's frame and arrays are copied: the points are built later
+        rows = PointTable(frame, lon_values, lat_values) if owned else PointTable(
+            pd.DataFrame(frame).copy(), lon_values.copy(), lat_values.copy())
+    return lon_values, lat_values, rows, columns
 
 
 def _kept_rows(frame, lon, lat, dropna, row_offset, n_missing_total, purpose,
@@ -325,16 +371,12 @@ def _missing_text(frame, row, lon, lat, from_geometry):
     return f"lon={lon[row]}, lat={lat[row]}"
 
 
-def _with_points(frame, lon, lat):
-    """A table's rows as a GeoDataFrame with lon/lat Point geometry (EPSG:4326)."""
-    return gpd.GeoDataFrame(pd.DataFrame(frame).copy(), geometry=gpd.points_from_xy(lon, lat),
-                            crs="EPSG:4326")
-
-
 def geometry_points(geometry):
     """lon, lat (n,) of the points a GeoSeries of points and polygons is clustered by
     (a polygon's representative point, see ``read_points``); a GeoSeries without CRS is
     taken as lon/lat. NaN for missing and empty geometries."""
+    if isinstance(geometry, LonLatPoints):  # the points of a PointTable: no shapely points
+        return geometry.lon, geometry.lat
     frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geometry).reset_index(drop=True))
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
@@ -356,9 +398,10 @@ def coordinate_columns(frame, *, lat=None, lon=None):
 
 
 def as_points_frame(frame, coordinate_columns, row_offset=0):
-    """``frame`` as ``read_points`` gives it in ``PointData.frame``: a GeoDataFrame with
-    its own geometry when ``coordinate_columns`` is None, else with lon/lat Point
-    geometry from those ``(lon, lat)`` columns.
+    """``frame`` as ``read_points`` gives it in ``PointData.rows``: a GeoDataFrame with
+    its own geometry when ``coordinate_columns`` is None, else a ``PointTable`` of its
+    rows and the lon/lat of those ``(lon, lat)`` columns (its Point geometry built when
+    asked for: ``as_geodataframe``).
     ``row_offset``: the row number of its first row, for messages."""
     if coordinate_columns is None:
         if not isinstance(frame, gpd.GeoDataFrame) \
@@ -368,4 +411,4 @@ def as_points_frame(frame, coordinate_columns, row_offset=0):
     lon_col, lat_col = coordinate_columns
     lon = _numeric_column(frame, lon_col, row_offset)
     lat = _numeric_column(frame, lat_col, row_offset)
-    return _with_points(frame, lon, lat)
+    return PointTable(pd.DataFrame(frame), lon, lat)

@@ -148,6 +148,10 @@ class ClusterResult:
                       if self.is_dask else _renumbered(labels, as_ids))
         if self.is_dask:
             points = self.points.assign(**{label: labels})
+        elif isinstance(self._rows, io.PointTable):  # its geometry still unbuilt
+            points = copy.copy(self._rows)
+            points.table, points._frame = self._rows.table.copy(), None
+            points[label] = labels
         else:
             points = self.points.copy()
             points[label] = labels
@@ -189,7 +193,8 @@ class ClusterResult:
             return gpd.GeoDataFrame(table, geometry=list(sources.lazy_hulls(self._positional())),
                                     crs="EPSG:4326")
         valid = self.model.labels_ >= 0
-        lon, lat = io.geometry_points(self.points.geometry[valid])  # polygons: their points
+        # polygons: their points; a table's lon/lat without building shapely points
+        lon, lat = io.geometry_points(self._rows.geometry.iloc[valid])
         geoms = cluster_hulls(lon, lat, self.model.labels_[valid],
                               self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1])
         return gpd.GeoDataFrame(table, geometry=list(geoms), crs="EPSG:4326")
@@ -227,7 +232,7 @@ class ClusterResult:
     @property
     def is_dask(self):
         """True when ``points`` is a lazy dask collection (the input was one)."""
-        return not isinstance(self.points, gpd.GeoDataFrame)
+        return not isinstance(self._rows, (gpd.GeoDataFrame, io.PointTable))
 
     # -- writing -------------------------------------------------------------------------
 
@@ -393,11 +398,15 @@ class ClusterResult:
         return kinds
 
     def _table(self, kind):
+        """A table to write; the points as held (a ``PointTable`` is written from its
+        lon/lat arrays where the format allows, without building its geometry)."""
+        if kind == "points":
+            return self._rows
         return self.hulls if kind == "hulls" else getattr(self, kind)
 
     def _output_crs(self):
         """The CRS every layer of a GeoPackage is written in: the points' (the input's)."""
-        crs = getattr(self.points, "crs", None)
+        crs = getattr(self._rows, "crs", None)
         return crs if crs is not None else "EPSG:4326"
 
     def _write(self, path, kinds, fmt, *, outputs=None, label=None, csv_raw=False, extra=None):
@@ -413,6 +422,8 @@ class ClusterResult:
             _output.write_gpkg(path, tables, self.metadata, protected,
                                crs=self._output_crs(), **where)
         elif fmt in ("GeoParquet", io.PARQUET_DATASET):
+            if kinds[0] != "points":  # the coordinate columns are the points' only
+                where["coordinate_columns"] = None
             _output.write_parquet(path, tables[kinds[0]], self.metadata, protected,
                                   partitioned=fmt == io.PARQUET_DATASET, **where)
         else:
@@ -425,7 +436,9 @@ class ClusterResult:
         """
         from .maps import explore
 
-        return explore(self._positional(), **map_options)
+        target = self._positional()
+        deferred = isinstance(target._rows, io.PointTable)
+        return explore(_DeferredPoints(target) if deferred else target, **map_options)
 
 
 def _renumbered(labels, new):
@@ -462,6 +475,41 @@ def _permuted_model(model, order, position):
     else:
         new.labels_ = _renumbered(labels, position)
     return new
+
+
+def _points_property():
+    """``ClusterResult.points``: held as given (GeoDataFrame, dask frame or
+    ``io.PointTable``), a ``PointTable``'s GeoDataFrame built the first time it is read."""
+
+    def get(self):
+        rows = self.__dict__["_rows"]
+        if isinstance(rows, io.PointTable):
+            rows = self.__dict__["_rows"] = rows.geodataframe()
+        return rows
+
+    def set_(self, value):
+        self.__dict__["_rows"] = value
+
+    return property(get, set_, doc="The input rows with the labels (see ``ClusterResult``).")
+
+
+ClusterResult.points = _points_property()
+ClusterResult._rows = property(lambda self: self.__dict__["_rows"])
+
+
+class _DeferredPoints:
+    """A result as the map reads it: its points a ``PointTable`` (lon/lat arrays and
+    columns; the map draws a sample and needs no shapely point of the rest)."""
+
+    def __init__(self, result):
+        self._result = result
+
+    def __getattr__(self, name):
+        return getattr(self._result, name)
+
+    @property
+    def points(self):
+        return self._result._rows
 
 
 def _check_names(columns, label_column, distance_column, *, geometry_name=None,
@@ -627,7 +675,7 @@ def _fit_lazy(data, model, params, weights, source, csv_points, lat, lon, names)
 def _fit_in_memory(data, model, params, weights, source, csv_points, lat, lon, names):
     """``cluster`` on an input read into this process."""
     points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
-    frame = points.frame
+    frame = points.rows  # a table's geometry is built only if asked for (io.PointTable)
     _check_names([*frame.columns, *frame.index.names], names["label_column"],
                  names["distance_column"], geometry_name=frame.geometry.name,
                  csv_coordinates=csv_points, coordinate_columns=points.lonlat_columns)

@@ -6,19 +6,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import calinski_harabasz_score, silhouette_score
 
 from ._validation import check_param, check_params, describe_value
-from .core._estimator import make_rng
+from .core._driver import best_of, final_labels, tolerance
+from .core._estimator import _unscaled_inertia, make_rng, resolve_algorithm
+from .core._silhouette import silhouette_sweep
 from .errors import DataTypeError, InputError, OptionalDependencyError
 from .io import read_points
 from .model import GeoKMeans
 from .projection import choose_projection
+from .sources import MemoryPoints
 
 __all__ = ["KChoice", "check_k_range", "choose_k", "parse_k_range"]
 
 #: Silhouette is O(n²): above this many points it is computed on a random sample.
 DEFAULT_SILHOUETTE_SAMPLE = 10_000
+
+#: The sweep scores the silhouettes of this many ks together (their sample labels are
+#: kept until then; ``core._silhouette`` shares the pairwise distances among them).
+SILHOUETTE_BATCH = 32
 
 RULE = "highest silhouette (smallest k on ties)"
 
@@ -128,6 +134,22 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
              progress=None):
     """Fit each k of ``k_range`` and report inertia, silhouette and Calinski–Harabasz.
 
+    What is exact and what is sampled: every k is fitted on all points, exactly as
+    ``GeoKMeans(k)`` with the same parameters would fit it (each fit starts from its
+    own seeding; no fit starts from another k's solution), in one projection chosen
+    for all ks. ``inertia_m2`` and ``calinski_harabasz`` use all points. The
+    silhouette uses one random sample of ``silhouette_sample`` rows, drawn once and
+    shared by every k, labelled by the fit on all points; on that sample it is exact
+    (every pairwise distance in metres, from coordinate differences in the projection,
+    and the mean of the per-point silhouettes as ``sklearn.metrics.silhouette_score``
+    defines them). Without a sample (n <= ``silhouette_sample``) it is exact outright.
+    Shared across ks, with results identical to separate fits: the projected points, the
+    weights' scale and the stopping tolerance (computed once), and the sample's
+    pairwise distances (each computed once per pass over the sample; a pass scores
+    several ks whose clusters line up, see ``core._silhouette``). The per-cluster
+    geodesic statistics of ``GeoKMeans`` are not computed (the table does not show
+    them).
+
     Parameters
     ----------
     data : any input ``geokmeans.cluster`` accepts
@@ -141,7 +163,8 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     silhouette_sample : int, default 10,000
         Silhouette on a random sample of this many points when there are more.
     progress : callable(done, total), optional
-        Called after each k (the command-line tool draws a progress bar with it).
+        Called after each k (the command-line tool draws a progress bar with it); the
+        silhouettes are computed a few ks at a time, so a call can follow a longer step.
 
     Returns
     -------
@@ -174,7 +197,7 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     # the projection is chosen (and a named CRS checked) once for every k
     params["crs"] = choose_projection(points.lon, points.lat, params["crs"])
     params["random_state"] = rng
-    table = _sweep(points, ks, init, params, sample, progress)
+    table = _sweep(points, ks, template, params, sample, progress)
     source = Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
     return KChoice(table, _recommended(table, ks), RULE, int(sample.size), params["crs"].name,
                    source)
@@ -200,30 +223,104 @@ def _silhouette_rows(n, sample_size, rng):
     return np.arange(n)
 
 
-def _sweep(points, ks, init, params, sample, progress):
-    """The metrics table, a row per k of ``ks``: each fit with ``params`` (the projection
-    and the Generator, drawn from in turn, shared), scored in the projection's metres."""
-    X = params["crs"].forward(points.lon, points.lat)
-    rows = []
+def _sweep(points, ks, template, params, sample, progress):
+    """The metrics table, a row per k of ``ks``: each k fitted as ``template`` would fit
+    it (``params``: the projection and the Generator, drawn from in turn, shared),
+    scored in the projection's metres; the silhouettes of up to ``SILHOUETTE_BATCH``
+    ks at a time, on the ``sample`` rows."""
+    X, fit = _fitter(points, template, params)
+    calinski_harabasz = _calinski_harabasz_of(X)
+    rows, pending = [], []
     for i, k in enumerate(ks):
-        model = GeoKMeans(k, init=init, crs=params["crs"], random_state=params["random_state"])
-        model._fit_read(points, {**params, "n_clusters": k})
-        rows.append({"k": k, "inertia_m2": model.inertia_,
-                     **_scores(X, model.labels_[points.valid], sample)})
+        labels, inertia_m2 = fit(k)
+        rows.append({"k": k, "inertia_m2": inertia_m2, "silhouette": np.nan,
+                     "calinski_harabasz": calinski_harabasz(labels)})
+        if _silhouette_defined(labels, sample):
+            pending.append((rows[-1], labels[sample]))
+        if pending and (len(pending) == SILHOUETTE_BATCH or i + 1 == len(ks)):
+            scores = silhouette_sweep(X[sample], np.array([lab for _, lab in pending]))
+            for (row, _), score in zip(pending, scores, strict=True):
+                row["silhouette"] = float(np.mean(score))
+            pending = []
         if progress is not None:
             progress(i + 1, len(ks))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["k", "inertia_m2", "silhouette", "calinski_harabasz"])
 
 
-def _scores(X, labels, sample):
-    """Silhouette (on the ``sample`` rows) and Calinski–Harabasz of ``labels`` of ``X``;
-    NaN where a score is undefined (a single cluster, or as many clusters as points)."""
-    sil = ch = np.nan
-    if 1 < np.unique(labels).size < X.shape[0]:
-        ch = calinski_harabasz_score(X, labels)
-        if 1 < np.unique(labels[sample]).size < sample.size:
-            sil = silhouette_score(X[sample], labels[sample])
-    return {"silhouette": sil, "calinski_harabasz": ch}
+def _fitter(points, template, params):
+    """``(X, fit)``: the projected rows (n, d) in metres and ``fit(k) -> (labels (n,),
+    inertia_m2)``, the fit ``template`` (a ``GeoKMeans``) makes of k clusters on
+    ``points`` with ``params``, drawing from the Generator ``params["random_state"]``.
+
+    The same seeding, iterations and result as ``GeoKMeans(k)`` with those parameters;
+    what does not depend on k (the projected rows, the weights' scale, the stopping
+    tolerance) is computed once, and the per-cluster geodesic statistics that the
+    table does not show are not computed.
+    """
+    memory = MemoryPoints(points)
+    extent = memory.extent()
+    projection = params["crs"]
+    scale = memory.weight_scale()
+    source = memory.project(projection, scale)
+    abs_tol = tolerance(source, params["tol"])
+
+    def fit(k):
+        k_params = {**params, "n_clusters": k}
+        n_runs, seedings = template._seedings(k_params, source, projection, extent,
+                                              params["random_state"])
+        _, _, inertia, _ = best_of(source, seedings, n_runs, params["max_iter"], abs_tol,
+                                   sphere_radius=projection.sphere_radius_m,
+                                   algorithm=resolve_algorithm(params["algorithm"], k))
+        return final_labels(source), _unscaled_inertia(inertia, scale)
+
+    return source.rows()[0], fit
+
+
+def _silhouette_defined(labels, sample):
+    """Whether the silhouette of ``labels`` is defined (as scikit-learn defines it): more
+    than one cluster and fewer clusters than rows, in all rows and in the sample."""
+    def n_clusters(rows):
+        return np.count_nonzero(np.bincount(rows))
+
+    return 1 < n_clusters(labels) < labels.size and 1 < n_clusters(labels[sample]) < sample.size
+
+
+def _calinski_harabasz_of(X):
+    """A function ``labels (n,) -> Calinski–Harabasz score`` of ``X`` (n, d), unweighted
+    (as ``sklearn.metrics.calinski_harabasz_score``; 1.0 when every cluster is one point
+    repeated), NaN unless 1 < number of clusters < n.
+
+    What does not depend on the labels is computed once: the centred coordinates (sums
+    of metres far from the origin keep their precision) and their summed squares ``T``.
+    A labelling then costs d weighted counts: with cluster means ``m_j`` of the centred
+    rows, the within-cluster sum is ``T - sum_j n_j |m_j|²``, computed directly instead
+    where that difference would cancel more than 6 digits.
+    """
+    centred = X - X.mean(axis=0)
+    total = float(np.einsum("ij,ij->", centred, centred))
+    grand_mean = centred.mean(axis=0)
+
+    def score(labels):
+        counts = np.bincount(labels)
+        present = counts > 0
+        n, n_labels = labels.size, int(present.sum())
+        if not 1 < n_labels < n:
+            return np.nan
+        sums = np.column_stack([np.bincount(labels, weights=column, minlength=counts.size)
+                                for column in centred.T])
+        means = np.zeros_like(sums)
+        means[present] = sums[present] / counts[present, None]
+        between = float(np.sum(counts * (means**2).sum(axis=1)))
+        extra = float(np.sum(counts[present] * ((means[present] - grand_mean) ** 2)
+                             .sum(axis=1)))
+        intra = total - between
+        if intra <= 1e-6 * total:
+            intra = float(np.sum((centred - means[labels]) ** 2))
+        if intra == 0.0:
+            return 1.0
+        return extra * (n - n_labels) / (intra * (n_labels - 1.0))
+
+    return score
 
 
 def _recommended(table, ks):

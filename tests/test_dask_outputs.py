@@ -87,8 +87,8 @@ def in_memory(result):
         lon, lat = result.coordinate_columns
         added = [result.label_column, result.distance_column]
         values = {name: points.pop(name) for name in added}
-        points = gpd.GeoDataFrame(points, geometry=gpd.points_from_xy(points[lon], points[lat]),
-                                  crs=4326)
+        points = gk.io.PointTable(points, points[lon].to_numpy(float),  # geometry deferred
+                                  points[lat].to_numpy(float))
         for name in added:
             points[name] = values[name]
     memory = dataclasses.replace(result, points=points)

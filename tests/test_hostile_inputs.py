@@ -296,7 +296,7 @@ CLI_CASES = [
     CliCase("k-text", _cli("cluster", PTS, "-k", "three", "-o", OUT), 2, "'three'"),
     CliCase("k-float", _cli("cluster", PTS, "-k", "2.5", "-o", OUT), 2, "'2.5'", "integer"),
     CliCase("k-beyond-n", _cli("cluster", PTS, "-k", 1_000_000_000, "-o", OUT), 2,
-            "n_clusters=1000000000"),
+            "-k 1000000000 but the data hold 4 points"),
     CliCase("seed-negative", _cli("cluster", PTS, "-k", 2, "--seed", -1, "-o", OUT), 2,
             "--seed", "'-1'", "4294967295"),
     CliCase("seed-too-big", _cli("cluster", PTS, "-k", 2, "--seed", 2**32, "-o", OUT), 2,

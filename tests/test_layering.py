@@ -43,15 +43,16 @@ LAYERS = [
     ("_validation", "_formatting", "_map_assets"),  # _formatting: numbers for people
     ("core._kernels._common",),
     ("core._kernels.hamerly", "core._kernels.kmeanspp", "core._kernels.lloyd",
-     "core._kernels.local_search", "core._kernels.balance"),
+     "core._kernels.local_search", "core._kernels.balance", "core._kernels.silhouette"),
     ("core._kernels",),
     ("core._rounding",),  # rounding the rows a size-by-weight relaxation splits
-    ("core._source", "core._chunks", "core._seeding", "core._balance"),
+    ("core._source", "core._chunks", "core._seeding", "core._balance", "core._silhouette"),
     ("core._driver",),  # the iteration, once, over any source
     ("core._plans", "core._constrained"),  # seeding plans; size limits and fixed centres
     ("core._estimator",),
     ("core",),
-    ("projection", "_hulls", "_protected", "_tables", "_columns"),
+    ("projection", "_hulls", "_protected", "_tables", "_columns",
+     "_point_table"),  # _point_table: a table whose Point geometry is built when asked for
     ("_hull_geometry", "_atomic", "_crs_lonlat"),  # _crs_lonlat: any CRS to lon/lat, checked
     ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points
     ("_power_cells",),  # power (Laguerre) cells in a plane

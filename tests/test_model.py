@@ -255,31 +255,6 @@ def test_ordinary_fit_emits_no_warning():
         gk.cluster(DATA / "dc_places.csv", 5, random_state=0)
 
 
-def test_geodesic_distances_split_over_threads_equal_one_call(monkeypatch):
-    from geokmeans import stats
-
-    rng = np.random.default_rng(0)
-    n = 2 * stats.PARALLEL_MIN_POINTS + 12_345
-    lon, to_lon = rng.uniform(-180, 180, (2, n))
-    lat, to_lat = rng.uniform(-90, 90, (2, n))
-    whole = np.asarray(stats.GEOD.inv(lon, lat, to_lon, to_lat)[2])
-
-    class Counting:
-        sizes = []
-
-        def inv(self, *columns):
-            self.sizes.append(len(columns[0]))
-            return stats.Geod(ellps="WGS84").inv(*columns)
-
-    monkeypatch.setattr(stats, "GEOD", Counting())
-    monkeypatch.setattr(stats, "_threads", lambda: 3)  # more slices than this machine's CPUs
-    np.testing.assert_array_equal(stats.geodesic_distances_m(lon, lat, to_lon, to_lat), whole)
-    assert len(Counting.sizes) == 3 and sum(Counting.sizes) == n
-    # Karney's algorithm: a quarter of the equator is 10,018,754.17 m on WGS84
-    assert stats.geodesic_distances_m([0.0], [0.0], [90.0], [0.0])[0] == pytest.approx(
-        10_018_754.171394, abs=1e-3)
-
-
 def test_hull_vertex_rows_give_the_same_hulls():
     import shapely
 

@@ -107,8 +107,8 @@ class _Lists:
         self.factor_range = np.array([f.min(), f.max()])
         _bk.lazy_pairs(self.built, centres_t, self.box, self.factor_range, self.arc_val,
                        self.arc_piece)
-        self.log = np.empty(max(4096, used // 4), dtype=np.int64)
-        self.n_log = np.zeros(1, dtype=np.int64)
+        self.log = np.empty((k, max(1024, used // (2 * k))), dtype=np.int64)
+        self.n_log = np.zeros(k, dtype=np.int64)  # pieces moved into each cluster
         self.reindex()
 
     def reindex(self):
@@ -118,7 +118,7 @@ class _Lists:
         self.order = np.argsort(pieces.cluster[:used], kind="stable")
         self.bounds = np.searchsorted(pieces.cluster[:used][self.order], np.arange(k + 1))
         pieces.moved[:] = False
-        self.n_log[0] = 0
+        self.n_log[:] = 0
 
     def arrays(self):
         return (self.vals, self.ids, self.heads, self.counts, self.floor, self.arc_val,
@@ -131,7 +131,7 @@ class _Lists:
         pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]  # each cluster's pieces once
         _bk.build_pairs(self.X, self.factor, self.centres_t, pieces.row, pieces.cluster,
                         pieces.amount, self.order, self.bounds, pieces.moved, self.log,
-                        int(self.n_log[0]), pairs, self.vals, self.ids, self.counts,
+                        self.n_log, pairs, self.vals, self.ids, self.counts,
                         self.floor)
         self.heads[pairs[:, 0], pairs[:, 1]] = 0
         self.built[pairs[:, 0], pairs[:, 1]] = True

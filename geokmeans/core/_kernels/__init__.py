@@ -3,7 +3,8 @@
 This package sets up the threading environment before numba loads and re-exports every
 kernel, so callers write ``_kernels.lloyd_step(...)``. One module per algorithm family:
 ``lloyd`` (full E-step and M-step partials), ``hamerly`` (bounded E-step), ``kmeanspp``
-(seeding over spatial blocks) and ``local_search`` (LocalSearch++ swaps), over
+(seeding over spatial blocks), ``local_search`` (LocalSearch++ swaps) and
+``silhouette`` (silhouettes of several labellings in one pass over pairs), over
 ``_common`` (row chunking, inlined distance primitives, shared reductions).
 
 Every parallel loop runs over chunks whose bounds depend only on the number of rows,
@@ -60,6 +61,7 @@ from .kmeanspp import (  # noqa: E402
 )
 from .lloyd import assign_labels, lloyd_step, nearest_update  # noqa: E402
 from .local_search import ls_nearest_two, ls_swap, ls_swap_deltas, n_block_groups  # noqa: E402
+from .silhouette import silhouette_cells  # noqa: E402
 
 __all__ = [
     "MAX_CHUNKS",
@@ -91,4 +93,5 @@ __all__ = [
     "ls_nearest_two",
     "ls_swap_deltas",
     "ls_swap",
+    "silhouette_cells",
 ]

@@ -102,23 +102,26 @@ def _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, o):
 @njit(cache=True)
 def _members(j, order, bounds, piece_cluster, piece_amount, moved, log, n_log):
     """The pieces (of positive amount) now in cluster j, in increasing order: those of
-    the index (``order[bounds[j]:bounds[j + 1]]``) that never moved, and those of the
-    ``log`` of moves that are in j now."""
+    the index (``order[bounds[j]:bounds[j + 1]]``) that never moved, and those of
+    cluster j's ``log`` of pieces moved into it (``log[j, :n_log[j]]``) that are still
+    there."""
     first = order[bounds[j]:bounds[j + 1]]
-    found = np.empty(first.shape[0] + n_log, dtype=np.int64)
+    logged = n_log[j]
+    found = np.empty(first.shape[0] + logged, dtype=np.int64)
     n = 0
     for t in range(first.shape[0]):
         q = first[t]
         if not moved[q] and piece_amount[q] > 0.0:
             found[n] = q
             n += 1
-    for t in range(n_log):
-        q = log[t]
+    if logged == 0:
+        return found[:n]  # the index is sorted
+    for t in range(logged):
+        q = log[j, t]
         if piece_cluster[q] == j and piece_amount[q] > 0.0:
             found[n] = q
             n += 1
-    found = np.unique(found[:n])  # sorted; a piece logged twice counts once
-    return found
+    return np.unique(found[:n])  # sorted; a piece logged twice counts once
 
 
 @njit(cache=True)
@@ -371,7 +374,8 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, piece_
     lower bound (``lazy_pairs``): a shortest path through such a pair marks it in
     ``need`` ((k, k)) and returns ``BUILD`` (the path is exact, so shortest, once every
     pair on it is built). Pieces that move (or are split off) are flagged in
-    ``moved_flag`` and appended to ``log`` (``n_log`` (1,) long; ``REINDEX`` when full),
+    ``moved_flag`` and appended to their new cluster's ``log`` (k, L) (``n_log`` (k,)
+    long; ``REINDEX`` when one is full),
     so that lists built later find them. A row's pieces are chained by ``piece_next``
     (from the piece numbered like the row; -1 ends): weight moving into a cluster that
     already holds a piece of the row joins it, and a piece left empty is reused, so a row
@@ -405,7 +409,7 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, piece_
             return BUILD, steps
         if n_pieces[0] + k + 1 > piece_row.shape[0]:
             return GROW, steps
-        if n_log[0] + k + 1 > log.shape[0]:
+        if n_log.max() + 1 > log.shape[1]:
             return REINDEX, steps
         theta, source = _bottleneck(target, pred, pred_piece, piece_amount, flow, lower, upper,
                                     excess, k)
@@ -449,8 +453,8 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, piece_
                 sizes[v] += theta  # OUT
                 if moved != joined:  # a piece new to cluster v
                     moved_flag[moved] = True  # OUT
-                    log[n_log[0]] = moved  # OUT
-                    n_log[0] += 1  # OUT
+                    log[v, n_log[v]] = moved  # OUT
+                    n_log[v] += 1  # OUT
                     for f in range(X.shape[1]):  # the bounding box keeps every member
                         box[v, 0, f] = min(box[v, 0, f], X[row, f])  # OUT
                         box[v, 1, f] = max(box[v, 1, f], X[row, f])  # OUT
