@@ -24,7 +24,7 @@ import pandas as pd
 from . import _output, io
 from ._validation import check_params
 from .core import nearest_centre
-from .errors import DataTypeError, GeoKMeansError, InputError
+from .errors import DataTypeError, GeoKMeansError, InputError, first_line
 from .projection import combine_extents, partial_extent, projection_for_extent
 from .stats import GEOD, geodesic_distances_m
 
@@ -104,25 +104,24 @@ def _read_file(path, name):
         raise InputError(f"{name} does not exist.")
     if path.is_dir():
         raise InputError(f"{name} is a directory; expected a centroids file.")
-    try:
-        frame = io.read_table(path)
-    except GeoKMeansError as exc:
-        raise InputError(f"{name}: {exc}") from None
     suffix = path.suffix.lower()
-    facts = {}
     try:
+        if suffix == ".gpkg":
+            return _gpkg_centroids(path)
+        frame = io.read_table(path)
         if suffix in (".geojson", ".json"):
-            frame, facts = _geojson_centroids(path, frame)
-        elif suffix == ".gpkg":
-            frame, facts = _gpkg_centroids(path, frame)
-        elif suffix in (".parquet", ".geoparquet", ".pq") and path.is_file():
+            return _geojson_centroids(path, frame)
+        if suffix in (".parquet", ".geoparquet", ".pq"):
             import pyarrow.parquet as pq
 
             member = (pq.read_schema(path).metadata or {}).get(b"geokmeans")
             facts = json.loads(member) if member else {}
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{name}: could not read its run facts ({exc})") from None
-    return frame, facts if isinstance(facts, dict) else {}
+            return frame, facts if isinstance(facts, dict) else {}
+        return frame, {}
+    except GeoKMeansError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    except Exception as exc:  # any reader failure is a bad file for the user
+        raise InputError(f"{name}: could not read it ({first_line(exc)})") from None
 
 
 def _geojson_centroids(path, frame):
@@ -138,17 +137,17 @@ def _geojson_centroids(path, frame):
         keep = np.array([layer == "centroids" for layer in layers])
         if keep.any():
             frame = frame[keep].reset_index(drop=True)
-    return frame, collection.get("geokmeans") or {}
+    facts = collection.get("geokmeans")
+    return frame, facts if isinstance(facts, dict) else {}
 
 
-def _gpkg_centroids(path, frame):
+def _gpkg_centroids(path):
     """A GeoPackage's layer ``centroids`` (else its first layer) and its metadata."""
     import pyogrio
 
     layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     layer = "centroids" if "centroids" in layers else layers[0]
-    if layer != layers[0]:
-        frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+    frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     meta = pyogrio.read_info(path, layer=layer).get("layer_metadata") or {}
     return frame, dict(meta)
 

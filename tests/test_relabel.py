@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from pyproj import Geod
 
 import geokmeans as gk
-from geokmeans import DataTypeError, InputError
+from geokmeans import DataTypeError, GeoKMeansWarning, InputError
 from geokmeans.cli import main
 from geokmeans.model import stable_order
 from geokmeans.stable_ids import SavedCentroids, match_ids, read_centroids
@@ -357,6 +357,8 @@ def bad_reference_files(tmp_path):
     pd.DataFrame({"cluster": [0], "lat": [38.9]}).to_csv(no_coords, index=False)
     garbage = tmp_path / "garbage.geojson"
     garbage.write_text("{not json")
+    garbage_gpkg = tmp_path / "garbage.gpkg"
+    garbage_gpkg.write_bytes(b"SQLite format 3\x00 but not really")
     return [
         (tmp_path / "missing.geojson", "does not exist"),
         (tmp_path, "is a directory"),
@@ -368,6 +370,7 @@ def bad_reference_files(tmp_path):
         (empty, "holds no centroids"),
         (no_coords, "longitude"),
         (garbage, "could not read"),
+        (garbage_gpkg, "could not read"),
     ]
 
 
@@ -507,7 +510,8 @@ def test_assign_hostile(reference, tmp_path):
         gk.assign(np.array([[-77.0, 38.9], [np.inf, 38.9]]), reference)
     with pytest.raises(InputError, match="row 1"):
         gk.assign(np.array([[-77.0, 38.9], [np.nan, 38.9]]), reference)
-    missing = gk.assign(np.array([[-77.0, 38.9], [np.nan, 38.9]]), reference, dropna=True)
+    with pytest.warns(GeoKMeansWarning, match="skipped 1 row"):
+        missing = gk.assign(np.array([[-77.0, 38.9], [np.nan, 38.9]]), reference, dropna=True)
     assert missing.cluster.tolist()[1] == -1 and np.isnan(missing.distance_m[1])
     bad = tmp_path / "bad_crs.geojson"
     reference.to_file(bad, which="centroids")
