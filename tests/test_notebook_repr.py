@@ -126,9 +126,12 @@ def test_million_points_stays_small():
     centres = np.column_stack([rng.uniform(-100, -80, 100), rng.uniform(30, 45, 100)])
     lonlat = centres[rng.integers(0, 100, 1_000_000)] + rng.normal(0, 0.3, (1_000_000, 2))
     result = gk.cluster(lonlat, 100, init=centres, max_iter=2)
+    deferred = type(result._rows)
     markup = result._repr_html_()
     assert len(markup.encode()) < 20_000
     assert len(repr(result)) < 600
+    assert deferred.__name__ == "PointTable"
+    assert type(result._rows) is deferred  # the points' geometry not built to display
     facts = facts_of(markup)
     assert facts["points"] == "1,000,000"
     assert facts["init"] == "100 given centres"
