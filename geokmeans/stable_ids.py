@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import _output, io
+from ._partitioned import is_dask_collection
 from ._validation import check_params
 from .core import nearest_centre
 from .errors import DataTypeError, GeoKMeansError, InputError, first_line
@@ -255,6 +256,9 @@ def assign_points(points, centroids, *, lat=None, lon=None, dropna=False,
     SavedCentroids, the projection used)``."""
     check_params({"lat": lat, "lon": lon, "dropna": dropna, "label_column": label_column,
                   "distance_column": distance_column})
+    if is_dask_collection(points):
+        raise DataTypeError("assign takes points in memory: compute() the dask collection "
+                            "first.")
     saved = centroids_of(centroids)
     if label_column == distance_column:
         raise InputError(f"label_column and distance_column are both {label_column!r}; give "

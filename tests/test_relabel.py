@@ -522,6 +522,12 @@ def test_assign_hostile(reference, tmp_path):
         gk.assign(DATA / "dc_places.csv", bad)
 
 
+def test_assign_refuses_dask_points(reference):
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(DataTypeError, match="assign takes points in memory"):
+        gk.assign(dd.from_pandas(pd.read_csv(DATA / "dc_places.csv"), npartitions=2), reference)
+
+
 def test_cli_assign(reference, tmp_path, capsys):
     centroids = tmp_path / "c.geojson"
     reference.to_file(centroids, which="centroids")
