@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from .._formatting import format_limits, format_size
 from .._validation import as_real_array, check_finite_rows
 from ..errors import GeoKMeansWarning, InputError
 from . import _chunks, _kernels
@@ -106,18 +107,13 @@ def warn_outside_sizes(sizes, limits):
     slack = 1e-9 * max(float(np.abs(sizes).max()), 1.0)
     outside = np.flatnonzero((sizes < limits.lower - slack) | (sizes > limits.upper + slack))
     if outside.size:
-        listed = ", ".join(f"{j} ({_size(sizes[j])} for {_size(limits.lower[j])}.."
-                           f"{_size(limits.upper[j])})" for j in outside[:10])
+        listed = ", ".join(f"{j} ({format_size(sizes[j])} for "
+                           f"{format_limits(limits.lower[j], limits.upper[j])})"
+                           for j in outside[:10])
         more = f" and {outside.size - 10} more" if outside.size > 10 else ""
         warnings.warn(f"{outside.size} cluster(s) ended outside their size limits after "
                       f"rounding rows split by the weight limits: {listed}{more}.",
                       GeoKMeansWarning, stacklevel=4)
-
-
-def _size(value):
-    """A size as the reports print it: 1,447,530 (whole numbers), else 4 digits."""
-    return f"{value:,.0f}" if abs(value - round(value)) < 0.5e-3 * max(abs(value), 1) else (
-        f"{value:,.4g}")
 
 
 def _limit_array(value, name, n_clusters, explicit_centres, by_weight, default):

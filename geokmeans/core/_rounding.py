@@ -34,6 +34,11 @@ SETTLE_PASSES = 20
 REPAIR_MOVES = 64
 
 
+def _d2(X, centres, row, cluster):
+    diff = X[row] - centres[cluster]
+    return float(diff @ diff)
+
+
 def _violation(total, lower, upper):
     return max(total - upper, 0.0) + max(lower - total, 0.0)
 
@@ -54,8 +59,7 @@ class _Split:
             self.whole[row] = next(iter(self.parts.pop(row)))  # two pieces, one cluster
 
     def d2(self, row, cluster):
-        diff = self.X[row] - self.centres[cluster]
-        return float(diff @ diff)
+        return _d2(self.X, self.centres, row, cluster)
 
     def edges(self):
         return [(row, cluster) for row, part in self.parts.items() for cluster in part]
@@ -268,7 +272,8 @@ class _LocalSearch:
                         continue
                     if gain > 1e-12 * self.weight[row] or (
                             self._keeps_inside(row, there)
-                            and self._d2(row, there) < self._d2(row, here)):
+                            and _d2(self.X, self.centres, row, there)
+                            < _d2(self.X, self.centres, row, here)):
                         self._move(row, there)
                         moved = True
             if not moved:
@@ -278,10 +283,6 @@ class _LocalSearch:
         here, w = self.labels[row], self.weight[row]
         return (self._out(here, self.sums[here] - w) == 0
                 and self._out(there, self.sums[there] + w) == 0)
-
-    def _d2(self, row, cluster):
-        diff = self.X[row] - self.centres[cluster]
-        return float(diff @ diff)
 
     def repair(self):
         """For each cluster still outside its limits, move in (or out) the row that
@@ -306,7 +307,6 @@ class _LocalSearch:
         """(gain, added cost, row, cluster) of the best single move into or out of
         cluster ``j``, or None: another cluster's sum never moves away from its limits."""
         lower, upper, sums, w, labels = self.lower, self.upper, self.sums, self.weight, self.labels
-        d2_own = ((self.X - self.centres[labels]) ** 2).sum(axis=1)
         if sums[j] < lower[j]:  # a row of a cluster with room to lose it comes in
             rows = np.flatnonzero((labels != j) & (w > 0) & (w <= sums[labels] - lower[labels])
                                   & (sums[j] + w <= upper[j]))
@@ -334,6 +334,7 @@ class _LocalSearch:
         if not useful.any():
             return None
         rows, targets, gain = rows[useful], targets[useful], gain[useful]
-        cost = w_r[useful] * (d2_t[useful] - d2_own[rows])
+        d2_own = ((self.X[rows] - self.centres[labels[rows]]) ** 2).sum(axis=1)
+        cost = w_r[useful] * (d2_t[useful] - d2_own)
         best = np.lexsort((cost, -gain))[0]  # the largest gain, then the least cost
         return float(gain[best]), float(cost[best]), int(rows[best]), int(targets[best])
