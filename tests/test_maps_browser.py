@@ -261,6 +261,8 @@ def test_a_one_point_cluster_is_drawn_above_its_centroid(browser, tmp_path):
 
     result = small_cluster_result()
     page, report, map_name, _ = load(browser, result.explore(tiles=None), tmp_path)
+    page.wait_for_selector(".geokmeans-point")  # the front layer is drawn
+    page.wait_for_function("(name) => !window[name]._animatingZoom", arg=map_name)
     # what is drawn at the single point (its centroid's place) is the point
     found = page.evaluate("""(name) => { const map = window[name]; let centroid = null;
         map.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.radius === 8
