@@ -1,6 +1,6 @@
 """Exceptions and warnings raised by geokmeans."""
 
-from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+import functools
 
 __all__ = [
     "GeoKMeansError",
@@ -9,7 +9,7 @@ __all__ = [
     "DataTypeError",
     "OptionalDependencyError",
     "GeoKMeansWarning",
-    "ConvergenceWarning",
+    "ConvergenceWarning",  # noqa: F822 (made on first use, by __getattr__ below)
 ]
 
 
@@ -42,11 +42,29 @@ class GeoKMeansWarning(UserWarning):
     """Base class of every warning issued by geokmeans."""
 
 
-class ConvergenceWarning(GeoKMeansWarning, _SklearnConvergenceWarning):
-    """Fewer distinct clusters than requested were found, or a fit did not converge.
+@functools.cache
+def convergence_warning():
+    """The class ``ConvergenceWarning``, made on first use: it subclasses scikit-learn's
+    ``ConvergenceWarning`` (so filters written for either apply), and scikit-learn takes
+    1-2 s to import, paid only when the warning is issued or the name is looked up."""
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 
-    Subclasses scikit-learn's ``ConvergenceWarning`` so filters written for either apply.
-    """
+    class ConvergenceWarning(GeoKMeansWarning, SklearnConvergenceWarning):
+        """Fewer distinct clusters than requested were found, or a fit did not converge.
+
+        Subclasses scikit-learn's ``ConvergenceWarning`` so filters written for either
+        apply.
+        """
+
+    ConvergenceWarning.__module__ = __name__
+    ConvergenceWarning.__qualname__ = "ConvergenceWarning"
+    return ConvergenceWarning
+
+
+def __getattr__(name):
+    if name == "ConvergenceWarning":
+        return convergence_warning()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def first_line(exc):

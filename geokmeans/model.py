@@ -5,10 +5,9 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils.validation import check_is_fitted
 
 from . import sources
+from ._params import Estimator, check_fitted
 from ._radius import final_stats, split_to_radius
 from ._validation import (
     as_real_array,
@@ -124,7 +123,7 @@ def sample_bbox(box, n, rng):
     return lon, lat
 
 
-class GeoKMeans(ClusterMixin, BaseEstimator):
+class GeoKMeans(Estimator):
     """k-means of longitude/latitude points with distances in metres.
 
     Points are projected so that Euclidean distance is distance on the Earth: a UTM
@@ -230,13 +229,6 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
         self.size_by = size_by
         self.fixed_centers = fixed_centers
         self.verbose = verbose
-
-    def _core(self, init, n_init, rng, projection, n_clusters=None, tol=None):
-        return KMeans(self.n_clusters if n_clusters is None else n_clusters, init=init,
-                      n_init=n_init, local_search=self.local_search, max_iter=self.max_iter,
-                      tol=self.tol if tol is None else tol, random_state=rng,
-                      algorithm=self.algorithm, sphere_radius=projection.sphere_radius_m,
-                      verbose=self.verbose)
 
     def _init_centres(self, init, n_clusters):
         centres = np.array(as_real_array(init, "init", "(lon, lat) numbers"), dtype=np.float64)
@@ -428,7 +420,7 @@ class GeoKMeans(ClusterMixin, BaseEstimator):
 
         Every row needs coordinates (``dropna`` applies to fitting only).
         """
-        check_is_fitted(self)
+        check_fitted(self, "cluster_centers_")
         points = read_points(data, lat=self.lat, lon=self.lon, keep_frame=False,
                              purpose="predict")
         return nearest_centre(self.projection_.forward(points.lon, points.lat),

@@ -25,6 +25,10 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+@pytest.mark.filterwarnings(
+    # expected: the estimators follow scikit-learn's API without importing its base class
+    "ignore:Estimator KMeans does not inherit from `sklearn.base.BaseEstimator`:UserWarning"
+)
 def test_check_estimator():
     results = check_estimator(
         KMeans(n_clusters=2, n_init=2, max_iter=5),

@@ -40,7 +40,8 @@ def test_numba_only_in_kernels():
 # group. Every module of the package must appear here, so a new module is placed on purpose.
 LAYERS = [
     ("_version", "errors"),
-    ("_validation", "_formatting", "_map_assets"),  # _formatting: numbers for people
+    ("_validation", "_formatting", "_map_assets",
+     "_params"),  # _formatting: numbers for people; _params: the estimator API
     ("core._kernels._common",),
     ("core._kernels.hamerly", "core._kernels.kmeanspp", "core._kernels.lloyd",
      "core._kernels.local_search", "core._kernels.balance", "core._kernels.silhouette"),

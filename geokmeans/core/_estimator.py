@@ -4,9 +4,8 @@ import logging
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._params import Estimator, check_fitted
 from .._validation import (
     as_real_array,
     check_finite_rows,
@@ -16,7 +15,7 @@ from .._validation import (
     check_sample_weight,
     power_of_two_scale,
 )
-from ..errors import ConvergenceWarning, DataTypeError, InputError
+from ..errors import DataTypeError, InputError, convergence_warning
 from . import _kernels
 from ._constrained import (
     constrained_run,
@@ -74,6 +73,8 @@ def _as_float_array(X, estimator, reset):
 
     Booleans and complex numbers are refused (``DataTypeError``).
     """
+    from sklearn.utils.validation import validate_data  # only the array estimator needs it
+
     _refuse_bool_complex(X)
     try:
         X = validate_data(
@@ -147,12 +148,12 @@ def _warn_if_fewer_clusters(labels, weights, n_clusters):
     warnings.warn(
         f"Number of distinct clusters ({n_distinct}) found smaller than "
         f"n_clusters ({n_clusters}). {reason[0].upper()}{reason[1:]}.",
-        ConvergenceWarning,
+        convergence_warning(),
         stacklevel=3,  # _warn_if_fewer_clusters < fit < the caller of fit
     )
 
 
-class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(Estimator):
     """Euclidean k-means on ``(n_samples, n_features)`` arrays, optionally weighted.
 
     Lloyd's iterations over chunks of rows compiled with numba; results for a given
@@ -401,7 +402,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # -- using a fitted model --------------------------------------------------------------
     def _check_test_data(self, X):
-        check_is_fitted(self)
+        check_fitted(self, "cluster_centers_")
         X = _as_float_array(X, self, reset=False)
         check_magnitudes(X, "X", [self.cluster_centers_])
         return X
