@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _kernels
 from ._kernels import balance as _bk
+from ._kernels import pair_lists as _pl
 from ._rounding import round_split_rows
 
 __all__ = ["Balanced", "balanced_assign"]
@@ -112,13 +113,22 @@ class _Lists:
         self.reindex()
 
     def reindex(self):
-        """Index the pieces by cluster (one sort); the log of moves starts empty."""
-        k, pieces = self.centres_t.shape[1], self.pieces
+        """Index the pieces by cluster and by cell of a grid over the cluster's box (one
+        sort; see ``_kernels.pair_lists``); the log of moves starts empty."""
+        (d, k), pieces = self.centres_t.shape, self.pieces
         used = int(pieces.count[0])
-        self.order = np.argsort(pieces.cluster[:used], kind="stable")
-        self.bounds = np.searchsorted(pieces.cluster[:used][self.order], np.arange(k + 1))
+        side = _pl.grid_side(d)
+        self.cells = side ** d
+        keys = np.empty(used, dtype=np.int64)
+        _pl.grid_keys(self.X, pieces.row, pieces.cluster, used, self.box, side, keys)
+        self.order = np.argsort(keys, kind="stable")
+        self.bounds = np.searchsorted(keys[self.order], np.arange(k * self.cells + 1))
         pieces.moved[:] = False
         self.n_log[:] = 0
+        self.cellbox = np.empty((k * self.cells, 2, d))
+        self.cellfac = np.empty((k * self.cells, 2))
+        _pl.cell_boxes(self.X, self.factor, pieces.row, pieces.amount, self.order, self.bounds,
+                       pieces.moved, self.cellbox, self.cellfac)
 
     def arrays(self):
         return (self.vals, self.ids, self.heads, self.counts, self.floor, self.arc_val,
@@ -129,10 +139,10 @@ class _Lists:
         """Build (or rebuild) the lists of ``pairs`` (P, 2)."""
         pieces = self.pieces
         pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]  # each cluster's pieces once
-        _bk.build_pairs(self.X, self.factor, self.centres_t, pieces.row, pieces.cluster,
-                        pieces.amount, self.order, self.bounds, pieces.moved, self.log,
-                        self.n_log, pairs, self.vals, self.ids, self.counts,
-                        self.floor)
+        _pl.build_pairs(self.X, self.factor, self.centres_t, pieces.row, pieces.cluster,
+                        pieces.amount, self.order, self.bounds, pieces.moved, self.cellbox,
+                        self.cellfac, self.cells, self.log, self.n_log, pairs, self.vals,
+                        self.ids, self.counts, self.floor)
         self.heads[pairs[:, 0], pairs[:, 1]] = 0
         self.built[pairs[:, 0], pairs[:, 1]] = True
         self.need[pairs[:, 0], pairs[:, 1]] = False
@@ -146,7 +156,7 @@ class _Lists:
         leaving it will not stop for another build: with many clusters of few points,
         stopping is what costs)."""
         k = self.centres_t.shape[1]
-        small = np.diff(self.bounds) * k <= ALL_PAIRS_WORK
+        small = np.diff(self.bounds[::self.cells]) * k <= ALL_PAIRS_WORK
         leaving = np.flatnonzero(self.need.any(axis=1) & small)
         whole = np.zeros((k, k), dtype=bool)
         whole[leaving] = ~self.built[leaving]

@@ -14,7 +14,8 @@ such that every piece sits in a cluster of least reduced cost ``factor * d² - p
 moving a piece from cluster j to o costs ``delta = factor * (d²_o - d²_j)`` per unit and
 has reduced cost ``delta + p_j - p_l >= 0``. The only arcs between clusters that
 matter are, for each pair (j, o), the piece of least ``delta``; sorted lists of the
-``m`` least (per pair, with a floor under everything left out of the list) give it
+``m`` least (per pair, with a floor under everything left out of the list; built by
+``pair_lists`` from a grid index of each cluster's pieces) give it
 without a pass over the rows, and a pass refills them when a list runs out. Each
 augmentation is a Dijkstra over the k + 1 nodes from the nodes with excess to the
 nearest with deficit (Ahuja, Magnanti & Orlin, *Network Flows*, 1993, ch. 9: successive
@@ -40,7 +41,6 @@ __all__ = [
     "augment",
     "cluster_boxes",
     "copy_move_lists",
-    "build_pairs",
     "lazy_pairs",
     "refresh_arcs",
 ]
@@ -65,97 +65,6 @@ def assign_with_prices(X, factor, centers_t, potentials, starts, labels):
                     best = value
                     best_j = j
             labels[i] = best_j  # OUT
-
-
-@njit(cache=True)
-def _select(delta, keep, n_keep, m, vals, ids, counts, floor, j, o):
-    """The ``m`` least ``(delta, piece)`` of ``keep[:n_keep]``, sorted, into list (j, o)."""
-    if n_keep <= m:
-        chosen = np.argsort(delta[:n_keep], kind="mergesort")
-        for t in range(n_keep):
-            vals[j, o, t] = delta[chosen[t]]  # OUT
-            ids[j, o, t] = keep[chosen[t]]  # OUT
-        counts[j, o] = n_keep  # OUT
-        floor[j, o] = np.inf  # OUT
-        return
-    cut = np.partition(delta[:n_keep].copy(), m - 1)[m - 1]
-    picked = np.empty(m, dtype=np.int64)
-    n_picked = 0
-    for t in range(n_keep):  # pieces are in increasing order: ties keep the lower
-        if delta[t] < cut:
-            picked[n_picked] = t
-            n_picked += 1
-    for t in range(n_keep):
-        if n_picked == m:
-            break
-        if delta[t] == cut:
-            picked[n_picked] = t
-            n_picked += 1
-    chosen = picked[np.argsort(delta[picked], kind="mergesort")]
-    for t in range(m):
-        vals[j, o, t] = delta[chosen[t]]  # OUT
-        ids[j, o, t] = keep[chosen[t]]  # OUT
-    counts[j, o] = m  # OUT
-    floor[j, o] = cut  # OUT
-
-
-@njit(cache=True)
-def _members(j, order, bounds, piece_cluster, piece_amount, moved, log, n_log):
-    """The pieces (of positive amount) now in cluster j, in increasing order: those of
-    the index (``order[bounds[j]:bounds[j + 1]]``) that never moved, and those of
-    cluster j's ``log`` of pieces moved into it (``log[j, :n_log[j]]``) that are still
-    there."""
-    first = order[bounds[j]:bounds[j + 1]]
-    logged = n_log[j]
-    found = np.empty(first.shape[0] + logged, dtype=np.int64)
-    n = 0
-    for t in range(first.shape[0]):
-        q = first[t]
-        if not moved[q] and piece_amount[q] > 0.0:
-            found[n] = q
-            n += 1
-    if logged == 0:
-        return found[:n]  # the index is sorted
-    for t in range(logged):
-        q = log[j, t]
-        if piece_cluster[q] == j and piece_amount[q] > 0.0:
-            found[n] = q
-            n += 1
-    return np.unique(found[:n])  # sorted; a piece logged twice counts once
-
-
-@njit(cache=True)
-def build_pairs(X, factor, centers_t, piece_row, piece_cluster, piece_amount, order, bounds,
-                moved, log, n_log, pairs, vals, ids, counts, floor):
-    """For each pair (j, o) of ``pairs`` (P, 2): the ``m`` pieces of cluster j of least
-    ``delta`` towards o (ties: lower piece), sorted, into ``vals``/``ids`` (k, k, m) and
-    ``counts`` (k, k), and into ``floor`` (k, k) a lower bound on ``delta`` of the pieces
-    left out (inf when none is). Cluster j's pieces come from the index and the log of
-    moves (``_members``). Linear in the cluster's pieces (a selection, then a sort of
-    the ``m`` kept)."""
-    d = centers_t.shape[0]
-    m = vals.shape[2]
-    last = -1
-    members = np.empty(0, dtype=np.int64)
-    for r in range(pairs.shape[0]):
-        j, o = pairs[r, 0], pairs[r, 1]
-        if j != last:
-            members = _members(j, order, bounds, piece_cluster, piece_amount, moved, log,
-                               n_log)
-            last = j
-        n_keep = members.shape[0]
-        delta = np.empty(n_keep)
-        for t in range(n_keep):
-            i = piece_row[members[t]]
-            to_o = 0.0
-            to_j = 0.0
-            for f in range(d):
-                a = X[i, f] - centers_t[f, o]
-                b = X[i, f] - centers_t[f, j]
-                to_o += a * a
-                to_j += b * b
-            delta[t] = factor[i] * (to_o - to_j)
-        _select(delta, members, n_keep, m, vals, ids, counts, floor, j, o)
 
 
 @njit(cache=True)

@@ -1,0 +1,68 @@
+"""``examples/analyst.ipynb``: kept without outputs, in step with its builder script, and
+run top to bottom in a Jupyter kernel (``nbclient``) on the bundled data."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "examples" / "analyst.ipynb"
+
+
+def _builder():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_analyst_notebook
+    finally:
+        sys.path.pop(0)
+    return build_analyst_notebook
+
+
+def test_notebook_is_stored_without_outputs():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(cell.outputs == [] and cell.execution_count is None for cell in code)
+
+
+def test_notebook_is_what_its_builder_writes():
+    stored = nbformat.read(NOTEBOOK, as_version=4)
+    built = _builder().build()
+    assert [(c.cell_type, c.source) for c in stored.cells] == \
+        [(c.cell_type, c.source) for c in built.cells]
+
+
+@pytest.mark.slow
+def test_notebook_runs_top_to_bottom(tmp_path):
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    parameters = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(parameters) == 1  # the paths, replaced as papermill would
+    parameters[0].source = (f"from pathlib import Path\nDATA = Path({str(ROOT / 'data')!r})\n"
+                            f"OUT = Path({str(tmp_path / 'out')!r})")
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    errors = [out for cell in code for out in cell.outputs if out.output_type == "error"]
+    assert errors == []
+    text = "\n".join(json.dumps(out) for cell in code for out in cell.outputs)
+    # the result's rich display and the choose-k table were shown
+    assert "ClusterResult" in text and "recommended" not in text or "silhouette" in text
+    assert "cluster-table" in text or "<table" in text
+    # the map page carries its own scripts: no script or style from a network
+    page = (tmp_path / "out" / "europe_clusters.html").read_text(encoding="utf-8")
+    assert "L.map(" in page or "L.map" in page
+    assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", page)
+    # the export holds both layers and the run's parameters, grouped by country
+    collection = json.loads((tmp_path / "out" / "europe_clusters.geojson").read_text())
+    layers = {feature["geokmeans:layer"] for feature in collection["features"]}
+    assert layers == {"points", "centroids"}
+    assert collection["geokmeans"]["parameters"]["by"] == "country"
+    countries = {f["properties"]["country"] for f in collection["features"]
+                 if f["geokmeans:layer"] == "centroids"}
+    assert countries == {"DE", "ES", "FR", "IT"}
