@@ -144,7 +144,8 @@ def group_codes(frame, by, dropna, coordinate_columns=None):
     """``(codes, values)``: the group of each row (n_rows,) int64 as a position in
     ``values`` (the groups' values, sorted), -1 for rows without a group value (an error
     unless ``dropna``)."""
-    columns = [str(c) for c in frame.columns]
+    own_geometry = getattr(frame, "table", None) is not None  # a table's: not the input's
+    columns = [str(c) for c in frame.columns if not (own_geometry and c == "geometry")]
     if by not in frame.columns:
         similar = [c for c in columns if c.lower() == by.lower()]
         hint = f" (did you mean {similar[0]!r}?)" if similar else ""
