@@ -173,11 +173,11 @@ def group_codes(frame, by, dropna, coordinate_columns=None):
             shown = ", ".join(f"{kind} ({_plain(v)!r})" for kind, v in kinds.items())
             raise DataTypeError(f"by={by!r}: the column mixes kinds of values: {shown}; make "
                                 f"it one kind, e.g. data[{by!r}].astype(str).")
+    _check_missing(codes, frame, by, dropna)
     order = uniques.argsort()
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1).astype(np.int64)
-    _check_missing(codes, frame, by, dropna)
     return codes, uniques[order]
 
 

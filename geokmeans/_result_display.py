@@ -75,7 +75,10 @@ def summary(result):
     rows = [("points", points), ("clusters", k)]
     if result.models is not None:
         rows.append(("groups", _groups_text(result)))
-    rows += [("CRS used", str(model.crs_)),
+    crs = str(model.crs_)
+    if result.models is not None and len({m.crs_ for m in result.models.values()}) > 1:
+        crs = f"per group ({', '.join(sorted({m.crs_ for m in result.models.values()}))})"
+    rows += [("CRS used", crs),
             ("inertia", f"{model.inertia_:.6g} m²"), ("iterations", str(model.n_iter_))]
     if result.seconds is not None:
         rows.append(("seconds", f"{result.seconds:.2f}"))
