@@ -630,6 +630,8 @@ _CLI_WORDS = [
     (r"\bsize_by='(count|weight)'", r"--size-by \1"),
     (r"\bdropna=True\b", "--dropna"),
     (r"\bby=", "--by "),
+    (r"compute\(\) it first, or cluster each group's partitions separately",
+     "give one file (not a directory or glob, nor --dask)"),
     (r"Give such groups a smaller k \(n_clusters=\{group: k, \.\.\.\}\) or leave them out",
      "Leave them out of the input, or use a smaller -k"),
     (r"\(init=array\)", "(--centres-file)"),

@@ -279,6 +279,8 @@ def test_map_shows_groups_escaped(places):
               if '"popups"' in b][0]
     assert [dict(p)["region"] for p in popups["popups"]] == groups
     assert popups["tooltips"][0] == f"cluster 0 ({groups[0]})"
+    page = result._repr_html_()  # the notebook display escapes the group values too
+    assert XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
 def test_dropna_skips_rows_without_a_group(places):
@@ -489,3 +491,32 @@ def test_cli_by_errors(places, tmp_path, extra, words):
     for word in words:
         assert word in err
     assert snapshot(tmp_path) == before
+
+
+def test_cli_by_on_a_dask_input(places, tmp_path):
+    pytest.importorskip("dask.dataframe")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    places.head(100).to_csv(folder / "a.csv", index=False)
+    places.tail(100).to_csv(folder / "b.csv", index=False)
+    before = snapshot(tmp_path)
+    code, out, err = run_cli(["cluster", folder, "-k", "2", "--by", "region", "--centroids",
+                              tmp_path / "c.csv"])
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--by 'region' needs the points in memory" in err and "give one file" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_readme_groups_example_runs(tmp_path, monkeypatch):
+    readme = (DATA.parent / "README.md").read_text()
+    section = readme[readme.index("### Groups"):readme.index("### Stable cluster numbers")]
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    (tmp_path / "data").symlink_to(DATA)
+    monkeypatch.chdir(tmp_path)
+    scope = {"gk": gk}
+    exec(code, scope)  # noqa: S102 - the README's own example
+    result = scope["result"]
+    assert result.centroids.groupby("state").cluster.agg(["min", "max"]).values.tolist() == [
+        [0, 5], [6, 8], [9, 12]]
+    assert gpd.read_file(tmp_path / "per_state.gpkg", layer="centroids").state.tolist() == \
+        result.centroids.state.tolist()
