@@ -19,8 +19,8 @@ import pandas as pd
 # run as a script: the repository first on the path, for the imports below (E402)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import machine, markdown_table, side_by_side  # noqa: E402
 import geokmeans as gk  # noqa: E402
+from benchmarks._common import machine, markdown_table, side_by_side  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -23,6 +23,7 @@ combines their labels and tables (``GroupedFit``); ``result.ClusterResult`` hold
 outcome and calls back here for what differs (territories, run facts).
 """
 
+import contextlib
 import numbers
 import warnings
 from collections.abc import Mapping
@@ -79,8 +80,8 @@ def check_grouping(by, n_clusters, options, names, *, lazy, relabel_like):
     non-empty mapping of group to such integers; explicit initial centres
     (``init=array``, ``fixed_centers``), ``relabel_like`` and dask inputs.
     """
-    if not isinstance(by, str) or isinstance(by, bool):
-        raise DataTypeError(f"by={describe_value(by)} should be one column name (a str); to "
+    if isinstance(by, (bool, np.bool_)) or not isinstance(by, (str, numbers.Integral)):
+        raise DataTypeError(f"by={describe_value(by)} should be one column name; to "
                             "group by several columns, combine them into one first, e.g. "
                             "df['group'] = df['a'].astype(str) + '/' + df['b'].astype(str).")
     if by == "":
@@ -147,7 +148,7 @@ def group_codes(frame, by, dropna, coordinate_columns=None):
     own_geometry = getattr(frame, "table", None) is not None  # a table's: not the input's
     columns = [str(c) for c in frame.columns if not (own_geometry and c == "geometry")]
     if by not in frame.columns:
-        similar = [c for c in columns if c.lower() == by.lower()]
+        similar = [c for c in columns if c.lower() == str(by).lower()]
         hint = f" (did you mean {similar[0]!r}?)" if similar else ""
         raise InputError(f"by={by!r}: the input has no column {by!r}{hint}; its columns are "
                          f"{', '.join(repr(c) for c in columns)}.")
@@ -254,6 +255,7 @@ class GroupedFit:
         self.n_clusters_given = n_clusters_given
         self.models = {}
         self.groups = []
+        self.group_points = []  # (lon, lat) clustered of each group, for its territories
 
     def __getattr__(self, name):  # the call's parameters (init, size_by, max_radius_m ...)
         if name.startswith("_") or name.endswith("_"):
@@ -299,15 +301,16 @@ def fit_groups(points, frame, template, params, by, n_clusters):
     _check_sizes(parts, by, params)
     seed = _seed(params["random_state"])
     fit = GroupedFit(template, by, n_clusters)
+    offset = 0  # the first id of the next group
     for value, k, rows, part in parts:
         model = GeoKMeans(**{**template.get_params(), "n_clusters": k, "random_state": seed})
         with _about_group(group_name(by, value)):
             model._fit_read(part, {**params, "n_clusters": k, "random_state": seed})
         fit.models[value] = model
-        fit.groups.append((value, k, sum(m.n_clusters_ for m in fit.models.values())
-                           - model.n_clusters_, rows))
-    _combine(fit, frame, codes, len(valid))
-    fit.group_points = [(part.lon, part.lat) for _, _, _, part in parts]
+        fit.groups.append((value, k, offset, rows))
+        fit.group_points.append((part.lon, part.lat))
+        offset += model.n_clusters_
+    _combine(fit, frame, len(valid))
     return fit
 
 
@@ -331,38 +334,35 @@ def _check_sizes(parts, by, params):
                             params["init"])
 
 
-class _about_group:
-    """Errors and warnings raised inside it name the group (``region='north': ...``)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __enter__(self):
-        self._catcher = warnings.catch_warnings(record=True)
-        self._caught = self._catcher.__enter__()
-        warnings.simplefilter("always")
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        self._catcher.__exit__(kind, exc, tb)
-        for caught in self._caught:
-            warnings.warn(f"group {self.name}: {caught.message}", caught.category,
-                          stacklevel=4)
-        if isinstance(exc, GeoKMeansError) and not str(exc).startswith("group "):
-            try:
-                renamed = type(exc)(f"group {self.name}: {exc}")
-            except TypeError:  # an error class taking other arguments: left as it is
-                return False
-            raise renamed.with_traceback(tb) from None
-        return False
+@contextlib.contextmanager
+def _about_group(name):
+    """Errors and warnings raised inside name the group (``group region='north': ...``):
+    warnings are caught and issued again with the group's name, errors of the library
+    raised again as the same class with it."""
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    except GeoKMeansError as exc:
+        if str(exc).startswith("group "):
+            raise
+        try:
+            renamed = type(exc)(f"group {name}: {exc}")
+        except TypeError:  # an error class taking other arguments: left as it is
+            raise exc from None
+        raise renamed.with_traceback(exc.__traceback__) from None
+    finally:
+        for warning in caught:
+            warnings.warn(f"group {name}: {warning.message}", warning.category, stacklevel=4)
 
 
-def _combine(fit, frame, codes, n_rows):
+def _combine(fit, frame, n_rows):
     """The combined labels, distances, centres and centroid table of ``fit``'s groups."""
     labels = np.full(n_rows, -1, dtype=np.int32)
     distances = np.full(n_rows, np.nan)
     tables, centres, first_rows = [], [], []
-    for (value, _, offset, rows), model in zip(fit.groups, fit.models.values(), strict=True):
+    for (_, _, offset, rows), model in zip(fit.groups, fit.models.values(), strict=True):
         own = model.labels_
         labels[rows] = np.where(own >= 0, own + offset, -1)
         distances[rows] = model.distances_m_

@@ -104,8 +104,9 @@ def _cluster_rows(centroids, weighted, by=None):
     weighted = weighted or not np.array_equal(centroids.weight.to_numpy(dtype=np.float64),
                                               centroids.n_points.to_numpy(dtype=np.float64))
     limited = "size_min" in centroids.columns
-    header = ["cluster"] + ([str(by)] if by is not None else []) + ["points"] + (["weight"] if weighted else []) + [
-        "mean distance", "max distance", "lon", "lat"] + (["size limits"] if limited else [])
+    header = (["cluster"] + ([str(by)] if by is not None else []) + ["points"]
+              + (["weight"] if weighted else []) + ["mean distance", "max distance", "lon", "lat"]
+              + (["size limits"] if limited else []))
     rows = []
     shown = centroids.head(MAX_ROWS)
     groups = [] if by is None else shown[by].tolist()

@@ -321,7 +321,8 @@ def test_dropna_skips_rows_without_a_group(places):
     ("latitude", InputError, ["coordinate column"]),
     ("", InputError, ["non-empty"]),
     (["region", "name"], DataTypeError, ["one column name", "combine"]),
-    (3, DataTypeError, ["one column name"]),
+    (3.5, DataTypeError, ["by=3.5 should be one column name"]),
+    (3, InputError, ["no column 3"]),
 ])
 def test_bad_by(places, by, error, words):
     with pytest.raises(error) as caught:
@@ -329,6 +330,12 @@ def test_bad_by(places, by, error, words):
     for word in words:
         assert word in str(caught.value)
     assert "'geometry'" not in str(caught.value) or by == "geometry"  # a table's own
+
+
+def test_integer_column_name(places):
+    frame = places.rename(columns={"region": 7})
+    result = gk.cluster(frame, 2, by=7, random_state=0)
+    assert list(result.centroids.columns[:2]) == ["cluster", 7] and result.by == 7
 
 
 def test_by_collides_with_renamed_label_column(places):
