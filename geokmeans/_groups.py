@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ._columns import row_name
-from ._validation import describe_value
+from ._validation import check_param, describe_value
 from .core._constrained import constraints_for
 from .core._estimator import make_rng
 from .errors import DataTypeError, GeoKMeansError, GeoKMeansWarning, InputError
@@ -80,12 +80,12 @@ def check_grouping(by, n_clusters, options, names, *, lazy, relabel_like):
     non-empty mapping of group to such integers; explicit initial centres
     (``init=array``, ``fixed_centers``), ``relabel_like`` and dask inputs.
     """
-    if isinstance(by, (bool, np.bool_)) or not isinstance(by, (str, numbers.Integral)):
-        raise DataTypeError(f"by={describe_value(by)} should be one column name; to "
-                            "group by several columns, combine them into one first, e.g. "
-                            "df['group'] = df['a'].astype(str) + '/' + df['b'].astype(str).")
-    if by == "":
-        raise InputError("by='' should be a non-empty column name.")
+    try:
+        check_param("by", by)
+    except DataTypeError as exc:  # the table's message, and how to group by several
+        raise DataTypeError(f"{exc} To group by several columns, combine them into one "
+                            "first, e.g. df['group'] = df['a'].astype(str) + '/' + "
+                            "df['b'].astype(str).") from None
     for option in ("label_column", "distance_column"):
         if names[option] == by:
             raise InputError(f"by={by!r} is also the {option}: the column added to the points "

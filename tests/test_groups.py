@@ -320,8 +320,9 @@ def test_dropna_skips_rows_without_a_group(places):
     ("geometry", InputError, ["centroid and hull tables"]),
     ("latitude", InputError, ["coordinate column"]),
     ("", InputError, ["non-empty"]),
-    (["region", "name"], DataTypeError, ["one column name", "combine"]),
-    (3.5, DataTypeError, ["by=3.5 should be one column name"]),
+    (["region", "name"], DataTypeError, ["should be None or a non-empty column name",
+                                         "combine"]),
+    (3.5, DataTypeError, ["by=3.5 should be None or a non-empty column name"]),
     (3, InputError, ["no column 3"]),
 ])
 def test_bad_by(places, by, error, words):
