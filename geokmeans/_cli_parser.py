@@ -11,6 +11,7 @@ EPILOG_CLUSTER = """examples:
   geokmeans cluster airports.parquet -k 20 --crs sphere -o out.parquet
   geokmeans cluster stores.csv -k 8 --territories zones.geojson --boundary county.gpkg
   geokmeans cluster july.csv -k 8 --relabel-like june_centroids.geojson -o july.geojson
+  geokmeans cluster data/ny_harbor_ais.csv -k 2 --by mmsi --centroids per_vessel.csv
 
 outputs (-o, --centroids, --hulls, --territories, --map) are written all-or-nothing: on an
 error, Ctrl-C, SIGTERM or SIGHUP none of them appears and files they would replace are left
@@ -99,7 +100,7 @@ def _common_input_options(parser):
                         help="random seed, an integer in [0, 4294967295] (reproducible runs)")
     parser.add_argument("--dropna", action="store_true",
                         help="skip rows with missing coordinates (or a missing or empty "
-                             "geometry) instead of failing")
+                             "geometry; with --by, an empty group value) instead of failing")
     loud = parser.add_mutually_exclusive_group()
     loud.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     loud.add_argument("-v", "--verbose", action="store_true", help="log every iteration")
@@ -164,6 +165,11 @@ def _add_cluster(commands):
                      help="polygons the territories cover (GeoJSON, GeoPackage, Shapefile, "
                           "GeoParquet; any CRS), with --territories")
     run.add_argument("--map", metavar="OUT.html", help="interactive web map (HTML)")
+    run.add_argument("--by", metavar="COL",
+                     help="cluster each group of rows sharing a value of COL separately, -k "
+                          "clusters each; ids run on across groups (in sorted order of COL) "
+                          "and the centroids, hulls and territories get a COL column; rows "
+                          "with an empty COL are an error unless --dropna")
     run.add_argument("--relabel-like", metavar="CENTROIDS",
                      help="number the clusters as the nearest ones of an earlier run's "
                           "centroids file (--centroids output), so ids persist across runs")

@@ -53,9 +53,15 @@ def _limits_text(model, centroids):
     return f"{shown} {unit}"
 
 
+def _groups_text(result):
+    """``"3 groups by 'region', each clustered separately"`` (a grouped result)."""
+    n = len(result.models)
+    return f"{n:,} group{'s' if n != 1 else ''} by {result.by!r}, each clustered separately"
+
+
 def summary(result):
     """``[(name, value text), ...]``: the run's facts and the parameters that shaped it."""
-    model = result.model
+    model = result._fitted  # a grouped result: its groups' fits combined
     centroids = result.centroids
     n_points = int(centroids.n_points.sum())
     points = _count(n_points)
@@ -66,7 +72,13 @@ def summary(result):
     k = str(len(centroids))
     if model.n_clusters_ != model.n_clusters:
         k += f" (from n_clusters={model.n_clusters}, split to a {model.max_radius_m:g} m radius)"
-    rows = [("points", points), ("clusters", k), ("CRS used", str(model.crs_)),
+    rows = [("points", points), ("clusters", k)]
+    if result.models is not None:
+        rows.append(("groups", _groups_text(result)))
+    crs = str(model.crs_)
+    if result.models is not None and len({m.crs_ for m in result.models.values()}) > 1:
+        crs = f"per group ({', '.join(sorted({m.crs_ for m in result.models.values()}))})"
+    rows += [("CRS used", crs),
             ("inertia", f"{model.inertia_:.6g} m²"), ("iterations", str(model.n_iter_))]
     if result.seconds is not None:
         rows.append(("seconds", f"{result.seconds:.2f}"))
@@ -86,16 +98,21 @@ def summary(result):
     return rows
 
 
-def _cluster_rows(centroids, weighted):
-    """The first ``MAX_ROWS`` clusters as ``(header, [[cell text, ...], ...])``."""
+def _cluster_rows(centroids, weighted, by=None):
+    """The first ``MAX_ROWS`` clusters as ``(header, [[cell text, ...], ...])``; ``by``:
+    the group column of a grouped result, shown after the cluster."""
     weighted = weighted or not np.array_equal(centroids.weight.to_numpy(dtype=np.float64),
                                               centroids.n_points.to_numpy(dtype=np.float64))
     limited = "size_min" in centroids.columns
-    header = ["cluster", "points"] + (["weight"] if weighted else []) + [
-        "mean distance", "max distance", "lon", "lat"] + (["size limits"] if limited else [])
+    header = (["cluster"] + ([str(by)] if by is not None else []) + ["points"]
+              + (["weight"] if weighted else []) + ["mean distance", "max distance", "lon", "lat"]
+              + (["size limits"] if limited else []))
     rows = []
-    for row in centroids.head(MAX_ROWS).itertuples():
-        cells = [str(int(row.cluster)), _count(row.n_points)]
+    shown = centroids.head(MAX_ROWS)
+    groups = [] if by is None else shown[by].tolist()
+    for i, row in enumerate(shown.itertuples()):
+        cells = [str(int(row.cluster))] + ([str(groups[i])] if by is not None else []) + [
+            _count(row.n_points)]
         if weighted:
             cells.append(format_size(row.weight))
         cells += [format_distance(row.mean_distance_m), format_distance(row.max_distance_m),
@@ -113,13 +130,14 @@ def _degrees(value):
 def text(result):
     """One paragraph: the summary's facts and the largest cluster."""
     facts = dict(summary(result))
-    model = result.model
+    model = result._fitted
     points = f"{_count(result.centroids.n_points.sum())} points"
     notes = ([f"{_count(model.n_dropped_)} rows skipped"] if model.n_dropped_ else []) + (
         [f"lazy in {result.points.npartitions:,} dask partitions"] if result.is_dask else [])
     if notes:
         points += f" ({'; '.join(notes)})"
-    parts = [f"{points} in {facts['clusters']} clusters",
+    parts = [f"{points} in {facts['clusters']} clusters"
+             + (f" ({facts['groups']})" if "groups" in facts else ""),
              f"CRS {facts['CRS used']}", f"inertia {facts['inertia']}",
              f"{facts['iterations']} iterations"]
     if "seconds" in facts:
@@ -133,7 +151,8 @@ def text(result):
     if len(centroids):
         size = centroids.weight if result.weights is not None else centroids.n_points
         top = centroids.iloc[int(np.argmax(size.to_numpy()))]
-        largest = (f" Largest: cluster {int(top.cluster)} ({_count(top.n_points)} points"
+        group = f", {result.by} {top[result.by]}" if result.by is not None else ""
+        largest = (f" Largest: cluster {int(top.cluster)} ({_count(top.n_points)} points{group}"
                    + (f", weight {format_size(top.weight)}" if result.weights is not None
                       else "")
                    + f", mean distance {format_distance(top.mean_distance_m)}).")
@@ -152,7 +171,7 @@ def html(result):
     text escaped."""
     facts = "".join(f"<tr><td>{escape(name)}</td><td>{escape(value)}</td></tr>"
                     for name, value in summary(result))
-    header, rows = _cluster_rows(result.centroids, result.weights is not None)
+    header, rows = _cluster_rows(result.centroids, result.weights is not None, result.by)
     head = "".join(f"<th>{escape(name)}</th>" for name in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>"
                    for cells in rows)

@@ -231,6 +231,8 @@ PARAMETERS = {
                              "an io.OutputSet")),
     "boundary": (_NONE, _Kind(_is_region, "a shapely Polygon or MultiPolygon (lon/lat)",
                               "a GeoDataFrame or GeoSeries of polygons")),
+    "by": (_NONE, _Kind(lambda v: _is_column_name(v) and v != "",
+                        "a non-empty column name")),  # cluster(): the group column
     "relabel_like": (_NONE, _Kind(_is_reference, "a ClusterResult", "a centroids file path",
                                   "a GeoDataFrame of centroids with a 'cluster' column")),
     # explore(): maps

@@ -137,14 +137,18 @@ def _check_outputs(named, input_path, boundary=None):
             raise UsageError(f"{option}: {exc}") from None
 
 
-def _cluster_table(centroids, limit=20):
+def _cluster_table(centroids, limit=20, by=None):
     rows = centroids.sort_values("n_points", ascending=False)
     shown = rows.head(limit)
     limited = "size_min" in rows.columns
-    lines = [f"{'cluster':>7} {'points':>9} {'weight':>12} {'mean dist':>10} {'max dist':>10} "
+    groups = [] if by is None else [_printable(v) for v in shown[by].tolist()]
+    width = max([len(str(by or "")), *map(len, groups)]) if by is not None else 0
+    lines = [f"{'cluster':>7} " + (f"{by:<{width}} " if by is not None else "")
+             + f"{'points':>9} {'weight':>12} {'mean dist':>10} {'max dist':>10} "
              f"{'lon':>11} {'lat':>10}" + (f" {'size limits':>23}" if limited else "")]
-    for row in shown.itertuples():
-        lines.append(f"{row.cluster:>7} {row.n_points:>9,} {format_size(row.weight):>12} "
+    for i, row in enumerate(shown.itertuples()):
+        group = f"{groups[i]:<{width}} " if by is not None else ""
+        lines.append(f"{row.cluster:>7} {group}{row.n_points:>9,} {format_size(row.weight):>12} "
                      f"{format_distance(row.mean_distance_m):>10} "
                      f"{format_distance(row.max_distance_m):>10} "
                      f"{row.geometry.x:>11.5f} {row.geometry.y:>10.5f}"
@@ -152,6 +156,13 @@ def _cluster_table(centroids, limit=20):
     if len(rows) > limit:
         lines.append(f"... {len(rows) - limit} more clusters (largest {limit} shown)")
     return "\n".join(lines)
+
+
+def _printable(value):
+    """A value from the data as terminal text: as it is when printable, else its repr
+    (control characters escaped, so no data value drives the terminal)."""
+    text = str(value)
+    return text if text.isprintable() else repr(text)
 
 
 def _dask_input(args):
@@ -392,7 +403,7 @@ def run_cluster(args, progress):
                              label_column=args.label_column,
                              distance_column=args.distance_column, write=outputs,
                              csv_raw=args.csv_raw, outputs=transaction, boundary=boundary,
-                             relabel_like=reference, **options)
+                             relabel_like=reference, by=args.by, **options)
         finally:
             if client is not None:
                 client.close()
@@ -496,15 +507,18 @@ def _stdout_errors():
 
 def _report(result, args, elapsed, k):
     """The one-line summary and the per-cluster table, on stdout."""
-    model = result.model
+    model = result._fitted  # with --by: the groups' fits combined
     n_points = int(result.centroids.n_points.sum())
-    k_text = f"k={model.n_clusters_}"
-    if model.n_clusters_ != k:
-        k_text += f" (from -k {k}, split to a {args.max_radius_m:g} m radius)"
+    k_text, asked, per = f"k={model.n_clusters_}", k, ""
+    if result.models is not None:
+        asked, per = k * len(result.models), " per group"
+        k_text += f" in {len(result.models):,} groups by {_printable(result.by)}"
+    if model.n_clusters_ != asked:
+        k_text += f" (from -k {k}{per}, split to a {args.max_radius_m:g} m radius)"
     dropped = f", {model.n_dropped_:,} rows skipped" if model.n_dropped_ else ""
     print(f"{n_points:,} points{dropped}, {k_text}, CRS {model.crs_}, inertia "
           f"{model.inertia_:.6g} m², {model.n_iter_} iterations, {elapsed:.2f} s")
-    print(_cluster_table(result.centroids))
+    print(_cluster_table(result.centroids, by=result.by))
 
 
 def run_choose_k(args, progress):
@@ -615,6 +629,11 @@ _CLI_WORDS = [
     (r"should be None, ", "should be "),
     (r"\bsize_by='(count|weight)'", r"--size-by \1"),
     (r"\bdropna=True\b", "--dropna"),
+    (r"\bby=", "--by "),
+    (r"compute\(\) it first, or cluster each group's partitions separately",
+     "give one file (not a directory or glob, nor --dask)"),
+    (r"Give such groups a smaller k \(n_clusters=\{group: k, \.\.\.\}\) or leave them out",
+     "Leave them out of the input, or use a smaller -k"),
     (r"\(init=array\)", "(--centres-file)"),
     (r"\binit=array\b", "--centres-file"),
     (r"\bsample_weight\b", "--weight"),

@@ -8,6 +8,7 @@ __all__ = [
     "CRSError",
     "DataTypeError",
     "OptionalDependencyError",
+    "GroupedResultError",
     "GeoKMeansWarning",
     "ConvergenceWarning",  # noqa: F822 (made on first use, by __getattr__ below)
 ]
@@ -36,6 +37,12 @@ class CRSError(GeoKMeansError, ValueError):
 class OptionalDependencyError(GeoKMeansError, ImportError):
     """An optional package a feature needs is not installed; the message gives the
     ``pip install`` command. Also an ``ImportError``."""
+
+
+class GroupedResultError(GeoKMeansError, AttributeError):
+    """A grouped result (``cluster(..., by=...)``) was asked for what only a single fit
+    has (``result.model``): it has one model per group, in ``result.models``. Also an
+    ``AttributeError``, so ``hasattr(result, "model")`` is False."""
 
 
 class GeoKMeansWarning(UserWarning):

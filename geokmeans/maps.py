@@ -114,10 +114,12 @@ def _beside_centroid(lon, labels, centre_lon, unwrap):
     return shown_centres[labels] + wrap_longitude(lon - centre_lon[labels])
 
 
-def _popup_rows(row):
-    """A centroid popup's (label, value) text rows, written as the CLI writes them."""
+def _popup_rows(row, group=None):
+    """A centroid popup's (label, value) text rows, written as the CLI writes them;
+    ``group``: ``(column, value text)`` of a grouped result's cluster."""
     return [
         ["cluster", f"{int(row.cluster)}"],
+        *([list(group)] if group is not None else []),
         ["points", f"{int(row.n_points):,}"],
         ["weight", format_size(row.weight)],
         ["mean distance", format_distance(row.mean_distance_m)],
@@ -283,7 +285,7 @@ def _points_of(result, max_points, random_state):
     """The points to draw from, their labels and the number of points clustered (None:
     those labelled). Of a dask result, a per-cluster sample computed on the cluster."""
     if not result.is_dask:
-        return result.points, result.model.labels_, None
+        return result.points, result._fitted.labels_, None
     from .sources import lazy_sample
 
     points = lazy_sample(result, cluster_quota(result.centroids.n_points, max_points),
@@ -388,14 +390,18 @@ def _legend_lines(result):
     table = result.centroids
     counts = table.n_points.astype(int).tolist()
     ids = table.cluster.astype(int).tolist()  # a relabelled result's ids need not be 0..k-1
+    by = getattr(result, "by", None)
+    if by is not None:  # a grouped result: "3 (north)", the group after the id
+        ids = [f"{j} ({g})" for j, g in zip(ids, _as_text(table[by]), strict=True)]
+    title = "Cluster" if by is None else f"Cluster ({by})"
     if "size_max" not in table.columns:
-        return "Cluster: points", [f"{j}: {n:,}" for j, n in zip(ids, counts, strict=True)]
-    if getattr(result.model, "size_by", "count") == "weight":
-        return "Cluster: points, weight (limits)", [
+        return f"{title}: points", [f"{j}: {n:,}" for j, n in zip(ids, counts, strict=True)]
+    if getattr(result._fitted, "size_by", "count") == "weight":
+        return f"{title}: points, weight (limits)", [
             f"{j}: {n:,}, {format_size(weight)} ({format_limits(low, high)})"
             for j, n, weight, low, high in zip(
                 ids, counts, table.weight, table.size_min, table.size_max, strict=True)]
-    return "Cluster: points (limits)", [
+    return f"{title}: points (limits)", [
         f"{j}: {n:,} ({format_limits(low, high)})"
         for j, n, low, high in zip(ids, counts, table.size_min, table.size_max, strict=True)]
 
@@ -407,7 +413,8 @@ def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, laye
     if hulls:
         _hull_layer(result.hulls, colours, view.centre_lon, view.unwrap).add_to(fmap)
     if centroids:
-        _centroid_layer(result.centroids, colours, view.unwrap).add_to(fmap)
+        _centroid_layer(result.centroids, colours, view.unwrap,
+                        getattr(result, "by", None)).add_to(fmap)
     if legend:
         if view.rows.size < view.n_points:
             note = (f"Showing {view.rows.size:,} of {view.n_points:,} points (a sample of "
@@ -445,15 +452,19 @@ def _hull_layer(hull_frame, colours, centre_lon, unwrap):
     return _data_layer({"hulls": hulls}, _elements().HULLS_JS, "convex hulls")
 
 
-def _centroid_layer(centroids, colours, unwrap):
-    """A layer of centroid markers whose popups give each cluster's statistics."""
+def _centroid_layer(centroids, colours, unwrap, by=None):
+    """A layer of centroid markers whose popups give each cluster's statistics (and its
+    group, column ``by``, of a grouped result)."""
     rows = list(centroids.itertuples())
+    groups = [None] * len(rows) if by is None else [(str(by), g)
+                                                    for g in _as_text(centroids[by])]
     data = {
         "lat": [float(geom.y) for geom in centroids.geometry],
         "lon": [float(unwrap(geom.x)) for geom in centroids.geometry],
         "colors": colours[:len(rows)],  # rows in the labels' order
-        "popups": [_popup_rows(row) for row in rows],
-        "tooltips": [f"cluster {int(row.cluster)}" for row in rows],
+        "popups": [_popup_rows(row, group) for row, group in zip(rows, groups, strict=True)],
+        "tooltips": [f"cluster {int(row.cluster)}" + (f" ({group[1]})" if group else "")
+                     for row, group in zip(rows, groups, strict=True)],
     }
     return _data_layer(data, _elements().CENTROIDS_JS, "centroids")
 

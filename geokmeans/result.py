@@ -5,17 +5,18 @@ import dataclasses
 import functools
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 
-from . import _output, _result_display, io, sources
+from . import _groups, _output, _result_display, io, sources
 from ._output import plan_outputs
 from ._protected import source_entries
 from ._validation import check_choice, check_param, check_params
-from .errors import DataTypeError, InputError
+from .errors import DataTypeError, GroupedResultError, InputError
 from .model import GeoKMeans
 from .stable_ids import centroids_of, match_ids
 from .stats import cluster_hulls
@@ -45,7 +46,9 @@ class ClusterResult:
         ``label_column`` is (join with ``points.merge(centroids, left_on=label_column,
         right_on="cluster")``).
     model : GeoKMeans
-        The fitted estimator (``crs_``, ``inertia_``, ``predict`` ...).
+        The fitted estimator (``crs_``, ``inertia_``, ``predict`` ...). A grouped result
+        (``cluster(..., by=...)``) has one per group, in ``models``: asking it for
+        ``model`` raises ``GroupedResultError`` (an ``AttributeError``).
     source : path, tuple or None
         The input, never written over by the writers (nor by ``explore().save``): its
         file (a directory: nothing inside it), or for a dask input the files and
@@ -68,6 +71,12 @@ class ClusterResult:
     weights : str or None
         The weights of the fit, in words: ``"column 'population'"``, ``"an array"``,
         ``"a Series"``; None when unweighted.
+    models : dict or None
+        A grouped result (``cluster(..., by="column")``): each group's value mapped to
+        its fitted ``GeoKMeans`` (groups in sorted order); None otherwise.
+    by : str or None
+        The group column of a grouped result (also a column of ``centroids``, ``hulls``
+        and ``territories()``, after ``cluster``); None otherwise.
 
     Cluster numbers: a fit numbers its clusters by descending total weight (count when
     unweighted), ties by centroid longitude then latitude, so the numbers depend on the
@@ -87,6 +96,8 @@ class ClusterResult:
     cluster_ids: np.ndarray | None = field(default=None, repr=False)
     seconds: float | None = field(default=None, repr=False)
     weights: str | None = field(default=None, repr=False)
+    models: dict | None = field(default=None, repr=False)
+    by: str | None = None
 
     def __repr__(self):
         return _result_display.text(self)
@@ -125,6 +136,8 @@ class ClusterResult:
         >>> sorted(july.centroids.cluster.tolist())
         [0, 1, 2, 3, 4]
         """
+        _refuse_grouped(self, "relabel")
+        _refuse_grouped(reference, "relabel against a grouped result")
         saved = centroids_of(reference)
         ids = match_ids(self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1],
                         saved)
@@ -192,11 +205,12 @@ class ClusterResult:
         if self.is_dask:
             return gpd.GeoDataFrame(table, geometry=list(sources.lazy_hulls(self._positional())),
                                     crs="EPSG:4326")
-        valid = self.model.labels_ >= 0
+        fitted = self._fitted
+        valid = fitted.labels_ >= 0
         # polygons: their points; a table's lon/lat without building shapely points
         lon, lat = io.geometry_points(self._rows.geometry.iloc[valid])
-        geoms = cluster_hulls(lon, lat, self.model.labels_[valid],
-                              self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1])
+        geoms = cluster_hulls(lon, lat, fitted.labels_[valid],
+                              fitted.cluster_centers_[:, 0], fitted.cluster_centers_[:, 1])
         return gpd.GeoDataFrame(table, geometry=list(geoms), crs="EPSG:4326")
 
     def territories(self, boundary=None):
@@ -205,7 +219,14 @@ class ClusterResult:
         (Voronoi cells without size limits), clipped to ``boundary`` (a shapely polygon in
         lon/lat, or a GeoDataFrame/GeoSeries in any CRS) or by default to the data's hull
         with a margin (for a dask result, the hull of its clusters' hulls). See
-        ``geokmeans.territories`` for the region and the accuracy."""
+        ``geokmeans.territories`` for the region and the accuracy.
+
+        A grouped result gives each group's territories, from that group's own fit and
+        clipped to ``boundary`` or that group's hull with a margin (with the group column
+        after ``cluster``): the territories of a group do not overlap, those of different
+        groups may."""
+        if self.models is not None:
+            return _groups.grouped_territories(self._fitted, boundary)
         table = result_territories(self, boundary)
         if self.cluster_ids is not None:
             table["cluster"] = self.cluster_ids[table["cluster"].to_numpy()]
@@ -216,17 +237,20 @@ class ClusterResult:
         """Facts about the run stored with every export."""
         from ._version import __version__
 
+        fitted = self._fitted
         facts = {
-            "crs_used": self.model.crs_,
+            "crs_used": fitted.crs_,
             "n_clusters": int(len(self.centroids)),
             "n_points": int(self.centroids.n_points.sum()),
-            "inertia_m2": self.model.inertia_,
-            "n_iter": int(self.model.n_iter_),
+            "inertia_m2": fitted.inertia_,
+            "n_iter": int(fitted.n_iter_),
             "geokmeans_version": __version__,
         }
-        crs = getattr(getattr(self.model, "projection_", None), "crs", None)
+        crs = getattr(getattr(fitted, "projection_", None), "crs", None)
         if crs is not None and not crs.to_epsg():  # a name alone cannot be read back
             facts["crs_used_wkt"] = crs.to_wkt()
+        if self.models is not None:  # "by" and each group's k, CRS, inertia
+            facts = _groups.grouped_facts(fitted, facts)
         return facts
 
     @property
@@ -497,6 +521,39 @@ ClusterResult.points = _points_property()
 ClusterResult._rows = property(lambda self: self.__dict__["_rows"])
 
 
+def _model_property():
+    """``ClusterResult.model``: the fitted model; refused (``GroupedResultError``) for a
+    grouped result, whose models are in ``models``. ``_fitted`` is what the result's own
+    code reads: the model, or a grouped result's ``_groups.GroupedFit``."""
+
+    def get(self):
+        models = self.__dict__.get("models")
+        if models is not None:
+            shown = ", ".join(repr(_groups._plain(v)) for v in list(models)[:3])
+            raise GroupedResultError(
+                f"this result clusters each group of {self.by!r} separately: it has one "
+                f"model per group, in result.models (e.g. result.models[{shown.split(', ')[0]}]"
+                f"; groups {shown}{', ...' if len(models) > 3 else ''}).")
+        return self.__dict__["_model"]
+
+    def set_(self, value):
+        self.__dict__["_model"] = value
+
+    return property(get, set_, doc="The fitted ``GeoKMeans`` (see ``ClusterResult``).")
+
+
+ClusterResult.model = _model_property()
+ClusterResult._fitted = property(lambda self: self.__dict__["_model"])
+
+
+def _refuse_grouped(result, what):
+    """Refuse ``what`` on a grouped result (its ids are numbered group by group)."""
+    if isinstance(result, ClusterResult) and result.models is not None:
+        raise InputError(f"{what} is not available for a grouped result (by={result.by!r}): "
+                         "its ids are numbered group by group; relabel each group's own run "
+                         "(cluster its rows without by=) instead.")
+
+
 class _DeferredPoints:
     """A result as the map reads it: its points a ``PointTable`` (lon/lat arrays and
     columns; the map draws a sample and needs no shapely point of the rest)."""
@@ -541,13 +598,13 @@ def _check_names(columns, label_column, distance_column, *, geometry_name=None,
 
 def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=None,
             label_column="cluster", distance_column="distance_m", write=None, csv_raw=False,
-            outputs=None, boundary=None, relabel_like=None, **options):
+            outputs=None, boundary=None, relabel_like=None, by=None, **options):
     """Cluster lon/lat points in one call (and write the outputs, all or none).
 
     Parameters
     ----------
     data : GeoDataFrame, GeoSeries, DataFrame, path or (n, 2) array of (lon, lat)
-    n_clusters : int
+    n_clusters : int, or dict of group value to int with ``by``
     sample_weight, weight : str or array-like, optional
         Weight column name or per-row weights (``weight`` is an alias).
     lat, lon : str, optional
@@ -570,6 +627,18 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         Number the clusters as the closest ones of this earlier run (see
         ``ClusterResult.relabel``); a file is read, and checked, before any work, and is
         never one of the outputs.
+    by : str, optional
+        Cluster each group of rows sharing a value of this column separately (with
+        ``n_clusters`` one k for every group, or a ``{group: k}`` mapping naming every
+        group), each exactly as ``cluster`` of that group's rows alone would (its own
+        projection, size limits and ``max_radius_m`` per group; every group gets the
+        same ``random_state``, a Generator being drawn once for an integer seed), and
+        combine them: ids run on across groups in the sorted order of their values, the
+        group column is added to ``centroids``, ``hulls`` and ``territories()``, and
+        ``result.models`` maps each group to its model. A group with fewer points than
+        its k is an error naming it; rows with a missing group value are an error
+        unless ``dropna=True`` (then labelled -1). Not with dask inputs, explicit
+        initial centres or ``relabel_like``. See ``geokmeans._groups``.
     **options
         Any other ``GeoKMeans`` parameter (``init``, ``crs``, ``random_state``, ...),
         checked, as every parameter is, before the data are read.
@@ -591,7 +660,17 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         raise InputError("give the weights once: sample_weight or weight, not both.")
     weights = sample_weight if sample_weight is not None else weight
     names = {"label_column": label_column, "distance_column": distance_column}
-    model, params = _checked_model(n_clusters, lat, lon, options, weights, names,
+    grouping, k = None, n_clusters
+    if by is not None:  # checked before anything else: the k mapping, what is refused
+        check_params(names)
+        grouping = (by, n_clusters)
+        k = _groups.check_grouping(by, n_clusters, options, names, lazy=sources.is_lazy(data),
+                                   relabel_like=relabel_like)
+    elif isinstance(n_clusters, Mapping):
+        raise DataTypeError("n_clusters is a mapping {group: k}, which needs by= (the group "
+                            "column); without by, give one integer.")
+    _refuse_grouped(relabel_like, "relabel_like")
+    model, params = _checked_model(k, lat, lon, options, weights, names,
                                    {"csv_raw": csv_raw, "write": write, "outputs": outputs,
                                     "boundary": boundary, "relabel_like": relabel_like})
     lazy, boundary = sources.is_lazy(data), check_boundary(boundary)
@@ -601,7 +680,7 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     fit = _fit_lazy if lazy else _fit_in_memory
     start = time.perf_counter()
-    result = fit(data, model, params, weights, source, csv_points, lat, lon, names)
+    result = fit(data, model, params, weights, source, csv_points, lat, lon, names, grouping)
     result.seconds = time.perf_counter() - start
     result.weights = _weights_text(weights)
     if reference is not None:
@@ -658,7 +737,7 @@ def _input_source(data, lazy):
     return Path(os.path.abspath(data)) if isinstance(data, (str, os.PathLike)) else None
 
 
-def _fit_lazy(data, model, params, weights, source, csv_points, lat, lon, names):
+def _fit_lazy(data, model, params, weights, source, csv_points, lat, lon, names, grouping):
     """``cluster`` on a dask input: the points stay lazy, with labels and distances."""
     points = sources.read(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"],
                           params=params)
@@ -672,15 +751,22 @@ def _fit_lazy(data, model, params, weights, source, csv_points, lat, lon, names)
                          names["distance_column"], lonlat_columns)
 
 
-def _fit_in_memory(data, model, params, weights, source, csv_points, lat, lon, names):
-    """``cluster`` on an input read into this process."""
+def _fit_in_memory(data, model, params, weights, source, csv_points, lat, lon, names,
+                   grouping=None):
+    """``cluster`` on an input read into this process; ``grouping``: ``(by, n_clusters)``
+    of a grouped call (``_groups.fit_groups``)."""
     points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
     frame = points.rows  # a table's geometry is built only if asked for (io.PointTable)
     _check_names([*frame.columns, *frame.index.names], names["label_column"],
                  names["distance_column"], geometry_name=frame.geometry.name,
                  csv_coordinates=csv_points, coordinate_columns=points.lonlat_columns)
-    model._fit_read(points, params)
+    if grouping is None:
+        model._fit_read(points, params)
+    else:
+        model = _groups.fit_groups(points, frame, model, params, *grouping)
     frame[names["label_column"]] = model.labels_
     frame[names["distance_column"]] = model.distances_m_
     return ClusterResult(frame, model.centroids_.copy(), model, source, names["label_column"],
-                         names["distance_column"], points.lonlat_columns)
+                         names["distance_column"], points.lonlat_columns,
+                         models=getattr(model, "models", None),
+                         by=None if grouping is None else grouping[0])

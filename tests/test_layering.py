@@ -69,7 +69,8 @@ LAYERS = [
     ("model",),
     ("_map_elements", "_map_polygons"),  # folium elements and scripts; the input's polygons
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
-    ("stable_ids", "_result_display"),  # ids across runs, assign; a result's display
+    ("stable_ids", "_result_display",
+     "_groups"),  # ids across runs, assign; a result's display; group-by fits
     ("result",),
     ("selection",),
     ("_cli_parser",),

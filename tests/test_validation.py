@@ -80,6 +80,8 @@ TABLE = [
     ("relabel_like", [None, "june.geojson", Path("june.csv"),
                       gpd.GeoDataFrame({"cluster": [0]}, geometry=[shapely.Point(0, 0)])],
      [(5, DataTypeError), ([[0, 0]], DataTypeError), (True, DataTypeError)]),
+    ("by", [None, "region", 3], [("", DataTypeError), (["a", "b"], DataTypeError),
+                                 (True, DataTypeError), (2.5, DataTypeError)]),
     ("max_points", [1, 20_000], [(0, InputError), (None, DataTypeError), (2.5, DataTypeError)]),
     ("radius", [0.5, 3], [(0, InputError), (float("nan"), InputError), ("3", DataTypeError)]),
     ("hulls", [True, False], [("yes", DataTypeError), (None, DataTypeError)]),
