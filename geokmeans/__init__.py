@@ -11,6 +11,7 @@ from .errors import (
     DataTypeError,
     GeoKMeansError,
     GeoKMeansWarning,
+    GroupedResultError,
     InputError,
     OptionalDependencyError,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "DataTypeError",
     "GeoKMeansError",
     "GeoKMeansWarning",
+    "GroupedResultError",
     "InputError",
     "OptionalDependencyError",
     "__version__",
