@@ -17,6 +17,7 @@ from ._protected import source_entries
 from ._validation import check_choice, check_param, check_params
 from .errors import DataTypeError, InputError
 from .model import GeoKMeans
+from .run_metadata import run_metadata
 from .stable_ids import centroids_of, match_ids
 from .stats import cluster_hulls
 from .territories import check_boundary, result_territories
@@ -68,6 +69,11 @@ class ClusterResult:
     weights : str or None
         The weights of the fit, in words: ``"column 'population'"``, ``"an array"``,
         ``"a Series"``; None when unweighted.
+    run_parameters : dict
+        The options of the ``cluster()`` call beyond the model's parameters, as given
+        (``weight``, ``label_column``, ``distance_column``, ``relabel_like``); recorded
+        with the model's in ``metadata["parameters"]``. Code that adds options of its
+        own (e.g. grouping) adds them here.
 
     Cluster numbers: a fit numbers its clusters by descending total weight (count when
     unweighted), ties by centroid longitude then latitude, so the numbers depend on the
@@ -87,6 +93,7 @@ class ClusterResult:
     cluster_ids: np.ndarray | None = field(default=None, repr=False)
     seconds: float | None = field(default=None, repr=False)
     weights: str | None = field(default=None, repr=False)
+    run_parameters: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self):
         return _result_display.text(self)
@@ -128,7 +135,9 @@ class ClusterResult:
         saved = centroids_of(reference)
         ids = match_ids(self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1],
                         saved)
-        return self._with_ids(ids)
+        result = self._with_ids(ids)
+        result.run_parameters = {**self.run_parameters, "relabel_like": reference}
+        return result
 
     def _with_ids(self, ids):
         """A copy numbering this result's cluster ``j`` (model order) ``ids[j]``."""
@@ -213,7 +222,13 @@ class ClusterResult:
 
     @property
     def metadata(self):
-        """Facts about the run stored with every export."""
+        """Facts about the run stored with every export, and every parameter that shaped
+        it: ``crs_used`` (``crs_used_wkt`` too for a CRS without an EPSG code),
+        ``n_clusters``, ``n_points``, ``inertia_m2``, ``n_iter``, ``geokmeans_version``,
+        ``parameters`` (the ``cluster()`` keyword arguments of the run, JSON-ready:
+        ``gk.cluster(data, **run_metadata.cluster_options(result.metadata))`` redoes it),
+        ``reproducible`` and, when that is False, ``notes`` saying what is not recorded
+        (see ``geokmeans.run_metadata``)."""
         from ._version import __version__
 
         facts = {
@@ -227,7 +242,7 @@ class ClusterResult:
         crs = getattr(getattr(self.model, "projection_", None), "crs", None)
         if crs is not None and not crs.to_epsg():  # a name alone cannot be read back
             facts["crs_used_wkt"] = crs.to_wkt()
-        return facts
+        return run_metadata(facts, self.model, self.run_parameters)
 
     @property
     def is_dask(self):
@@ -604,6 +619,8 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     result = fit(data, model, params, weights, source, csv_points, lat, lon, names)
     result.seconds = time.perf_counter() - start
     result.weights = _weights_text(weights)
+    result.run_parameters = {"weight": weights, **names, **(
+        {} if relabel_like is None else {"relabel_like": relabel_like})}
     if reference is not None:
         centres = result.model.cluster_centers_
         result = result._with_ids(match_ids(centres[:, 0], centres[:, 1], reference))
