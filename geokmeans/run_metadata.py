@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from ._validation import describe_value
+from .errors import DataTypeError, InputError
 
 __all__ = ["cluster_options", "model_parameters", "read_metadata", "reference_text",
            "run_metadata", "weights_parameter"]
@@ -204,12 +205,15 @@ def cluster_options(metadata):
     Raises ``InputError`` when the metadata hold no parameters or the run cannot be
     reproduced from them (their ``notes`` say why).
     """
-    parameters = metadata.get("parameters") if isinstance(metadata, dict) else None
+    if not isinstance(metadata, dict):
+        raise DataTypeError(f"metadata={describe_value(metadata)} should be a dict, as "
+                            "result.metadata or read_metadata(path) give it.")
+    parameters = metadata.get("parameters")
     if isinstance(parameters, str):
         parameters = _decoded(parameters)
     if not isinstance(parameters, dict):
-        raise InputError("the metadata hold no 'parameters' (written by geokmeans 0.1 or "
-                         "later; CSV files hold none).")
+        raise InputError("the metadata hold no 'parameters': not written by geokmeans, or "
+                         "by a version that did not record them.")
     if metadata.get("reproducible") is False:
         notes = metadata.get("notes") or ["not recorded"]
         raise InputError(f"the run cannot be reproduced from its metadata: {' '.join(notes)}")
