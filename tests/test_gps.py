@@ -50,6 +50,7 @@ def test_counts_hand_cases():
     # same lon, different lat (and the reverse) are not duplicates
     assert count_duplicates(np.array([1.0, 1.0, 2.0]), np.array([2.0, 3.0, 2.0])) == 0
     assert count_duplicates(np.array([1.0, 1.0, 1.0]), np.array([2.0, 2.0, 2.0])) == 2
+    assert count_duplicates(np.array([-0.0, 0.0, 0.0]), np.array([1.0, 1.0, -0.0])) == 1
     # -0.0 is the same place as 0.0; near (0, 0) is not (0, 0)
     assert count_null_island(np.array([-0.0, 0.0, 1e-12, 0.0]),
                              np.array([0.0, -0.0, 0.0, 1e-12])) == 2
