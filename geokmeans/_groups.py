@@ -382,6 +382,9 @@ def _combine(fit, frame, n_rows):
     fit.n_iter_ = max(m.n_iter_ for m in models)
     fit.n_clusters_ = len(table)
     fit.n_dropped_ = int((labels < 0).sum())
+    duplicates = [getattr(m, "n_duplicates_", None) for m in models]  # within each group
+    fit.n_duplicates_ = None if None in duplicates else int(sum(duplicates))
+    fit.n_null_island_ = int(sum(getattr(m, "n_null_island_", 0) for m in models))
     names = {m.crs_ for m in models}
     fit.crs_ = names.pop() if len(names) == 1 else "per group"
     fit.projection_ = models[0].projection_ if fit.crs_ != "per group" else None

@@ -59,6 +59,22 @@ def _groups_text(result):
     return f"{n:,} group{'s' if n != 1 else ''} by {result.by!r}, each clustered separately"
 
 
+def _gps_rows(model):
+    """Exact duplicate coordinates (counted at the fit; not for dask inputs) and points
+    at (0, 0) when there are any."""
+    rows = []
+    if hasattr(model, "n_duplicates_"):
+        duplicates = model.n_duplicates_
+        rows.append(("duplicate coordinates",
+                     "not counted (dask input)" if duplicates is None else "none"
+                     if not duplicates else
+                     f"{_count(duplicates)} points at the exact lon/lat of another point"))
+    null_island = getattr(model, "n_null_island_", 0)
+    if null_island:
+        rows.append(("at (0, 0)", f"{_count(null_island)} points (failed GPS fixes?)"))
+    return rows
+
+
 def summary(result):
     """``[(name, value text), ...]``: the run's facts and the parameters that shaped it."""
     model = result._fitted  # a grouped result: its groups' fits combined
@@ -72,7 +88,7 @@ def summary(result):
     k = str(len(centroids))
     if model.n_clusters_ != model.n_clusters:
         k += f" (from n_clusters={model.n_clusters}, split to a {model.max_radius_m:g} m radius)"
-    rows = [("points", points), ("clusters", k)]
+    rows = [("points", points), *_gps_rows(model), ("clusters", k)]
     if result.models is not None:
         rows.append(("groups", _groups_text(result)))
     crs = str(model.crs_)
@@ -136,8 +152,15 @@ def text(result):
         [f"lazy in {result.points.npartitions:,} dask partitions"] if result.is_dask else [])
     if notes:
         points += f" ({'; '.join(notes)})"
+    gps = []
+    duplicates = getattr(model, "n_duplicates_", None)
+    if duplicates is not None:
+        gps.append(f"{_count(duplicates)} at the exact lon/lat of another point" if duplicates
+                   else "no duplicate coordinates")
+    if getattr(model, "n_null_island_", 0):
+        gps.append(f"{_count(model.n_null_island_)} at (0, 0)")
     parts = [f"{points} in {facts['clusters']} clusters"
-             + (f" ({facts['groups']})" if "groups" in facts else ""),
+             + (f" ({facts['groups']})" if "groups" in facts else ""), *gps,
              f"CRS {facts['CRS used']}", f"inertia {facts['inertia']}",
              f"{facts['iterations']} iterations"]
     if "seconds" in facts:

@@ -216,7 +216,8 @@ PARAMETERS = {
     "size_by": (_Options("count", "weight"),),
     "fixed_centers": (_NONE, _array("a boolean mask over the initial centres")),
     "silhouette_sample": (_Interval("int", 2),),
-    "progress": (_NONE, _CALLABLE),
+    # a bar (tqdm.auto) or not; a callable(done, total) is called after each step instead
+    "progress": (_BOOLEAN, _CALLABLE),
     "k_range": (_Kind(_is_k_range, "a range of k such as '2..10', a list such as '3,5,8', "
                                    "or integers (a list or range)"),),
     # cluster(): added columns and outputs

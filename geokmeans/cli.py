@@ -71,31 +71,40 @@ def _signals_as_exceptions():
 
 
 class Progress:
-    """Status lines and bars on stderr, drawn only when stderr is a terminal."""
+    """What the command line shows on stderr while it works, only when stderr is a
+    terminal (``enabled``): the current stage as a status line, and the library's own
+    ``tqdm.auto`` bars (``progress=True``: restarts, the k sweep, Dask iterations). Every
+    line drawn goes through tqdm, so warnings and log lines (``write``) print above the
+    bars instead of through them."""
 
     def __init__(self, enabled):
         self.enabled = enabled
-        self._dirty = False
-
-    def _write(self, text):
-        if self.enabled:
-            sys.stderr.write("\r\x1b[K" + text)
-            sys.stderr.flush()
-            self._dirty = True
+        self._status = None
 
     def stage(self, text):
-        self._write(text + " …")
+        if not self.enabled:
+            return
+        from tqdm.auto import tqdm
 
-    def bar(self, done, total, label):
-        width = 30
-        filled = int(width * done / max(total, 1))
-        self._write(f"{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if self._status is None:
+            self._status = tqdm(total=0, bar_format="{desc}", desc=f"{text} …", leave=False,
+                                file=sys.stderr)
+        else:
+            self._status.set_description_str(f"{text} …")
 
     def clear(self):
-        if self.enabled and self._dirty:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self._dirty = False
+        if self._status is not None:
+            self._status.close()
+            self._status = None
+
+    def write(self, line):
+        """Print ``line`` on stderr (above the bars, when they are drawn)."""
+        if self.enabled:
+            from tqdm.auto import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
 
 
 def build_parser():
@@ -378,7 +387,7 @@ def run_cluster(args, progress):
     reference = _read_reference(args)
     options = dict(init=args.init, crs=args.crs, random_state=args.seed, dropna=args.dropna,
                    max_iter=args.max_iter, max_radius_m=args.max_radius_m,
-                   verbose=int(args.verbose))
+                   verbose=int(args.verbose), progress=progress.enabled)
     options.update(constraints)
     if args.bbox is not None:
         options["bbox"] = tuple(args.bbox)
@@ -530,7 +539,7 @@ def run_choose_k(args, progress):
     choice = choose_k(args.input, ks, weight=args.weight, lat=args.lat, lon=args.lon,
                       crs=args.crs, init=args.init, random_state=args.seed,
                       silhouette_sample=args.silhouette_sample, dropna=args.dropna,
-                      progress=lambda done, total: progress.bar(done, total, "k sweep"))
+                      progress=progress.enabled)
     progress.clear()
     summary = (f"recommended k = {choice.recommended_k} (rule: {choice.rule}; silhouette on "
                f"{choice.silhouette_sample:,} points; CRS {choice.crs})")
@@ -552,35 +561,27 @@ def run_choose_k(args, progress):
     return 0
 
 
-class _RestartBar(logging.Handler):
-    """Draws the library's restart reports (DEBUG records with ``progress``) as a bar."""
+class _Lines(logging.Handler):
+    """--verbose: the library's log lines on stderr, above any bar."""
 
     def __init__(self, progress):
-        super().__init__(logging.DEBUG)
+        super().__init__(logging.INFO)
         self.progress = progress
+        self.setFormatter(logging.Formatter("%(message)s"))
 
     def emit(self, record):
-        done_total = getattr(record, "progress", None)
-        if done_total is not None:
-            self.progress.bar(*done_total, "restarts")
+        self.progress.write(self.format(record))
 
 
 def _configure_logging(args, progress):
-    """--verbose: iteration lines on stderr; a terminal: restart progress bars."""
+    """--verbose: iteration lines on stderr."""
+    if not args.verbose:
+        return []
     logger = logging.getLogger("geokmeans")
-    handlers = []
-    if args.verbose:
-        lines = logging.StreamHandler(sys.stderr)
-        lines.setLevel(logging.INFO)
-        lines.setFormatter(logging.Formatter("%(message)s"))
-        handlers.append(lines)
-    if progress.enabled:
-        handlers.append(_RestartBar(progress))
-    for handler in handlers:
-        logger.addHandler(handler)
-    if handlers:
-        logger.setLevel(logging.DEBUG if progress.enabled else logging.INFO)
-    return handlers
+    handler = _Lines(progress)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return [handler]
 
 
 def main(argv=None):
@@ -634,6 +635,8 @@ _CLI_WORDS = [
      "give one file (not a directory or glob, nor --dask)"),
     (r"Give such groups a smaller k \(n_clusters=\{group: k, \.\.\.\}\) or leave them out",
      "Leave them out of the input, or use a smaller -k"),
+    (r"\bbbox=\(([^)]*)\)", lambda m: "--bbox " + m.group(1).replace(",", "")),
+    (r"\binit='(bbox|random|k-means\+\+)'", r"--init \1"),
     (r"\(init=array\)", "(--centres-file)"),
     (r"\binit=array\b", "--centres-file"),
     (r"\bsample_weight\b", "--weight"),
@@ -661,8 +664,7 @@ def _warning_printer(progress):
     """A ``warnings.showwarning`` printing ``geokmeans: warning: MESSAGE``, one line."""
 
     def show(message, category, filename, lineno, file=None, line=None):
-        progress.clear()
-        print(f"geokmeans: warning: {_cli_words(_one_line(message))}", file=sys.stderr)
+        progress.write(f"geokmeans: warning: {_cli_words(_one_line(message))}")
 
     return show
 

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ._gps import count_null_island, in_box
 from ._partitioned import (  # noqa: F401 - the public names of reading in pieces
     _require_dask,
     input_paths,
@@ -186,13 +187,20 @@ def _read_partition(frame, lat, lon, weight, dropna):
 
 
 def _summary(read):
-    """``(n_rows, failed, n_missing, extent, n_dropped, max weight)`` of a read."""
+    """``(n_rows, failed, n_missing, extent, n_dropped, max weight, points at (0, 0))``
+    of a read."""
     n_rows, part, n_missing = read
     if part is None:
-        return n_rows, True, n_missing, None, 0, 0.0
+        return n_rows, True, n_missing, None, 0, 0.0, 0
     lon, lat, weights, n_dropped = part
     top = 1.0 if weights is None else (float(weights.max()) if weights.size else 0.0)
-    return n_rows, False, 0, partial_extent(lon, lat), n_dropped, top
+    return (n_rows, False, 0, partial_extent(lon, lat), n_dropped, top,
+            count_null_island(lon, lat))
+
+
+def _count_in_box(read, west, south, east, north):
+    lon, lat = read[1][0], read[1][1]
+    return int(np.count_nonzero(in_box(lon, lat, west, south, east, north)))
 
 
 def _project(read, projection, scale, index):
@@ -251,6 +259,7 @@ class DaskPoints:
         self.n_points = int(sum(e[6] for e in extents if e is not None))
         self.n_dropped = int(sum(s[4] for s in summaries))
         self._max_weight = max(s[5] for s in summaries)
+        self.n_null_island = int(sum(s[6] for s in summaries))
         self._weight = weight
         self.weighted = weight is not None
         if self.n_dropped:
@@ -259,6 +268,19 @@ class DaskPoints:
 
     def extent(self):
         return self._extent
+
+    def count_duplicates(self):
+        """None: duplicates across partitions are not counted (a shuffle of them all)."""
+        return None
+
+    def count_in_box(self, box):
+        """How many points lie in ``box`` (a ``model.LonLatBox``): one task per read
+        partition (before ``project`` releases them)."""
+        import dask
+
+        corners = (box.west_lon_deg, box.south_lat_deg, box.east_lon_deg, box.north_lat_deg)
+        return int(sum(dask.compute(*[dask.delayed(_count_in_box)(r, *corners)
+                                      for r in self._reads])))
 
     def weight_scale(self):
         return power_of_two_scale(self._max_weight)

@@ -7,7 +7,9 @@ import geopandas as gpd
 import numpy as np
 
 from . import sources
+from ._gps import warn_empty_box, warn_null_island
 from ._params import Estimator, check_fitted
+from ._progress import RunProgress
 from ._radius import final_stats, split_to_radius
 from ._validation import (
     as_real_array,
@@ -160,6 +162,16 @@ class GeoKMeans(Estimator):
         this many metres (geodesic) from the centroid are split until none is. The final
         number of clusters is ``n_clusters_``. At least 0.001 (1 mm, far above the
         projections' round-trip error).
+    progress : bool or callable, default=False
+        ``True`` shows a ``tqdm.auto`` bar (a widget in notebooks, stderr elsewhere) of
+        the ``n_init`` restarts and, for a dask input, of each run's iterations; a
+        callable ``progress(done, total)`` is called after each restart instead.
+        Anything else (``"yes"``, ``1``) is refused.
+
+    GPS checks, one ``GeoKMeansWarning`` each per fit: points at exactly lon 0, lat 0
+    ("Null Island", failed fixes), counted; a ``bbox`` that holds none of the points
+    with ``init="bbox"``. Exact duplicate coordinates are counted (``n_duplicates_``)
+    and shown in a result's summary.
 
     Every parameter is checked (one table, ``geokmeans._validation.PARAMETERS``) when
     ``fit`` is called, before the data are read: ``DataTypeError`` for a value of the
@@ -194,6 +206,11 @@ class GeoKMeans(Estimator):
     n_dropped_ : int
     n_clusters_ : int
         Number of clusters found (``n_clusters`` unless ``max_radius_m`` split some).
+    n_null_island_ : int
+        Points at exactly lon 0, lat 0 (warned about).
+    n_duplicates_ : int or None
+        Points repeating the exact (lon, lat) of an earlier point; None for a dask input
+        (not counted: it would take a shuffle of every partition).
 
     Examples
     --------
@@ -209,7 +226,8 @@ class GeoKMeans(Estimator):
     def __init__(self, n_clusters=8, *, init="k-means++", bbox=None, crs="auto", n_init="auto",
                  local_search="auto", max_iter=300, tol=1e-4, random_state=None, algorithm="auto",
                  lat=None, lon=None, dropna=False, max_radius_m=None, size_min=None,
-                 size_max=None, size_by="count", fixed_centers=None, verbose=0):
+                 size_max=None, size_by="count", fixed_centers=None, verbose=0,
+                 progress=False):
         self.n_clusters = n_clusters
         self.init = init
         self.bbox = bbox
@@ -229,6 +247,7 @@ class GeoKMeans(Estimator):
         self.size_by = size_by
         self.fixed_centers = fixed_centers
         self.verbose = verbose
+        self.progress = progress
 
     def _init_centres(self, init, n_clusters):
         centres = np.array(as_real_array(init, "init", "(lon, lat) numbers"), dtype=np.float64)
@@ -293,6 +312,7 @@ class GeoKMeans(Estimator):
                 f"n_samples={points.n_points} should be >= n_clusters={n_clusters}: there "
                 "are fewer points than clusters.")
         extent = points.extent()
+        self._check_gps(points, params, extent)
         projection = projection_for_extent(params["crs"], *extent)
         # weights / 2**e with the largest in [1, 2): exact (the clustering is the same),
         # and no sum of weights times squared metres can overflow; totals are scaled back
@@ -303,12 +323,19 @@ class GeoKMeans(Estimator):
         abs_tol = tolerance(source, params["tol"])
         rng = make_rng(params["random_state"])
         n_runs, seedings = self._seedings(params, source, projection, extent, rng)
-        callbacks = KMeans._log_iteration if self.verbose else None
         limits, run = self._constraints(params, source, points.weighted, scale, abs_tol,
                                         sphere, algorithm)
-        centres, n_iter, _, prices = best_of(source, seedings, n_runs, params["max_iter"],
-                                             abs_tol, sphere_radius=sphere, algorithm=algorithm,
-                                             callbacks=callbacks, run=run)
+        bars = RunProgress(params["progress"], n_runs, params["max_iter"], source.distributed,
+                           KMeans._log_iteration if self.verbose else None)
+        try:
+            centres, n_iter, _, prices = best_of(source, seedings, n_runs, params["max_iter"],
+                                                 abs_tol, sphere_radius=sphere,
+                                                 algorithm=algorithm, callbacks=bars.callbacks,
+                                                 run=run)
+        except BaseException:
+            bars.close(finished=False)
+            raise
+        bars.close()
         self.size_prices_ = None if limits is None else unscaled_prices(prices, limits, scale)
         # by count with unequal weights a row's score is weight x d² + price: its cluster
         # depends on its weight, so no cells of the plane (territories) match the fit
@@ -343,6 +370,17 @@ class GeoKMeans(Estimator):
             source, projection, centres, centre_lon, centre_lat,
             renumber=np.argsort(order).astype(np.int32))
         return self
+
+    def _check_gps(self, points, params, extent):
+        """The GPS checks of a fit, once (not per restart): warn about points at (0, 0)
+        and about a seeding box that holds none of the points; count the duplicates."""
+        self.n_null_island_ = points.n_null_island
+        warn_null_island(self.n_null_island_, points.n_points, stacklevel=4)
+        self.n_duplicates_ = points.count_duplicates()
+        box, seeding = params["bbox"], params["init"]
+        if (isinstance(seeding, str) and seeding == "bbox" and box is not None
+                and points.count_in_box(box) == 0):
+            warn_empty_box(box, points.n_points, extent, stacklevel=4)
 
     @staticmethod
     def _constraints(params, source, weighted, scale, abs_tol, sphere, algorithm):

@@ -18,6 +18,7 @@ from ._protected import source_entries
 from ._validation import check_choice, check_param, check_params
 from .errors import DataTypeError, GroupedResultError, InputError
 from .model import GeoKMeans
+from .run_metadata import run_metadata
 from .stable_ids import centroids_of, match_ids
 from .stats import cluster_hulls
 from .territories import check_boundary, result_territories
@@ -77,6 +78,11 @@ class ClusterResult:
     by : str or None
         The group column of a grouped result (also a column of ``centroids``, ``hulls``
         and ``territories()``, after ``cluster``); None otherwise.
+    run_parameters : dict
+        The options of the ``cluster()`` call beyond the model's parameters, as given
+        (``weight``, ``label_column``, ``distance_column``, ``relabel_like``); recorded
+        with the model's in ``metadata["parameters"]``. Code that adds options of its
+        own (e.g. grouping) adds them here.
 
     Cluster numbers: a fit numbers its clusters by descending total weight (count when
     unweighted), ties by centroid longitude then latitude, so the numbers depend on the
@@ -98,6 +104,7 @@ class ClusterResult:
     weights: str | None = field(default=None, repr=False)
     models: dict | None = field(default=None, repr=False)
     by: str | None = None
+    run_parameters: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self):
         return _result_display.text(self)
@@ -141,7 +148,9 @@ class ClusterResult:
         saved = centroids_of(reference)
         ids = match_ids(self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1],
                         saved)
-        return self._with_ids(ids)
+        result = self._with_ids(ids)
+        result.run_parameters = {**self.run_parameters, "relabel_like": reference}
+        return result
 
     def _with_ids(self, ids):
         """A copy numbering this result's cluster ``j`` (model order) ``ids[j]``."""
@@ -234,7 +243,13 @@ class ClusterResult:
 
     @property
     def metadata(self):
-        """Facts about the run stored with every export."""
+        """Facts about the run stored with every export, and every parameter that shaped
+        it: ``crs_used`` (``crs_used_wkt`` too for a CRS without an EPSG code),
+        ``n_clusters``, ``n_points``, ``inertia_m2``, ``n_iter``, ``geokmeans_version``,
+        ``parameters`` (the ``cluster()`` keyword arguments of the run, JSON-ready:
+        ``gk.cluster(data, **run_metadata.cluster_options(result.metadata))`` redoes it),
+        ``reproducible`` and, when that is False, ``notes`` saying what is not recorded
+        (see ``geokmeans.run_metadata``)."""
         from ._version import __version__
 
         fitted = self._fitted
@@ -251,7 +266,8 @@ class ClusterResult:
             facts["crs_used_wkt"] = crs.to_wkt()
         if self.models is not None:  # "by" and each group's k, CRS, inertia
             facts = _groups.grouped_facts(fitted, facts)
-        return facts
+        return run_metadata(facts, self.model if self.models is None else fitted,
+                            self.run_parameters)
 
     @property
     def is_dask(self):
@@ -683,6 +699,9 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     result = fit(data, model, params, weights, source, csv_points, lat, lon, names, grouping)
     result.seconds = time.perf_counter() - start
     result.weights = _weights_text(weights)
+    result.run_parameters = {"weight": weights, **names, **(
+        {} if relabel_like is None else {"relabel_like": relabel_like}), **(
+        {} if grouping is None else {"by": grouping[0]})}
     if reference is not None:
         centres = result.model.cluster_centers_
         result = result._with_ids(match_ids(centres[:, 0], centres[:, 1], reference))

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._gps import warn_null_island
+from ._progress import bar
 from ._validation import check_param, check_params, describe_value
 from .core._driver import best_of, final_labels, tolerance
 from .core._estimator import _unscaled_inertia, make_rng, resolve_algorithm
@@ -131,7 +133,7 @@ class KChoice:
 
 def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init="k-means++",
              random_state=None, silhouette_sample=DEFAULT_SILHOUETTE_SAMPLE, dropna=False,
-             progress=None):
+             progress=False):
     """Fit each k of ``k_range`` and report inertia, silhouette and Calinski–Harabasz.
 
     What is exact and what is sampled: every k is fitted on all points, exactly as
@@ -162,9 +164,11 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
         Weights for the fits (the silhouette and Calinski–Harabasz scores are unweighted).
     silhouette_sample : int, default 10,000
         Silhouette on a random sample of this many points when there are more.
-    progress : callable(done, total), optional
-        Called after each k (the command-line tool draws a progress bar with it); the
-        silhouettes are computed a few ks at a time, so a call can follow a longer step.
+    progress : bool or callable(done, total), default False
+        ``True`` shows a ``tqdm.auto`` bar of the ks (a widget in notebooks, stderr
+        elsewhere); a callable is called after each k instead. The silhouettes are
+        computed a few ks at a time, so a step can take longer than the others.
+        Anything else (``"yes"``, ``1``, None) is refused.
 
     Returns
     -------
@@ -192,6 +196,7 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     n = len(points.lon)
     if ks[-1] > n:  # before any fit, and without building the list of ks
         raise InputError(f"n_samples={n} should be >= the largest k={ks[-1]} of k_range.")
+    _check_gps(points)  # once for the sweep, not once per k
     rng = make_rng(params["random_state"])
     sample = _silhouette_rows(n, options["silhouette_sample"], rng)
     # the projection is chosen (and a named CRS checked) once for every k
@@ -215,6 +220,13 @@ def _check_sweep_input(data, init):
                          "'random' for choose_k (explicit centres fix k).")
 
 
+def _check_gps(points):
+    """The fits' warning about points at (0, 0) (see ``GeoKMeans``), once for every k
+    (``init="bbox"`` seeds in the data's extent here: no box to check)."""
+    memory = MemoryPoints(points)
+    warn_null_island(memory.n_null_island, memory.n_points, stacklevel=3)
+
+
 def _silhouette_rows(n, sample_size, rng):
     """The rows the silhouette is computed on: all ``n``, or a sorted random sample of
     ``sample_size`` of them."""
@@ -227,23 +239,26 @@ def _sweep(points, ks, template, params, sample, progress):
     """The metrics table, a row per k of ``ks``: each k fitted as ``template`` would fit
     it (``params``: the projection and the Generator, drawn from in turn, shared),
     scored in the projection's metres; the silhouettes of up to ``SILHOUETTE_BATCH``
-    ks at a time, on the ``sample`` rows."""
+    ks at a time, on the ``sample`` rows. ``progress``: a bar (or callable) of the ks."""
     X, fit = _fitter(points, template, params)
     calinski_harabasz = _calinski_harabasz_of(X)
     rows, pending = [], []
-    for i, k in enumerate(ks):
-        labels, inertia_m2 = fit(k)
-        rows.append({"k": k, "inertia_m2": inertia_m2, "silhouette": np.nan,
-                     "calinski_harabasz": calinski_harabasz(labels)})
-        if _silhouette_defined(labels, sample):
-            pending.append((rows[-1], labels[sample]))
-        if pending and (len(pending) == SILHOUETTE_BATCH or i + 1 == len(ks)):
-            scores = silhouette_sweep(X[sample], np.array([lab for _, lab in pending]))
-            for (row, _), score in zip(pending, scores, strict=True):
-                row["silhouette"] = float(np.mean(score))
-            pending = []
-        if progress is not None:
-            progress(i + 1, len(ks))
+    steps = bar(progress, len(ks), "k sweep", unit="k")
+    try:
+        for i, k in enumerate(ks):
+            labels, inertia_m2 = fit(k)
+            rows.append({"k": k, "inertia_m2": inertia_m2, "silhouette": np.nan,
+                         "calinski_harabasz": calinski_harabasz(labels)})
+            if _silhouette_defined(labels, sample):
+                pending.append((rows[-1], labels[sample]))
+            if pending and (len(pending) == SILHOUETTE_BATCH or i + 1 == len(ks)):
+                scores = silhouette_sweep(X[sample], np.array([lab for _, lab in pending]))
+                for (row, _), score in zip(pending, scores, strict=True):
+                    row["silhouette"] = float(np.mean(score))
+                pending = []
+            steps.update(1)
+    finally:
+        steps.close()
     return pd.DataFrame(rows, columns=["k", "inertia_m2", "silhouette", "calinski_harabasz"])
 
 

@@ -10,6 +10,7 @@ so the fit is the same code for both.
 
 import numpy as np
 
+from ._gps import count_duplicates, count_null_island, in_box
 from ._partitioned import is_dask_collection
 from ._validation import power_of_two_scale
 from .core._driver import final_labels
@@ -69,6 +70,17 @@ class MemoryPoints:
         self.n_points = len(points.lon)
         self.n_dropped = points.n_dropped
         self.weighted = points.weights is not None
+        self.n_null_island = count_null_island(points.lon, points.lat)
+
+    def count_duplicates(self):
+        """Points repeating the exact (lon, lat) of an earlier one (``_gps``)."""
+        return count_duplicates(self.points.lon, self.points.lat)
+
+    def count_in_box(self, box):
+        """How many points lie in ``box`` (a ``model.LonLatBox``)."""
+        return int(np.count_nonzero(in_box(self.points.lon, self.points.lat, box.west_lon_deg,
+                                           box.south_lat_deg, box.east_lon_deg,
+                                           box.north_lat_deg)))
 
     def extent(self):
         """``(west, width, lat_min, lat_max)`` (see ``projection.combine_extents``)."""

@@ -41,7 +41,8 @@ def test_numba_only_in_kernels():
 LAYERS = [
     ("_version", "errors"),
     ("_validation", "_formatting", "_map_assets",
-     "_params"),  # _formatting: numbers for people; _params: the estimator API
+     "_params", "_progress"),  # _formatting: numbers for people; _params: the estimator
+    # API; _progress: tqdm bars when asked
     ("core._kernels._common",),
     ("core._kernels.pair_lists",),  # move lists of the size-limited assignment
     ("core._kernels.hamerly", "core._kernels.kmeanspp", "core._kernels.lloyd",
@@ -54,7 +55,8 @@ LAYERS = [
     ("core._estimator",),
     ("core",),
     ("projection", "_hulls", "_protected", "_tables", "_columns",
-     "_point_table"),  # _point_table: a table whose Point geometry is built when asked for
+     "_point_table",  # _point_table: a table whose Point geometry is built when asked for
+     "_gps"),  # points at (0, 0), duplicates, a seeding box beside the data
     ("_hull_geometry", "_atomic", "_crs_lonlat"),  # _crs_lonlat: any CRS to lon/lat, checked
     ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points
     ("_power_cells",),  # power (Laguerre) cells in a plane
@@ -70,7 +72,8 @@ LAYERS = [
     ("_map_elements", "_map_polygons"),  # folium elements and scripts; the input's polygons
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
     ("stable_ids", "_result_display",
-     "_groups"),  # ids across runs, assign; a result's display; group-by fits
+     "_groups", "run_metadata"),  # ids across runs, assign; a result's display; group-by
+    # fits; a run's parameters as JSON
     ("result",),
     ("selection",),
     ("_cli_parser",),

@@ -146,7 +146,7 @@ def test_k_range_forms_agree():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(silhouette_sample=1), r"silhouette_sample=1 should be an integer >= 2"),
-    (dict(progress=5), r"progress=5 should be None or a callable"),
+    (dict(progress=5), r"progress=5 should be True, False or a callable"),
     (dict(random_state=-1), r"random_state=-1 should be None"),
     (dict(dropna="yes"), r"dropna='yes' should be True or False"),
     (dict(init=[[0.0, 0.0], [1.0, 1.0]]), r"should be 'k-means\+\+', 'bbox' or 'random' for "
