@@ -40,10 +40,20 @@ def bar(progress, total, desc, unit="it", leave=True):
     if callable(progress):
         return _Callback(progress, total)
     if progress:
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, unit=unit, leave=leave, dynamic_ncols=True)
+        return _tqdm()(total=total, desc=desc, unit=unit, leave=leave, dynamic_ncols=True)
     return _Nothing()
+
+
+def _tqdm():
+    """``tqdm.auto``'s bar (a widget in notebooks), or the text bar when ipywidgets,
+    which draws the widget, is not installed (``tqdm.auto`` would warn, then draw text)."""
+    import importlib.util
+
+    if importlib.util.find_spec("ipywidgets") is None:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 class RunProgress:

@@ -50,10 +50,22 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     errors = [out for cell in code for out in cell.outputs if out.output_type == "error"]
     assert errors == []
-    text = "\n".join(json.dumps(out) for cell in code for out in cell.outputs)
-    # the result's rich display and the choose-k table were shown
-    assert "ClusterResult" in text and "recommended" not in text or "silhouette" in text
-    assert "cluster-table" in text or "<table" in text
+    plain = {n: "".join(out.get("data", {}).get("text/plain", "") for out in cell.outputs)
+             for n, cell in enumerate(code)}
+    streams = "".join(out.get("text", "") for cell in code for out in cell.outputs
+                      if out.output_type == "stream")
+    assert "Warning" not in streams  # no warning on the way (a bar's fallback, a fit)
+    assert "k sweep: 100%" in streams  # progress=True drew its bar to the end
+    # the result's summary, in text and as HTML
+    summary = next(cell for cell in code if cell.source.endswith("\nresult"))
+    assert summary.outputs[0]["data"]["text/plain"].startswith(
+        "ClusterResult: 692 points in 7 clusters")
+    assert "<table" in summary.outputs[0]["data"]["text/html"]
+    # relabel_like kept the 7 numbers of the first run and gave the new cluster number 7
+    relabelled = next(text for text in plain.values() if "without relabel_like" in text)
+    rows = [line.split() for line in relabelled.splitlines()[1:]]
+    assert [int(row[1]) for row in rows] == list(range(8))
+    assert [row[-1] == "NaN" for row in rows] == [False] * 7 + [True]
     # the map page carries its own scripts: no script or style from a network
     page = (tmp_path / "out" / "europe_clusters.html").read_text(encoding="utf-8")
     assert "L.map(" in page or "L.map" in page

@@ -15,8 +15,10 @@ def _index(X, factor, row, cluster, amount, moved, box, k):
     cells = side ** d
     keys = np.empty(len(row), dtype=np.int64)
     pl.grid_keys(X, row, cluster, len(row), box, side, keys)
-    order = np.argsort(keys, kind="stable")
-    bounds = np.searchsorted(keys[order], np.arange(k * cells + 1))
+    order, bounds = np.empty(len(row), dtype=np.int64), np.empty(k * cells + 1, np.int64)
+    pl.counting_order(keys, k * cells, order, bounds)
+    assert_array_equal(order, np.argsort(keys, kind="stable"))
+    assert_array_equal(bounds, np.searchsorted(keys[order], np.arange(k * cells + 1)))
     cellbox, cellfac = np.empty((k * cells, 2, d)), np.empty((k * cells, 2))
     pl.cell_boxes(X, factor, row, amount, order, bounds, moved, cellbox, cellfac)
     return order, bounds, cellbox, cellfac, cells

@@ -121,8 +121,9 @@ class _Lists:
         self.cells = side ** d
         keys = np.empty(used, dtype=np.int64)
         _pl.grid_keys(self.X, pieces.row, pieces.cluster, used, self.box, side, keys)
-        self.order = np.argsort(keys, kind="stable")
-        self.bounds = np.searchsorted(keys[self.order], np.arange(k * self.cells + 1))
+        self.order = np.empty(used, dtype=np.int64)
+        self.bounds = np.empty(k * self.cells + 1, dtype=np.int64)
+        _pl.counting_order(keys, k * self.cells, self.order, self.bounds)
         pieces.moved[:] = False
         self.n_log[:] = 0
         self.cellbox = np.empty((k * self.cells, 2, d))

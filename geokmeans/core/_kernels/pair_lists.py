@@ -17,7 +17,7 @@ moved into j after the index was built (its ``log``) are always scanned.
 import numpy as np
 from numba import njit
 
-__all__ = ["build_pairs", "cell_boxes", "grid_keys", "grid_side"]
+__all__ = ["build_pairs", "cell_boxes", "counting_order", "grid_keys", "grid_side"]
 
 #: cells of a cluster's grid, about (``grid_side`` rounds it to a power of d)
 GRID_CELLS = 64
@@ -48,6 +48,21 @@ def grid_keys(X, piece_row, piece_cluster, n_pieces, box, side, keys):
             cell += t * stride
             stride *= side
         keys[q] = j * cells + cell  # OUT
+
+
+@njit(cache=True)
+def counting_order(keys, n_keys, order, bounds):
+    """The pieces sorted by key, stably (a counting sort: keys are in ``[0, n_keys)``):
+    ``order`` (n,) and each key's first position ``bounds`` (n_keys + 1,)."""
+    bounds[:] = 0  # OUT
+    for q in range(keys.shape[0]):
+        bounds[keys[q] + 1] += 1  # OUT
+    for c in range(n_keys):
+        bounds[c + 1] += bounds[c]  # OUT
+    fill = bounds[:-1].copy()
+    for q in range(keys.shape[0]):
+        order[fill[keys[q]]] = q  # OUT
+        fill[keys[q]] += 1
 
 
 @njit(cache=True)
