@@ -45,8 +45,7 @@ from .hamerly import (  # noqa: E402
     centre_neighbours,
     cluster_partials,
     distances_to_own_centre,
-    hamerly_assign,
-    hamerly_move_bounds,
+    hamerly_step,
 )
 from .kmeanspp import (  # noqa: E402
     BLOCK_ROWS,
@@ -73,10 +72,9 @@ __all__ = [
     "reduce_partials",
     "pairwise_distances",
     "weighted_inertia",
-    "hamerly_assign",
+    "hamerly_step",
     "cluster_partials",
     "distances_to_own_centre",
-    "hamerly_move_bounds",
     "centre_neighbours",
     "SEARCH_RADIUS",
     "BOUND_DTYPE",

@@ -9,10 +9,9 @@ from ._common import _all_sqdist, _keep_two, _sqdist
 __all__ = [
     "BOUND_DTYPE",
     "SEARCH_RADIUS",
-    "hamerly_assign",
+    "hamerly_step",
     "cluster_partials",
     "distances_to_own_centre",
-    "hamerly_move_bounds",
     "centre_neighbours",
 ]
 
@@ -63,46 +62,77 @@ def _round_down(value):
     return np.float32(value - abs(value) * _REL - _ABS)
 
 
-@njit(parallel=True, cache=True)
-def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, starts, labels,
-                   upper, lower, n_changed):
-    """One bounded E-step. ``labels`` < 0 forces a full search for that row.
+@njit(inline="always")
+def _largest_two(shift):
+    """Index of the largest of ``shift`` (k,) and the largest among the others."""
+    first = 0
+    for j in range(1, shift.shape[0]):
+        if shift[j] > shift[first]:
+            first = j
+    second = 0.0
+    for j in range(shift.shape[0]):
+        if j != first and shift[j] > second:
+            second = shift[j]
+    return first, second
 
+
+@njit(inline="always")
+def _search(X, i, centers, a, u, d2_a, neighbours, neighbour_dist):
+    """Nearest centre of row i among ``a`` (at distance ``u``, squared ``d2_a``) and
+    the neighbours of ``a`` within SEARCH_RADIUS * u; returns ``(index, squared
+    distance, a lower bound on the distance to every other centre)``."""
+    reach = SEARCH_RADIUS * u * (1.0 + 1e-10) + 1e-300
+    best = d2_a
+    best_j = a
+    second = np.inf
+    beyond = np.inf
+    for m in range(neighbours.shape[1]):
+        if neighbour_dist[a, m] > reach:
+            beyond = neighbour_dist[a, m] - u
+            break
+        j = neighbours[a, m]
+        best, second, best_j = _keep_two(_sqdist(X, i, centers, j), j, best, second, best_j)
+    return best_j, best, min(np.sqrt(second), beyond * _SAFE)
+
+
+@njit(parallel=True, cache=True)
+def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
+                 starts, labels, upper, lower, part_sums, part_weights, n_changed):
+    """One bounded E-step fused with the M-step's partials, in one pass over the rows.
+
+    ``shift`` (k,) bounds how far each centre moved since the bounds were computed
+    (zeros at the start); ``labels`` < 0 forces a full search for that row.
     ``centers`` (k, d) and its transpose ``centers_t`` (d, k) hold the same centres;
     ``neighbours[a]`` lists the other centres by increasing distance ``neighbour_dist[a]``
-    from centre a. Updates ``labels``, ``upper`` and ``lower`` (n,) in place and writes
-    the number of changed labels per chunk into ``n_changed`` (n_chunks,).
+    from centre a. Moves the bounds by ``shift``, updates ``labels``, ``upper`` and
+    ``lower`` (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d),
+    ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
+    (n_chunks,). The partial sums add the rows in the order of ``cluster_partials``, so
+    both give the same bits.
     """
-    k = centers.shape[0]
+    k, d = centers.shape
+    first, second_shift = _largest_two(shift)
     for c in prange(starts.shape[0] - 1):
+        part_sums[c, :, :] = 0.0  # OUT
+        part_weights[c, :] = 0.0  # OUT
         changed = 0
         buf = np.empty(k)
         for i in range(starts[c], starts[c + 1]):
             a = labels[i]
             if a >= 0:
-                bound = max(half_gap[a], lower[i]) * _SAFE
-                if upper[i] <= bound:
-                    continue
-                d2_a = _sqdist(X, i, centers, a)
-                u = np.sqrt(d2_a)
-                upper[i] = _round_up(u)  # OUT
-                if u <= bound:
-                    continue
-                radius = SEARCH_RADIUS * u
-                reach = radius * (1.0 + 1e-10) + 1e-300
-                best = d2_a
+                u = np.float64(upper[i]) + shift[a]
+                low = np.float64(lower[i]) - (second_shift if a == first else shift[first])
                 best_j = a
-                second = np.inf
-                beyond = np.inf
-                for m in range(k - 1):
-                    if neighbour_dist[a, m] > reach:
-                        beyond = neighbour_dist[a, m] - u
-                        break
-                    j = neighbours[a, m]
-                    best, second, best_j = _keep_two(_sqdist(X, i, centers, j), j, best, second,
-                                                     best_j)
-                upper[i] = _round_up(np.sqrt(best))  # OUT
-                lower[i] = _round_down(min(np.sqrt(second), beyond * _SAFE))  # OUT
+                bound = max(half_gap[a], low) * _SAFE
+                if u > bound:
+                    d2_a = _sqdist(X, i, centers, a)
+                    u = np.sqrt(d2_a)
+                    if u > bound:
+                        best_j, best, low = _search(X, i, centers, a, u, d2_a, neighbours,
+                                                    neighbour_dist)
+                        u = np.sqrt(best)
+                upper[i] = _round_up(u)  # OUT
+                lower[i] = _round_down(low)  # OUT
             else:
                 _all_sqdist(X, i, centers_t, buf)
                 best = np.inf
@@ -115,6 +145,10 @@ def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, 
             if best_j != a:
                 labels[i] = best_j  # OUT
                 changed += 1
+            w = weights[i]
+            part_weights[c, best_j] += w  # OUT
+            for f in range(d):
+                part_sums[c, best_j, f] += w * X[i, f]  # OUT
         n_changed[c] = changed  # OUT
 
 
@@ -139,26 +173,6 @@ def distances_to_own_centre(X, centers, labels, starts, dist2):
     for c in prange(starts.shape[0] - 1):
         for i in range(starts[c], starts[c + 1]):
             dist2[i] = _sqdist(X, i, centers, labels[i])  # OUT
-
-
-@njit(parallel=True, cache=True)
-def hamerly_move_bounds(labels, shift, starts, upper, lower):
-    """Loosen the bounds after centres moved by ``shift`` (k,) (Euclidean distances)."""
-    k = shift.shape[0]
-    first = 0
-    for j in range(1, k):
-        if shift[j] > shift[first]:
-            first = j
-    second_shift = 0.0
-    for j in range(k):
-        if j != first and shift[j] > second_shift:
-            second_shift = shift[j]
-    for c in prange(starts.shape[0] - 1):
-        for i in range(starts[c], starts[c + 1]):
-            a = labels[i]
-            upper[i] = _round_up(np.float64(upper[i]) + shift[a])  # OUT
-            lower[i] = _round_down(np.float64(lower[i])
-                                   - (second_shift if a == first else shift[first]))  # OUT
 
 
 @njit(parallel=True, cache=True)
