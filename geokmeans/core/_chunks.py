@@ -183,7 +183,8 @@ def assign_rows(chunk, centres):
 
 def column_sums(chunk):
     """``(rows, column sums (d,))``."""
-    return chunk.X.shape[0], chunk.X.sum(axis=0)
+    X = chunk.X  # column by column: far faster than numpy's axis-0 sum of C-ordered rows
+    return X.shape[0], np.array([X[:, f].sum() for f in range(X.shape[1])])
 
 
 def squared_deviations(chunk, mean):
