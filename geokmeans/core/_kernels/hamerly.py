@@ -76,6 +76,44 @@ def _largest_two(shift):
     return first, second
 
 
+# Squared distances are >= 0 (never -0.0: a sum of squares), so their bit patterns read as
+# int64 are ordered as the values are; integer minima vectorise where float minima do not
+# (the compiler may not reorder them, for NaN's sake), which makes the choice of the two
+# nearest among many centres branch-free. No distance is NaN: rows and centres are finite.
+_NO_BITS = np.iinfo(np.int64).max
+
+
+@njit(inline="always")
+def _two_smallest(bits, count):
+    """Of the first ``count`` squared distances, viewed as ``bits``: the position of the
+    smallest (the first among equals) and the bits of the smallest and of the second
+    smallest (the smallest of the others; ``_NO_BITS`` if none). The choice
+    ``_keep_two`` makes, without its branches."""
+    best = _NO_BITS
+    for m in range(count):
+        v = bits[m]
+        best = v if v < best else best
+    best_j = count
+    for m in range(count):
+        j = m if bits[m] == best else count
+        best_j = j if j < best_j else best_j
+    second = _NO_BITS
+    for m in range(count):
+        v = _NO_BITS if m == best_j else bits[m]
+        second = v if v < second else second
+    return best_j, best, second
+
+
+@njit(inline="always")
+def _as_float(buf, bits, slot, value_bits):
+    """The float64 whose bits are ``value_bits`` (through ``buf``/``bits`` at ``slot``);
+    inf for ``_NO_BITS``."""
+    if value_bits == _NO_BITS:
+        return np.inf
+    bits[slot] = value_bits
+    return buf[slot]
+
+
 @njit(inline="always")
 def _search(X, i, centers, a, u, d2_a, neighbours, neighbour_dist):
     """Nearest centre of row i among ``a`` (at distance ``u``, squared ``d2_a``) and
@@ -95,6 +133,18 @@ def _search(X, i, centers, a, u, d2_a, neighbours, neighbour_dist):
     return best_j, best, min(np.sqrt(second), beyond * _SAFE)
 
 
+@njit(inline="always")
+def _nearest_two(X, i, centers_t, buf, bits):
+    """The nearest centre of row i (the lowest index among equals), its squared
+    distance and the second smallest squared distance, over all centres; ``buf`` (k + 1,)
+    and its int64 view ``bits`` are scratch."""
+    k = centers_t.shape[1]
+    _all_sqdist(X, i, centers_t, buf)
+    best_j, best_bits, second_bits = _two_smallest(bits, k)
+    return (best_j, _as_float(buf, bits, k, best_bits),
+            _as_float(buf, bits, k, second_bits))
+
+
 @njit(parallel=True, cache=True)
 def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
                  starts, labels, upper, lower, part_sums, part_weights, n_changed):
@@ -107,8 +157,8 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
     from centre a. Moves the bounds by ``shift``, updates ``labels``, ``upper`` and
     ``lower`` (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d),
     ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
-    (n_chunks,). The partial sums add the rows in the order of ``cluster_partials``, so
-    both give the same bits.
+    (n_chunks,). The partial sums add the rows in the order of
+    ``cluster_partials``, so both give the same bits.
     """
     k, d = centers.shape
     first, second_shift = _largest_two(shift)
@@ -116,7 +166,8 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
         part_sums[c, :, :] = 0.0  # OUT
         part_weights[c, :] = 0.0  # OUT
         changed = 0
-        buf = np.empty(k)
+        buf = np.empty(k + 1)
+        bits = buf.view(np.int64)
         for i in range(starts[c], starts[c + 1]):
             a = labels[i]
             if a >= 0:
@@ -134,12 +185,7 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
                 upper[i] = _round_up(u)  # OUT
                 lower[i] = _round_down(low)  # OUT
             else:
-                _all_sqdist(X, i, centers_t, buf)
-                best = np.inf
-                second = np.inf
-                best_j = 0
-                for j in range(k):
-                    best, second, best_j = _keep_two(buf[j], j, best, second, best_j)
+                best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
                 upper[i] = _round_up(np.sqrt(best))  # OUT
                 lower[i] = _round_down(np.sqrt(second))  # OUT
             if best_j != a:
