@@ -46,6 +46,7 @@ from .hamerly import (  # noqa: E402
     cluster_partials,
     distances_to_own_centre,
     hamerly_step,
+    state_pass,
 )
 from .kmeanspp import (  # noqa: E402
     BLOCK_ROWS,
@@ -73,6 +74,7 @@ __all__ = [
     "pairwise_distances",
     "weighted_inertia",
     "hamerly_step",
+    "state_pass",
     "cluster_partials",
     "distances_to_own_centre",
     "centre_neighbours",

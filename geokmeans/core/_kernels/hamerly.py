@@ -13,6 +13,7 @@ __all__ = [
     "cluster_partials",
     "distances_to_own_centre",
     "centre_neighbours",
+    "state_pass",
 ]
 
 
@@ -244,3 +245,27 @@ def centre_neighbours(centers):
         if k > 1:
             half_gap[j] = 0.5 * neighbour_dist[j, 0]
     return neighbours, neighbour_dist, half_gap
+
+
+@njit(parallel=True, cache=True)
+def state_pass(X, labels, upper, lower, starts):
+    """Read each row's coordinates, label and bounds once; return their sum.
+
+    The memory traffic that no bounded iteration can avoid, for benchmarks to set
+    iterations against (the sum only keeps the reads from being optimised away; chunks
+    are added in order).
+    """
+    n_chunks = starts.shape[0] - 1
+    partial = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        total = 0.0
+        for i in range(starts[c], starts[c + 1]):
+            row = np.float64(labels[i]) + np.float64(upper[i]) + np.float64(lower[i])
+            for f in range(X.shape[1]):
+                row += X[i, f]
+            total += row
+        partial[c] = total
+    result = 0.0
+    for c in range(n_chunks):
+        result += partial[c]
+    return result
