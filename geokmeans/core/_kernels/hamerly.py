@@ -164,8 +164,10 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
     k, d = centers.shape
     first, second_shift = _largest_two(shift)
     for c in prange(starts.shape[0] - 1):
-        part_sums[c, :, :] = 0.0  # OUT
-        part_weights[c, :] = 0.0  # OUT
+        # the chunk's sums in a local array (k, d + 1), weights last: the compiler keeps
+        # it apart from the rows and the bounds (faster than adding into part_sums); the
+        # order of the additions is the same
+        acc = np.zeros((k, d + 1))
         changed = 0
         buf = np.empty(k + 1)
         bits = buf.view(np.int64)
@@ -193,9 +195,13 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
                 labels[i] = best_j  # OUT
                 changed += 1
             w = weights[i]
-            part_weights[c, best_j] += w  # OUT
             for f in range(d):
-                part_sums[c, best_j, f] += w * X[i, f]  # OUT
+                acc[best_j, f] += w * X[i, f]
+            acc[best_j, d] += w
+        for j in range(k):
+            for f in range(d):
+                part_sums[c, j, f] = acc[j, f]  # OUT
+            part_weights[c, j] = acc[j, d]  # OUT
         n_changed[c] = changed  # OUT
 
 
