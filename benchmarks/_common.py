@@ -45,6 +45,22 @@ def clustered_lonlat(n, n_centres=50, seed=0, box=((-125.0, 25.0), (-67.0, 49.0)
     return lonlat
 
 
+def uneven_lonlat(n, n_centres=80, seed=0, box=((-125.0, 25.0), (-67.0, 49.0)),
+                  spread_deg=(0.05, 1.0), tail=1.1):
+    """Heterogeneous clustered lon/lat points: cluster sizes from a heavy-tailed (Pareto,
+    index ``tail``) law, so that a few clusters hold most points (the largest about a
+    quarter of them with the defaults) and many hold a few hundred; spreads log-uniform
+    over ``spread_deg`` (20x apart with the defaults)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(box[0], box[1], size=(n_centres, 2))
+    sizes = rng.pareto(tail, n_centres) + 1e-3
+    which = rng.choice(n_centres, size=n, p=sizes / sizes.sum())
+    spreads = np.exp(rng.uniform(np.log(spread_deg[0]), np.log(spread_deg[1]), n_centres))
+    lonlat = centres[which] + rng.normal(size=(n, 2)) * spreads[which, None]
+    lonlat[:, 1] = np.clip(lonlat[:, 1], -89.9, 89.9)
+    return lonlat
+
+
 def machine():
     import os
 

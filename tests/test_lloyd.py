@@ -395,3 +395,153 @@ def test_closest_candidate_updates_in_place_and_returns_the_cost():
     empty = Chunk(np.empty((0, 2)), np.empty(0))
     state, cost = _chunks.closest_candidate(empty, None, rounds[0], 0)
     assert cost == 0.0 and state[0].shape == (0,)
+
+
+# -- the fused Hamerly step on uneven data, ties and empty clusters -------------------------
+
+
+def uneven_blobs(n, n_blobs, seed):
+    """Heterogeneous clusters in metres: heavy-tailed sizes (a Pareto law: one blob holds
+    a large share, many a handful of rows), spreads 20x apart."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-50_000.0, 50_000.0, size=(n_blobs, 2))
+    sizes = rng.pareto(1.1, n_blobs) + 1e-3
+    which = rng.choice(n_blobs, size=n, p=sizes / sizes.sum())
+    spreads = np.exp(rng.uniform(np.log(200.0), np.log(4_000.0), n_blobs))
+    return centres[which] + rng.normal(size=(n, 2)) * spreads[which, None]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hamerly_equals_lloyd_and_sklearn_on_uneven_data(seed, weighted):
+    from sklearn.cluster import KMeans as SklearnKMeans
+
+    X = uneven_blobs(20_000, 30, seed)
+    rng = np.random.default_rng(seed + 7)
+    w = rng.pareto(1.5, len(X)) + 0.1 if weighted else np.ones(len(X))
+    init = X[rng.choice(len(X), 24, replace=False)]  # k rows at random: many in the big blob
+    a = lloyd(X, w, init, 300, 0.0)
+    b = hamerly(X, w, init, 300, 0.0)
+    assert_array_equal(a[0], b[0])
+    assert_array_equal(a[2], b[2])
+    assert a[1] == b[1] and a[3] == b[3]
+    ours = KMeans(24, init=init, tol=0.0, max_iter=300).fit(X, sample_weight=w)
+    assert ours.n_iter_ == b[3]
+    assert_array_equal(ours.cluster_centers_, b[2])
+    ref = SklearnKMeans(24, init=init, n_init=1, tol=0.0, max_iter=300,
+                        algorithm="lloyd").fit(X, sample_weight=w)
+    assert_array_equal(ours.labels_, ref.labels_)
+    assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-9)
+    assert ours.n_iter_ == ref.n_iter_
+
+
+def test_hamerly_equals_lloyd_with_ties_and_duplicates(seed):
+    # integer points on a small grid, each repeated, and centres among them: many rows lie
+    # at exactly the same distance from two or more centres (ties go to the lower index)
+    rng = np.random.default_rng(seed)
+    grid = rng.integers(0, 12, size=(400, 2)).astype(float)
+    X = np.repeat(grid, rng.integers(1, 6, len(grid)), axis=0)
+    w = rng.integers(1, 4, len(X)).astype(float)
+    init = np.array([[2.0, 2.0], [4.0, 2.0], [2.0, 4.0], [4.0, 4.0], [9.0, 9.0], [9.0, 9.0]])
+    dist2 = ((X[:, None] - init[None]) ** 2).sum(-1)
+    assert (dist2 == dist2.min(1, keepdims=True)).sum(1).max() > 1  # the ties are there
+    for max_iter in (1, 2, 3, 300):
+        a = lloyd(X, w, init, max_iter, 0.0)
+        b = hamerly(X, w, init, max_iter, 0.0)
+        assert_array_equal(a[0], b[0])
+        assert_array_equal(a[2], b[2])
+        assert a[1] == b[1] and a[3] == b[3]
+
+
+def test_hamerly_equals_lloyd_and_sklearn_with_an_empty_cluster(seed):
+    from sklearn.cluster import KMeans as SklearnKMeans
+
+    X = uneven_blobs(8000, 12, seed)
+    rng = np.random.default_rng(seed)
+    init = X[rng.choice(len(X), 10, replace=False)]
+    init[7] = init[3]  # a duplicate centre: no row is nearer to it than to centre 3
+    a = lloyd(X, np.ones(len(X)), init, 300, 0.0)
+    b = hamerly(X, np.ones(len(X)), init, 300, 0.0)
+    assert_array_equal(a[0], b[0])
+    assert_array_equal(a[2], b[2])
+    assert a[3] == b[3]
+    assert len(np.unique(b[0])) == 10  # the empty cluster got a row and kept it
+    ref = SklearnKMeans(10, init=init, n_init=1, tol=0.0, max_iter=300,
+                        algorithm="lloyd").fit(X)
+    assert_array_equal(b[0], ref.labels_)
+    assert_allclose(b[2], ref.cluster_centers_, rtol=1e-9)
+    assert b[3] == ref.n_iter_
+
+
+def test_a_row_without_a_label_gets_a_full_search_mid_run():
+    # rows whose label is < 0 are searched over every centre even when the others have
+    # bounds: the step's labels and sums equal the plain step's
+    from geokmeans.core import _chunks
+    from geokmeans.core._source import Chunk
+
+    X = uneven_blobs(5000, 8, 3)
+    centres = X[:9].copy()
+    chunk = Chunk(X, np.ones(len(X)))
+    state, _ = _chunks.iterate_hamerly(chunk, None, centres, None,
+                                        _kernels.centre_neighbours(centres), False)
+    moved = centres + 100.0
+    state[0][::7] = -1
+    shift = np.sqrt(((moved - centres) ** 2).sum(1)) * (1 + 1e-9)
+    state, (sums, weights, _, _) = _chunks.iterate_hamerly(
+        chunk, state, moved, shift, _kernels.centre_neighbours(moved), False)
+    plain, (ref_sums, ref_weights, _, _) = _chunks.iterate_lloyd(chunk, None, moved, None, None,
+                                                                 False)
+    assert_array_equal(state[0], plain[0])
+    assert_array_equal(sums, ref_sums)
+    assert_array_equal(weights, ref_weights)
+
+
+def _two_smallest_reference(values):
+    """``_keep_two`` folded over ``values`` from its start in the kernel (centre 0)."""
+    best, second, best_j = np.inf, np.inf, 0
+    for j, v in enumerate(values):
+        if v < best:
+            best, second, best_j = v, best, j
+        elif v < second:
+            second = v
+    return best_j, best, second
+
+
+@pytest.mark.parametrize("values", [
+    [3.0], [0.0, 0.0], [2.0, 1.0, 1.0, 5.0], [np.inf, 4.0], [np.inf], [7.0, 7.0, 7.0],
+    [0.0, 5e-324, 1e308, np.inf], [1.0, 0.5, 0.25, 0.25, 0.5],
+])
+def test_two_smallest_by_bits_is_the_choice_of_keep_two(values):
+    from geokmeans.core._kernels.hamerly import _NO_BITS, _two_smallest
+
+    buf = np.array(values + [0.0])
+    best_j, best_bits, second_bits = _two_smallest(buf.view(np.int64), len(values))
+    ref_j, ref_best, ref_second = _two_smallest_reference(values)
+    as_float = np.array([best_bits, second_bits]).view(np.float64)
+    assert best_j == ref_j
+    assert as_float[0] == ref_best
+    assert (second_bits == _NO_BITS and ref_second == np.inf) or as_float[1] == ref_second
+
+
+def test_two_smallest_on_random_distances(seed):
+    from geokmeans.core._kernels.hamerly import _two_smallest
+
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        values = list(rng.integers(0, 6, rng.integers(1, 70)).astype(float) ** 2)
+        buf = np.array(values + [0.0])
+        best_j, best_bits, second_bits = _two_smallest(buf.view(np.int64), len(values))
+        ref_j, ref_best, ref_second = _two_smallest_reference(values)
+        assert best_j == ref_j
+        assert np.array([best_bits]).view(np.float64)[0] == ref_best
+        if ref_second < np.inf:
+            assert np.array([second_bits]).view(np.float64)[0] == ref_second
+
+
+def test_state_pass_reads_every_row():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3001, 2))
+    labels = rng.integers(0, 9, 3001).astype(np.int32)
+    upper, lower = (rng.uniform(0, 1, 3001).astype(np.float32) for _ in range(2))
+    total = _kernels.state_pass(X, labels, upper, lower, _kernels.chunk_starts(3001))
+    expected = X.sum() + labels.sum() + upper.astype(float).sum() + lower.astype(float).sum()
+    assert total == pytest.approx(expected, rel=1e-12)

@@ -72,13 +72,17 @@ def iterate_hamerly(chunk, state, centres, shift, neighbours, with_inertia):
         return state, _empty_partial(k, d)
     labels, upper, lower = state
     starts = _kernels.chunk_starts(n)
-    if shift is not None:
-        _kernels.hamerly_move_bounds(labels, shift, starts, upper, lower)
+    n_chunks = starts.shape[0] - 1
     order, order_dist, half_gap = neighbours
-    n_changed = np.empty(starts.shape[0] - 1, dtype=np.int64)
-    _kernels.hamerly_assign(X, centres, np.ascontiguousarray(centres.T), half_gap, order,
-                            order_dist, starts, labels, upper, lower, n_changed)
-    sums, totals = cluster_sums(X, w, labels, k, starts)
+    part_sums = np.empty((n_chunks, k, d))
+    part_weights = np.empty((n_chunks, k))
+    n_changed = np.empty(n_chunks, dtype=np.int64)
+    _kernels.hamerly_step(X, w, centres, np.ascontiguousarray(centres.T),
+                          np.zeros(k) if shift is None else shift, half_gap, order, order_dist,
+                          starts, labels, upper, lower, part_sums, part_weights, n_changed)
+    sums = np.empty((k, d))
+    totals = np.empty(k)
+    _kernels.reduce_partials(part_sums, part_weights, np.zeros(n_chunks), sums, totals)
     inertia = (float(_kernels.weighted_inertia(X, w, centres, labels, starts))
                if with_inertia else np.nan)
     return state, (sums, totals, inertia, int(n_changed.sum()))
@@ -179,7 +183,8 @@ def assign_rows(chunk, centres):
 
 def column_sums(chunk):
     """``(rows, column sums (d,))``."""
-    return chunk.X.shape[0], chunk.X.sum(axis=0)
+    X = chunk.X  # column by column: far faster than numpy's axis-0 sum of C-ordered rows
+    return X.shape[0], np.array([X[:, f].sum() for f in range(X.shape[1])])
 
 
 def squared_deviations(chunk, mean):

@@ -38,7 +38,10 @@ def log_restart(done, total, inertia):
 
 def tolerance(source, tol):
     """``tol`` times the mean of the columns' variances, with two passes (mean, then
-    squared deviations), so that the threshold is accurate far from the origin."""
+    squared deviations), so that the threshold is accurate far from the origin. A ``tol``
+    of 0 is 0 without a pass over the rows (the variances are finite: checked at fit)."""
+    if tol == 0:
+        return 0.0
     sums = source.map(_chunks.column_sums)
     n = sum(s[0] for s in sums)
     mean = sum(s[1] for s in sums if s[0]) / n

@@ -45,8 +45,8 @@ from .hamerly import (  # noqa: E402
     centre_neighbours,
     cluster_partials,
     distances_to_own_centre,
-    hamerly_assign,
-    hamerly_move_bounds,
+    hamerly_step,
+    state_pass,
 )
 from .kmeanspp import (  # noqa: E402
     BLOCK_ROWS,
@@ -73,10 +73,10 @@ __all__ = [
     "reduce_partials",
     "pairwise_distances",
     "weighted_inertia",
-    "hamerly_assign",
+    "hamerly_step",
+    "state_pass",
     "cluster_partials",
     "distances_to_own_centre",
-    "hamerly_move_bounds",
     "centre_neighbours",
     "SEARCH_RADIUS",
     "BOUND_DTYPE",

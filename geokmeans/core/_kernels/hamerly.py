@@ -9,11 +9,11 @@ from ._common import _all_sqdist, _keep_two, _sqdist
 __all__ = [
     "BOUND_DTYPE",
     "SEARCH_RADIUS",
-    "hamerly_assign",
+    "hamerly_step",
     "cluster_partials",
     "distances_to_own_centre",
-    "hamerly_move_bounds",
     "centre_neighbours",
+    "state_pass",
 ]
 
 
@@ -63,58 +63,145 @@ def _round_down(value):
     return np.float32(value - abs(value) * _REL - _ABS)
 
 
-@njit(parallel=True, cache=True)
-def hamerly_assign(X, centers, centers_t, half_gap, neighbours, neighbour_dist, starts, labels,
-                   upper, lower, n_changed):
-    """One bounded E-step. ``labels`` < 0 forces a full search for that row.
+@njit(inline="always")
+def _largest_two(shift):
+    """Index of the largest of ``shift`` (k,) and the largest among the others."""
+    first = 0
+    for j in range(1, shift.shape[0]):
+        if shift[j] > shift[first]:
+            first = j
+    second = 0.0
+    for j in range(shift.shape[0]):
+        if j != first and shift[j] > second:
+            second = shift[j]
+    return first, second
 
+
+# Squared distances are >= 0 (never -0.0: a sum of squares), so their bit patterns read as
+# int64 are ordered as the values are; integer minima vectorise where float minima do not
+# (the compiler may not reorder them, for NaN's sake), which makes the choice of the two
+# nearest among many centres branch-free. No distance is NaN: rows and centres are finite.
+_NO_BITS = np.iinfo(np.int64).max
+
+
+@njit(inline="always")
+def _two_smallest(bits, count):
+    """Of the first ``count`` squared distances, viewed as ``bits``: the position of the
+    smallest (the first among equals) and the bits of the smallest and of the second
+    smallest (the smallest of the others; ``_NO_BITS`` if none). The choice
+    ``_keep_two`` makes, without its branches."""
+    best = _NO_BITS
+    for m in range(count):
+        v = bits[m]
+        best = v if v < best else best
+    best_j = count
+    for m in range(count):
+        j = m if bits[m] == best else count
+        best_j = j if j < best_j else best_j
+    second = _NO_BITS
+    for m in range(count):
+        v = _NO_BITS if m == best_j else bits[m]
+        second = v if v < second else second
+    return best_j, best, second
+
+
+@njit(inline="always")
+def _as_float(buf, bits, slot, value_bits):
+    """The float64 whose bits are ``value_bits`` (through ``buf``/``bits`` at ``slot``);
+    inf for ``_NO_BITS``."""
+    if value_bits == _NO_BITS:
+        return np.inf
+    bits[slot] = value_bits
+    return buf[slot]
+
+
+@njit(inline="always")
+def _search(X, i, centers, a, u, d2_a, neighbours, neighbour_dist):
+    """Nearest centre of row i among ``a`` (at distance ``u``, squared ``d2_a``) and
+    the neighbours of ``a`` within SEARCH_RADIUS * u; returns ``(index, squared
+    distance, a lower bound on the distance to every other centre)``."""
+    reach = SEARCH_RADIUS * u * (1.0 + 1e-10) + 1e-300
+    best = d2_a
+    best_j = a
+    second = np.inf
+    beyond = np.inf
+    for m in range(neighbours.shape[1]):
+        if neighbour_dist[a, m] > reach:
+            beyond = neighbour_dist[a, m] - u
+            break
+        j = neighbours[a, m]
+        best, second, best_j = _keep_two(_sqdist(X, i, centers, j), j, best, second, best_j)
+    return best_j, best, min(np.sqrt(second), beyond * _SAFE)
+
+
+@njit(inline="always")
+def _nearest_two(X, i, centers_t, buf, bits):
+    """The nearest centre of row i (the lowest index among equals), its squared
+    distance and the second smallest squared distance, over all centres; ``buf`` (k + 1,)
+    and its int64 view ``bits`` are scratch."""
+    k = centers_t.shape[1]
+    _all_sqdist(X, i, centers_t, buf)
+    best_j, best_bits, second_bits = _two_smallest(bits, k)
+    return (best_j, _as_float(buf, bits, k, best_bits),
+            _as_float(buf, bits, k, second_bits))
+
+
+@njit(parallel=True, cache=True)
+def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
+                 starts, labels, upper, lower, part_sums, part_weights, n_changed):
+    """One bounded E-step fused with the M-step's partials, in one pass over the rows.
+
+    ``shift`` (k,) bounds how far each centre moved since the bounds were computed
+    (zeros at the start); ``labels`` < 0 forces a full search for that row.
     ``centers`` (k, d) and its transpose ``centers_t`` (d, k) hold the same centres;
     ``neighbours[a]`` lists the other centres by increasing distance ``neighbour_dist[a]``
-    from centre a. Updates ``labels``, ``upper`` and ``lower`` (n,) in place and writes
-    the number of changed labels per chunk into ``n_changed`` (n_chunks,).
+    from centre a. Moves the bounds by ``shift``, updates ``labels``, ``upper`` and
+    ``lower`` (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d),
+    ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
+    (n_chunks,). The partial sums add the rows in the order of
+    ``cluster_partials``, so both give the same bits.
     """
-    k = centers.shape[0]
+    k, d = centers.shape
+    first, second_shift = _largest_two(shift)
     for c in prange(starts.shape[0] - 1):
+        # the chunk's sums in a local array (k, d + 1), weights last: the compiler keeps
+        # it apart from the rows and the bounds (faster than adding into part_sums); the
+        # order of the additions is the same
+        acc = np.zeros((k, d + 1))
         changed = 0
-        buf = np.empty(k)
+        buf = np.empty(k + 1)
+        bits = buf.view(np.int64)
         for i in range(starts[c], starts[c + 1]):
             a = labels[i]
             if a >= 0:
-                bound = max(half_gap[a], lower[i]) * _SAFE
-                if upper[i] <= bound:
-                    continue
-                d2_a = _sqdist(X, i, centers, a)
-                u = np.sqrt(d2_a)
-                upper[i] = _round_up(u)  # OUT
-                if u <= bound:
-                    continue
-                radius = SEARCH_RADIUS * u
-                reach = radius * (1.0 + 1e-10) + 1e-300
-                best = d2_a
+                u = np.float64(upper[i]) + shift[a]
+                low = np.float64(lower[i]) - (second_shift if a == first else shift[first])
                 best_j = a
-                second = np.inf
-                beyond = np.inf
-                for m in range(k - 1):
-                    if neighbour_dist[a, m] > reach:
-                        beyond = neighbour_dist[a, m] - u
-                        break
-                    j = neighbours[a, m]
-                    best, second, best_j = _keep_two(_sqdist(X, i, centers, j), j, best, second,
-                                                     best_j)
-                upper[i] = _round_up(np.sqrt(best))  # OUT
-                lower[i] = _round_down(min(np.sqrt(second), beyond * _SAFE))  # OUT
+                bound = max(half_gap[a], low) * _SAFE
+                if u > bound:
+                    d2_a = _sqdist(X, i, centers, a)
+                    u = np.sqrt(d2_a)
+                    if u > bound:
+                        best_j, best, low = _search(X, i, centers, a, u, d2_a, neighbours,
+                                                    neighbour_dist)
+                        u = np.sqrt(best)
+                upper[i] = _round_up(u)  # OUT
+                lower[i] = _round_down(low)  # OUT
             else:
-                _all_sqdist(X, i, centers_t, buf)
-                best = np.inf
-                second = np.inf
-                best_j = 0
-                for j in range(k):
-                    best, second, best_j = _keep_two(buf[j], j, best, second, best_j)
+                best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
                 upper[i] = _round_up(np.sqrt(best))  # OUT
                 lower[i] = _round_down(np.sqrt(second))  # OUT
             if best_j != a:
                 labels[i] = best_j  # OUT
                 changed += 1
+            w = weights[i]
+            for f in range(d):
+                acc[best_j, f] += w * X[i, f]
+            acc[best_j, d] += w
+        for j in range(k):
+            for f in range(d):
+                part_sums[c, j, f] = acc[j, f]  # OUT
+            part_weights[c, j] = acc[j, d]  # OUT
         n_changed[c] = changed  # OUT
 
 
@@ -142,26 +229,6 @@ def distances_to_own_centre(X, centers, labels, starts, dist2):
 
 
 @njit(parallel=True, cache=True)
-def hamerly_move_bounds(labels, shift, starts, upper, lower):
-    """Loosen the bounds after centres moved by ``shift`` (k,) (Euclidean distances)."""
-    k = shift.shape[0]
-    first = 0
-    for j in range(1, k):
-        if shift[j] > shift[first]:
-            first = j
-    second_shift = 0.0
-    for j in range(k):
-        if j != first and shift[j] > second_shift:
-            second_shift = shift[j]
-    for c in prange(starts.shape[0] - 1):
-        for i in range(starts[c], starts[c + 1]):
-            a = labels[i]
-            upper[i] = _round_up(np.float64(upper[i]) + shift[a])  # OUT
-            lower[i] = _round_down(np.float64(lower[i])
-                                   - (second_shift if a == first else shift[first]))  # OUT
-
-
-@njit(parallel=True, cache=True)
 def centre_neighbours(centers):
     """For each centre, the others sorted by distance: ``(neighbours (k, k-1) int64,
     distances (k, k-1), half_gap (k,))``, ``half_gap`` being half the nearest distance
@@ -184,3 +251,27 @@ def centre_neighbours(centers):
         if k > 1:
             half_gap[j] = 0.5 * neighbour_dist[j, 0]
     return neighbours, neighbour_dist, half_gap
+
+
+@njit(parallel=True, cache=True)
+def state_pass(X, labels, upper, lower, starts):
+    """Read each row's coordinates, label and bounds once; return their sum.
+
+    The memory traffic that no bounded iteration can avoid, for benchmarks to set
+    iterations against (the sum only keeps the reads from being optimised away; chunks
+    are added in order).
+    """
+    n_chunks = starts.shape[0] - 1
+    partial = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        total = 0.0
+        for i in range(starts[c], starts[c + 1]):
+            row = np.float64(labels[i]) + np.float64(upper[i]) + np.float64(lower[i])
+            for f in range(X.shape[1]):
+                row += X[i, f]
+            total += row
+        partial[c] = total
+    result = 0.0
+    for c in range(n_chunks):
+        result += partial[c]
+    return result
