@@ -51,12 +51,13 @@ def _option_type(name, parse=int):
     """An argparse type parsing text with ``parse`` and checking the value against the
     library's ``PARAMETERS[name]``, so each limit is declared once; the message gives
     the text and what is accepted, and argparse prefixes the option's name."""
-    from ._validation import check_param, expectation
-    from .errors import GeoKMeansError
-
     like = {int: [0], float: [0.0]}.get(parse, ["auto", 0])
 
     def convert(text):
+        # imported here, when an option is given: --help stays free of numpy
+        from ._validation import check_param, expectation
+        from .errors import GeoKMeansError
+
         try:
             return check_param(name, parse(text))
         except (ValueError, TypeError, GeoKMeansError):

@@ -1,7 +1,7 @@
 """What importing geokmeans loads, and the scikit-learn API without scikit-learn's base.
 
-``import geokmeans`` loads neither pandas, numba nor scikit-learn; ``geokmeans --help`` loads
-no pandas; a ``cluster()`` run loads no scikit-learn; ``DataFrame.geokmeans`` exists whichever
+``import geokmeans`` and ``geokmeans --help`` load neither numpy, pandas, numba nor
+scikit-learn; a ``cluster()`` run loads no scikit-learn; ``DataFrame.geokmeans`` exists whichever
 of pandas and geokmeans is imported first. Each check runs in a fresh interpreter.
 """
 
@@ -34,9 +34,10 @@ def test_import_loads_no_heavy_package():
     assert _modules_after("import geokmeans") == []
 
 
-def test_cli_help_loads_no_pandas():
-    code = ("import sys\nfrom geokmeans.cli import main\nsys.argv = ['geokmeans', '--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass")
+@pytest.mark.parametrize("command", ["--help", "cluster --help", "choose-k --help"])
+def test_cli_help_loads_no_pandas_nor_numpy(command):
+    code = (f"import sys\nfrom geokmeans.cli import main\nsys.argv = ['geokmeans', "
+            f"*{command.split()!r}]\ntry:\n    main()\nexcept SystemExit:\n    pass")
     assert _modules_after(code) == []
 
 

@@ -27,6 +27,7 @@ def test_notebook_is_stored_without_outputs():
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code and all(cell.outputs == [] and cell.execution_count is None for cell in code)
+    assert not [cell.source for cell in notebook.cells if cell.source.startswith("\\")]
 
 
 def test_notebook_is_what_its_builder_writes():
