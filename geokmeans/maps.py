@@ -37,7 +37,7 @@ from .io import atomic_path, geometry_points
 from .projection import longitude_extent, wrap_longitude
 
 __all__ = ["DEFAULT_MAX_POINTS", "FRONT_MAX_POINTS", "PALETTE", "cluster_colors",
-           "cluster_quota", "explore", "save_map", "script_safe_json"]
+           "cluster_quota", "colors_of_ids", "explore", "save_map", "script_safe_json"]
 
 DEFAULT_MAX_POINTS = 20_000
 _MIN_PER_CLUSTER = 50
@@ -60,10 +60,21 @@ def cluster_colors(n_clusters):
     >>> cluster_colors(3)
     ['#D60000', '#8C3BFF', '#018700']
     """
+    return colors_of_ids(range(n_clusters))
+
+
+def colors_of_ids(ids):
+    """The colour of each cluster id: ``palette[id % len(palette)]`` (``PALETTE``), so a
+    cluster keeps its colour wherever it stands in the table, and ids kept across runs
+    (``relabel``) keep their colours.
+
+    >>> colors_of_ids([2, 0])
+    ['#018700', '#D60000']
+    """
     import colorcet  # imported on first use: it takes a moment
 
     palette = [colour.upper() for colour in colorcet.palette[PALETTE]]
-    return [palette[j % len(palette)] for j in range(n_clusters)]
+    return [palette[int(j) % len(palette)] for j in ids]
 
 
 def cluster_quota(sizes, max_points):
@@ -258,7 +269,9 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     rng = make_rng(random_state)
     points, labels, n_points = _points_of(result, checked["max_points"], random_state)
     view = _view(points, labels, n_points, result.centroids, checked["max_points"], rng)
-    colours = cluster_colors(len(result.centroids))
+    # colours follow the ids (not the rows), so that ids kept by relabel keep them too;
+    # the layers index them by position in the centroid table (the labels drawn)
+    colours = colors_of_ids(result.centroids.cluster.to_numpy())
     data = _point_data(points, view, colours, checked["radius"], tooltip)
     data["front"] = _front_clusters(result.centroids.n_points.to_numpy(), view).tolist()
     fmap = m if m is not None else _new_map(tiles, attr, view.bounds)
