@@ -64,7 +64,7 @@ result = gk.cluster(france, k, weight="population", random_state=0, n_init=10)
 result"""),
     ("code", """\
 result.points[["name", "population", "cluster", "distance_m"]].head()"""),
-    ("markdown", """\\
+    ("markdown", """\
 ## Next month: the same territory numbers
 
 A later run (new data, another k) numbers its clusters on its own: adding an eighth
@@ -72,7 +72,7 @@ territory here would renumber four of the seven. `relabel_like` matches the new 
 to an earlier result (or its centroids file) by an optimal assignment on the geodesic
 distance between centroids: matched clusters keep their numbers, the new one gets the
 next free number."""),
-    ("code", """\\
+    ("code", """\
 from pyproj import Geod
 
 later = gk.cluster(france, k + 1, weight="population", random_state=0, n_init=10,
