@@ -532,6 +532,18 @@ def test_popups_read_like_the_cli_table(dc_result, tmp_path):
                 cells["max distance"]] == table[cells["cluster"]]
 
 
+def test_unweighted_popups_show_no_weight():
+    # as the notebook display: a weight only when the fit was weighted
+    plain = gk.cluster(DATA / "dc_places.csv", 4, random_state=0)
+    popups = layer_data(render(plain.explore(tiles=None)))["centroids"]["popups"]
+    assert [name for name, _ in popups[0]] == ["cluster", "points", "mean distance",
+                                               "max distance"]
+    weighted = gk.cluster(DATA / "dc_places.csv", 4, weight="population", random_state=0)
+    popups = layer_data(render(weighted.explore(tiles=None)))["centroids"]["popups"]
+    assert [name for name, _ in popups[0]] == ["cluster", "points", "weight", "mean distance",
+                                               "max distance"]
+
+
 @pytest.mark.parametrize("value, text", [
     (1447530.0, "1,447,530"), (1447530.4, "1,447,530"), (12.5, "12.5"), (0.123456, "0.1235"),
     (3.0, "3"), (float("nan"), "-"), (1e-7, "1.0e-07"), (float("inf"), "inf"),
