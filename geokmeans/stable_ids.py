@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from . import _output, io
+from ._columns import row_name
 from ._partitioned import is_dask_collection
 from ._validation import check_params
 from .core import nearest_centre
-from ._columns import row_name
 from .errors import DataTypeError, GeoKMeansError, GeoKMeansWarning, InputError, first_line
 from .projection import combine_extents, partial_extent, projection_for_extent
 from .stats import GEOD, geodesic_distances_m
@@ -503,8 +503,9 @@ def _matched_groups(read, saved, dropna):
                           for key, i in list(lacking.items())[:5])
         more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
         plural = "s" if len(lacking) > 1 else ""
-        raise InputError(f"{saved.name}: no centroids of group{plural} {shown}{more}: each point is matched within its own group "
-                         f"(column {by!r}); leave such points out.")
+        raise InputError(f"{saved.name}: no centroids of group{plural} {shown}{more}: each "
+                         f"point is matched within its own group (column {by!r}); leave such "
+                         "points out.")
     groups = {}
     for i, key in enumerate(mine):
         if key is not None:
