@@ -235,16 +235,18 @@ def _probe(path, target, shown):
     writable (``/proc``, ``/sys``, some network and FUSE file systems, root on a read-only
     bind): a temporary of this project's form is created there and removed at once."""
     probe = target.parent / _temp_name(target, "tmp", _limits(target.parent)[0])
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    taken = False
+    try:  # removed whatever happens, a signal turned into an exception included
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:  # a name taken by chance: the folder accepts files
-        return
+        taken = True
     except OSError as exc:
         raise InputError(f"cannot write '{path}': no new file can be created in directory "
                          f"'{shown}' ({exc.strerror or exc}).") from None
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(probe)
+    finally:
+        if not taken:
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
 
 
 @dataclass
