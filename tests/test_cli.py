@@ -213,6 +213,24 @@ def test_output_folder_accepting_no_file_is_named(tmp_path, monkeypatch, flag, n
     assert list(locked.iterdir()) == []
 
 
+def test_an_interrupted_writability_probe_leaves_nothing(tmp_path, monkeypatch):
+    # the probe file of the check is removed even when Ctrl-C (or a signal turned into an
+    # exception) arrives while it exists
+    from geokmeans._atomic import OutputSet
+
+    real_close = os.close
+
+    def close_then_interrupt(fd):
+        real_close(fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "close", close_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        OutputSet().check(tmp_path / "x.csv")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_onto_input_refused(tmp_path):
     source = tmp_path / "dc.csv"
     source.write_bytes(DC.read_bytes())
