@@ -230,6 +230,25 @@ def _check_length(path, label, target):
                          "path.")
 
 
+def _probe(path, target, shown):
+    """Refuse a folder where no new file can be created although ``os.access`` says it is
+    writable (``/proc``, ``/sys``, some network and FUSE file systems, root on a read-only
+    bind): a temporary of this project's form is created there and removed at once."""
+    probe = target.parent / _temp_name(target, "tmp", _limits(target.parent)[0])
+    taken = False
+    try:  # removed whatever happens, a signal turned into an exception included
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # a name taken by chance: the folder accepts files
+        taken = True
+    except OSError as exc:
+        raise InputError(f"cannot write '{path}': no new file can be created in directory "
+                         f"'{shown}' ({exc.strerror or exc}).") from None
+    finally:
+        if not taken:
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
+
+
 @dataclass
 class _Output:
     path: Path        # as given
@@ -323,6 +342,7 @@ class OutputSet:
         if not os.access(parent, os.W_OK):
             raise InputError(f"cannot write '{path}': directory '{shown}' is not writable.")
         _check_length(path, label, target)
+        _probe(path, target, shown)
         return target
 
     def reserve(self, path, *, label=None, directory=False, protected=()):

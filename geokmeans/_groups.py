@@ -24,6 +24,7 @@ outcome and calls back here for what differs (territories, run facts).
 """
 
 import contextlib
+import copy
 import numbers
 import warnings
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ._columns import row_name
+from ._progress import bar
 from ._validation import check_param, describe_value
 from .core._constrained import constraints_for
 from .core._estimator import make_rng
@@ -70,7 +72,7 @@ def _listed(values, shown=_SHOWN):
 # -- before any data are read --------------------------------------------------------------
 
 
-def check_grouping(by, n_clusters, options, names, *, lazy, relabel_like):
+def check_grouping(by, n_clusters, options, names, *, lazy):
     """Check the options of a grouped ``cluster`` call before any data are read; returns
     an integer ``n_clusters`` to validate the other parameters with (the mapping's are
     checked here).
@@ -78,7 +80,7 @@ def check_grouping(by, n_clusters, options, names, *, lazy, relabel_like):
     Refused: ``by`` not a non-empty string; ``by`` naming the label or distance column
     or a column of the centroid tables; ``n_clusters`` neither an integer >= 1 nor a
     non-empty mapping of group to such integers; explicit initial centres
-    (``init=array``, ``fixed_centers``), ``relabel_like`` and dask inputs.
+    (``init=array``, ``fixed_centers``) and dask inputs.
     """
     try:
         check_param("by", by)
@@ -108,9 +110,6 @@ def check_grouping(by, n_clusters, options, names, *, lazy, relabel_like):
         raise InputError(f"by={by!r} cannot be combined with fixed_centers (they need "
                          "explicit initial centres, init=array); cluster each group with its "
                          "own centres instead.")
-    if relabel_like is not None:
-        raise InputError(f"by={by!r} cannot be combined with relabel_like: ids are numbered "
-                         "group by group; relabel each group's own run instead.")
     if isinstance(n_clusters, Mapping):
         if not n_clusters:
             raise InputError("n_clusters={} is an empty mapping; give a k for every group, or "
@@ -246,7 +245,10 @@ class GroupedFit:
     projection, or ``"per group"`` when they differ). ``n_clusters`` is the k asked for
     in all; other parameters are the call's (``init``, ``random_state``, ...).
     ``models`` maps each group value to its fitted ``GeoKMeans``; ``groups`` lists
-    ``(value, k asked, first id, rows)``, rows the positions of the group's rows.
+    ``(value, k asked, first id, rows)``, rows the positions of the group's rows;
+    ``positions`` gives, per group, the rows of ``centroids_`` (the combined clusters)
+    of the group model's clusters ``0 .. n - 1``: ``first id + arange(n)`` after the
+    fit, another order once a relabelled result renumbers them.
     """
 
     def __init__(self, template, by, n_clusters_given):
@@ -255,6 +257,7 @@ class GroupedFit:
         self.n_clusters_given = n_clusters_given
         self.models = {}
         self.groups = []
+        self.positions = []
         self.group_points = []  # (lon, lat) clustered of each group, for its territories
 
     def __getattr__(self, name):  # the call's parameters (init, size_by, max_radius_m ...)
@@ -272,6 +275,19 @@ class GroupedFit:
 
     def crs_by_group(self):
         return {value: model.crs_ for value, model in self.models.items()}
+
+    def permuted(self, order, position):
+        """A shallow copy whose combined cluster ``j`` is this one's cluster ``order[j]``
+        (``position``: the inverse permutation); the labels are positions as before."""
+        new = copy.copy(self)
+        new.cluster_centers_ = self.cluster_centers_[order]
+        centroids = self.centroids_.iloc[order].reset_index(drop=True)
+        centroids["cluster"] = np.arange(len(order))
+        new.centroids_ = centroids
+        new.labels_ = np.where(self.labels_ >= 0, position[np.maximum(self.labels_, 0)],
+                               -1).astype(self.labels_.dtype)
+        new.positions = [position[rows] for rows in self.positions]
+        return new
 
 
 def _seed(random_state):
@@ -302,14 +318,23 @@ def fit_groups(points, frame, template, params, by, n_clusters):
     seed = _seed(params["random_state"])
     fit = GroupedFit(template, by, n_clusters)
     offset = 0  # the first id of the next group
-    for value, k, rows, part in parts:
-        model = GeoKMeans(**{**template.get_params(), "n_clusters": k, "random_state": seed})
-        with _about_group(group_name(by, value)):
-            model._fit_read(part, {**params, "n_clusters": k, "random_state": seed})
-        fit.models[value] = model
-        fit.groups.append((value, k, offset, rows))
-        fit.group_points.append((part.lon, part.lat))
-        offset += model.n_clusters_
+    # one bar over the groups (a callable: groups done, groups), none inside a group
+    own = {"n_clusters": None, "random_state": seed, "progress": False}
+    steps = bar(params["progress"], len(parts), "groups", unit="group")
+    try:
+        for value, k, rows, part in parts:
+            own["n_clusters"] = k
+            model = GeoKMeans(**{**template.get_params(), **own})
+            with _about_group(group_name(by, value)):
+                model._fit_read(part, {**params, **own})
+            fit.models[value] = model
+            fit.groups.append((value, k, offset, rows))
+            fit.positions.append(offset + np.arange(model.n_clusters_))
+            fit.group_points.append((part.lon, part.lat))
+            offset += model.n_clusters_
+            steps.update(1)
+    finally:
+        steps.close()
     _combine(fit, frame, len(valid))
     return fit
 
@@ -395,37 +420,46 @@ def _combine(fit, frame, n_rows):
 
 def grouped_territories(fit, boundary=None):
     """Territories of each group (the group's own fit, clipped to ``boundary`` or to that
-    group's hull with a margin), ids and group column as in the centroid table; the
-    territories of one group tile its region, those of different groups may overlap."""
+    group's hull with a margin), in the order of the centroid table, ``cluster`` its row
+    (the caller turns rows into ids) and the group column as there; the territories of
+    one group tile its region, those of different groups may overlap."""
     tables = []
-    for (value, _, offset, _), model, (lon, lat) in zip(fit.groups, fit.models.values(),
-                                                        fit.group_points, strict=True):
+    for (value, _, _, _), positions, model, (lon, lat) in zip(
+            fit.groups, fit.positions, fit.models.values(), fit.group_points, strict=True):
         with _about_group(group_name(fit.by, value)):
             table = _territories(model, lon, lat, boundary)
-        table["cluster"] = table["cluster"].to_numpy() + offset
+        table["cluster"] = positions[table["cluster"].to_numpy()]
         tables.append(table)
     errors = [t.attrs["boundary_error_m"] for t in tables if "boundary_error_m" in t.attrs]
-    table = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), geometry="geometry",
+    table = pd.concat(tables, ignore_index=True).sort_values("cluster", kind="stable")
+    table = gpd.GeoDataFrame(table.reset_index(drop=True), geometry="geometry",
                              crs="EPSG:4326")
-    table.insert(1, fit.by, fit.centroids_[fit.by].reset_index(drop=True))
+    table.insert(1, fit.by, fit.centroids_[fit.by].iloc[table["cluster"].to_numpy()]
+                 .reset_index(drop=True))
     if errors:
         table.attrs["boundary_error_m"] = max(errors)
     return table
 
 
-def grouped_facts(fit, facts):
+def grouped_facts(fit, facts, cluster_ids=None):
     """The run facts of a grouped result: ``facts`` (those of a single result, over all
-    groups) with ``by`` and, per group, its value, the k asked, the clusters found, the
-    first id, the CRS used, inertia and iterations. ``crs_used`` only when every group
-    used the same projection."""
+    groups) with ``by`` and, per group, its value, the k asked, the clusters found, its
+    ids (``clusters``, ascending; ``first_cluster`` the least), the CRS used, inertia and
+    iterations. ``crs_used`` only when every group used the same projection.
+    ``cluster_ids``: the id of each row of the centroid table (None: the rows' numbers)."""
     facts = dict(facts)
     if fit.crs_ == "per group":
         facts.pop("crs_used", None)
         facts.pop("crs_used_wkt", None)
     facts["by"] = fit.by
-    facts["groups"] = [
-        {"group": _plain(value), "n_clusters": k, "n_clusters_found": int(model.n_clusters_),
-         "first_cluster": int(offset), "crs_used": model.crs_,
-         "inertia_m2": model.inertia_, "n_iter": int(model.n_iter_)}
-        for (value, k, offset, _), model in zip(fit.groups, fit.models.values(), strict=True)]
+    facts["groups"] = []
+    for (value, k, _, _), positions, model in zip(fit.groups, fit.positions,
+                                                  fit.models.values(), strict=True):
+        ids = sorted(int(j) for j in (positions if cluster_ids is None
+                                      else np.asarray(cluster_ids)[positions]))
+        facts["groups"].append(
+            {"group": _plain(value), "n_clusters": k, "n_clusters_found": int(model.n_clusters_),
+             "first_cluster": ids[0] if ids else None, "clusters": ids,
+             "crs_used": model.crs_, "inertia_m2": model.inertia_,
+             "n_iter": int(model.n_iter_)})
     return facts

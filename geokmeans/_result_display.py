@@ -25,6 +25,11 @@ def _count(value):
     return f"{int(value):,}"
 
 
+def _counted(value, noun):
+    """``"1 point"``, ``"1,234 points"``."""
+    return f"{_count(value)} {noun}{'' if int(value) == 1 else 's'}"
+
+
 def _init_text(model):
     init = model.init
     if isinstance(init, str):
@@ -147,22 +152,25 @@ def text(result):
     """One paragraph: the summary's facts and the largest cluster."""
     facts = dict(summary(result))
     model = result._fitted
-    points = f"{_count(result.centroids.n_points.sum())} points"
-    notes = ([f"{_count(model.n_dropped_)} rows skipped"] if model.n_dropped_ else []) + (
+    n_points, k = int(result.centroids.n_points.sum()), len(result.centroids)
+    points = _counted(n_points, "point")
+    notes = ([_counted(model.n_dropped_, "row") + " skipped"] if model.n_dropped_ else []) + (
         [f"lazy in {result.points.npartitions:,} dask partitions"] if result.is_dask else [])
     if notes:
         points += f" ({'; '.join(notes)})"
     gps = []
-    duplicates = getattr(model, "n_duplicates_", None)
-    if duplicates is not None:
-        gps.append(f"{_count(duplicates)} at the exact lon/lat of another point" if duplicates
+    if hasattr(model, "n_duplicates_"):
+        duplicates = model.n_duplicates_
+        gps.append("duplicates not counted (dask input)" if duplicates is None else
+                   f"{_count(duplicates)} at the exact lon/lat of another point" if duplicates
                    else "no duplicate coordinates")
     if getattr(model, "n_null_island_", 0):
         gps.append(f"{_count(model.n_null_island_)} at (0, 0)")
-    parts = [f"{points} in {facts['clusters']} clusters"
+    clusters = facts["clusters"].replace(str(k), _counted(k, "cluster"), 1)
+    parts = [f"{points} in {clusters}"
              + (f" ({facts['groups']})" if "groups" in facts else ""), *gps,
              f"CRS {facts['CRS used']}", f"inertia {facts['inertia']}",
-             f"{facts['iterations']} iterations"]
+             _counted(model.n_iter_, "iteration")]
     if "seconds" in facts:
         parts.append(f"{facts['seconds']} s")
     options = [f"init {facts['init']}", f"seed {facts['seed']}", f"n_init {facts['n_init']}",
@@ -175,12 +183,14 @@ def text(result):
         size = centroids.weight if result.weights is not None else centroids.n_points
         top = centroids.iloc[int(np.argmax(size.to_numpy()))]
         group = f", {result.by} {top[result.by]}" if result.by is not None else ""
-        largest = (f" Largest: cluster {int(top.cluster)} ({_count(top.n_points)} points{group}"
+        largest = (f" Largest: cluster {int(top.cluster)} ({_counted(top.n_points, 'point')}"
+                   f"{group}"
                    + (f", weight {format_size(top.weight)}" if result.weights is not None
                       else "")
                    + f", mean distance {format_distance(top.mean_distance_m)}).")
+    source = f", input {facts['input']!r}" if "input" in facts else ""
     return (f"ClusterResult: {', '.join(parts)}; {', '.join(options)}; labels in column "
-            f"{facts['label column']!r}.{largest}")
+            f"{facts['label column']!r}{source}.{largest}")
 
 
 _STYLE = ("<style>.gk-result table{border-collapse:collapse;margin:0.3em 0}"

@@ -258,8 +258,10 @@ def describe_value(value):
         return f"array of shape {value.shape}" if value.size > 4 else repr(value.tolist())
     elif isinstance(value, (bool, int, float, complex, np.bool_, np.number)) or value is None:
         return str(value)  # other numbers (Decimal, Fraction) show their type: repr
+    elif hasattr(value, "shape") and hasattr(value, "__len__"):
+        return f"a {type(value).__name__} of shape {tuple(value.shape)}"  # Series, frames
     else:
-        text = repr(value)
+        text = " ".join(repr(value).split())  # one line, whatever the repr
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -382,6 +382,8 @@ def run_cluster(args, progress):
                     ("--map", args.map, MAP_SUFFIXES)], args.input, args.boundary)
     if args.bbox is not None and args.init != "bbox":
         raise UsageError("--bbox is only used with --init bbox.")
+    _check_added_columns(args)
+    _check_by(args)
     k, constraints = _constraint_options(args)
     boundary = _read_boundary(args)
     reference = _read_reference(args)
@@ -424,6 +426,35 @@ def run_cluster(args, progress):
     return 0
 
 
+def _check_added_columns(args):
+    """--label-column and --distance-column name two different columns."""
+    if args.label_column == args.distance_column:
+        raise UsageError(f"--label-column and --distance-column are both "
+                         f"{args.label_column!r}; give them different names.")
+
+
+def _check_by(args):
+    """--by, in the command's words, before any work: a column name that is neither an
+    added column (--label-column, --distance-column) nor one of the centroid tables'."""
+    by = args.by
+    if by is None:
+        return
+    if not by:
+        raise UsageError("--by needs a column name; got an empty one (to group by several "
+                         "columns, combine them into one column of the input first).")
+    for flag, column in (("--label-column", args.label_column),
+                         ("--distance-column", args.distance_column)):
+        if by == column:
+            raise UsageError(f"--by {by!r} is also the {flag}: the column added to the points "
+                             f"would replace the groups; give {flag} another name.")
+    from ._groups import TABLE_COLUMNS
+
+    if by in TABLE_COLUMNS:
+        raise UsageError(f"--by {by!r} names a column of the centroid and hull tables "
+                         f"({', '.join(TABLE_COLUMNS[:-2])}; lon, lat in CSV), which also get "
+                         "the group column; rename that column of the input first.")
+
+
 def _read_reference(args):
     """The --relabel-like centroids, read and checked before any work (None without);
     never one of the outputs."""
@@ -455,6 +486,7 @@ def run_assign(args, progress):
     from .stable_ids import assign_points, read_centroids, write_points
 
     _check_outputs([("-o", args.output, OUTPUT_SUFFIXES)], args.input)
+    _check_added_columns(args)
     if io.same_file(args.output, args.centroids):
         raise UsageError(f"-o '{args.output}' is the --centroids file; choose another path.")
     try:
@@ -462,13 +494,17 @@ def run_assign(args, progress):
     except GeoKMeansError as exc:
         raise UsageError(str(exc)) from None
     progress.stage(f"assigning {args.input}")
-    frame, columns, saved, projection = assign_points(
+    frame, columns, saved, crs_used = assign_points(
         args.input, saved, lat=args.lat, lon=args.lon, dropna=args.dropna,
         label_column=args.label_column, distance_column=args.distance_column)
     labels = frame[args.label_column].to_numpy()
     n_points = int((labels >= 0).sum())
-    facts = {"crs_used": projection.name, "n_clusters": int(saved.ids.size),
+    facts = {"crs_used": crs_used, "n_clusters": int(saved.ids.size),
              "n_points": n_points, "geokmeans_version": __version__}
+    if saved.by is not None:  # matched within the groups of this column
+        facts["by"] = saved.by
+        if crs_used == "per group":
+            del facts["crs_used"]
     with io.OutputSet(protected=[Path(args.input), Path(args.centroids)]) as transaction:
         write_points(args.output, frame, protected=[Path(args.input), Path(args.centroids)],
                      metadata=facts, coordinate_columns=columns, csv_raw=args.csv_raw,
@@ -478,7 +514,9 @@ def run_assign(args, progress):
         with _stdout_errors():
             print(f"{n_points:,} points assigned to {len(np.unique(labels[labels >= 0])):,} of "
                   f"the {saved.ids.size:,} clusters of '{args.centroids}' (CRS "
-                  f"{projection.name})" + (f", {skipped:,} rows skipped" if skipped else ""))
+                  f"{crs_used}" + (f", within groups by {_printable(saved.by)}" if saved.by
+                                   is not None else "") + ")"
+                  + (f", {skipped:,} rows skipped" if skipped else ""))
             sys.stdout.flush()
     return 0
 

@@ -37,7 +37,7 @@ from .io import atomic_path, geometry_points
 from .projection import longitude_extent, wrap_longitude
 
 __all__ = ["DEFAULT_MAX_POINTS", "FRONT_MAX_POINTS", "PALETTE", "cluster_colors",
-           "cluster_quota", "explore", "save_map", "script_safe_json"]
+           "cluster_quota", "colors_of_ids", "explore", "save_map", "script_safe_json"]
 
 DEFAULT_MAX_POINTS = 20_000
 _MIN_PER_CLUSTER = 50
@@ -60,10 +60,21 @@ def cluster_colors(n_clusters):
     >>> cluster_colors(3)
     ['#D60000', '#8C3BFF', '#018700']
     """
+    return colors_of_ids(range(n_clusters))
+
+
+def colors_of_ids(ids):
+    """The colour of each cluster id: ``palette[id % len(palette)]`` (``PALETTE``), so a
+    cluster keeps its colour wherever it stands in the table, and ids kept across runs
+    (``relabel``) keep their colours.
+
+    >>> colors_of_ids([2, 0])
+    ['#018700', '#D60000']
+    """
     import colorcet  # imported on first use: it takes a moment
 
     palette = [colour.upper() for colour in colorcet.palette[PALETTE]]
-    return [palette[j % len(palette)] for j in range(n_clusters)]
+    return [palette[int(j) % len(palette)] for j in ids]
 
 
 def cluster_quota(sizes, max_points):
@@ -114,17 +125,26 @@ def _beside_centroid(lon, labels, centre_lon, unwrap):
     return shown_centres[labels] + wrap_longitude(lon - centre_lon[labels])
 
 
-def _popup_rows(row, group=None):
+def _popup_rows(row, group=None, weighted=True):
     """A centroid popup's (label, value) text rows, written as the CLI writes them;
-    ``group``: ``(column, value text)`` of a grouped result's cluster."""
+    ``group``: ``(column, value text)`` of a grouped result's cluster; the weight only
+    when the fit was ``weighted``."""
     return [
         ["cluster", f"{int(row.cluster)}"],
         *([list(group)] if group is not None else []),
         ["points", f"{int(row.n_points):,}"],
-        ["weight", format_size(row.weight)],
+        *([["weight", format_size(row.weight)]] if weighted else []),
         ["mean distance", format_distance(row.mean_distance_m)],
         ["max distance", format_distance(row.max_distance_m)],
     ]
+
+
+def _weighted(result):
+    """Whether the popups show a weight: a weighted fit, or weights that are not the
+    counts (as the notebook display decides)."""
+    table = result.centroids
+    return getattr(result, "weights", None) is not None or not np.array_equal(
+        table.weight.to_numpy(dtype=np.float64), table.n_points.to_numpy(dtype=np.float64))
 
 
 def script_safe_json(value):
@@ -258,7 +278,9 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     rng = make_rng(random_state)
     points, labels, n_points = _points_of(result, checked["max_points"], random_state)
     view = _view(points, labels, n_points, result.centroids, checked["max_points"], rng)
-    colours = cluster_colors(len(result.centroids))
+    # colours follow the ids (not the rows), so that ids kept by relabel keep them too;
+    # the layers index them by position in the centroid table (the labels drawn)
+    colours = colors_of_ids(result.centroids.cluster.to_numpy())
     data = _point_data(points, view, colours, checked["radius"], tooltip)
     data["front"] = _front_clusters(result.centroids.n_points.to_numpy(), view).tolist()
     fmap = m if m is not None else _new_map(tiles, attr, view.bounds)
@@ -413,8 +435,8 @@ def _add_overlays(fmap, result, colours, view, *, hulls, centroids, legend, laye
     if hulls:
         _hull_layer(result.hulls, colours, view.centre_lon, view.unwrap).add_to(fmap)
     if centroids:
-        _centroid_layer(result.centroids, colours, view.unwrap,
-                        getattr(result, "by", None)).add_to(fmap)
+        _centroid_layer(result.centroids, colours, view.unwrap, getattr(result, "by", None),
+                        _weighted(result)).add_to(fmap)
     if legend:
         if view.rows.size < view.n_points:
             note = (f"Showing {view.rows.size:,} of {view.n_points:,} points (a sample of "
@@ -452,9 +474,9 @@ def _hull_layer(hull_frame, colours, centre_lon, unwrap):
     return _data_layer({"hulls": hulls}, _elements().HULLS_JS, "convex hulls")
 
 
-def _centroid_layer(centroids, colours, unwrap, by=None):
+def _centroid_layer(centroids, colours, unwrap, by=None, weighted=True):
     """A layer of centroid markers whose popups give each cluster's statistics (and its
-    group, column ``by``, of a grouped result)."""
+    group, column ``by``, of a grouped result; its weight when ``weighted``)."""
     rows = list(centroids.itertuples())
     groups = [None] * len(rows) if by is None else [(str(by), g)
                                                     for g in _as_text(centroids[by])]
@@ -462,7 +484,8 @@ def _centroid_layer(centroids, colours, unwrap, by=None):
         "lat": [float(geom.y) for geom in centroids.geometry],
         "lon": [float(unwrap(geom.x)) for geom in centroids.geometry],
         "colors": colours[:len(rows)],  # rows in the labels' order
-        "popups": [_popup_rows(row, group) for row, group in zip(rows, groups, strict=True)],
+        "popups": [_popup_rows(row, group, weighted)
+                   for row, group in zip(rows, groups, strict=True)],
         "tooltips": [f"cluster {int(row.cluster)}" + (f" ({group[1]})" if group else "")
                      for row, group in zip(rows, groups, strict=True)],
     }

@@ -16,6 +16,7 @@ from ._validation import (
     check_finite_rows,
     check_param,
     check_params,
+    describe_value,
 )
 from .core import KMeans, nearest_centre
 from .core._constrained import (
@@ -267,6 +268,13 @@ class GeoKMeans(Estimator):
         ``init`` an array of (lon, lat) centres or a method name and ``bbox`` a
         ``LonLatBox`` or None."""
         params = check_params(self.get_params())
+        if params["bbox"] is not None and not (isinstance(params["init"], str)
+                                               and params["init"] == "bbox"):
+            seeding = (f"init={params['init']!r}" if isinstance(params["init"], str)
+                       else "explicit initial centres (init=array)")
+            raise InputError(f"bbox={describe_value(params['bbox'])} is only used with "
+                             f"init='bbox', and {seeding} does not read it; pass "
+                             "init='bbox' to seed in the box, or leave bbox out.")
         if not isinstance(params["init"], str):
             params["init"] = self._init_centres(params["init"], params["n_clusters"])
         if params["bbox"] is not None:

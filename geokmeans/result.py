@@ -19,7 +19,7 @@ from ._validation import check_choice, check_param, check_params
 from .errors import DataTypeError, GroupedResultError, InputError
 from .model import GeoKMeans
 from .run_metadata import run_metadata
-from .stable_ids import centroids_of, match_ids
+from .stable_ids import centroids_of, match_ids, match_ids_by_group
 from .stats import cluster_hulls
 from .territories import check_boundary, result_territories
 
@@ -122,6 +122,12 @@ class ClusterResult:
         reference id (largest clusters first); with fewer, some reference ids are not
         used, and ``cluster_ids`` says which ids the clusters have.
 
+        A grouped result (``cluster(..., by=column)``) matches its clusters within each
+        group value only (an optimal assignment per group); the clusters of a group the
+        reference lacks, and those left unmatched, get new ids above the reference's
+        largest, so ids stay unique across the result. The reference must carry the
+        group column (the centroids of a grouped run do).
+
         Parameters
         ----------
         reference : ClusterResult, path or GeoDataFrame
@@ -143,14 +149,21 @@ class ClusterResult:
         >>> sorted(july.centroids.cluster.tolist())
         [0, 1, 2, 3, 4]
         """
-        _refuse_grouped(self, "relabel")
-        _refuse_grouped(reference, "relabel against a grouped result")
-        saved = centroids_of(reference)
-        ids = match_ids(self.model.cluster_centers_[:, 0], self.model.cluster_centers_[:, 1],
-                        saved)
-        result = self._with_ids(ids)
+        if self.models is None:
+            _refuse_grouped(reference, "relabel")
+        result = self._with_ids(self._matched_ids(centroids_of(reference)))
         result.run_parameters = {**self.run_parameters, "relabel_like": reference}
         return result
+
+    def _matched_ids(self, saved):
+        """The id of each cluster (row of ``centroids``) matched to ``saved``: over all
+        clusters, or for a grouped result within each group (``match_ids_by_group``)."""
+        centres = self._fitted.cluster_centers_
+        if self.models is None:
+            return match_ids(centres[:, 0], centres[:, 1], saved)
+        return match_ids_by_group(centres[:, 0], centres[:, 1],
+                                  self.centroids[self.by].to_numpy(dtype=object), saved,
+                                  self.by)
 
     def _with_ids(self, ids):
         """A copy numbering this result's cluster ``j`` (model order) ``ids[j]``."""
@@ -159,7 +172,8 @@ class ClusterResult:
         new_ids = ids[order]
         position = np.argsort(order).astype(np.int32)  # new position of each old cluster
         dense = bool(np.array_equal(new_ids, np.arange(len(ids))))
-        model = _permuted_model(self.model, order, position)
+        model = (_permuted_model(self.model, order, position) if self.models is None
+                 else self._fitted.permuted(order, position))
         centroids = self.centroids.iloc[order].reset_index(drop=True)
         centroids["cluster"] = new_ids
         label = self.label_column
@@ -235,8 +249,9 @@ class ClusterResult:
         after ``cluster``): the territories of a group do not overlap, those of different
         groups may."""
         if self.models is not None:
-            return _groups.grouped_territories(self._fitted, boundary)
-        table = result_territories(self, boundary)
+            table = _groups.grouped_territories(self._fitted, boundary)
+        else:
+            table = result_territories(self, boundary)
         if self.cluster_ids is not None:
             table["cluster"] = self.cluster_ids[table["cluster"].to_numpy()]
         return table
@@ -264,8 +279,8 @@ class ClusterResult:
         crs = getattr(getattr(fitted, "projection_", None), "crs", None)
         if crs is not None and not crs.to_epsg():  # a name alone cannot be read back
             facts["crs_used_wkt"] = crs.to_wkt()
-        if self.models is not None:  # "by" and each group's k, CRS, inertia
-            facts = _groups.grouped_facts(fitted, facts)
+        if self.models is not None:  # "by" and each group's k, ids, CRS, inertia
+            facts = _groups.grouped_facts(fitted, facts, self.cluster_ids)
         return run_metadata(facts, self.model if self.models is None else fitted,
                             self.run_parameters)
 
@@ -562,12 +577,13 @@ ClusterResult.model = _model_property()
 ClusterResult._fitted = property(lambda self: self.__dict__["_model"])
 
 
-def _refuse_grouped(result, what):
-    """Refuse ``what`` on a grouped result (its ids are numbered group by group)."""
-    if isinstance(result, ClusterResult) and result.models is not None:
-        raise InputError(f"{what} is not available for a grouped result (by={result.by!r}): "
-                         "its ids are numbered group by group; relabel each group's own run "
-                         "(cluster its rows without by=) instead.")
+def _refuse_grouped(reference, what):
+    """Refuse ``what`` of a result without groups against a grouped result: its clusters
+    are matched within groups, which this result does not have."""
+    if isinstance(reference, ClusterResult) and reference.models is not None:
+        raise InputError(f"{what} against a grouped result (by={reference.by!r}) needs a "
+                         f"result grouped by the same column: cluster with by={reference.by!r} "
+                         "too, so that clusters are matched within their group.")
 
 
 class _DeferredPoints:
@@ -653,8 +669,9 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         group column is added to ``centroids``, ``hulls`` and ``territories()``, and
         ``result.models`` maps each group to its model. A group with fewer points than
         its k is an error naming it; rows with a missing group value are an error
-        unless ``dropna=True`` (then labelled -1). Not with dask inputs, explicit
-        initial centres or ``relabel_like``. See ``geokmeans._groups``.
+        unless ``dropna=True`` (then labelled -1). Not with dask inputs or explicit
+        initial centres. With ``relabel_like``, clusters are matched within each group
+        (the reference needs the group column). See ``geokmeans._groups``.
     **options
         Any other ``GeoKMeans`` parameter (``init``, ``crs``, ``random_state``, ...),
         checked, as every parameter is, before the data are read.
@@ -680,12 +697,12 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     if by is not None:  # checked before anything else: the k mapping, what is refused
         check_params(names)
         grouping = (by, n_clusters)
-        k = _groups.check_grouping(by, n_clusters, options, names, lazy=sources.is_lazy(data),
-                                   relabel_like=relabel_like)
+        k = _groups.check_grouping(by, n_clusters, options, names, lazy=sources.is_lazy(data))
     elif isinstance(n_clusters, Mapping):
         raise DataTypeError("n_clusters is a mapping {group: k}, which needs by= (the group "
                             "column); without by, give one integer.")
-    _refuse_grouped(relabel_like, "relabel_like")
+    else:
+        _refuse_grouped(relabel_like, "relabel_like")
     model, params = _checked_model(k, lat, lon, options, weights, names,
                                    {"csv_raw": csv_raw, "write": write, "outputs": outputs,
                                     "boundary": boundary, "relabel_like": relabel_like})
@@ -693,6 +710,10 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     source = _input_source(data, lazy)
     plan = plan_outputs(write or {}, source=source, dask=lazy, boundary=boundary)
     reference = None if relabel_like is None else _reference(relabel_like, plan)
+    if reference is not None and by is not None:  # its groups, before any work
+        reference.group_values(by, f"relabel_like of a run grouped by {by!r} matches "
+                                   "clusters within each group: the reference needs that "
+                                   "column (the centroids of a grouped run have it)")
     csv_points = any(kind == "points" and fmt == "CSV" for kind, _, fmt in plan)
     fit = _fit_lazy if lazy else _fit_in_memory
     start = time.perf_counter()
@@ -703,8 +724,7 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         {} if relabel_like is None else {"relabel_like": relabel_like}), **(
         {} if grouping is None else {"by": grouping[0]})}
     if reference is not None:
-        centres = result.model.cluster_centers_
-        result = result._with_ids(match_ids(centres[:, 0], centres[:, 1], reference))
+        result = result._with_ids(result._matched_ids(reference))
     if plan:
         result.write(**{kind: path for kind, path, _ in plan}, csv_raw=csv_raw,
                      outputs=outputs, boundary=boundary)

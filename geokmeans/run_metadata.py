@@ -20,13 +20,16 @@ RandomState; weights or a ``relabel_like`` reference given as data rather than b
 Values that JSON cannot hold are written as JSON: arrays (explicit initial centres, size
 limits per cluster, ``fixed_centers``) as lists, infinite limits as ``"inf"``, a
 ``pyproj.CRS`` as its authority code (``"EPSG:32618"``) or WKT, a box as
-``[west, south, east, north]``.
+``[west, south, east, north]``, a ``{group: k}`` mapping whose keys are not all text as a
+list of ``[group, k]`` pairs (JSON keys are text; the pairs keep numbers and booleans,
+and ``cluster_options`` makes the mapping again).
 """
 
 import json
 import math
 import numbers
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -109,10 +112,24 @@ def model_parameters(model, notes):
     seeded = isinstance(params["init"], str)
     out["random_state"] = _random_state(params["random_state"], notes if seeded else [])
     ks = params.get("n_clusters")
-    if isinstance(ks, dict) and not all(isinstance(group, str) for group in ks):
-        notes.append("n_clusters maps group values that are not text, stored as text in "
-                     "JSON: turn the keys back into the group column's values to reuse it.")
+    if isinstance(ks, Mapping) and not all(isinstance(group, str) for group in ks):
+        # JSON keys are text: [value, k] pairs keep numbers and booleans as they are
+        out["n_clusters"] = [[_json(group), _json(k)] for group, k in ks.items()]
+        if not all(_json_keeps(group) for group in ks):
+            notes.append("n_clusters maps group values that JSON cannot hold as they are "
+                         "(dates, ...), stored as text: turn them back into the group "
+                         "column's values to reuse it.")
     return out
+
+
+def _json_keeps(value):
+    """Whether JSON holds ``value`` as it is (text, a boolean, an integer, a finite
+    number)."""
+    if isinstance(value, (str, bool, np.bool_)):
+        return True
+    if isinstance(value, numbers.Integral):
+        return True
+    return isinstance(value, numbers.Real) and math.isfinite(value)
 
 
 def weights_parameter(weights, notes):
@@ -222,6 +239,9 @@ def cluster_options(metadata):
         notes = metadata.get("notes") or ["not recorded"]
         raise InputError(f"the run cannot be reproduced from its metadata: {' '.join(notes)}")
     options = dict(parameters)
+    ks = options.get("n_clusters")
+    if isinstance(ks, list) and all(isinstance(p, list) and len(p) == 2 for p in ks):
+        options["n_clusters"] = {group: k for group, k in ks}  # {group: k}, keys as written
     for name in ("size_min", "size_max"):
         value = options.get(name)
         if isinstance(value, list):

@@ -175,6 +175,62 @@ def test_unwritable_output_directory(tmp_path, monkeypatch, capsys):
     assert list(locked.iterdir()) == []
 
 
+def no_new_files(folder):
+    """``os.open`` refusing to create a file in ``folder`` (as ``/proc`` does, where
+    ``os.access`` says root may write)."""
+    real_open = os.open
+
+    def fake_open(path, flags, *args, **kwargs):
+        if Path(path).parent == folder and flags & os.O_CREAT:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    return fake_open
+
+
+@pytest.mark.parametrize("flag, name", [("-o", "x.csv"), ("--centroids", "x.geojson"),
+                                        ("--hulls", "x.gpkg"), ("--territories", "x.parquet"),
+                                        ("--map", "x.html"), ("assign -o", "x.csv")])
+def test_output_folder_accepting_no_file_is_named(tmp_path, monkeypatch, flag, name):
+    # the flag and the path given, one line, exit 2, before any work: never the name of
+    # the temporary file written first
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr(os, "open", no_new_files(locked))
+    centroids = ROOT / "data" / "dc_places.csv"
+    targets = [locked / name] + ([Path("/proc") / name] if Path("/proc/self").exists() else [])
+    for target in targets:
+        if flag == "assign -o":
+            args = ["assign", DC, "--centroids", centroids, "-o", target]
+        else:
+            args = ["cluster", DC, "-k", "3", flag, target]
+        code, out, err = run(*args)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        option = flag.split()[-1]
+        assert err.startswith(f"geokmeans: error: {option}: cannot write '{target}': no new "
+                              f"file can be created in directory '{target.parent}'"), err
+        assert ".geokmeans-" not in err and ".tmp" not in err
+    assert list(locked.iterdir()) == []
+
+
+def test_an_interrupted_writability_probe_leaves_nothing(tmp_path, monkeypatch):
+    # the probe file of the check is removed even when Ctrl-C (or a signal turned into an
+    # exception) arrives while it exists
+    from geokmeans._atomic import OutputSet
+
+    real_close = os.close
+
+    def close_then_interrupt(fd):
+        real_close(fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "close", close_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        OutputSet().check(tmp_path / "x.csv")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_onto_input_refused(tmp_path):
     source = tmp_path / "dc.csv"
     source.write_bytes(DC.read_bytes())

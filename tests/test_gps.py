@@ -1,6 +1,7 @@
 """GPS checks: points at (0, 0) warned once per fit, exact duplicates counted in the
 summary, a seeding box that holds none of the points warned."""
 
+import re
 import warnings
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 import geokmeans as gk
 from geokmeans._gps import count_duplicates, count_null_island, in_box
-from geokmeans.errors import GeoKMeansWarning
+from geokmeans.errors import GeoKMeansWarning, InputError
 
 from .hostile import run_cli
 
@@ -114,9 +115,26 @@ def test_bbox_holding_no_point_warned_once():
         _, messages = fit_warnings(
             lambda kw=kwargs: gk.GeoKMeans(3, init="bbox", random_state=0, **kw).fit(lonlat))
         assert not [m for m in messages if "holds none" in m]
-    # a box given without init="bbox" does not seed: not checked
-    _, messages = fit_warnings(lambda: gk.GeoKMeans(3, bbox=box, random_state=0).fit(lonlat))
-    assert messages == []
+    # a box given without init="bbox" would not seed: refused (test_validation)
+
+
+@pytest.mark.parametrize("init, named", [("k-means++", "init='k-means++'"),
+                                         ("random", "init='random'"),
+                                         ([[-77.0, 38.9], [-77.1, 38.8]], "init=array")])
+def test_bbox_without_init_bbox_is_refused_before_reading(tmp_path, init, named):
+    # it would be silently ignored (the command line refuses --bbox without --init bbox)
+    missing = tmp_path / "nope.csv"  # never read: the parameters are checked first
+    box = (-77.2, 38.8, -76.9, 39.0)
+    calls = [lambda: gk.GeoKMeans(2, init=init, bbox=box).fit(missing),
+             lambda: gk.cluster(missing, 2, init=init, bbox=box)]
+    if isinstance(init, str):  # (by= refuses explicit centres first)
+        calls.append(lambda: gk.cluster(missing, 2, init=init, bbox=box, by="g"))
+    for call in calls:
+        with pytest.raises(InputError, match=r"bbox=\(-77.2, 38.8, -76.9, 39.0\) is only used "
+                                             rf"with init='bbox', and .*{re.escape(named)}"):
+            call()
+    assert list(tmp_path.iterdir()) == []
+    gk.GeoKMeans(2, init="bbox", bbox=box, random_state=0).fit(dc_points())  # accepted
 
 
 def test_bbox_across_the_antimeridian():

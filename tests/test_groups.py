@@ -425,12 +425,15 @@ def test_refused_combinations(places):
     with pytest.raises(InputError, match="fixed_centers"):
         gk.cluster(places, 2, by="region", fixed_centers=[True, False])
     earlier = gk.cluster(places, 2, random_state=0)
-    with pytest.raises(InputError, match="relabel_like"):
+    # a grouped run matches clusters within groups: the reference needs the group column
+    with pytest.raises(InputError, match=r"no column 'region'.*relabel_like of a run "
+                                         r"grouped by 'region'"):
         gk.cluster(places, 2, by="region", relabel_like=earlier)
     grouped = gk.cluster(places, 2, by="region", random_state=0)
-    with pytest.raises(InputError, match="relabel is not available for a grouped result"):
+    with pytest.raises(InputError, match=r"no column 'region' \(columns: cluster, n_points"):
         grouped.relabel(earlier)
-    with pytest.raises(InputError, match="grouped result"):
+    with pytest.raises(InputError, match=r"against a grouped result \(by='region'\) needs a "
+                                         r"result grouped by the same column"):
         earlier.relabel(grouped)
     with pytest.raises(InputError, match="grouped result"):
         gk.cluster(places, 2, relabel_like=grouped)
@@ -482,7 +485,15 @@ def test_cli_by(places, tmp_path):
 @pytest.mark.parametrize("extra, words", [
     (["--by", "nope"], ["--by 'nope'", "no column 'nope'"]),
     (["--by", "region", "-k", "60"], ["fewer points than clusters", "smaller -k"]),
-    (["--by", "cluster"], ["--by 'cluster'", "label_column"]),
+    (["--by", "cluster"], ["--by 'cluster' is also the --label-column",
+                           "give --label-column another name"]),
+    (["--by", "lat"], ["--by 'lat' names a column of the centroid and hull tables",
+                       "size_min, size_max", "rename that column of the input"]),
+    (["--by", "region", "--label-column", "region"], ["--by 'region' is also the "
+                                                      "--label-column"]),
+    (["--by", ""], ["--by needs a column name; got an empty one"]),
+    (["--label-column", "c2", "--distance-column", "c2"],
+     ["--label-column and --distance-column are both 'c2'"]),
     (["--by", "empty"], ["missing group value", "--dropna"]),
 ])
 def test_cli_by_errors(places, tmp_path, extra, words):
@@ -498,6 +509,9 @@ def test_cli_by_errors(places, tmp_path, extra, words):
     assert len(err.strip().splitlines()) == 1 and err.startswith("geokmeans: error: ")
     for word in words:
         assert word in err
+    for library in ("label_column", "distance_column", "--size-min", "data.rename",
+                    "should be None"):
+        assert library not in err
     assert snapshot(tmp_path) == before
 
 

@@ -157,6 +157,39 @@ def test_palette_distinct_for_many_clusters():
     assert cluster_colors(0) == [] and cluster_colors(1) == colours[:1]
 
 
+def test_colours_follow_the_cluster_ids_not_the_rows(dc_result):
+    # ids kept by relabel keep their colour: each layer colours cluster id j palette[j]
+    from geokmeans.maps import colors_of_ids
+
+    palette = cluster_colors(256)
+    reference = dc_result.centroids[["cluster", "geometry"]].copy()
+    reference["cluster"] = [7, 300, 2, 41, 19]  # the reference's own ids, any order
+    again = gk.cluster(pd.read_csv(DATA / "dc_places.csv"), 5, weight="population",
+                       random_state=1).relabel(reference)
+    ids = again.centroids.cluster.tolist()
+    assert sorted(ids) == [2, 7, 19, 41, 300]
+    expected = [palette[j % 256] for j in ids]
+    assert colors_of_ids(ids) == expected
+    html = render(again.explore(hulls=True, tiles=None))
+    legend, = legend_data(html)
+    assert legend["colors"] == expected
+    assert legend["lines"] == [f"{j}: {n:,}" for j, n in zip(ids, again.centroids.n_points,
+                                                             strict=True)]
+    layers = layer_data(html)
+    assert layers["centroids"]["colors"] == expected
+    points = layers["points"]
+    drawn = [points["colors"][c] for c in points["cluster"]]
+    assert drawn == [palette[j % 256] for j in again.points[again.label_column]]
+    hulls = [f["properties"]["color"] for f in layers["hulls"]["hulls"]["features"]]
+    assert hulls == [palette[j % 256] for j, g in zip(ids, again.hulls.geometry, strict=True)
+                     if g.geom_type in ("Polygon", "MultiPolygon")]
+    # the same cluster (same id) has the same colour on both runs' maps
+    first, = legend_data(render(dc_result.explore(tiles=None)))
+    for j, colour in zip(dc_result.centroids.cluster, first["colors"], strict=True):
+        if j in ids:
+            assert colour == expected[ids.index(j)]
+
+
 def test_ciede2000_matches_the_published_test_data():
     # Sharma, Wu & Dalal (2005), Table 1: all 34 pairs to the 4 decimals published
     pairs = np.array(SHARMA_PAIRS)
@@ -497,6 +530,18 @@ def test_popups_read_like_the_cli_table(dc_result, tmp_path):
         cells = dict(popup)
         assert [cells["points"], cells["weight"], cells["mean distance"],
                 cells["max distance"]] == table[cells["cluster"]]
+
+
+def test_unweighted_popups_show_no_weight():
+    # as the notebook display: a weight only when the fit was weighted
+    plain = gk.cluster(DATA / "dc_places.csv", 4, random_state=0)
+    popups = layer_data(render(plain.explore(tiles=None)))["centroids"]["popups"]
+    assert [name for name, _ in popups[0]] == ["cluster", "points", "mean distance",
+                                               "max distance"]
+    weighted = gk.cluster(DATA / "dc_places.csv", 4, weight="population", random_state=0)
+    popups = layer_data(render(weighted.explore(tiles=None)))["centroids"]["popups"]
+    assert [name for name, _ in popups[0]] == ["cluster", "points", "weight", "mean distance",
+                                               "max distance"]
 
 
 @pytest.mark.parametrize("value, text", [

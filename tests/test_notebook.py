@@ -30,6 +30,13 @@ def test_notebook_is_stored_without_outputs():
     assert not [cell.source for cell in notebook.cells if cell.source.startswith("\\")]
 
 
+def test_no_cell_starts_with_a_stray_backslash():
+    # a builder string opened with an escaped backslash gives a cell whose first line is "\"
+    for notebook in (nbformat.read(NOTEBOOK, as_version=4), _builder().build()):
+        for cell in notebook.cells:
+            assert not cell.source.startswith("\\"), cell.source[:40]
+
+
 def test_notebook_is_what_its_builder_writes():
     stored = nbformat.read(NOTEBOOK, as_version=4)
     built = _builder().build()

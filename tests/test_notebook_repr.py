@@ -89,6 +89,18 @@ def test_repr_is_one_paragraph(places_result):
     assert f"Largest: cluster {top.cluster} ({top.n_points} points, weight " in text
 
 
+def test_repr_names_the_input_and_counts_in_the_singular(places_result):
+    assert f"input {str(DATA / 'dc_places.csv')!r}" in repr(places_result)
+    assert facts_of(places_result._repr_html_())["input"] == str(DATA / "dc_places.csv")
+    one = gk.cluster(np.array([[-77.0, 38.9]]), 1, random_state=0)
+    text = repr(one)
+    assert "1 point in 1 cluster," in text and "1 iteration," in text
+    assert "(1 point, mean distance" in text and "input" not in text  # an array: no file
+    grouped = gk.cluster(pd.DataFrame({"lon": [-77.0, -77.1], "lat": [38.9, 38.8],
+                                       "g": ["a", "a"]}), 1, by="g", random_state=0)
+    assert "2 points in 1 cluster (1 group by 'g', each clustered separately)" in repr(grouped)
+
+
 def test_size_limits_and_more_clusters_than_shown():
     cities = pd.read_csv(DATA / "world_cities.csv").iloc[::20]  # 1,701 cities
     result = gk.cluster(cities, 30, size_min=20, size_max=1000, random_state=0)
@@ -169,3 +181,6 @@ def test_dask_result_displays_without_computing():
     assert facts["clusters"] == "5"
     assert "200, lazy in 4 dask partitions points in 5 clusters" not in text
     assert re.search(r"200 points \(lazy in 4 dask partitions\) in 5 clusters", text)
+    # as the HTML says: the duplicates of a dask input are not counted
+    assert facts["duplicate coordinates"] == "not counted (dask input)"
+    assert "duplicates not counted (dask input)" in text

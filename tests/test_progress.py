@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 
@@ -74,6 +75,25 @@ def test_cluster_and_auto_n_init():
     # k-means++: one run, a bar of one
     _, err = stderr_of(lambda: gk.cluster(lonlat(), 3, random_state=0, progress=True))
     assert counts(err, "restarts")[-1] == (1, 1)
+
+
+def test_grouped_fit_draws_one_bar_over_the_groups():
+    # one bar named "groups", no bar per group (140 of them for the AIS vessels)
+    frame = pd.DataFrame(lonlat(), columns=["lon", "lat"]).assign(
+        group=np.repeat(["a", "b", "c", "d"], 75))
+    result, err = stderr_of(lambda: gk.cluster(frame, 2, by="group", n_init=3, random_state=0,
+                                               progress=True))
+    shown = counts(err, "groups")
+    assert shown[0] == (0, 4) and shown[-1] == (4, 4)
+    assert [done for done, _ in shown] == sorted(done for done, _ in shown)
+    assert counts(err, "restarts") == [] and "restarts" not in err
+    quiet = gk.cluster(frame, 2, by="group", n_init=3, random_state=0)
+    assert np.array_equal(result.points.cluster, quiet.points.cluster)
+    # a callable gets (groups done, groups), once per group, never a group's restarts
+    calls = []
+    gk.cluster(frame, 2, by="group", n_init=3, random_state=0,
+               progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
 def test_callable_called_after_each_run():

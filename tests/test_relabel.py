@@ -607,3 +607,234 @@ def test_dask_relabel_as_memory(places, reference, tmp_path):
                                in_memory.points.cluster)
             html = on_dask.explore().get_root().render()
             assert all(f"{i}: " in html for i in on_dask.centroids.cluster)
+
+
+# -- grouped results: ids matched within groups, points assigned within groups -----------
+
+
+@pytest.fixture(scope="module")
+def regions(places):
+    """The DC places in three groups drawn at random: they overlap in space, so a cluster
+    of one group is often nearest a point of another."""
+    frame = places.copy()
+    rng = np.random.default_rng(7)
+    frame["region"] = rng.choice(["north", "east", "west"], size=len(frame), p=[0.4, 0.3, 0.3])
+    return frame
+
+
+@pytest.fixture(scope="module")
+def grouped(regions):
+    return gk.cluster(regions, 3, by="region", random_state=0)
+
+
+def expected_within_groups(result, data):
+    """The reference labels of ``data`` by ``result``'s groups: each group's own model's
+    ``predict`` (nearest centre in that group's projection), as that group's ids."""
+    labels = np.full(len(data), -1)
+    for value, model in result.models.items():
+        rows = (data[result.by] == value).to_numpy()
+        ids = result.centroids.cluster[result.centroids[result.by] == value].to_numpy()
+        labels[rows] = ids[model.predict(data[rows])]
+    return labels
+
+
+def group_of_ids(result):
+    return dict(zip(result.centroids.cluster, result.centroids[result.by], strict=True))
+
+
+def test_assign_grouped_centroids_match_within_each_group(grouped, regions, tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    new = pd.DataFrame({"lon": rng.uniform(-77.2, -76.9, 500),
+                        "lat": rng.uniform(38.8, 39.0, 500),
+                        "region": rng.choice(["north", "east", "west"], 500)})
+    expected = expected_within_groups(grouped, new)
+    files = []
+    for suffix in (".geojson", ".gpkg", ".parquet"):
+        files.append(tmp_path / f"c{suffix}")
+        grouped.to_file(files[-1], which="centroids")
+    for centroids in (grouped, *files):  # a grouped result too (it used to be refused)
+        labelled = gk.assign(new, centroids)
+        assert_array_equal(labelled.cluster, expected)
+        groups = group_of_ids(grouped)
+        assert [groups[j] for j in labelled.cluster] == new.region.tolist()
+    # the points of the fit get the fit's labels back
+    assert_array_equal(gk.assign(regions, files[0]).cluster, grouped.points.cluster)
+    # without groups the nearest centroid is often another group's: the test can fail
+    grouped.to_file(tmp_path / "c.csv", which="centroids")
+    assert read_centroids(tmp_path / "c.csv").by is None  # a CSV records no run facts
+    assert (gk.assign(new, tmp_path / "c.csv").cluster != expected).sum() > 50
+
+
+def test_assign_grouped_uses_each_group_s_projection(tmp_path):
+    # one group in UTM 18N (DC), one in UTM 33N (Europe): each group's own projection
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"lon": np.r_[rng.uniform(-77.2, -76.9, 60), rng.uniform(13, 14, 60)],
+                          "lat": np.r_[rng.uniform(38.8, 39.0, 60), rng.uniform(52, 53, 60)],
+                          "site": [3] * 60 + [1] * 60})  # integer group values
+    result = gk.cluster(frame, 2, by="site", random_state=0)
+    assert {m.crs_ for m in result.models.values()} == {"EPSG:32618", "EPSG:32633"}
+    path = tmp_path / "c.geojson"
+    result.to_file(path, which="centroids")
+    saved = read_centroids(path)
+    assert saved.by == "site"
+    assert sorted(c[0] for c in saved.group_crs) == ["EPSG:32618"] * 2 + ["EPSG:32633"] * 2
+    frame_out, _, _, crs = gk.stable_ids.assign_points(frame, path)
+    assert crs == "per group"
+    assert_array_equal(frame_out.cluster, expected_within_groups(result, frame))
+    assert_array_equal(frame_out.cluster, result.points.cluster)
+
+
+def test_assign_grouped_refusals(grouped, regions, tmp_path):
+    path = tmp_path / "c.geojson"
+    grouped.to_file(path, which="centroids")
+    with pytest.raises(InputError, match=r"grouped by 'region'.*need a column 'region'"):
+        gk.assign(regions.drop(columns="region"), path)
+    with pytest.raises(InputError, match=r"grouped by 'region'.*need a column 'region'"):
+        gk.assign(regions.drop(columns="region"), grouped)
+    other = regions.assign(region=np.where(np.arange(len(regions)) == 3, "south",
+                                           regions.region))
+    with pytest.raises(InputError, match=r"no centroids of group region='south' \(first: "
+                                         r"row 3\)"):
+        gk.assign(other, path)
+    missing = regions.assign(region=regions.region.where(np.arange(len(regions)) != 4))
+    with pytest.raises(InputError, match=r"1 point has no value in the group column "
+                                         r"'region' \(first: row 4\).*dropna=True"):
+        gk.assign(missing, path)
+    with pytest.warns(GeoKMeansWarning, match="left unlabelled"):
+        labelled = gk.assign(missing, path, dropna=True)
+    assert labelled.cluster[4] == -1 and np.isnan(labelled.distance_m[4])
+    # a grouped run's file without its group column
+    table = json.loads(path.read_text())
+    for feature in table["features"]:
+        del feature["properties"]["region"]
+    path.write_text(json.dumps(table))
+    with pytest.raises(InputError, match=r"grouped by 'region' but has no column 'region'"):
+        gk.assign(regions, path)
+
+
+def test_cli_assign_grouped(grouped, regions, tmp_path, capsys):
+    centroids = tmp_path / "c.geojson"
+    grouped.to_file(centroids, which="centroids")
+    points = tmp_path / "p.csv"
+    regions.to_csv(points, index=False)
+    code, out, err = run_cli(capsys, "assign", points, "--centroids", centroids, "-o",
+                             tmp_path / "o.csv")
+    assert code == 0, err
+    assert_array_equal(pd.read_csv(tmp_path / "o.csv").cluster, grouped.points.cluster)
+    regions.drop(columns="region").to_csv(points, index=False)
+    code, out, err = run_cli(capsys, "assign", points, "--centroids", centroids, "-o",
+                             tmp_path / "o2.csv")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "need a column 'region'" in err and not (tmp_path / "o2.csv").exists()
+
+
+def test_relabel_grouped_recovers_shuffled_reference_ids(grouped, regions, seed):
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(1000, len(grouped.centroids), replace=False)
+    reference = grouped.centroids.assign(cluster=ids)
+    fixed = grouped.relabel(reference)
+    lookup = dict(zip(grouped.centroids.cluster, ids, strict=True))
+    assert_array_equal(fixed.points.cluster, [lookup[j] for j in grouped.points.cluster])
+    assert sorted(fixed.centroids.cluster) == sorted(ids)
+    assert group_of_ids(fixed) == dict(zip(ids, grouped.centroids.region, strict=True))
+    # every table follows: territories, hulls, run facts
+    territories = fixed.territories()
+    assert territories.cluster.tolist() == fixed.centroids.cluster.tolist()
+    assert territories.region.tolist() == fixed.centroids.region.tolist()
+    for group in fixed.metadata["groups"]:
+        assert group["clusters"] == sorted(ids[grouped.centroids.region == group["group"]])
+    assert fixed.hulls.cluster.tolist() == fixed.centroids.cluster.tolist()
+    # and assign with the relabelled file gives the relabelled ids
+    assert_array_equal(gk.assign(regions, fixed).cluster, fixed.points.cluster)
+
+
+def test_relabel_grouped_matches_within_the_same_group_only(grouped, regions):
+    # a reference whose groups' clusters stand where another group's are: matching over
+    # all clusters would take the ids of the same places; within groups it must not
+    reference = grouped.centroids.copy()
+    rotate = {"east": "north", "north": "west", "west": "east"}
+    reference["region"] = reference.region.map(rotate)
+    reference["cluster"] = reference.cluster + 100
+    again = gk.cluster(regions, 3, by="region", random_state=1)
+    fixed = again.relabel(reference)
+    from scipy.optimize import linear_sum_assignment
+
+    expected = {}
+    for value in ("east", "north", "west"):
+        mine = again.centroids[again.centroids.region == value]
+        theirs = reference[reference.region == value]
+        d = geodesic_to_all(mine.geometry.x.to_numpy(), mine.geometry.y.to_numpy(),
+                            theirs.geometry.x.to_numpy(), theirs.geometry.y.to_numpy())
+        rows, cols = linear_sum_assignment(d)
+        expected.update(zip(mine.cluster.to_numpy()[rows], theirs.cluster.to_numpy()[cols],
+                            strict=True))
+    assert_array_equal(fixed.points.cluster, [expected[j] for j in again.points.cluster])
+    for j, value in group_of_ids(fixed).items():
+        assert reference.region[reference.cluster == j].item() == value
+
+
+def test_relabel_grouped_new_groups_and_unmatched_get_new_ids(grouped, regions):
+    reference = grouped.centroids[grouped.centroids.region != "west"].copy()
+    reference = reference[reference.cluster != 0]  # east: 2 of its 3 clusters
+    reference["cluster"] = reference.cluster * 10
+    fixed = grouped.relabel(reference)
+    top = int(reference.cluster.max())
+    ids = fixed.centroids.cluster.to_numpy()
+    assert len(set(ids)) == len(ids) == 9  # unique across the result
+    new = sorted(j for j in ids if j > top)
+    assert new == list(range(top + 1, top + 5))  # east's unmatched one and west's three
+    west = fixed.centroids[fixed.centroids.region == "west"].cluster
+    assert sorted(west) == new[1:]
+    east_kept = fixed.centroids[fixed.centroids.region == "east"].cluster
+    assert sorted(east_kept) == [10, 20, new[0]]
+
+
+def test_cluster_relabel_like_grouped_file_and_cli(grouped, regions, tmp_path, capsys):
+    path = tmp_path / "june.geojson"
+    shuffled_ids = grouped.centroids.assign(cluster=grouped.centroids.cluster[::-1].to_numpy())
+    shuffled_ids.to_file(path, driver="GeoJSON")
+    fixed = gk.cluster(regions, 3, by="region", random_state=0, relabel_like=path)
+    assert_array_equal(fixed.points.cluster, 8 - grouped.points.cluster)
+    source = tmp_path / "p.csv"
+    regions.to_csv(source, index=False)
+    code, out, err = run_cli(capsys, "cluster", source, "-k", 3, "--by", "region", "--seed", 0,
+                             "--relabel-like", path, "-o", tmp_path / "july.csv", "-q")
+    assert code == 0, err
+    assert_array_equal(pd.read_csv(tmp_path / "july.csv").cluster, 8 - grouped.points.cluster)
+    plain = tmp_path / "plain.csv"
+    pd.DataFrame({"cluster": grouped.centroids.cluster, "lon": grouped.centroids.geometry.x,
+                  "lat": grouped.centroids.geometry.y}).to_csv(plain, index=False)
+    before = sorted(tmp_path.iterdir())
+    code, out, err = run_cli(capsys, "cluster", source, "-k", 3, "--by", "region",
+                             "--relabel-like", plain, "-o", tmp_path / "x.csv")
+    assert code == 2 and err.count("\n") == 1
+    assert "--relabel-like of a run grouped by 'region'" in err and "no column 'region'" in err
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_polygons_are_not_centroids(reference, places, tmp_path, capsys):
+    hulls = reference.hulls
+    assert (hulls.geom_type == "Polygon").any()
+    with pytest.raises(InputError, match=r"row \d holds a Polygon, not a point; centroids are "
+                                         r"points \(give the centroids table, not the hulls"):
+        reference.relabel(hulls)
+    with pytest.raises(InputError, match="holds a Polygon, not a point"):
+        gk.assign(places, hulls)
+    path = tmp_path / "hulls.geojson"
+    reference.to_file(path, which="hulls")
+    with pytest.raises(InputError, match="holds a Polygon, not a point"):
+        gk.assign(places, path)
+    code, out, err = run_cli(capsys, "assign", DATA / "dc_places.csv", "--centroids", path,
+                             "-o", tmp_path / "o.csv")
+    assert code == 2 and err.count("\n") == 1 and "holds a Polygon, not a point" in err
+
+
+def test_a_centroid_without_geometry_is_named(reference):
+    table = reference.centroids.copy()
+    table.loc[2, "geometry"] = None
+    for call in (lambda: reference.relabel(table), lambda: gk.assign(DATA / "dc_places.csv",
+                                                                    table)):
+        with pytest.raises(InputError, match=r"the centroid of cluster 2 \(row 2\) has no "
+                                             r"coordinates") as caught:
+            call()
+        assert "dropna" not in str(caught.value)

@@ -144,6 +144,40 @@ def test_run_parameters_hook_reaches_every_output(tmp_path):
     assert read_metadata(tmp_path / "p.parquet")["parameters"]["by"] == "state"
 
 
+@pytest.mark.parametrize("keys", [[3, 1], [2.5, 0.5], [True, False]])
+def test_group_k_mapping_with_non_text_keys_is_replayed(tmp_path, keys):
+    # JSON keys are text: such a mapping is stored as [value, k] pairs and comes back
+    # with its keys' types, so the file redoes the run
+    frame = pd.read_csv(DC)
+    frame["site"] = np.where(frame.longitude < frame.longitude.median(), keys[0], keys[1])
+    ks = {keys[0]: 3, keys[1]: 2}
+    result = gk.cluster(frame, ks, by="site", random_state=0)
+    assert result.metadata["parameters"]["n_clusters"] == [[keys[0], 3], [keys[1], 2]]
+    assert result.metadata["reproducible"] is True
+    for name in ("p.geojson", "p.gpkg", "p.parquet"):
+        result.to_file(tmp_path / name)
+        options = cluster_options(read_metadata(tmp_path / name))
+        assert options["n_clusters"] == ks
+        assert [type(k) for k in options["n_clusters"]] == [type(k) for k in ks]
+        again = gk.cluster(frame, **options)
+        assert_geodataframe_equal(again.centroids, result.centroids)
+    # text keys stay a mapping
+    text = gk.cluster(frame.assign(site=frame.site.astype(str)), {str(keys[0]): 3,
+                      str(keys[1]): 2}, by="site", random_state=0)
+    assert text.metadata["parameters"]["n_clusters"] == {str(keys[0]): 3, str(keys[1]): 2}
+
+
+def test_group_k_mapping_with_date_keys_is_a_note():
+    frame = pd.read_csv(DC)
+    days = pd.to_datetime(["2024-01-01", "2024-01-02"])
+    frame["day"] = np.where(frame.longitude < frame.longitude.median(), days[0], days[1])
+    result = gk.cluster(frame, {days[0]: 2, days[1]: 2}, by="day", random_state=0)
+    meta = result.metadata
+    assert meta["reproducible"] is False and "dates" in " ".join(meta["notes"])
+    with pytest.raises(InputError, match="cannot be reproduced"):
+        cluster_options(meta)
+
+
 def test_read_metadata_refusals(tmp_path):
     result = gk.cluster(DC, 3, random_state=0)
     result.to_file(tmp_path / "p.csv")

@@ -103,6 +103,23 @@ def test_table(name, good, bad):
         assert message.endswith(f"{expectation(name)}."), message
 
 
+def test_values_with_a_multi_line_repr_are_named_on_one_line():
+    import pandas as pd
+
+    class Lines:
+        def __repr__(self):
+            return "first\nsecond"
+
+    for value, shown in ((pd.Series([1, 2]), "a Series of shape (2,)"),
+                         (pd.DataFrame({"a": [1]}), "a DataFrame of shape (1, 1)"),
+                         (Lines(), "first second")):
+        with pytest.raises(DataTypeError) as info:
+            check_param("n_clusters", value)
+        assert str(info.value) == f"n_clusters={shown} should be {expectation('n_clusters')}."
+    with pytest.raises(DataTypeError, match=r"^n_clusters=a Series of shape \(2,\) should"):
+        gk.cluster(Path("never-read.csv"), pd.Series([1, 2]))
+
+
 def test_converted_values():
     assert type(check_param("n_clusters", np.int64(3))) is int
     assert type(check_param("tol", np.float32(0.5))) is float
