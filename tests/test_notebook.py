@@ -1,9 +1,9 @@
 """``examples/analyst.ipynb``: kept without outputs, in step with its builder script, and
 run top to bottom in a Jupyter kernel (``nbclient``) on the bundled data."""
 
+import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -14,12 +14,13 @@ NOTEBOOK = ROOT / "examples" / "analyst.ipynb"
 
 
 def _builder():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import build_analyst_notebook
-    finally:
-        sys.path.pop(0)
-    return build_analyst_notebook
+    """``scripts/build_analyst_notebook.py``, loaded from its file (a script, not a module
+    of the package)."""
+    path = ROOT / "scripts" / "build_analyst_notebook.py"
+    spec = importlib.util.spec_from_file_location("build_analyst_notebook", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_notebook_is_stored_without_outputs():

@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import _all_sqdist
+from .pair_lists import move_bound
 
 __all__ = [
     "BUILD",
@@ -121,22 +122,9 @@ def _lazy_pair(j, o, centers_t, box, factor_range, arc_val, arc_piece):
     value over cluster j's bounding box ``box[j]`` ((2, d): lows, highs; empty when lows
     > highs) bounds it from below, as does the range of ``f`` (``factor_range``).
     Marked -3: a shortest path through the pair builds its list first."""
-    d = centers_t.shape[0]
-    if box[j, 0, 0] > box[j, 1, 0]:
-        arc_val[j, o] = np.inf  # OUT
-        arc_piece[j, o] = -1  # OUT
-        return
-    low = 0.0
-    scale = 0.0
-    for f in range(d):
-        co, cj = centers_t[f, o], centers_t[f, j]
-        b = co - cj
-        x = box[j, 1, f] if b > 0 else box[j, 0, f]
-        low += co * co - cj * cj - 2.0 * x * b
-        scale += co * co + cj * cj + 2.0 * abs(b) * max(abs(box[j, 0, f]), abs(box[j, 1, f]))
-    low -= 1e-9 * scale  # the rounding of the exact differences of squares
-    arc_val[j, o] = factor_range[0] * low if low >= 0 else factor_range[1] * low  # OUT
-    arc_piece[j, o] = -3  # OUT
+    arc_val[j, o] = move_bound(box[j], j, o, centers_t, factor_range[0],  # OUT
+                               factor_range[1])
+    arc_piece[j, o] = -1 if box[j, 0, 0] > box[j, 1, 0] else -3  # OUT: -1, no piece
 
 
 @njit(cache=True)

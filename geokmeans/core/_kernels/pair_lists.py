@@ -17,7 +17,8 @@ moved into j after the index was built (its ``log``) are always scanned.
 import numpy as np
 from numba import njit
 
-__all__ = ["build_pairs", "cell_boxes", "counting_order", "grid_keys", "grid_side"]
+__all__ = ["build_pairs", "cell_boxes", "counting_order", "grid_keys", "grid_side",
+           "move_bound"]
 
 #: cells of a cluster's grid, about (``grid_side`` rounds it to a power of d)
 GRID_CELLS = 64
@@ -90,22 +91,24 @@ def cell_boxes(X, factor, piece_row, piece_amount, order, bounds, moved, cellbox
 
 
 @njit(cache=True)
-def _cell_bound(c, j, o, centers_t, cellbox, cellfac):
-    """A lower bound on ``delta`` (j to o) of the pieces of cell c; inf when empty."""
+def move_bound(box, j, o, centers_t, f_low, f_high):
+    """A lower bound on ``delta`` (j to o) of the pieces of rows inside ``box`` ((2, d):
+    lows, highs) whose ``f`` lies in ``[f_low, f_high]``: the move's cost is linear in
+    the row, so its least value over the box bounds it; inf when the box is empty
+    (lows > highs)."""
     d = centers_t.shape[0]
-    if cellbox[c, 0, 0] > cellbox[c, 1, 0]:
+    if box[0, 0] > box[1, 0]:
         return np.inf
     low = 0.0
     scale = 0.0
     for f in range(d):
         co, cj = centers_t[f, o], centers_t[f, j]
         b = co - cj
-        x = cellbox[c, 1, f] if b > 0 else cellbox[c, 0, f]
+        x = box[1, f] if b > 0 else box[0, f]
         low += co * co - cj * cj - 2.0 * x * b
-        scale += co * co + cj * cj + 2.0 * abs(b) * max(abs(cellbox[c, 0, f]),
-                                                         abs(cellbox[c, 1, f]))
+        scale += co * co + cj * cj + 2.0 * abs(b) * max(abs(box[0, f]), abs(box[1, f]))
     low -= 1e-9 * scale  # the rounding of the exact differences of squares
-    return cellfac[c, 0] * low if low >= 0 else cellfac[c, 1] * low
+    return f_low * low if low >= 0 else f_high * low
 
 
 @njit(cache=True)
@@ -181,7 +184,8 @@ def _pair(X, factor, centers_t, piece_row, piece_cluster, piece_amount, order, b
     first = j * cells
     bound = np.empty(cells)
     for c in range(cells):
-        bound[c] = _cell_bound(first + c, j, o, centers_t, cellbox, cellfac)
+        bound[c] = move_bound(cellbox[first + c], j, o, centers_t, cellfac[first + c, 0],
+                              cellfac[first + c, 1])
     ranked = np.argsort(bound, kind="mergesort")
     size = logged.shape[0]
     for c in range(cells):
