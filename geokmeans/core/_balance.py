@@ -114,7 +114,7 @@ class _Lists:
 
     def reindex(self):
         """Index the pieces by cluster and by cell of a grid over the cluster's box (one
-        sort; see ``_kernels.pair_lists``); the log of moves starts empty."""
+        counting sort; see ``_kernels.pair_lists``); the log of moves starts empty."""
         (d, k), pieces = self.centres_t.shape, self.pieces
         used = int(pieces.count[0])
         side = _pl.grid_side(d)
