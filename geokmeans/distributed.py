@@ -14,7 +14,10 @@ Series computed partition by partition. With a ``distributed.Client`` active the
 runs on its cluster; otherwise on dask's local scheduler.
 """
 
+import ctypes
 import operator
+import sys
+import uuid
 import warnings
 
 import numpy as np
@@ -32,6 +35,7 @@ from ._partitioned import (  # noqa: F401 - the public names of reading in piece
 from ._validation import power_of_two_scale
 from .core import assign
 from .core._estimator import resolve_local_search
+from .core._kernels._threads import single_threaded
 from .core._source import Chunk, unit_weights
 from .errors import (
     DataTypeError,
@@ -40,7 +44,7 @@ from .errors import (
     InputError,
     first_line,
 )
-from .io import read_points
+from .io import coordinate_columns, read_points
 from .projection import combine_extents, partial_extent
 from .stats import cluster_hulls, geodesic_distances_m, hull_vertex_rows
 
@@ -127,7 +131,7 @@ class DaskSource:
         import dask
 
         states = self._states[state] if state is not None else [None] * self.n_chunks
-        tasks = [dask.delayed(fn)(c, *args) if state is None else dask.delayed(fn)(c, s, *args)
+        tasks = [_task(fn, c, *args) if state is None else _task(fn, c, s, *args)
                  for c, s in zip(self.chunks, states, strict=True)]
         return list(dask.compute(*tasks))
 
@@ -139,7 +143,7 @@ class DaskSource:
         # the state is modified in place (no copy: its memory is the workers' largest
         # cost); the update consumes it, and a lost worker's states are recomputed
         # from their lineage, from fresh inputs
-        tasks = dask.persist(*[dask.delayed(fn)(c, s, *args)
+        tasks = dask.persist(*[_task(fn, c, s, *args)
                                for c, s in zip(self.chunks, previous, strict=True)])
         results = dask.compute(*[dask.delayed(operator.getitem)(t, 1) for t in tasks])
         self._states[name] = [dask.delayed(operator.getitem)(t, 0) for t in tasks]
@@ -151,7 +155,20 @@ class DaskSource:
     def chunk_rows(self, index, fn, *args):
         import dask
 
-        return dask.compute(dask.delayed(fn)(self.chunks[index], *args))[0]
+        return dask.compute(_task(fn, self.chunks[index], *args))[0]
+
+
+def _task(fn, *args):
+    """The delayed call ``fn(*args)`` on one thread (``_kernels._threads``), named after
+    ``fn`` (the name a dashboard shows)."""
+    import dask
+
+    return dask.delayed(_one_thread)(fn, *args, dask_key_name=f"{fn.__name__}-{uuid.uuid4().hex}")
+
+
+def _one_thread(fn, *args):
+    with single_threaded():
+        return fn(*args)
 
 
 # -- partition tasks (run on the workers) --------------------------------------------------
@@ -170,10 +187,32 @@ def _read(frame, offset, lat, lon, weight, dropna, n_missing_total=None):
     return points.lon, points.lat, points.weights, points.n_dropped
 
 
+def _release_freed_memory():
+    """Hand the memory a partition's read freed back to the operating system.
+
+    pyarrow's allocator (mimalloc or jemalloc) and glibc's malloc keep freed pages for
+    reuse; a Dask worker's memory manager counts them as the worker's own (unmanaged
+    memory) and, near its limit, spills the persisted partitions to disk to make room,
+    after which every iteration reads them back. Reading decodes a Parquet table and
+    builds a pandas frame per partition, the largest transient allocations of a fit."""
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        pass
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).malloc_trim(0)  # glibc; other C libraries lack it
+        except (AttributeError, OSError):  # pragma: no cover - e.g. musl
+            pass
+
+
 def _read_partition(frame, lat, lon, weight, dropna):
     """``(n_rows, part or None, n_missing)``: the partition read with row numbers from 0
     (``part`` is ``(lon, lat, weights, n_dropped)``), or None when reading failed, with
     its count of rows with missing coordinates for the message of the re-read."""
+    _release_freed_memory()  # the frames of the partitions read before
     try:
         return len(frame), _read(frame, 0, lat, lon, weight, dropna), 0
     except GeoKMeansError:
@@ -209,7 +248,10 @@ def _project(read, projection, scale, index):
     lon, lat, weights, _ = read[1]
     X = projection.forward(lon, lat) if lon.size else np.empty((0, projection.n_dims))
     weights = unit_weights(lon.size) if weights is None else weights / scale
-    return Chunk(np.ascontiguousarray(X), weights, index=index)
+    chunk = Chunk(np.ascontiguousarray(X), weights, index=index)
+    del X, lon, lat
+    _release_freed_memory()  # the projection's temporaries
+    return chunk
 
 
 def _labelled_partition(frame, projection, centres, centre_lon, centre_lat, lat, lon, dropna,
@@ -220,14 +262,22 @@ def _labelled_partition(frame, projection, centres, centre_lon, centre_lat, lat,
     labels = np.full(len(frame), -1, dtype=np.int32)
     distances = np.full(len(frame), np.nan)
     if len(frame):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GeoKMeansWarning)
-            points = read_points(frame, lat=lat, lon=lon, dropna=dropna, keep_frame=False)
-        own = assign(projection.forward(points.lon, points.lat), centres)[0]
-        labels[points.valid] = own if renumber is None else renumber[own]
-        distances[points.valid] = geodesic_distances_m(points.lon, points.lat,
-                                                       centre_lon[own], centre_lat[own])
+        with single_threaded():
+            _label_rows(frame, projection, centres, centre_lon, centre_lat, lat, lon, dropna,
+                        renumber, labels, distances)
     return pd.DataFrame({"cluster": labels, "distance_m": distances}, index=frame.index)
+
+
+def _label_rows(frame, projection, centres, centre_lon, centre_lat, lat, lon, dropna, renumber,
+                labels, distances):
+    """Fill ``labels`` and ``distances`` (one per row of ``frame``) in place."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeoKMeansWarning)
+        points = read_points(frame, lat=lat, lon=lon, dropna=dropna, keep_frame=False)
+    own = assign(projection.forward(points.lon, points.lat), centres)[0]
+    labels[points.valid] = own if renumber is None else renumber[own]  # OUT
+    distances[points.valid] = geodesic_distances_m(points.lon, points.lat,  # OUT
+                                                   centre_lon[own], centre_lat[own])
 
 
 class DaskPoints:
@@ -241,7 +291,7 @@ class DaskPoints:
         _check_params(params, weight)
         self.frame = _as_frame(data)
         self.lat, self.lon, self.dropna = lat, lon, dropna
-        partitions = self.frame.to_delayed()
+        partitions = _columns_read(self.frame, lat, lon, weight).to_delayed()
         reads, summaries = _read_all(partitions, lat, lon, weight, dropna)
         failed = [i for i, s in enumerate(summaries) if s[1]]
         if failed:  # the first bad partition, read again with its row offset, raises
@@ -313,6 +363,27 @@ class DaskPoints:
                                          centre_lat, self.lat, self.lon, self.dropna, renumber,
                                          meta=meta)
         return both["cluster"], both["distance_m"]
+
+
+def _columns_read(frame, lat, lon, weight):
+    """``frame`` reduced to the columns a fit reads (lon, lat or the geometry, and the
+    weight column), so that a Parquet input decodes only those: the other columns
+    (an AIS record has six or more) are read later, for the labelled output only. The
+    whole frame when its column names alone do not settle what ``read_points`` reads
+    (it then raises, naming the row, or finds what the names did not tell)."""
+    meta = frame._meta
+    try:
+        columns = coordinate_columns(meta, lat=lat, lon=lon)
+    except GeoKMeansError:
+        return frame
+    if columns is None:  # the points of a GeoDataFrame's geometry
+        columns = (meta._geometry_column_name,)
+    elif columns[0] == columns[1] or "geometry" in meta.columns:
+        return frame  # refused by read_points, with its message
+    if weight is not None and weight not in meta.columns:
+        return frame
+    names = list(dict.fromkeys(columns + (() if weight is None else (weight,))))
+    return frame[names]
 
 
 def _read_all(partitions, lat, lon, weight, dropna):

@@ -32,9 +32,11 @@ _E2 = _F * (2 - _F)                 # first eccentricity squared
 #: Points whose chord is at most this long get the closed formula of
 #: ``geodesic_distances_m`` (error below 2 mm); longer lines get Karney's algorithm.
 SHORT_CHORD_M = 500_000.0
-#: Rows per piece of work: the temporaries of a piece stay in the CPU's caches (and
-#: below the allocator's threshold for memory of its own, so they are reused, not kept).
-CHUNK_POINTS = 16_384
+#: Rows per piece of work: the temporaries of a piece (32 KiB arrays) stay in the CPU's
+#: caches and below glibc's threshold for a mapping of their own (128 KiB, fixed when
+#: ``MALLOC_TRIM_THRESHOLD_`` is set, as Dask sets it for its workers): larger ones are
+#: mapped and unmapped per array, which took 2-3 times the CPU time of the arithmetic.
+CHUNK_POINTS = 4_096
 #: Arrays at least this long are split over threads (numpy and pyproj release the GIL).
 PARALLEL_MIN_POINTS = 200_000
 
