@@ -242,13 +242,13 @@ def _count_in_box(read, west, south, east, north):
     return int(np.count_nonzero(in_box(lon, lat, west, south, east, north)))
 
 
-def _project(read, projection, scale, index):
+def _project(read, projection, scale, index, first_row):
     """The partition's ``Chunk``: projected rows and weights / scale (lon/lat are not
     kept: statistics get them back from the projection, to save workers' memory)."""
     lon, lat, weights, _ = read[1]
     X = projection.forward(lon, lat) if lon.size else np.empty((0, projection.n_dims))
     weights = unit_weights(lon.size) if weights is None else weights / scale
-    chunk = Chunk(np.ascontiguousarray(X), weights, index=index)
+    chunk = Chunk(np.ascontiguousarray(X), weights, index=index, first_row=first_row)
     del X, lon, lat
     _release_freed_memory()  # the projection's temporaries
     return chunk
@@ -306,7 +306,9 @@ class DaskPoints:
                              "required.")
         self._reads = reads
         self._extent = combine_extents(extents)
-        self.n_points = int(sum(e[6] for e in extents if e is not None))
+        counts = [0 if e is None else int(e[6]) for e in extents]
+        self._first_rows = np.concatenate([[0], np.cumsum(counts)[:-1]]).tolist()
+        self.n_points = int(sum(counts))
         self.n_dropped = int(sum(s[4] for s in summaries))
         self._max_weight = max(s[5] for s in summaries)
         self.n_null_island = int(sum(s[6] for s in summaries))
@@ -340,8 +342,10 @@ class DaskPoints:
         from are released)."""
         import dask
 
-        chunks = dask.persist(*[dask.delayed(_project)(r, projection, scale, i)
-                                for i, r in enumerate(self._reads)])
+        chunks = dask.persist(*[dask.delayed(_project)(r, projection, scale, i, first)
+                                for i, (r, first) in enumerate(zip(self._reads,
+                                                                   self._first_rows,
+                                                                   strict=True))])
         self._reads = None
         source = DaskSource(list(chunks), projection.n_dims)
         if self._weight is not None:

@@ -149,3 +149,48 @@ def test_spatial_order_groups_nearby_rows():
     step = np.linalg.norm(np.diff(X[order], axis=0), axis=1).mean()
     random_step = np.linalg.norm(np.diff(X, axis=0), axis=1).mean()
     assert step < random_step / 10
+
+
+def _splitmix64_uniform(seed, position):
+    """The reference: SplitMix64's (position + 1)-th output in Python integers."""
+    mask = 2**64 - 1
+    z = (seed + (position + 1) * 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return ((z ^ (z >> 31)) >> 11) * 2.0**-53
+
+
+@pytest.mark.parametrize("seed", [0, 12345, 2**63 - 1])
+def test_row_uniforms_are_splitmix64_of_the_position(seed):
+    from geokmeans.core._chunks import row_uniforms
+
+    got = row_uniforms(1_000_000, 5, seed)
+    assert got.tolist() == [_splitmix64_uniform(seed, p) for p in range(1_000_000, 1_000_005)]
+    whole = row_uniforms(0, 20_000, seed)
+    pieces = np.concatenate([row_uniforms(a, b - a, seed)
+                             for a, b in [(0, 1), (1, 7000), (7000, 7000), (7000, 20_000)]])
+    assert_array_equal(pieces, whole)  # any split into chunks: the same numbers
+    assert 0.0 <= whole.min() and whole.max() < 1.0
+    # uniform: each tenth of [0, 1) holds a tenth of 20,000 draws (5 sigma: ±212)
+    counts = np.bincount((whole * 10).astype(int), minlength=10)
+    assert np.abs(counts - 2000).max() < 212
+
+
+def test_random_rows_do_not_depend_on_the_chunks():
+    from geokmeans.core._source import Chunk
+
+    rng = np.random.default_rng(5)
+    X, w = rng.normal(size=(5000, 2)), rng.uniform(0.1, 3.0, 5000)
+
+    class Chunks:
+        def __init__(self, bounds):
+            self.chunks = [Chunk(X[a:b], w[a:b], index=i, first_row=a)
+                           for i, (a, b) in enumerate(bounds)]
+
+        def map(self, fn, *args):
+            return [fn(c, *args) for c in self.chunks]
+
+    one = random_rows(ArraySource(X, w), 7, np.random.default_rng(3))
+    split = random_rows(Chunks([(0, 3), (3, 3), (3, 2600), (2600, 5000)]), 7,
+                        np.random.default_rng(3))
+    assert_array_equal(one, split)

@@ -212,14 +212,35 @@ def weight_total(chunk):
 # -- seeding ----------------------------------------------------------------------------
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def row_uniforms(first_row, n, seed):
+    """Uniform numbers in [0, 1) for the rows ``first_row .. first_row + n - 1`` of a
+    source: the ``row + 1``-th output of SplitMix64 (Steele, Lea & Flood, 2014) seeded
+    with ``seed``, a function of the row's position alone, so that every split of the
+    rows into chunks (one array, Dask partitions of any sizes) gives each row the same
+    number. 53 random bits each."""
+    rows = np.arange(first_row + 1, first_row + n + 1, dtype=np.uint64)
+    z = np.uint64(seed) + rows * _GOLDEN  # wraps modulo 2**64, as SplitMix64 does
+    z ^= z >> np.uint64(30)
+    z *= _MIX[0]
+    z ^= z >> np.uint64(27)
+    z *= _MIX[1]
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
 def smallest_keys(chunk, n_clusters, seed):
     """The chunk's ``n_clusters`` rows with the smallest random keys, as ``(keys (m, 2),
     rows (m, d))``: key ``-log(1 - u) / w`` for positive weights (Efraimidis & Spirakis,
     2006: the k smallest form a weighted sample without replacement, the distribution of
     drawing rows one after another with probability ∝ weight), then zero-weight rows in
-    uniform random order."""
+    uniform random order. ``u`` depends on the row's position only (``row_uniforms``):
+    the same rows are drawn however the rows are split into chunks."""
     X, w = chunk.X, chunk.weights
-    u = np.random.default_rng([seed, chunk.index]).uniform(size=X.shape[0])
+    u = row_uniforms(chunk.first_row, X.shape[0], seed)
     positive = w > 0
     with np.errstate(divide="ignore", over="ignore"):  # tiny weights: keys of +inf
         primary = np.where(positive, -np.log1p(-u) / np.where(positive, w, 1.0), np.inf)

@@ -37,14 +37,15 @@ class Chunk:
     sources (for geodesic statistics); the core never reads them.
     """
 
-    __slots__ = ("X", "weights", "lon", "lat", "index")
+    __slots__ = ("X", "weights", "lon", "lat", "index", "first_row")
 
-    def __init__(self, X, weights, lon=None, lat=None, index=0):
+    def __init__(self, X, weights, lon=None, lat=None, index=0, first_row=0):
         self.X = X
         self.weights = weights
         self.lon = lon
         self.lat = lat
         self.index = index  # the chunk's number in its source (seeds per chunk)
+        self.first_row = first_row  # the position of its first row among all the rows
 
     def __len__(self):
         return self.X.shape[0]
