@@ -6,23 +6,22 @@ partition is read once with the in-memory reader (same checks, same messages, ro
 numbered across the whole input) and kept on the workers; its extent and weights are
 summarised from there, the projection is chosen from the combined extent, and each
 partition is projected where it lives. The fit itself is the model's, through
-``DaskSource``: every map of the driver (``core._driver``), the seeding plans
-(``core._plans``: k-means|| for k-means++), split-to-radius and the final statistics
-is one task per partition, and per-partition states (Hamerly's bounds, labels,
-distances) stay on the workers. Labels and distances of the input rows are lazy
+``DaskSource`` (``_dask_source``): every map of the driver (``core._driver``), the
+seeding plans (``core._plans``: k-means|| for k-means++), split-to-radius and the final
+statistics is one task per group of partitions (one group per worker thread), and
+per-partition states (Hamerly's bounds, labels, distances) stay on the workers. Labels and distances of the input rows are lazy
 Series computed partition by partition. With a ``distributed.Client`` active the work
 runs on its cluster; otherwise on dask's local scheduler.
 """
 
 import ctypes
-import operator
 import sys
-import uuid
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from ._dask_source import DaskSource
 from ._gps import count_null_island, in_box
 from ._partitioned import (  # noqa: F401 - the public names of reading in pieces
     _require_dask,
@@ -92,83 +91,6 @@ def _as_frame(data):
                              f"{data.shape}.")
         return dd.from_dask_array(data.astype(np.float64), columns=["lon", "lat"])
     return data
-
-
-# -- the source ------------------------------------------------------------------------
-
-
-def _register_sizeof():
-    """Tell dask what a ``Chunk`` weighs (its arrays), so that a worker's memory manager
-    counts the partitions it keeps (by default an object weighs a few dozen bytes,
-    and a worker near its limit spills the wrong data)."""
-    from dask.sizeof import sizeof
-
-    @sizeof.register(Chunk)
-    def _chunk_size(chunk):
-        arrays = (chunk.X, chunk.weights, chunk.lon, chunk.lat)
-        return 64 + sum(sizeof(a) for a in arrays if a is not None)
-
-
-try:
-    _register_sizeof()
-except ImportError:  # pragma: no cover - dask is optional; reading refuses without it
-    pass
-
-
-class DaskSource:
-    """Projected partitions persisted on the workers, as an engine source
-    (``core._source``): each map is one task per partition."""
-
-    distributed = True
-
-    def __init__(self, chunks, n_features):
-        self.chunks = chunks
-        self.n_chunks = len(chunks)
-        self.n_features = n_features
-        self._states = {}
-
-    def map(self, fn, *args, state=None):
-        import dask
-
-        states = self._states[state] if state is not None else [None] * self.n_chunks
-        tasks = [_task(fn, c, *args) if state is None else _task(fn, c, s, *args)
-                 for c, s in zip(self.chunks, states, strict=True)]
-        return list(dask.compute(*tasks))
-
-    def update(self, name, fn, *args, state=None):
-        import dask
-
-        previous = self._states.get(state if state is not None else name,
-                                    [None] * self.n_chunks)
-        # the state is modified in place (no copy: its memory is the workers' largest
-        # cost); the update consumes it, and a lost worker's states are recomputed
-        # from their lineage, from fresh inputs
-        tasks = dask.persist(*[_task(fn, c, s, *args)
-                               for c, s in zip(self.chunks, previous, strict=True)])
-        results = dask.compute(*[dask.delayed(operator.getitem)(t, 1) for t in tasks])
-        self._states[name] = [dask.delayed(operator.getitem)(t, 0) for t in tasks]
-        return list(results)
-
-    def forget(self, name):
-        self._states.pop(name, None)
-
-    def chunk_rows(self, index, fn, *args):
-        import dask
-
-        return dask.compute(_task(fn, self.chunks[index], *args))[0]
-
-
-def _task(fn, *args):
-    """The delayed call ``fn(*args)`` on one thread (``_kernels._threads``), named after
-    ``fn`` (the name a dashboard shows)."""
-    import dask
-
-    return dask.delayed(_one_thread)(fn, *args, dask_key_name=f"{fn.__name__}-{uuid.uuid4().hex}")
-
-
-def _one_thread(fn, *args):
-    with single_threaded():
-        return fn(*args)
 
 
 # -- partition tasks (run on the workers) --------------------------------------------------

@@ -63,7 +63,7 @@ LAYERS = [
     ("_sphere_cells",),  # power cells on the sphere (a quadtree over lon/lat)
     ("territories",),  # one polygon per cluster, clipped to a region, in lon/lat
     ("io",),
-    ("_partitioned",),  # inputs in pieces (Dask reading)
+    ("_partitioned", "_dask_source"),  # inputs in pieces (Dask reading); the Dask source
     ("_dask_writers",),
     ("distributed",),  # the Dask source
     ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
