@@ -72,8 +72,10 @@ LAYERS = [
     ("_map_elements", "_map_polygons"),  # folium elements and scripts; the input's polygons
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
     ("stable_ids", "_result_display",
-     "_groups", "run_metadata"),  # ids across runs, assign; a result's display; group-by
-    # fits; a run's parameters as JSON
+     "_groups", "run_metadata",  # ids across runs, assign; a result's display; group-by
+     # fits; a run's parameters as JSON
+     "_renumbering", "_result_writing"),  # a result's ids renumbered; its tables written
+    ("_cluster_checks",),  # a cluster() call checked before any data are read
     ("result",),
     ("selection",),
     ("_cli_parser",),
