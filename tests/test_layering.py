@@ -79,6 +79,8 @@ LAYERS = [
     ("result",),
     ("selection",),
     ("_cli_parser",),
+    ("_cli_checks", "_cli_inputs", "_cli_report"),  # the command line's options checked;
+    # its other input files read; what it prints on stdout
     ("accessor", "cli"),
     ("__init__", "__main__"),
 ]
