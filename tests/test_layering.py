@@ -57,13 +57,15 @@ LAYERS = [
     ("projection", "_hulls", "_protected", "_tables", "_columns",
      "_point_table",  # _point_table: a table whose Point geometry is built when asked for
      "_gps"),  # points at (0, 0), duplicates, a seeding box beside the data
-    ("_hull_geometry", "_atomic", "_crs_lonlat"),  # _crs_lonlat: any CRS to lon/lat, checked
+    ("_hull_geometry", "_atomic", "_crs_lonlat",  # _crs_lonlat: any CRS to lon/lat, checked
+     "_geoparquet"),  # GeoParquet's Arrow tables (WKB, or GeoArrow points)
     ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points
     ("_power_cells",),  # power (Laguerre) cells in a plane
     ("_sphere_cells",),  # power cells on the sphere (a quadtree over lon/lat)
     ("territories",),  # one polygon per cluster, clipped to a region, in lon/lat
     ("io",),
-    ("_partitioned",),  # inputs in pieces (Dask reading)
+    ("_partitioned",  # inputs in pieces (Dask reading)
+     "_saved_centroids"),  # centroids files, tables or results read back for stable ids
     ("_dask_writers",),
     ("distributed",),  # the Dask source
     ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
