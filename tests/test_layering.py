@@ -71,7 +71,8 @@ LAYERS = [
     ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
     ("_radius",),  # final statistics and split-to-radius over any source
     ("model",),
-    ("_map_elements", "_map_polygons"),  # folium elements and scripts; the input's polygons
+    ("_map_elements", "_map_polygons",  # folium elements and scripts; the input's polygons
+     "_map_view"),  # what a map shows and where: the sample, the view across the 180° meridian
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
     ("stable_ids", "_result_display",
      "_groups", "run_metadata",  # ids across runs, assign; a result's display; group-by
