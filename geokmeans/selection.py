@@ -190,6 +190,12 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
                                 weight=weight))
     template = GeoKMeans(ks[0], init=init, crs=crs, lat=lat, lon=lon, dropna=dropna,
                          random_state=random_state)
+    return _choice(data, ks, template, options["silhouette_sample"], lat, lon, weight, progress)
+
+
+def _choice(data, ks, template, silhouette_sample, lat, lon, weight, progress):
+    """``choose_k`` once its options are checked: the points read once, the silhouette
+    sample drawn once, every k fitted and scored."""
     params = template._validated()  # every parameter, before reading the data
     points = read_points(data, lat=lat, lon=lon, weight=weight, dropna=params["dropna"],
                          keep_frame=False)
@@ -198,7 +204,7 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
         raise InputError(f"n_samples={n} should be >= the largest k={ks[-1]} of k_range.")
     _check_gps(points)  # once for the sweep, not once per k
     rng = make_rng(params["random_state"])
-    sample = _silhouette_rows(n, options["silhouette_sample"], rng)
+    sample = _silhouette_rows(n, silhouette_sample, rng)
     # the projection is chosen (and a named CRS checked) once for every k
     params["crs"] = choose_projection(points.lon, points.lat, params["crs"])
     params["random_state"] = rng
