@@ -1,6 +1,7 @@
 """The numeric core imports nothing geographic; numba lives in the kernels package."""
 
 import ast
+import re
 from pathlib import Path
 
 import geokmeans
@@ -183,3 +184,33 @@ def test_dask_is_written_by_its_own_module():
     # only _dask_writers writes dask frames; the other writers hand lazy tables to it
     for name in ("_writers.py", "_tables.py", "_atomic.py", "io.py", "result.py"):
         assert "dask" not in set(imported_modules(PACKAGE / name)), name
+
+
+def _layout_names(readme):
+    """The module names (``x.py``, ``core/x.py``, ``core/_kernels/``) in the first column of
+    the README's "Layout" table."""
+    section = re.split(r"^## Layout\n", readme, maxsplit=1, flags=re.MULTILINE)[1]
+    section = section.split("\n## ", 1)[0]
+    cells = re.findall(r"^\| (.*?) \|", section, flags=re.MULTILINE)
+    return set(re.findall(r"`([^`]+)`", " ".join(cells)))
+
+
+def _unlisted(modules, names):
+    return sorted(m for m in modules if m not in names
+                  and not any(n.endswith("/") and m.startswith(n) for n in names))
+
+
+def test_readme_layout_lists_every_module():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    modules = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")]
+    missing = _unlisted(modules, _layout_names(readme))
+    assert not missing, f"modules without a row in the README's Layout table: {missing}"
+
+
+def test_the_layout_check_sees_a_missing_module():
+    # a control: a table without a module's row, and a folder row covering its modules
+    readme = ("## Layout\n\n| module | its job |\n|---|---|\n| `io.py`, `core/_k/` | x |\n"
+              "\n## Next\n| `maps.py` | not the layout |\n")
+    names = _layout_names(readme)
+    assert names == {"io.py", "core/_k/"}
+    assert _unlisted(["io.py", "core/_k/a.py", "maps.py"], names) == ["maps.py"]
