@@ -10,7 +10,9 @@ interruption (a full device for stdout too) none of the files appears and files 
 would replace are untouched; none may go over the input (every file of a partitioned
 input, anything inside an input directory, a new file an input glob would match).
 
-This module runs the commands; their argument parser is ``_cli_parser``.
+This module runs the commands; their argument parser is ``_cli_parser``, the checks of their
+options ``_cli_checks``, the other files they read ``_cli_inputs`` and what they print on
+stdout ``_cli_report``.
 """
 
 import contextlib
@@ -23,12 +25,23 @@ import traceback
 import warnings
 from pathlib import Path
 
+from ._cli_checks import (
+    INSTALL,
+    check_added_columns,
+    check_by,
+    check_outputs,
+    dask_input,
+    is_dask_run,
+    preflight,
+)
+from ._cli_inputs import constraint_options, read_boundary, read_reference
+
 # the parser's public names, importable from here as before ("as": re-exported)
 from ._cli_parser import EPILOG_CHOOSE as EPILOG_CHOOSE
 from ._cli_parser import EPILOG_CLUSTER as EPILOG_CLUSTER
 from ._cli_parser import UsageError as UsageError
 from ._cli_parser import build_parser as _build_parser
-from ._formatting import format_distance, format_limits, format_size
+from ._cli_report import printable, report, stdout_errors
 
 __all__ = ["main"]
 
@@ -113,83 +126,6 @@ def build_parser():
     return _build_parser(run_cluster, run_choose_k, run_assign)
 
 
-def _check_outputs(named, input_path, boundary=None):
-    """Fail early (before any work) on outputs that cannot be written.
-
-    ``named`` is ``[(option, path, suffixes), ...]``. Refuses an unknown extension, the
-    input file (or the ``boundary`` file), a path inside an input directory or matched by
-    an input glob (every file a partitioned input reads is protected), two options naming
-    the same file (any spelling, links included), and a path that cannot be written, each
-    naming the option.
-    """
-    from . import io
-    from ._partitioned import input_paths
-
-    given = [(option, path, suffixes) for option, path, suffixes in named if path is not None]
-    checker = io.OutputSet(protected=input_paths(input_path))
-    for i, (option, path, suffixes) in enumerate(given):
-        if Path(path).suffix.lower() not in suffixes:
-            also = " (or none: a partitioned GeoParquet directory)" if "" in suffixes else ""
-            raise UsageError(f"{option} '{path}' has an unsupported extension; use "
-                             f"{', '.join(s for s in suffixes if s)}{also}.")
-        if io.same_file(path, input_path):
-            raise UsageError(f"{option} '{path}' is the input file; choose another path.")
-        if boundary is not None and io.same_file(path, boundary):
-            raise UsageError(f"{option} '{path}' is the --boundary file; choose another path.")
-        for other_option, other, _ in given[:i]:
-            if io.same_file(path, other):
-                raise UsageError(f"{other_option} '{other}' and {option} '{path}' are the same "
-                                 "file; give each output its own path.")
-        try:
-            checker.check(path, directory=Path(path).suffix == "")
-        except Exception as exc:  # an InputError from the check, named by the option
-            raise UsageError(f"{option}: {exc}") from None
-
-
-def _cluster_table(centroids, limit=20, by=None):
-    rows = centroids.sort_values("n_points", ascending=False)
-    shown = rows.head(limit)
-    limited = "size_min" in rows.columns
-    groups = [] if by is None else [_printable(v) for v in shown[by].tolist()]
-    width = max([len(str(by or "")), *map(len, groups)]) if by is not None else 0
-    lines = [f"{'cluster':>7} " + (f"{by:<{width}} " if by is not None else "")
-             + f"{'points':>9} {'weight':>12} {'mean dist':>10} {'max dist':>10} "
-             f"{'lon':>11} {'lat':>10}" + (f" {'size limits':>23}" if limited else "")]
-    for i, row in enumerate(shown.itertuples()):
-        group = f"{groups[i]:<{width}} " if by is not None else ""
-        lines.append(f"{row.cluster:>7} {group}{row.n_points:>9,} {format_size(row.weight):>12} "
-                     f"{format_distance(row.mean_distance_m):>10} "
-                     f"{format_distance(row.max_distance_m):>10} "
-                     f"{row.geometry.x:>11.5f} {row.geometry.y:>10.5f}"
-                     + (f" {format_limits(row.size_min, row.size_max):>23}" if limited else ""))
-    if len(rows) > limit:
-        lines.append(f"... {len(rows) - limit} more clusters (largest {limit} shown)")
-    return "\n".join(lines)
-
-
-def _printable(value):
-    """A value from the data as terminal text: as it is when printable, else its repr
-    (control characters escaped, so no data value drives the terminal)."""
-    text = str(value)
-    return text if text.isprintable() else repr(text)
-
-
-def _dask_input(args):
-    """The input as a dask frame when it is partitioned or --dask is given, else None."""
-    from ._partitioned import read_partitioned
-
-    if not _is_dask_run(args):
-        return None
-    return read_partitioned(args.input)
-
-
-def _is_dask_run(args):
-    """True when the input is read with dask (a directory, a glob, or --dask given)."""
-    from ._partitioned import is_partitioned_path
-
-    return args.dask is not None or is_partitioned_path(args.input)
-
-
 #: Seconds to wait for a Dask scheduler before giving up (exit 2).
 CONNECT_TIMEOUT_S = 10
 
@@ -198,195 +134,30 @@ def _connect(address):
     try:
         from distributed import Client
     except ImportError:
-        raise UsageError(f"--dask needs distributed: {_INSTALL['dask']}") from None
+        raise UsageError(f"--dask needs distributed: {INSTALL['dask']}") from None
     try:
         return Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise UsageError(f"cannot reach the dask scheduler at {address}: {exc}") from None
 
 
-_INSTALL = {"plot": 'pip install "geokmeans[plot]"', "dask": 'pip install "geokmeans[dask]"'}
-
-
-def _missing(module):
-    """True when ``module`` cannot be imported."""
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return True
-    return False
-
-
-def _check_dask_address(address):
-    """Refuse an address no dask protocol understands (e.g. ``bogus://x``)."""
-    from distributed.comm.addressing import parse_address
-    from distributed.comm.registry import get_backend
-
-    try:
-        get_backend(parse_address(address)[0])
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"--dask {address!r} is not a scheduler address ({exc}); use e.g. "
-                         "tcp://host:8786") from None
-
-
-def _preflight(args):
-    """Before any work: the optional packages the options need are installed (exit 2
-    with the pip command otherwise) and a --dask address is well formed."""
-    if getattr(args, "plot", None) and _missing("matplotlib"):
-        raise UsageError(f"--plot needs matplotlib, which is not installed: {_INSTALL['plot']}")
-    if args.command != "cluster":
-        return
-    from ._partitioned import is_partitioned_path
-
-    if args.dask is not None:
-        if not args.dask.strip():  # would silently run on the local scheduler
-            raise UsageError("--dask needs a scheduler address, e.g. tcp://host:8786; got an "
-                             "empty one (leave --dask out to run locally).")
-        for module in ("dask.dataframe", "distributed"):
-            if _missing(module):
-                raise UsageError(f"--dask needs {module.split('.')[0]}, which is not installed: "
-                                 f"{_INSTALL['dask']}")
-        _check_dask_address(args.dask)
-    elif is_partitioned_path(args.input) and _missing("dask.dataframe"):
-        raise UsageError(f"input '{args.input}' is a directory or glob, read with dask, which is "
-                         f"not installed: {_INSTALL['dask']}")
-
-
-def _number(text):
-    """``text`` as a float, or None when it is not a number (then a column name)."""
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _constraint_options(args):
-    """``(k, options)`` of --centres-file, --size-min/--size-max, --size-by and
-    --fixed-column: explicit centres and size limits, checked before any work."""
-    options = {"size_by": args.size_by}
-    if args.size_by == "weight" and args.weight is None:
-        raise UsageError("--size-by weight needs --weight COL: the limits are sums of it.")
-    frame, k = None, args.k
-    if args.centres_file is None:
-        for flag, value in (("--size-min", args.size_min), ("--size-max", args.size_max)):
-            if value is not None and _number(value) is None:
-                raise UsageError(f"{flag} {value!r} is not a number; a column name needs "
-                                 "--centres-file.")
-        if args.fixed_column is not None:
-            raise UsageError("--fixed-column needs --centres-file (it names one of its "
-                             "columns).")
-        if k is None:
-            raise UsageError("-k/--k is required (or give --centres-file: one cluster per "
-                             "centre).")
-    else:
-        frame, centres = _read_centres(args)
-        if k is None:
-            k = len(centres)
-        elif k != len(centres):
-            raise UsageError(f"-k {k} but --centres-file '{args.centres_file}' holds "
-                             f"{len(centres)} centres; give one or the other.")
-        options["init"] = centres
-    for name, flag in (("size_min", "--size-min"), ("size_max", "--size-max")):
-        value = getattr(args, name)
-        if value is not None:
-            number = _number(value)
-            options[name] = number if number is not None else _centres_column(
-                frame, value, flag, args.centres_file)
-    if args.fixed_column is not None:
-        options["fixed_centers"] = _boolean_column(frame, args.fixed_column,
-                                                   args.centres_file)
-    return k, options
-
-
-def _read_centres(args):
-    """The centres file's frame and (lon, lat) rows; it is an input, never an output."""
-    from . import io
-
-    if args.init != "k-means++":
-        raise UsageError("--init and --centres-file both choose the initial centres; give "
-                         "one of them.")
-    for option, path in (("-o", args.output), ("--centroids", args.centroids),
-                         ("--hulls", args.hulls), ("--map", args.map),
-                         ("--territories", getattr(args, "territories", None))):
-        if path is not None and io.same_file(path, args.centres_file):
-            raise UsageError(f"{option} '{path}' is the --centres-file; choose another path.")
-    import numpy as np
-
-    from .errors import GeoKMeansError
-
-    try:
-        points = io.read_points(args.centres_file)
-    except (GeoKMeansError, OSError) as exc:
-        raise UsageError(f"--centres-file: {exc}") from None
-    return points.frame, np.column_stack([points.lon, points.lat])
-
-
-def _require_column(frame, name, path, what):
-    """Refuse a column name the centres file lacks, listing the columns it has."""
-    if name not in frame.columns:
-        columns = ", ".join(str(c) for c in frame.columns if c != "geometry")
-        raise UsageError(f"{what} of '{path}' (columns: {columns}).")
-
-
-def _centres_column(frame, name, flag, path):
-    _require_column(frame, name, path, f"{flag} {name!r} is neither a number nor a column")
-    import numpy as np
-
-    values = frame[name]
-    numeric = np.asarray(values, dtype=object)
-    try:
-        limits = np.asarray(numeric, dtype=np.float64)
-    except (TypeError, ValueError):
-        bad = next(v for v in numeric if _number(str(v)) is None)
-        raise UsageError(f"{flag} column {name!r} of '{path}' holds {bad!r}; limits should be "
-                         "numbers.") from None
-    if np.isnan(limits).any():
-        centre = int(np.flatnonzero(np.isnan(limits))[0])
-        raise UsageError(f"{flag} column {name!r} of '{path}' is empty for centre {centre} "
-                         f"(cluster {centre}); give a number for every centre (0: no minimum, "
-                         "inf: no maximum).")
-    return limits
-
-
-_TRUE, _FALSE = {"true", "1", "yes", "t", "y"}, {"false", "0", "no", "f", "n"}
-
-
-def _boolean_column(frame, name, path):
-    _require_column(frame, name, path, f"--fixed-column {name!r} is not a column")
-    import numpy as np
-
-    values = frame[name]
-    if values.dtype == bool:
-        return values.to_numpy()
-    flags = []
-    for value in values:
-        text = str(value).strip().lower()
-        if text not in _TRUE | _FALSE:
-            raise UsageError(f"--fixed-column {name!r} of '{path}' holds {value!r}; expected "
-                             "true/false (or 1/0, yes/no).")
-        flags.append(text in _TRUE)
-    return np.array(flags, dtype=bool)
-
-
 def run_cluster(args, progress):
     from .result import cluster
 
     # the points of a dask run: also a new partitioned GeoParquet directory (no extension)
-    points_suffixes = (*OUTPUT_SUFFIXES, "") if _is_dask_run(args) else OUTPUT_SUFFIXES
-    _check_outputs([("-o", args.output, points_suffixes),
+    points_suffixes = (*OUTPUT_SUFFIXES, "") if is_dask_run(args) else OUTPUT_SUFFIXES
+    check_outputs([("-o", args.output, points_suffixes),
                     ("--centroids", args.centroids, OUTPUT_SUFFIXES),
                     ("--hulls", args.hulls, OUTPUT_SUFFIXES),
                     ("--territories", args.territories, OUTPUT_SUFFIXES),
                     ("--map", args.map, MAP_SUFFIXES)], args.input, args.boundary)
     if args.bbox is not None and args.init != "bbox":
         raise UsageError("--bbox is only used with --init bbox.")
-    _check_added_columns(args)
-    _check_by(args)
-    k, constraints = _constraint_options(args)
-    boundary = _read_boundary(args)
-    reference = _read_reference(args)
+    check_added_columns(args)
+    check_by(args)
+    k, constraints = constraint_options(args)
+    boundary = read_boundary(args)
+    reference = read_reference(args)
     options = dict(init=args.init, crs=args.crs, random_state=args.seed, dropna=args.dropna,
                    max_iter=args.max_iter, max_radius_m=args.max_radius_m,
                    verbose=int(args.verbose), progress=progress.enabled)
@@ -397,7 +168,7 @@ def run_cluster(args, progress):
         options["n_init"] = args.n_init
     if args.local_search is not None:
         options["local_search"] = args.local_search
-    data = _dask_input(args)
+    data = dask_input(args)
     if data is None:
         data = args.input
     outputs = {"points": args.output, "centroids": args.centroids, "hulls": args.hulls,
@@ -420,60 +191,10 @@ def run_cluster(args, progress):
                 client.close()
         elapsed = time.perf_counter() - start
         progress.clear()
-        with _stdout_errors():
-            _report(result, args, elapsed, k)
+        with stdout_errors():
+            report(result, args, elapsed, k)
             sys.stdout.flush()
     return 0
-
-
-def _check_added_columns(args):
-    """--label-column and --distance-column name two different columns."""
-    if args.label_column == args.distance_column:
-        raise UsageError(f"--label-column and --distance-column are both "
-                         f"{args.label_column!r}; give them different names.")
-
-
-def _check_by(args):
-    """--by, in the command's words, before any work: a column name that is neither an
-    added column (--label-column, --distance-column) nor one of the centroid tables'."""
-    by = args.by
-    if by is None:
-        return
-    if not by:
-        raise UsageError("--by needs a column name; got an empty one (to group by several "
-                         "columns, combine them into one column of the input first).")
-    for flag, column in (("--label-column", args.label_column),
-                         ("--distance-column", args.distance_column)):
-        if by == column:
-            raise UsageError(f"--by {by!r} is also the {flag}: the column added to the points "
-                             f"would replace the groups; give {flag} another name.")
-    from ._groups import TABLE_COLUMNS
-
-    if by in TABLE_COLUMNS:
-        raise UsageError(f"--by {by!r} names a column of the centroid and hull tables "
-                         f"({', '.join(TABLE_COLUMNS[:-2])}; lon, lat in CSV), which also get "
-                         "the group column; rename that column of the input first.")
-
-
-def _read_reference(args):
-    """The --relabel-like centroids, read and checked before any work (None without);
-    never one of the outputs."""
-    if args.relabel_like is None:
-        return None
-    from . import io
-    from .errors import GeoKMeansError
-    from .stable_ids import read_centroids
-
-    for option, path in (("-o", args.output), ("--centroids", args.centroids),
-                         ("--hulls", args.hulls), ("--map", args.map),
-                         ("--territories", args.territories)):
-        if path is not None and io.same_file(path, args.relabel_like):
-            raise UsageError(f"{option} '{path}' is the --relabel-like file; choose another "
-                             "path.")
-    try:
-        return read_centroids(args.relabel_like, role="--relabel-like")
-    except GeoKMeansError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def run_assign(args, progress):
@@ -485,8 +206,8 @@ def run_assign(args, progress):
     from .errors import GeoKMeansError
     from .stable_ids import assign_points, read_centroids, write_points
 
-    _check_outputs([("-o", args.output, OUTPUT_SUFFIXES)], args.input)
-    _check_added_columns(args)
+    check_outputs([("-o", args.output, OUTPUT_SUFFIXES)], args.input)
+    check_added_columns(args)
     if io.same_file(args.output, args.centroids):
         raise UsageError(f"-o '{args.output}' is the --centroids file; choose another path.")
     try:
@@ -511,67 +232,20 @@ def run_assign(args, progress):
                      outputs=transaction)
         progress.clear()
         skipped = len(labels) - n_points
-        with _stdout_errors():
+        with stdout_errors():
             print(f"{n_points:,} points assigned to {len(np.unique(labels[labels >= 0])):,} of "
                   f"the {saved.ids.size:,} clusters of '{args.centroids}' (CRS "
-                  f"{crs_used}" + (f", within groups by {_printable(saved.by)}" if saved.by
+                  f"{crs_used}" + (f", within groups by {printable(saved.by)}" if saved.by
                                    is not None else "") + ")"
                   + (f", {skipped:,} rows skipped" if skipped else ""))
             sys.stdout.flush()
     return 0
 
 
-def _read_boundary(args):
-    """The --boundary file's polygons, read and checked before any work (None without)."""
-    if args.boundary is None:
-        return None
-    if args.territories is None:
-        raise UsageError("--boundary is only used with --territories.")
-    import geopandas as gpd
-
-    from . import io
-    from .errors import GeoKMeansError
-    from .territories import check_boundary
-
-    try:
-        frame = io.read_table(args.boundary)
-        if not isinstance(frame, gpd.GeoDataFrame):
-            raise UsageError("it holds no geometry; expected polygons (GeoJSON, GeoPackage, "
-                             "Shapefile or GeoParquet).")
-        return check_boundary(frame)
-    except (GeoKMeansError, UsageError) as exc:  # what is wrong, prefixed by the option
-        raise UsageError(f"--boundary '{args.boundary}': {exc}") from None
-
-
-@contextlib.contextmanager
-def _stdout_errors():
-    """Name stdout in the error when writing the report fails (full device, closed pipe)."""
-    try:
-        yield
-    except OSError as exc:
-        raise OSError(exc.errno, f"cannot write the report to stdout: {exc.strerror}") from None
-
-
-def _report(result, args, elapsed, k):
-    """The one-line summary and the per-cluster table, on stdout."""
-    model = result._fitted  # with --by: the groups' fits combined
-    n_points = int(result.centroids.n_points.sum())
-    k_text, asked, per = f"k={model.n_clusters_}", k, ""
-    if result.models is not None:
-        asked, per = k * len(result.models), " per group"
-        k_text += f" in {len(result.models):,} groups by {_printable(result.by)}"
-    if model.n_clusters_ != asked:
-        k_text += f" (from -k {k}{per}, split to a {args.max_radius_m:g} m radius)"
-    dropped = f", {model.n_dropped_:,} rows skipped" if model.n_dropped_ else ""
-    print(f"{n_points:,} points{dropped}, {k_text}, CRS {model.crs_}, inertia "
-          f"{model.inertia_:.6g} m², {model.n_iter_} iterations, {elapsed:.2f} s")
-    print(_cluster_table(result.centroids, by=result.by))
-
-
 def run_choose_k(args, progress):
     from .selection import check_k_range, choose_k
 
-    _check_outputs([("--plot", args.plot, (".png",))], args.input)
+    check_outputs([("--plot", args.plot, (".png",))], args.input)
     ks = check_k_range(args.k_range)  # lazy: A..B is a range, checked against n later
     progress.stage(f"reading {args.input}")
     choice = choose_k(args.input, ks, weight=args.weight, lat=args.lat, lon=args.lon,
@@ -581,7 +255,7 @@ def run_choose_k(args, progress):
     progress.clear()
     summary = (f"recommended k = {choice.recommended_k} (rule: {choice.rule}; silhouette on "
                f"{choice.silhouette_sample:,} points; CRS {choice.crs})")
-    with _stdout_errors():  # the report first: if stdout fails, no plot file is left
+    with stdout_errors():  # the report first: if stdout fails, no plot file is left
         if args.format == "csv":
             sys.stdout.write(choice.table.to_csv(index=False))
             print(summary, file=sys.stderr)
@@ -711,7 +385,7 @@ def _run(args, progress):
     from .errors import GeoKMeansError
 
     try:
-        _preflight(args)
+        preflight(args)
         return args.func(args, progress)
     except (GeoKMeansError, UsageError, OSError) as exc:
         progress.clear()

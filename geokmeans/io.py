@@ -248,6 +248,17 @@ def _as_frame(data):
     return pd.DataFrame({"lon": array[:, 0], "lat": array[:, 1]})
 
 
+def _input_table(data):
+    """The rows of any input (``_as_frame``), refused when there are none; a GeoDataFrame
+    without an active geometry column as the table it is."""
+    frame = _as_frame(data)
+    if len(frame) == 0:
+        raise InputError("input has no rows: at least one point is required.")
+    if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name not in frame.columns:
+        frame = pd.DataFrame(frame)  # no active geometry: a table
+    return frame
+
+
 def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offset=0,
                 keep_frame=True, n_missing_total=None, purpose="fit"):
     """Read points from any supported input into a ``PointData``.
@@ -294,12 +305,8 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     and collections are refused, as are polygons with a non-finite vertex, invalid ones
     and ones around the whole Earth (see ``_polygons``).
     """
-    frame = _as_frame(data)
+    frame = _input_table(data)
     owned = isinstance(data, (str, os.PathLike))  # read here: nobody else holds it
-    if len(frame) == 0:
-        raise InputError("input has no rows: at least one point is required.")
-    if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name not in frame.columns:
-        frame = pd.DataFrame(frame)  # no active geometry: a table
     lon_values, lat_values, result_frame, columns = _coordinates(frame, lat, lon, row_offset,
                                                                  keep_frame, owned)
     valid = _kept_rows(frame, lon_values, lat_values, dropna, row_offset, n_missing_total,

@@ -23,24 +23,31 @@ and ``&``, and the page sets tooltips and popups with ``textContent``. A value s
 """
 
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ._formatting import format_distance, format_limits, format_size
+from ._map_view import (
+    DEFAULT_MAX_POINTS,
+    beside_centroid,
+    cluster_quota,
+    display_geometry,
+    map_view,
+    points_of,
+)
+from ._map_view import View as _View  # noqa: F401  (imported from here by the tests)
+from ._map_view import sample_rows as _sample_rows  # noqa: F401  (the tests import it here)
 from ._protected import source_entries
 from ._validation import check_params
 from .core._estimator import make_rng
 from .errors import DataTypeError, InputError
-from .io import atomic_path, geometry_points
-from .projection import longitude_extent, wrap_longitude
+from .io import atomic_path
+from .projection import wrap_longitude
 
 __all__ = ["DEFAULT_MAX_POINTS", "FRONT_MAX_POINTS", "PALETTE", "cluster_colors",
            "cluster_quota", "colors_of_ids", "explore", "save_map", "script_safe_json"]
 
-DEFAULT_MAX_POINTS = 20_000
-_MIN_PER_CLUSTER = 50
 #: Clusters of at most this many points have their points drawn above the centroid
 #: markers (at most ``_MAX_FRONT_DRAWN`` points in all, the smallest clusters first).
 FRONT_MAX_POINTS = 10
@@ -77,52 +84,10 @@ def colors_of_ids(ids):
     return [palette[int(j) % len(palette)] for j in ids]
 
 
-def cluster_quota(sizes, max_points):
-    """Points to draw per cluster (k,) for cluster sizes (k,): all when they fit in
-    ``max_points``, else ``min(size, 50)`` each plus a share of the rest in proportion."""
-    sizes = np.asarray(sizes, dtype=np.int64)
-    if sizes.sum() <= max_points:
-        return sizes
-    floor = np.minimum(sizes, _MIN_PER_CLUSTER)
-    spare = max(max_points - floor.sum(), 0)
-    extra = np.floor((sizes - floor) * spare / max((sizes - floor).sum(), 1)).astype(int)
-    return np.minimum(floor + extra, sizes)
-
-
-def _sample_rows(labels, n_clusters, max_points, rng):
-    """Row indices to draw: all if they fit, else a per-cluster sample (sorted)."""
-    n = labels.size
-    if n <= max_points:
-        return np.arange(n)
-    sizes = np.bincount(labels, minlength=n_clusters)
-    quota = cluster_quota(sizes, max_points)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    chosen = [rng.choice(order[bounds[j]:bounds[j + 1]], quota[j], replace=False)
-              for j in range(n_clusters) if quota[j]]
-    return np.sort(np.concatenate(chosen))
-
-
-def _unwrapper(lons):
-    """A function mapping longitudes so data across the 180° meridian are contiguous."""
-    west, east, width = longitude_extent(lons)
-    if west <= east:
-        return (lambda lon: np.asarray(lon, dtype=np.float64)), (west, west + width)
-    return (lambda lon: np.where(np.asarray(lon) < west, np.asarray(lon) + 360.0, lon)), (
-        west, west + width)
-
-
 def _as_text(column):
     """Values as display strings; missing values as empty strings."""
     return ["" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
             else str(v) for v in column.tolist()]
-
-
-def _beside_centroid(lon, labels, centre_lon, unwrap):
-    """Display longitudes: each point within 180° of its centroid's display longitude,
-    so every cluster is drawn in one piece even where the view is cut."""
-    shown_centres = unwrap(centre_lon)
-    return shown_centres[labels] + wrap_longitude(lon - centre_lon[labels])
 
 
 def _popup_rows(row, group=None, weighted=True):
@@ -239,11 +204,10 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
         the cluster first (the quotas below, drawn in each partition), and only the
         sample reaches this process; hulls are computed there too (``result.hulls``).
     m : folium.Map, optional
-        Draw on this map instead of a new one. The result's input is recorded on it, so
-        that ``save_map(m, path)`` refuses to write over it; ``m.save`` is folium's own
-        (neither atomic nor checked): save a map of yours with ``save_map``. A map of
-        yours keeps its own files: a plain ``folium.Map`` loads Leaflet and the rest from
-        CDNs, so its page needs the network; a map returned by ``explore`` does not.
+        Draw on this map instead of a new one. The result's input is recorded on it, so that
+        ``save_map(m, path)`` refuses to write over it (``m.save`` is folium's own, neither atomic
+        nor checked). A map of yours keeps its own files: a plain ``folium.Map`` loads Leaflet and
+        the rest from CDNs, so its page needs the network; a map returned by ``explore`` does not.
     tiles : str, xyzservices provider or None, default "OpenStreetMap"
         Passed to ``folium.Map``; with ``None`` (no base map) the saved page loads nothing
         from the network.
@@ -275,14 +239,10 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     checked = _checked_options(m, hulls=hulls, centroids=centroids, legend=legend,
                                layer_control=layer_control, max_points=max_points,
                                radius=radius, tooltip=tooltip)
-    rng = make_rng(random_state)
-    points, labels, n_points = _points_of(result, checked["max_points"], random_state)
-    view = _view(points, labels, n_points, result.centroids, checked["max_points"], rng)
-    # colours follow the ids (not the rows), so that ids kept by relabel keep them too;
-    # the layers index them by position in the centroid table (the labels drawn)
+    points, view = _sampled(result, checked["max_points"], random_state)
+    # colours by id (kept by relabel); the layers index them by row of the centroid table
     colours = colors_of_ids(result.centroids.cluster.to_numpy())
-    data = _point_data(points, view, colours, checked["radius"], tooltip)
-    data["front"] = _front_clusters(result.centroids.n_points.to_numpy(), view).tolist()
+    data = _point_data(points, view, colours, checked["radius"], tooltip, result.centroids)
     fmap = m if m is not None else _new_map(tiles, attr, view.bounds)
     _protect(fmap, result)
     polygon_note = _add_polygons(fmap, points, view, colours)
@@ -294,6 +254,13 @@ def explore(result, *, m=None, tiles="OpenStreetMap", attr=None, tooltip=None, h
     return fmap
 
 
+def _sampled(result, max_points, random_state):
+    """The points to draw from and the ``View`` of them, sampled with ``random_state``."""
+    rng = make_rng(random_state)  # checked before any sample is drawn
+    points, labels, n_points = points_of(result, max_points, random_state)
+    return points, map_view(points, labels, n_points, result.centroids, max_points, rng)
+
+
 def _checked_options(m, **options):
     """``explore``'s options, checked: ``m`` a folium Map or None, the others against the
     library's parameter table (folium is imported first: maps need it)."""
@@ -303,69 +270,23 @@ def _checked_options(m, **options):
     return check_params(options)
 
 
-def _points_of(result, max_points, random_state):
-    """The points to draw from, their labels and the number of points clustered (None:
-    those labelled). Of a dask result, a per-cluster sample computed on the cluster."""
-    if not result.is_dask:
-        return result.points, result._fitted.labels_, None
-    from .sources import lazy_sample
-
-    points = lazy_sample(result, cluster_quota(result.centroids.n_points, max_points),
-                         random_state)
-    return points, points[result.label_column].to_numpy(), int(result.centroids.n_points.sum())
-
-
-@dataclass
-class _View:
-    """What a map shows of the points and where.
-
-    ``kept`` are the rows of the points with a cluster, ``lon``/``lat``/``labels`` theirs;
-    ``rows`` the sample of them drawn. ``unwrap`` maps longitudes so that data across the
-    180° meridian are contiguous; ``bounds`` are ``[[south, west], [north, east]]``.
-    """
-
-    kept: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-    labels: np.ndarray
-    rows: np.ndarray
-    centre_lon: np.ndarray
-    unwrap: object
-    bounds: list
-    n_points: int
-
-
-def _view(points, labels, n_points, centroids, max_points, rng):
-    """The ``_View`` of ``points`` labelled ``labels`` (``n_points`` clustered, None: the
-    labelled ones), a sample of each cluster drawn with ``rng`` beyond ``max_points``."""
-    kept = np.flatnonzero(labels >= 0)
-    lon, lat = geometry_points(points.geometry.iloc[kept])  # a polygon's representative point
-    kept_labels = labels[kept]
-    rows = _sample_rows(kept_labels, len(centroids), max_points, rng)
-    centre_lon = centroids.geometry.x.to_numpy()
-    centre_lat = centroids.geometry.y.to_numpy()
-    unwrap, (west, east) = _unwrapper(np.concatenate([lon, centre_lon]))
-    bounds = [[float(min(lat.min(), centre_lat.min())), west],
-              [float(max(lat.max(), centre_lat.max())), east]]
-    return _View(kept, lon, lat, kept_labels, rows, centre_lon, unwrap, bounds,
-                 kept.size if n_points is None else n_points)
-
-
-def _point_data(points, view, colours, radius, tooltip):
+def _point_data(points, view, colours, radius, tooltip, centroids):
     """The points layer's data: the sample, each point beside its centroid, with its
-    cluster's colour and the ``tooltip`` columns' text."""
+    cluster's colour and the ``tooltip`` columns' text; the clusters drawn in front of the
+    centroid markers (``centroids``: their table)."""
     rows = view.rows
     tooltip = _tooltip_columns(points, tooltip)
     tips = [_as_text(points[c].iloc[view.kept[rows]]) for c in tooltip]
     return {
         "lat": np.round(view.lat[rows], 6).tolist(),
-        "lon": np.round(_beside_centroid(view.lon[rows], view.labels[rows], view.centre_lon,
-                                         view.unwrap), 6).tolist(),
+        "lon": np.round(beside_centroid(view.lon[rows], view.labels[rows], view.centre_lon,
+                                        view.unwrap), 6).tolist(),
         "cluster": view.labels[rows].tolist(),
         "colors": colours,
         "radius": float(radius),
         "tip_columns": [str(c) for c in tooltip],
         "tips": tips,
+        "front": _front_clusters(centroids.n_points.to_numpy(), view).tolist(),
     }
 
 
@@ -390,12 +311,12 @@ def _add_polygons(fmap, points, view, colours):
     from ._map_polygons import polygon_collection
 
     rows = view.rows
-    shown_lon = _beside_centroid(view.lon[rows], view.labels[rows], view.centre_lon, view.unwrap)
+    shown_lon = beside_centroid(view.lon[rows], view.labels[rows], view.centre_lon, view.unwrap)
     (south, west), (north, east) = view.bounds
     middle = (west + east) / 2
 
     def place_polar(shape):  # over every longitude, 180° either side of the view's middle
-        return _display_geometry(shape, float(wrap_longitude(middle)), middle)
+        return display_geometry(shape, float(wrap_longitude(middle)), middle)
 
     shapes, note = polygon_collection(points.geometry.iloc[view.kept[rows]], view.labels[rows],
                                       view.lon[rows], shown_lon, colours,
@@ -467,7 +388,7 @@ def _hull_layer(hull_frame, colours, centre_lon, unwrap):
         if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
             continue
         c_lon = float(centre_lon[int(cluster)])
-        shifted = _display_geometry(geom, c_lon, float(unwrap(c_lon)))
+        shifted = display_geometry(geom, c_lon, float(unwrap(c_lon)))
         features.append({"type": "Feature", "geometry": shifted.__geo_interface__,
                          "properties": {"color": colours[int(cluster)]}})
     hulls = {"type": "FeatureCollection", "features": features}
@@ -492,31 +413,3 @@ def _centroid_layer(centroids, colours, unwrap, by=None, weighted=True):
     return _data_layer(data, _elements().CENTROIDS_JS, "centroids")
 
 
-def _display_geometry(geom, centre_lon, display_centre_lon):
-    """A hull placed beside its centroid on the map.
-
-    Longitudes are made continuous around the centroid (rejoining pieces cut at the 180°
-    meridian), then the whole geometry moves with the centroid's display longitude, so a
-    polygon is never torn across the map. A hull around a pole (or the whole globe)
-    spans every longitude: it is cut 180° from the centroid instead, and its two pieces
-    joined into one polygon there.
-    """
-    import shapely
-
-    shift = display_centre_lon - centre_lon
-    west, _, east, _ = geom.bounds
-    if east - west >= 360.0 - 1e-9:
-        cut = centre_lon - 180.0
-        pieces = []
-        for turn in (-360.0, 0.0, 360.0):
-            piece = shapely.intersection(geom, shapely.box(cut - turn, -90.0, cut + 360.0 - turn,
-                                                           90.0))
-            pieces += [shapely.transform(part, lambda xy, t=turn: xy + [t + shift, 0.0])
-                       for part in shapely.get_parts(piece) if shapely.get_dimensions(part) == 2]
-        return shapely.union_all(pieces)
-
-    def place(xy):
-        lon = centre_lon + wrap_longitude(xy[:, 0] - centre_lon)
-        return np.column_stack([lon + shift, xy[:, 1]])
-
-    return shapely.transform(geom, place)

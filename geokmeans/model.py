@@ -333,17 +333,8 @@ class GeoKMeans(Estimator):
         n_runs, seedings = self._seedings(params, source, projection, extent, rng)
         limits, run = self._constraints(params, source, points.weighted, scale, abs_tol,
                                         sphere, algorithm)
-        bars = RunProgress(params["progress"], n_runs, params["max_iter"], source.distributed,
-                           KMeans._log_iteration if self.verbose else None)
-        try:
-            centres, n_iter, _, prices = best_of(source, seedings, n_runs, params["max_iter"],
-                                                 abs_tol, sphere_radius=sphere,
-                                                 algorithm=algorithm, callbacks=bars.callbacks,
-                                                 run=run)
-        except BaseException:
-            bars.close(finished=False)
-            raise
-        bars.close()
+        centres, n_iter, _, prices = self._best_run(params, source, seedings, n_runs, abs_tol,
+                                                    sphere, algorithm, run)
         self.size_prices_ = None if limits is None else unscaled_prices(prices, limits, scale)
         # by count with unequal weights a row's score is weight x d² + price: its cluster
         # depends on its weight, so no cells of the plane (territories) match the fit
@@ -378,6 +369,21 @@ class GeoKMeans(Estimator):
             source, projection, centres, centre_lon, centre_lat,
             renumber=np.argsort(order).astype(np.int32))
         return self
+
+    def _best_run(self, params, source, seedings, n_runs, abs_tol, sphere, algorithm, run):
+        """``best_of`` the ``n_runs`` seedings, with progress bars (log lines when verbose)
+        closed however the runs end."""
+        bars = RunProgress(params["progress"], n_runs, params["max_iter"], source.distributed,
+                           KMeans._log_iteration if self.verbose else None)
+        try:
+            best = best_of(source, seedings, n_runs, params["max_iter"], abs_tol,
+                           sphere_radius=sphere, algorithm=algorithm, callbacks=bars.callbacks,
+                           run=run)
+        except BaseException:
+            bars.close(finished=False)
+            raise
+        bars.close()
+        return best
 
     def _check_gps(self, points, params, extent):
         """The GPS checks of a fit, once (not per restart): warn about points at (0, 0)

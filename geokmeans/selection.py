@@ -184,21 +184,30 @@ def choose_k(data, k_range, *, weight=None, lat=None, lon=None, crs="auto", init
     >>> gk.choose_k(lonlat, "2..6", random_state=0).recommended_k
     3
     """
-    ks = check_k_range(k_range)
-    _check_sweep_input(data, init)
-    options = check_params(dict(silhouette_sample=silhouette_sample, progress=progress,
-                                weight=weight))
-    template = GeoKMeans(ks[0], init=init, crs=crs, lat=lat, lon=lon, dropna=dropna,
-                         random_state=random_state)
-    params = template._validated()  # every parameter, before reading the data
+    ks, template, params, options = _checked(data, k_range, dict(
+        init=init, crs=crs, lat=lat, lon=lon, dropna=dropna, random_state=random_state),
+        silhouette_sample=silhouette_sample, progress=progress, weight=weight)
     points = read_points(data, lat=lat, lon=lon, weight=weight, dropna=params["dropna"],
-                         keep_frame=False)
-    n = len(points.lon)
-    if ks[-1] > n:  # before any fit, and without building the list of ks
-        raise InputError(f"n_samples={n} should be >= the largest k={ks[-1]} of k_range.")
-    _check_gps(points)  # once for the sweep, not once per k
+                         keep_frame=False)  # read here: its warnings name the caller's line
+    _check_points(points, ks)
+    return _choice(data, points, ks, template, params, options["silhouette_sample"], progress)
+
+
+def _checked(data, k_range, model_options, **options):
+    """The ks, the model each k is fitted as and its parameters, and the sweep's own
+    ``options``: all checked before the data are read."""
+    ks = check_k_range(k_range)
+    _check_sweep_input(data, model_options["init"])
+    options = check_params(options)
+    template = GeoKMeans(ks[0], **model_options)
+    return ks, template, template._validated(), options
+
+
+def _choice(data, points, ks, template, params, silhouette_sample, progress):
+    """``choose_k`` once the points are read and checked: the silhouette sample drawn
+    once, the projection chosen once, every k fitted and scored."""
     rng = make_rng(params["random_state"])
-    sample = _silhouette_rows(n, options["silhouette_sample"], rng)
+    sample = _silhouette_rows(len(points.lon), silhouette_sample, rng)
     # the projection is chosen (and a named CRS checked) once for every k
     params["crs"] = choose_projection(points.lon, points.lat, params["crs"])
     params["random_state"] = rng
@@ -220,9 +229,13 @@ def _check_sweep_input(data, init):
                          "'random' for choose_k (explicit centres fix k).")
 
 
-def _check_gps(points):
-    """The fits' warning about points at (0, 0) (see ``GeoKMeans``), once for every k
-    (``init="bbox"`` seeds in the data's extent here: no box to check)."""
+def _check_points(points, ks):
+    """The points read, before any fit: at least as many as the largest k (without building
+    the list of ks); the fits' warning about points at (0, 0) (see ``GeoKMeans``), once for
+    every k (``init="bbox"`` seeds in the data's extent here: no box to check)."""
+    n = len(points.lon)
+    if ks[-1] > n:
+        raise InputError(f"n_samples={n} should be >= the largest k={ks[-1]} of k_range.")
     memory = MemoryPoints(points)
     warn_null_island(memory.n_null_island, memory.n_points, stacklevel=3)
 

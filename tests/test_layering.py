@@ -1,6 +1,7 @@
 """The numeric core imports nothing geographic; numba lives in the kernels package."""
 
 import ast
+import re
 from pathlib import Path
 
 import geokmeans
@@ -57,26 +58,34 @@ LAYERS = [
     ("projection", "_hulls", "_protected", "_tables", "_columns",
      "_point_table",  # _point_table: a table whose Point geometry is built when asked for
      "_gps"),  # points at (0, 0), duplicates, a seeding box beside the data
-    ("_hull_geometry", "_atomic", "_crs_lonlat"),  # _crs_lonlat: any CRS to lon/lat, checked
+    ("_hull_geometry", "_atomic", "_crs_lonlat",  # _crs_lonlat: any CRS to lon/lat, checked
+     "_geoparquet"),  # GeoParquet's Arrow tables (WKB, or GeoArrow points)
     ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points
     ("_power_cells",),  # power (Laguerre) cells in a plane
     ("_sphere_cells",),  # power cells on the sphere (a quadtree over lon/lat)
     ("territories",),  # one polygon per cluster, clipped to a region, in lon/lat
     ("io",),
-    ("_partitioned", "_dask_source"),  # inputs in pieces (Dask reading); the Dask source
+    ("_partitioned",  # inputs in pieces (Dask reading)
+     "_dask_source",  # the engine's source on Dask: partitions grouped per worker thread
+     "_saved_centroids"),  # centroids files, tables or results read back for stable ids
     ("_dask_writers",),
     ("distributed",),  # the Dask source
     ("sources",),  # inputs as engine sources (memory, or Dask through distributed)
     ("_radius",),  # final statistics and split-to-radius over any source
     ("model",),
-    ("_map_elements", "_map_polygons"),  # folium elements and scripts; the input's polygons
+    ("_map_elements", "_map_polygons",  # folium elements and scripts; the input's polygons
+     "_map_view"),  # what a map shows and where: the sample, the view across the 180° meridian
     ("maps", "_output"),  # _output: result tables in this process or partition by partition
     ("stable_ids", "_result_display",
-     "_groups", "run_metadata"),  # ids across runs, assign; a result's display; group-by
-    # fits; a run's parameters as JSON
+     "_groups", "run_metadata",  # ids across runs, assign; a result's display; group-by
+     # fits; a run's parameters as JSON
+     "_renumbering", "_result_writing"),  # a result's ids renumbered; its tables written
+    ("_cluster_checks",),  # a cluster() call checked before any data are read
     ("result",),
     ("selection",),
     ("_cli_parser",),
+    ("_cli_checks", "_cli_inputs", "_cli_report"),  # the command line's options checked;
+    # its other input files read; what it prints on stdout
     ("accessor", "cli"),
     ("__init__", "__main__"),
 ]
@@ -176,3 +185,33 @@ def test_dask_is_written_by_its_own_module():
     # only _dask_writers writes dask frames; the other writers hand lazy tables to it
     for name in ("_writers.py", "_tables.py", "_atomic.py", "io.py", "result.py"):
         assert "dask" not in set(imported_modules(PACKAGE / name)), name
+
+
+def _layout_names(readme):
+    """The module names (``x.py``, ``core/x.py``, ``core/_kernels/``) in the first column of
+    the README's "Layout" table."""
+    section = re.split(r"^## Layout\n", readme, maxsplit=1, flags=re.MULTILINE)[1]
+    section = section.split("\n## ", 1)[0]
+    cells = re.findall(r"^\| (.*?) \|", section, flags=re.MULTILINE)
+    return set(re.findall(r"`([^`]+)`", " ".join(cells)))
+
+
+def _unlisted(modules, names):
+    return sorted(m for m in modules if m not in names
+                  and not any(n.endswith("/") and m.startswith(n) for n in names))
+
+
+def test_readme_layout_lists_every_module():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    modules = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")]
+    missing = _unlisted(modules, _layout_names(readme))
+    assert not missing, f"modules without a row in the README's Layout table: {missing}"
+
+
+def test_the_layout_check_sees_a_missing_module():
+    # a control: a table without a module's row, and a folder row covering its modules
+    readme = ("## Layout\n\n| module | its job |\n|---|---|\n| `io.py`, `core/_k/` | x |\n"
+              "\n## Next\n| `maps.py` | not the layout |\n")
+    names = _layout_names(readme)
+    assert names == {"io.py", "core/_k/"}
+    assert _unlisted(["io.py", "core/_k/a.py", "maps.py"], names) == ["maps.py"]
