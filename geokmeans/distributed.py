@@ -10,8 +10,9 @@ partition is projected where it lives. The fit itself is the model's, through
 seeding plans (``core._plans``: k-means|| for k-means++), split-to-radius and the final
 statistics is one task per group of partitions (one group per worker thread), and
 per-partition states (Hamerly's bounds, labels, distances) stay on the workers. Labels
-and distances of the input rows are lazy Series computed partition by partition. With a ``distributed.Client`` active the work
-runs on its cluster; otherwise on dask's local scheduler.
+and distances of the input rows are lazy Series computed partition by partition. With a
+``distributed.Client`` active the work runs on its cluster; otherwise on dask's local
+scheduler.
 """
 
 import ctypes
