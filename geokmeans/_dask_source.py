@@ -70,11 +70,16 @@ class DaskSource:
                                     [None] * len(self._groups))
         # the state is modified in place (no copy: its memory is the workers' largest
         # cost); the update consumes it, and a lost worker's states are recomputed
-        # from their lineage, from fresh inputs
-        tasks = dask.persist(*[_task(_each_update, fn, group, s, args)
-                               for (_, group), s in zip(self._groups, previous, strict=True)])
-        results = dask.compute(*[dask.delayed(operator.getitem)(t, 1) for t in tasks])
-        self._states[name] = [dask.delayed(operator.getitem)(t, 0) for t in tasks]
+        # from their lineage, from fresh inputs. The states and the results are kept
+        # as keys of their own and the task's (states, results) pair is released: a
+        # worker holding both would count the states twice, think itself fuller than
+        # it is, and spill them to disk
+        tasks = [_task(_each_update, fn, group, s, args)
+                 for (_, group), s in zip(self._groups, previous, strict=True)]
+        parts = dask.persist(*[dask.delayed(operator.getitem)(t, i, dask_key_name=_key("part"))
+                               for i in (0, 1) for t in tasks])
+        results = dask.compute(*parts[len(tasks):])
+        self._states[name] = list(parts[:len(tasks)])
         return self._in_order(results)
 
     def forget(self, name):
@@ -105,8 +110,13 @@ def _task(fn, *args):
     the chunk function it maps (the name a dashboard shows)."""
     import dask
 
-    name = getattr(args[0], "__name__", "chunk")
-    return dask.delayed(_one_thread)(fn, *args, dask_key_name=f"{name}-{uuid.uuid4().hex}")
+    return dask.delayed(_one_thread)(fn, *args,
+                                     dask_key_name=_key(getattr(args[0], "__name__", "chunk")))
+
+
+def _key(name):
+    """A key of its own for each task (the states it updates change in place)."""
+    return f"{name}-{uuid.uuid4().hex}"
 
 
 def _one_thread(fn, *args):

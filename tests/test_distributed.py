@@ -642,3 +642,81 @@ def test_dask_result_points_carry_distances(client, ais_fifth):
     assert_array_equal(points["cluster"].to_numpy(), memory.points["cluster"].to_numpy())
     assert_allclose(points["distance_m"].to_numpy(), memory.points["distance_m"].to_numpy(),
                     rtol=1e-9)
+
+
+# -- reading only what is clustered; one task per worker thread ------------------------------
+
+
+def test_dask_fit_reads_only_the_clustered_columns():
+    from geokmeans.distributed import _columns_read
+
+    frame = pd.DataFrame({"id": [1, 2], "Lat": [40.0, 40.1], "lon": [-74.0, -74.1],
+                          "w": [1.0, 2.0], "note": ["a", "b"]})
+    parts = dd.from_pandas(frame, npartitions=1)
+    assert list(_columns_read(parts, None, None, None).columns) == ["lon", "Lat"]
+    assert list(_columns_read(parts, None, None, "w").columns) == ["lon", "Lat", "w"]
+    assert list(_columns_read(parts, "Lat", "lon", "lon").columns) == ["lon", "Lat"]
+    # whatever read_points must refuse or look at further keeps every column
+    assert _columns_read(parts, None, None, "missing") is parts
+    assert _columns_read(parts, "Lat", "Lat", None) is parts
+    assert _columns_read(parts.rename(columns={"Lat": "north"}), None, None, None).columns[0] == "id"
+    assert _columns_read(parts.assign(geometry="x"), None, None, None).columns[0] == "id"
+    # a GeoDataFrame's points: its geometry
+    import dask_geopandas
+    import geopandas as gpd
+
+    geo = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame.lon, frame.Lat), crs=4326)
+    reduced = _columns_read(dask_geopandas.from_geopandas(geo, npartitions=1), None, None, "w")
+    assert list(reduced.columns) == ["geometry", "w"] and reduced.crs == geo.crs
+
+
+def test_a_missing_weight_column_is_still_named(client, ais):
+    with pytest.raises(InputError, match="nope"):
+        gk.GeoKMeans(3).fit(dd.from_pandas(ais, npartitions=2), sample_weight="nope")
+
+
+def _chunk_facts(chunk):
+    return chunk.index, chunk.first_row, len(chunk)
+
+
+def test_dask_source_groups_partitions_per_worker_thread(client, ais):
+    # 7 uneven partitions on 2 single-thread workers: 2 tasks a map, results per partition
+    from geokmeans._dask_source import DaskSource
+    from geokmeans.distributed import DaskPoints
+    from geokmeans.projection import projection_for_extent
+
+    frame = dd.from_pandas(ais, npartitions=1).repartition(
+        divisions=[0, 1, 2, 100, 5000, 20000, 30000, len(ais) - 1])
+    points = DaskPoints(frame)
+    source = points.project(projection_for_extent("auto", *points.extent()), 1.0)
+    assert isinstance(source, DaskSource) and source.n_chunks == 7
+    assert len(source._groups) == 2
+    assert sorted(n for numbers, _ in source._groups for n in numbers) == list(range(7))
+    sizes = [1, 1, 98, 4900, 15000, 10000, len(ais) - 30000]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
+    assert source.map(_chunk_facts) == list(zip(range(7), starts, sizes))
+    assert source.chunk_rows(4, _chunk_facts) == (4, starts[4], sizes[4])
+
+
+def test_kernels_of_a_task_run_on_one_thread():
+    import numba
+
+    from geokmeans.core._kernels._threads import single_threaded
+
+    before = numba.get_num_threads()
+    with single_threaded():
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with pytest.raises(RuntimeError), single_threaded():
+        raise RuntimeError("restored on errors too")
+    assert numba.get_num_threads() == before
+
+
+def test_local_scheduler_groups_consecutive_partitions(ais_fifth):
+    # no client: dask's threads, one group per core, the same fit as in memory
+    import dask
+
+    init = seeds_from(ais_fifth, 4, 1)
+    with dask.config.set(scheduler="threads"):
+        on_dask = gk.GeoKMeans(4, init=init).fit(dd.from_pandas(ais_fifth, npartitions=5))
+    assert_same_fit(on_dask, gk.GeoKMeans(4, init=init).fit(ais_fifth))
