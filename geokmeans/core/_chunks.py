@@ -244,7 +244,10 @@ def smallest_keys(chunk, n_clusters, seed):
     positive = w > 0
     with np.errstate(divide="ignore", over="ignore"):  # tiny weights: keys of +inf
         primary = np.where(positive, -np.log1p(-u) / np.where(positive, w, 1.0), np.inf)
-    order = np.lexsort((u, primary))[:n_clusters]
+    rows = np.arange(len(primary))
+    if len(primary) > n_clusters:  # sort only the rows that can be among the smallest
+        rows = np.flatnonzero(primary <= np.partition(primary, n_clusters - 1)[n_clusters - 1])
+    order = rows[np.lexsort((u[rows], primary[rows]))][:n_clusters]
     return np.column_stack([primary[order], u[order]]), X[order]
 
 
