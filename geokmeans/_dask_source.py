@@ -42,17 +42,25 @@ except ImportError:  # pragma: no cover - dask is optional; reading refuses with
     pass
 
 
+#: Rows of a group at most (unless a partition alone has more): a group moved between
+#: workers (when its own worker is paused near its memory limit, Dask runs the task
+#: elsewhere) then weighs at most ~60 MiB of coordinates and ~45 MiB of Hamerly state.
+GROUP_ROWS = 4_000_000
+
+
 class DaskSource:
     """Projected partitions persisted on the workers, as an engine source
     (``core._source``): each map is one task per group of partitions (see the module
-    docstring). ``chunks``: the persisted per-partition ``Chunk`` objects."""
+    docstring). ``chunks``: the persisted per-partition ``Chunk`` objects; ``sizes``:
+    their numbers of rows."""
 
     distributed = True
 
-    def __init__(self, chunks, n_features):
+    def __init__(self, chunks, n_features, sizes):
         self.n_chunks = len(chunks)
         self.n_features = n_features
-        self._groups = _grouped(chunks)  # [(partition numbers, persisted list of Chunks)]
+        # [(partition numbers, persisted list of their Chunks)]
+        self._groups = _grouped(chunks, sizes)
         self._states = {}
 
     def map(self, fn, *args, state=None):
@@ -149,28 +157,37 @@ def _gather(*chunks):
 # -- grouping ---------------------------------------------------------------------------------
 
 
-def _grouped(chunks):
+def _grouped(chunks, sizes):
     """``[(partition numbers, persisted list of their Chunks)]``: per worker, its
-    partitions split into one group per thread (in the partitions' order), each group
-    gathered on that worker; consecutive partitions, one group per core, without a
-    ``distributed`` client."""
+    partitions (in their order) split into groups of about equal rows, at least one per
+    thread and at most ``GROUP_ROWS`` rows each, gathered on that worker; consecutive
+    partitions, at least one group per core, without a ``distributed`` client."""
     import dask
 
-    placed = _placement(chunks)
     groups = []
-    for worker, numbers, n_threads in placed:
-        for part in np.array_split(np.asarray(numbers, dtype=np.int64), max(1, n_threads)):
-            if part.size == 0:
-                continue
+    for worker, numbers, n_threads in _placement(chunks):
+        for part in _split(numbers, sizes, n_threads):
             members = [chunks[i] for i in part]
             if worker is None:
                 gathered = dask.delayed(_gather)(*members)
             else:
                 with dask.annotate(workers=[worker], allow_other_workers=True):
                     gathered = dask.delayed(_gather)(*members)
-            groups.append((part.tolist(), gathered))
+            groups.append((part, gathered))
     persisted = dask.persist(*[g[1] for g in groups])
     return [(numbers, group) for (numbers, _), group in zip(groups, persisted, strict=True)]
+
+
+def _split(numbers, sizes, n_threads):
+    """``numbers`` (partition numbers) cut into runs of about equal rows (``sizes`` of
+    every partition): ``max(n_threads, rows / GROUP_ROWS)`` runs, none empty."""
+    counts = np.array([sizes[i] for i in numbers], dtype=np.float64)
+    total = counts.sum()
+    n_groups = int(max(1, n_threads, np.ceil(total / GROUP_ROWS)))
+    # a partition joins the group of n_groups equal row ranges its middle row falls in
+    middle = np.cumsum(counts) - counts / 2
+    which = np.clip((n_groups * middle // max(total, 1.0)).astype(np.int64), 0, n_groups - 1)
+    return [[numbers[i] for i in np.flatnonzero(which == g)] for g in np.unique(which)]
 
 
 def _placement(chunks):

@@ -229,7 +229,7 @@ class DaskPoints:
                              "required.")
         self._reads = reads
         self._extent = combine_extents(extents)
-        counts = [0 if e is None else int(e[6]) for e in extents]
+        counts = self._sizes = [0 if e is None else int(e[6]) for e in extents]
         self._first_rows = np.concatenate([[0], np.cumsum(counts)[:-1]]).tolist()
         self.n_points = int(sum(counts))
         self.n_dropped = int(sum(s[4] for s in summaries))
@@ -270,7 +270,7 @@ class DaskPoints:
                                                                    self._first_rows,
                                                                    strict=True))])
         self._reads = None
-        source = DaskSource(list(chunks), projection.n_dims)
+        source = DaskSource(list(chunks), projection.n_dims, self._sizes)
         if self._weight is not None:
             from .core._chunks import weight_total
 

@@ -720,3 +720,17 @@ def test_local_scheduler_groups_consecutive_partitions(ais_fifth):
     with dask.config.set(scheduler="threads"):
         on_dask = gk.GeoKMeans(4, init=init).fit(dd.from_pandas(ais_fifth, npartitions=5))
     assert_same_fit(on_dask, gk.GeoKMeans(4, init=init).fit(ais_fifth))
+
+
+def test_groups_of_partitions_have_about_equal_rows(monkeypatch):
+    import geokmeans._dask_source as source
+
+    split = source._split
+    assert split([0, 2, 4, 6], [5] * 8, 1) == [[0, 2, 4, 6]]
+    assert split([0, 2, 4, 6], [5] * 8, 2) == [[0, 2], [4, 6]]
+    assert split(list(range(5)), [0, 0, 10, 0, 5], 2) == [[0, 1, 2], [3, 4]]
+    assert split([3], [0, 0, 0, 0], 4) == [[3]]  # never an empty group
+    monkeypatch.setattr(source, "GROUP_ROWS", 10)
+    assert split(list(range(4)), [100, 1, 1, 1], 1) == [[0], [1, 2, 3]]
+    groups = split(list(range(10)), [4] * 10, 1)  # 40 rows: 4 groups of 10 or so
+    assert len(groups) == 4 and sum(groups, []) == list(range(10))

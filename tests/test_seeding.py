@@ -194,3 +194,24 @@ def test_random_rows_do_not_depend_on_the_chunks():
     split = random_rows(Chunks([(0, 3), (3, 3), (3, 2600), (2600, 5000)]), 7,
                         np.random.default_rng(3))
     assert_array_equal(one, split)
+
+
+@pytest.mark.parametrize("zero_weights", [0, 30, 195])
+def test_smallest_keys_are_those_of_a_full_sort(zero_weights):
+    # only rows that can be among the k smallest are sorted: the same rows as sorting all,
+    # also when the k-th key is +inf (zero weights) and many keys tie there
+    from geokmeans.core._chunks import row_uniforms, smallest_keys
+    from geokmeans.core._source import Chunk
+
+    rng = np.random.default_rng(zero_weights)
+    X = rng.normal(size=(200, 2))
+    w = rng.uniform(0.1, 2.0, 200)
+    w[rng.choice(200, zero_weights, replace=False)] = 0.0
+    for k in (1, 7, 199, 200, 250):
+        keys, rows = smallest_keys(Chunk(X, w, first_row=11), k, 99)
+        u = row_uniforms(11, 200, 99)
+        with np.errstate(divide="ignore"):
+            primary = np.where(w > 0, -np.log1p(-u) / np.where(w > 0, w, 1.0), np.inf)
+        order = np.lexsort((u, primary))[:k]
+        assert_array_equal(rows, X[order])
+        assert_array_equal(keys, np.column_stack([primary[order], u[order]]))
