@@ -659,8 +659,10 @@ def test_dask_fit_reads_only_the_clustered_columns():
     # whatever read_points must refuse or look at further keeps every column
     assert _columns_read(parts, None, None, "missing") is parts
     assert _columns_read(parts, "Lat", "Lat", None) is parts
-    assert _columns_read(parts.rename(columns={"Lat": "north"}), None, None, None).columns[0] == "id"
-    assert _columns_read(parts.assign(geometry="x"), None, None, None).columns[0] == "id"
+    renamed = parts.rename(columns={"Lat": "north"})
+    assert _columns_read(renamed, None, None, None) is renamed
+    with_geometry = parts.assign(geometry="x")
+    assert _columns_read(with_geometry, None, None, None) is with_geometry
     # a GeoDataFrame's points: its geometry
     import dask_geopandas
     import geopandas as gpd
@@ -694,7 +696,7 @@ def test_dask_source_groups_partitions_per_worker_thread(client, ais):
     assert sorted(n for numbers, _ in source._groups for n in numbers) == list(range(7))
     sizes = [1, 1, 98, 4900, 15000, 10000, len(ais) - 30000]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
-    assert source.map(_chunk_facts) == list(zip(range(7), starts, sizes))
+    assert source.map(_chunk_facts) == list(zip(range(7), starts, sizes, strict=True))
     assert source.chunk_rows(4, _chunk_facts) == (4, starts[4], sizes[4])
 
 
