@@ -3,7 +3,9 @@ primitives, and the whole-array passes (reductions, inertia, distances) that bel
 no single algorithm."""
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from ._threads import ordered_sum, run_ranges
 
 __all__ = [
     "MAX_CHUNKS",
@@ -82,41 +84,37 @@ def _box_sqdist(point, t, box_lo, box_hi, b):
 
 # -- whole-array passes ------------------------------------------------------------------------
 
-@njit(cache=True)
 def reduce_partials(part_sums, part_weights, part_inertia, sums, cluster_weights):
     """Add the chunks' partial results in chunk order; return the total inertia."""
-    sums[:, :] = 0.0  # OUT
-    cluster_weights[:] = 0.0  # OUT
-    inertia = 0.0
-    for c in range(part_sums.shape[0]):
-        for j in range(part_sums.shape[1]):
-            cluster_weights[j] += part_weights[c, j]
-            for f in range(part_sums.shape[2]):
-                sums[j, f] += part_sums[c, j, f]
-        inertia += part_inertia[c]
-    return inertia
+    sums[:, :] = ordered_sum(part_sums)  # OUT
+    cluster_weights[:] = ordered_sum(part_weights)  # OUT
+    return ordered_sum(part_inertia)
 
 
-@njit(parallel=True, cache=True)
-def weighted_inertia(X, weights, centers, labels, starts):
-    """Sum of ``weights * squared distance`` of each row to the centre named by ``labels``."""
-    n_chunks = starts.shape[0] - 1
-    partial = np.zeros(n_chunks)
-    for c in prange(n_chunks):
+@njit(cache=True, nogil=True)
+def _inertia_chunks(chunk_lo, chunk_hi, X, weights, centers, labels, starts, partial):
+    for c in range(chunk_lo, chunk_hi):
         total = 0.0
         for i in range(starts[c], starts[c + 1]):
             total += weights[i] * _sqdist(X, i, centers, labels[i])
-        partial[c] = total
-    inertia = 0.0
-    for c in range(n_chunks):
-        inertia += partial[c]
-    return inertia
+        partial[c] = total  # OUT
 
 
-@njit(parallel=True, cache=True)
-def pairwise_distances(X, centers, starts, out):
-    """Euclidean distances from every row to every centre, into ``out`` (n, k)."""
-    for c in prange(starts.shape[0] - 1):
+def weighted_inertia(X, weights, centers, labels, starts):
+    """Sum of ``weights * squared distance`` of each row to the centre named by ``labels``."""
+    partial = np.empty(starts.shape[0] - 1)
+    run_ranges(_inertia_chunks, partial.shape[0], X, weights, centers, labels, starts, partial)
+    return ordered_sum(partial)
+
+
+@njit(cache=True, nogil=True)
+def _distance_chunks(chunk_lo, chunk_hi, X, centers, starts, out):
+    for c in range(chunk_lo, chunk_hi):
         for i in range(starts[c], starts[c + 1]):
             for j in range(centers.shape[0]):
                 out[i, j] = np.sqrt(_sqdist(X, i, centers, j))  # OUT
+
+
+def pairwise_distances(X, centers, starts, out):
+    """Euclidean distances from every row to every centre, into ``out`` (n, k)."""
+    run_ranges(_distance_chunks, starts.shape[0] - 1, X, centers, starts, out)

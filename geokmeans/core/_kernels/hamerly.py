@@ -2,9 +2,10 @@
 neighbourhoods, and the M-step partials it runs with."""
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._common import _all_sqdist, _keep_two, _sqdist
+from ._threads import ordered_sum, run_ranges
 
 __all__ = [
     "BOUND_DTYPE",
@@ -146,31 +147,24 @@ def _nearest_two(X, i, centers_t, buf, bits):
             _as_float(buf, bits, k, second_bits))
 
 
-@njit(parallel=True, cache=True)
-def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
-                 starts, labels, upper, lower, part_sums, part_weights, n_changed):
-    """One bounded E-step fused with the M-step's partials, in one pass over the rows.
-
-    ``shift`` (k,) bounds how far each centre moved since the bounds were computed
-    (zeros at the start); ``labels`` < 0 forces a full search for that row.
-    ``centers`` (k, d) and its transpose ``centers_t`` (d, k) hold the same centres;
-    ``neighbours[a]`` lists the other centres by increasing distance ``neighbour_dist[a]``
-    from centre a. Moves the bounds by ``shift``, updates ``labels``, ``upper`` and
-    ``lower`` (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d),
-    ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
-    (n_chunks,). The partial sums add the rows in the order of
-    ``cluster_partials``, so both give the same bits.
-    """
+@njit(cache=True, nogil=True)
+def _hamerly_chunks(chunk_lo, chunk_hi, X, weights, centers, centers_t, shift, half_gap,
+                    neighbours, neighbour_dist, starts, labels, upper, lower, part_sums,
+                    part_weights, n_changed, scratch, scratch_bits):
+    """``hamerly_step`` over chunks ``chunk_lo..chunk_hi-1``; ``scratch`` (n_chunks,
+    k + 1) and its int64 view ``scratch_bits`` give each chunk its own buffer (the view is
+    taken by the caller: taking it here costs a second of compilation)."""
     k, d = centers.shape
     first, second_shift = _largest_two(shift)
-    for c in prange(starts.shape[0] - 1):
-        # the chunk's sums in a local array (k, d + 1), weights last: the compiler keeps
-        # it apart from the rows and the bounds (faster than adding into part_sums); the
-        # order of the additions is the same
-        acc = np.zeros((k, d + 1))
+    # the chunk's sums in a local array (k, d + 1), weights last: the compiler keeps it
+    # apart from the rows and the bounds (faster than adding into part_sums); the order of
+    # the additions is the same
+    acc = np.empty((k, d + 1))
+    for c in range(chunk_lo, chunk_hi):
+        acc[:, :] = 0.0
         changed = 0
-        buf = np.empty(k + 1)
-        bits = buf.view(np.int64)
+        buf = scratch[c]
+        bits = scratch_bits[c]
         for i in range(starts[c], starts[c + 1]):
             a = labels[i]
             if a >= 0:
@@ -205,11 +199,32 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
         n_changed[c] = changed  # OUT
 
 
-@njit(parallel=True, cache=True)
-def cluster_partials(X, weights, labels, starts, part_sums, part_weights):
-    """Per-chunk weighted sums of the rows of each cluster (the M-step's partials)."""
+def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
+                 starts, labels, upper, lower, part_sums, part_weights, n_changed):
+    """One bounded E-step fused with the M-step's partials, in one pass over the rows.
+
+    ``shift`` (k,) bounds how far each centre moved since the bounds were computed
+    (zeros at the start); ``labels`` < 0 forces a full search for that row.
+    ``centers`` (k, d) and its transpose ``centers_t`` (d, k) hold the same centres;
+    ``neighbours[a]`` lists the other centres by increasing distance ``neighbour_dist[a]``
+    from centre a. Moves the bounds by ``shift``, updates ``labels``, ``upper`` and
+    ``lower`` (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d),
+    ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
+    (n_chunks,). The partial sums add the rows in the order of
+    ``cluster_partials``, so both give the same bits.
+    """
+    n_chunks = starts.shape[0] - 1
+    scratch = np.empty((n_chunks, centers.shape[0] + 1))
+    run_ranges(_hamerly_chunks, n_chunks, X, weights, centers, centers_t, shift, half_gap,
+               neighbours, neighbour_dist, starts, labels, upper, lower, part_sums,
+               part_weights, n_changed, scratch, scratch.view(np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _cluster_partial_chunks(chunk_lo, chunk_hi, X, weights, labels, starts, part_sums,
+                            part_weights):
     d = X.shape[1]
-    for c in prange(starts.shape[0] - 1):
+    for c in range(chunk_lo, chunk_hi):
         part_sums[c, :, :] = 0.0  # OUT
         part_weights[c, :] = 0.0  # OUT
         for i in range(starts[c], starts[c + 1]):
@@ -220,39 +235,66 @@ def cluster_partials(X, weights, labels, starts, part_sums, part_weights):
                 part_sums[c, j, f] += w * X[i, f]
 
 
-@njit(parallel=True, cache=True)
-def distances_to_own_centre(X, centers, labels, starts, dist2):
-    """Squared distance of each row to the centre named by ``labels``."""
-    for c in prange(starts.shape[0] - 1):
+def cluster_partials(X, weights, labels, starts, part_sums, part_weights):
+    """Per-chunk weighted sums of the rows of each cluster (the M-step's partials)."""
+    run_ranges(_cluster_partial_chunks, starts.shape[0] - 1, X, weights, labels, starts,
+               part_sums, part_weights)
+
+
+@njit(cache=True, nogil=True)
+def _own_distance_chunks(chunk_lo, chunk_hi, X, centers, labels, starts, dist2):
+    for c in range(chunk_lo, chunk_hi):
         for i in range(starts[c], starts[c + 1]):
             dist2[i] = _sqdist(X, i, centers, labels[i])  # OUT
 
 
-@njit(cache=True)  # serial: as fast as in parallel up to k = 1000, and it compiles 6 s sooner
+def distances_to_own_centre(X, centers, labels, starts, dist2):
+    """Squared distance of each row to the centre named by ``labels``."""
+    run_ranges(_own_distance_chunks, starts.shape[0] - 1, X, centers, labels, starts, dist2)
+
+
 def centre_neighbours(centers):
     """For each centre, the others sorted by distance: ``(neighbours (k, k-1) int64,
     distances (k, k-1), half_gap (k,))``, ``half_gap`` being half the nearest distance
     (inf when k = 1).
     The order among equal distances does not matter: the search takes every neighbour
-    within its reach and breaks ties by index, so any sort gives the same labels."""
-    k = centers.shape[0]
+    within its reach and breaks ties by index, so any sort gives the same labels.
+
+    Plain numpy (nothing to compile): the distances add the squared differences column
+    by column from 0, in the order of ``_sqdist``, so they have its bits. Rows are taken
+    in blocks that keep the temporaries near 16 MB whatever k is.
+    """
+    k, d = centers.shape
     neighbours = np.empty((k, max(k - 1, 0)), dtype=np.int64)
     neighbour_dist = np.empty((k, max(k - 1, 0)))
-    half_gap = np.full(k, np.inf)
-    for j in range(k):
-        row = np.empty(k)
-        for m in range(k):
-            row[m] = np.inf if m == j else np.sqrt(_sqdist(centers, j, centers, m))
-        order = np.argsort(row)[: k - 1]
-        for m in range(k - 1):
-            neighbours[j, m] = order[m]
-            neighbour_dist[j, m] = row[order[m]]
-        if k > 1:
-            half_gap[j] = 0.5 * neighbour_dist[j, 0]
+    block = max(1, (1 << 21) // max(k, 1))
+    for lo in range(0, k, block):
+        hi = min(lo + block, k)
+        dist2 = np.zeros((hi - lo, k))
+        for f in range(d):
+            diff = centers[lo:hi, f, None] - centers[None, :, f]
+            dist2 += diff * diff
+        dist = np.sqrt(dist2, out=dist2)
+        dist[np.arange(hi - lo), np.arange(lo, hi)] = np.inf
+        order = np.argsort(dist, axis=1)[:, : k - 1]
+        neighbours[lo:hi] = order
+        neighbour_dist[lo:hi] = np.take_along_axis(dist, order, axis=1)
+    half_gap = 0.5 * neighbour_dist[:, 0] if k > 1 else np.full(k, np.inf)
     return neighbours, neighbour_dist, half_gap
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
+def _state_pass_chunks(chunk_lo, chunk_hi, X, labels, upper, lower, starts, partial):
+    for c in range(chunk_lo, chunk_hi):
+        total = 0.0
+        for i in range(starts[c], starts[c + 1]):
+            row = np.float64(labels[i]) + np.float64(upper[i]) + np.float64(lower[i])
+            for f in range(X.shape[1]):
+                row += X[i, f]
+            total += row
+        partial[c] = total  # OUT
+
+
 def state_pass(X, labels, upper, lower, starts):
     """Read each row's coordinates, label and bounds once; return their sum.
 
@@ -260,17 +302,6 @@ def state_pass(X, labels, upper, lower, starts):
     iterations against (the sum only keeps the reads from being optimised away; chunks
     are added in order).
     """
-    n_chunks = starts.shape[0] - 1
-    partial = np.zeros(n_chunks)
-    for c in prange(n_chunks):
-        total = 0.0
-        for i in range(starts[c], starts[c + 1]):
-            row = np.float64(labels[i]) + np.float64(upper[i]) + np.float64(lower[i])
-            for f in range(X.shape[1]):
-                row += X[i, f]
-            total += row
-        partial[c] = total
-    result = 0.0
-    for c in range(n_chunks):
-        result += partial[c]
-    return result
+    partial = np.empty(starts.shape[0] - 1)
+    run_ranges(_state_pass_chunks, partial.shape[0], X, labels, upper, lower, starts, partial)
+    return ordered_sum(partial)

@@ -10,7 +10,9 @@ once for all the labellings of a pass, whatever their number.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from ._threads import run_ranges
 
 __all__ = ["silhouette_cells"]
 
@@ -85,25 +87,15 @@ def _coefficient(cluster_sums, sizes, lo, hi, own):
     return (b - a) / top
 
 
-@njit(parallel=True, cache=True, fastmath={"reassoc"})
-def silhouette_cells(coords_t, cell_starts, row_cell, cell_labels, offsets, sizes, starts, out):
-    """Silhouette of every row in every labelling.
-
-    ``coords_t`` (d, n) holds the rows sorted by cell; cell ``c`` is rows
-    ``cell_starts[c]..cell_starts[c + 1] - 1`` and ``row_cell`` (n,) names each row's
-    cell. ``cell_labels`` (n_cells, n_sets) is the cluster of each cell in each
-    labelling, numbered from ``offsets[t]`` for labelling ``t`` (``offsets`` is
-    (n_sets + 1,), so labelling t's clusters are ``offsets[t]..offsets[t + 1] - 1``);
-    ``sizes`` (offsets[-1],) counts each cluster's rows. Rows are split in chunks at
-    ``starts``; each row is computed alone, so the result does not depend on the
-    threads. Writes ``out`` (n_sets, n).
-    """
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _silhouette_chunks(chunk_lo, chunk_hi, coords_t, cell_starts, row_cell, cell_labels, offsets,
+                       sizes, starts, out):
     n_cells = cell_starts.shape[0] - 1
     n_sets = offsets.shape[0] - 1
-    for c in prange(starts.shape[0] - 1):
-        buf = np.empty(CELL_BLOCK)
-        cell_sums = np.empty(n_cells)
-        cluster_sums = np.empty(offsets[n_sets])
+    buf = np.empty(CELL_BLOCK)
+    cell_sums = np.empty(n_cells)
+    cluster_sums = np.empty(offsets[n_sets])
+    for c in range(chunk_lo, chunk_hi):
         for i in range(starts[c], starts[c + 1]):
             for cell in range(n_cells):
                 cell_sums[cell] = _summed_distance(coords_t, i, cell_starts[cell],
@@ -116,3 +108,19 @@ def silhouette_cells(coords_t, cell_starts, row_cell, cell_labels, offsets, size
             for t in range(n_sets):
                 out[t, i] = _coefficient(cluster_sums, sizes, offsets[t], offsets[t + 1],  # OUT
                                          offsets[t] + cell_labels[own_cell, t])
+
+
+def silhouette_cells(coords_t, cell_starts, row_cell, cell_labels, offsets, sizes, starts, out):
+    """Silhouette of every row in every labelling.
+
+    ``coords_t`` (d, n) holds the rows sorted by cell; cell ``c`` is rows
+    ``cell_starts[c]..cell_starts[c + 1] - 1`` and ``row_cell`` (n,) names each row's
+    cell. ``cell_labels`` (n_cells, n_sets) is the cluster of each cell in each
+    labelling, numbered from ``offsets[t]`` for labelling ``t`` (``offsets`` is
+    (n_sets + 1,), so labelling t's clusters are ``offsets[t]..offsets[t + 1] - 1``);
+    ``sizes`` (offsets[-1],) counts each cluster's rows. Rows are split in chunks at
+    ``starts``; each row is computed alone, so the result does not depend on the
+    threads. Writes ``out`` (n_sets, n).
+    """
+    run_ranges(_silhouette_chunks, starts.shape[0] - 1, coords_t, cell_starts, row_cell,
+               cell_labels, offsets, sizes, starts, out)
