@@ -179,12 +179,12 @@ def _hamerly_chunks(chunk_lo, chunk_hi, X, weights, centers, centers_t, shift, h
                         best_j, best, low = _search(X, i, centers, a, u, d2_a, neighbours,
                                                     neighbour_dist)
                         u = np.sqrt(best)
-                upper[i] = _round_up(u)  # OUT
-                lower[i] = _round_down(low)  # OUT
             else:
                 best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
-                upper[i] = _round_up(np.sqrt(best))  # OUT
-                lower[i] = _round_down(np.sqrt(second))  # OUT
+                u = np.sqrt(best)
+                low = np.sqrt(second)
+            upper[i] = _round_up(u)  # OUT
+            lower[i] = _round_down(low)  # OUT
             if best_j != a:
                 labels[i] = best_j  # OUT
                 changed += 1
