@@ -43,7 +43,6 @@ LAYERS = [
     ("_validation", "_formatting", "_map_assets",
      "_params", "_progress"),  # _formatting: numbers for people; _params: the estimator
     # API; _progress: tqdm bars when asked
-    ("core._kernels._threads",),  # serial kernels run over ranges of chunks on threads
     ("core._kernels._common",),
     ("core._kernels.pair_lists",),  # move lists of the size-limited assignment
     ("core._kernels.hamerly", "core._kernels.kmeanspp", "core._kernels.lloyd",

@@ -5,8 +5,7 @@ kernel, so callers write ``_kernels.lloyd_step(...)``. One module per algorithm 
 ``lloyd`` (full E-step and M-step partials), ``hamerly`` (bounded E-step), ``kmeanspp``
 (seeding over spatial blocks), ``local_search`` (LocalSearch++ swaps) and
 ``silhouette`` (silhouettes of several labellings in one pass over pairs), over
-``_common`` (row chunking, inlined distance primitives, shared reductions) and
-``_threads`` (running a kernel over ranges of chunks on threads).
+``_common`` (row chunking, inlined distance primitives, shared reductions).
 
 Every parallel pass runs over chunks whose bounds depend only on the number of rows,
 never on the number of threads. Each chunk writes its own slot of the partial
@@ -14,20 +13,20 @@ results, which are then reduced in chunk order, so results are bit-identical
 whatever ``NUMBA_NUM_THREADS`` is. Kernels never validate; arguments written to are
 marked ``# OUT``.
 
-The kernels of these families are compiled serial, over a range of chunks, and run on
-threads by ``_threads.run_ranges`` (a public kernel is a thin Python function that
-calls it): a ``prange`` loop takes 2-5 times as long to compile as the same loop serial,
-and a first run then compiles only the serial kernels it uses (the README's main job:
-two). Small passes that numpy does with the same bits (the reduction of the partials,
-the centres' neighbours, the columns' bounds) are plain numpy: nothing to compile.
+Compiling a ``prange`` loop costs 2-5 times the compilation of the same loop serial
+(numba builds a parallel gufunc and optimises its body again). The kernels a fit runs at
+every size (``hamerly_step``, ``weighted_inertia``) therefore have a serial copy, under
+its own name (numba's cache key ignores the parallel flag), that runs an input of a
+single chunk: a first run on a small input (the README's main job) compiles only those
+two serial copies. Small passes that numpy does with the same bits (the reduction of
+the partials, the centres' neighbours) are plain numpy: nothing to compile.
 
-``balance`` and ``pair_lists`` keep numba's ``prange``. Its threads wait passively
-between parallel loops (``OMP_WAIT_POLICY=PASSIVE`` unless the environment already says
-otherwise): OpenMP's default spin-waiting threads take the cores from whatever else
-runs, and on a busy machine (a Dask worker beside others, a test run, a shared server)
-every parallel loop then waits for descheduled spinners. On the project's 2-core
-machine under load, a 50,000-point fit with many small parallel loops ran 10-20 times
-slower with spinning threads; idle, passive waiting was as fast.
+Threads wait passively between parallel loops (``OMP_WAIT_POLICY=PASSIVE`` unless the
+environment already says otherwise): OpenMP's default spin-waiting threads take the
+cores from whatever else runs, and on a busy machine (a Dask worker beside others, a
+test run, a shared server) every parallel loop then waits for descheduled spinners. On
+the project's 2-core machine under load, a 50,000-point fit with many small parallel
+loops ran 10-20 times slower with spinning threads; idle, passive waiting was as fast.
 
 numba's on-disk cache (``cache=True``) is invalidated only when the kernel's own file
 changes, not when an inlined helper it imports from another module does: after editing

@@ -2,10 +2,9 @@
 neighbourhoods, and the M-step partials it runs with."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._common import _all_sqdist, _keep_two, _sqdist
-from ._threads import ordered_sum, run_ranges
 
 __all__ = [
     "BOUND_DTYPE",
@@ -147,24 +146,49 @@ def _nearest_two(X, i, centers_t, buf, bits):
             _as_float(buf, bits, k, second_bits))
 
 
-@njit(cache=True, nogil=True)
-def _hamerly_chunks(chunk_lo, chunk_hi, X, weights, centers, centers_t, shift, half_gap,
-                    neighbours, neighbour_dist, starts, labels, upper, lower, part_sums,
-                    part_weights, n_changed, scratch, scratch_bits):
-    """``hamerly_step`` over chunks ``chunk_lo..chunk_hi-1``; ``scratch`` (n_chunks,
-    k + 1) and its int64 view ``scratch_bits`` give each chunk its own buffer (the view is
-    taken by the caller: taking it here costs a second of compilation)."""
+def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
+                 starts, labels, upper, lower, part_sums, part_weights, n_changed):
+    """One bounded E-step fused with the M-step's partials, in one pass over the rows.
+
+    ``shift`` (k,) bounds how far each centre moved since the bounds were computed
+    (zeros at the start); ``labels`` < 0 forces a full search for that row.
+    ``centers`` (k, d) and its transpose ``centers_t`` (d, k) hold the same centres;
+    ``neighbours[a]`` lists the other centres by increasing distance ``neighbour_dist[a]``
+    from centre a. Moves the bounds by ``shift``, updates ``labels``, ``upper`` and
+    ``lower`` (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d),
+    ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
+    (n_chunks,). The partial sums add the rows in the order of
+    ``cluster_partials``, so both give the same bits.
+
+    A single chunk (at most ``MIN_CHUNK_ROWS`` rows) runs a serial copy of the kernel, the
+    parallel one runs the others: a first run on a small input compiles only the serial
+    copy (a few times faster to compile than a ``prange`` loop). Both compute each chunk
+    alike, so the results are the same bits.
+    """
+    args = (X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist, starts,
+            labels, upper, lower, part_sums, part_weights, n_changed)
+    if starts.shape[0] == 2:
+        scratch = np.empty(centers.shape[0] + 1)
+        _hamerly_single_chunk(*args, scratch, scratch.view(np.int64))
+    else:
+        _hamerly_step_parallel(*args)
+
+
+@njit(parallel=True, cache=True)
+def _hamerly_step_parallel(X, weights, centers, centers_t, shift, half_gap, neighbours,
+                           neighbour_dist, starts, labels, upper, lower, part_sums, part_weights,
+                           n_changed):
+    """``hamerly_step``, a chunk per iteration of a ``prange`` loop."""
     k, d = centers.shape
     first, second_shift = _largest_two(shift)
-    # the chunk's sums in a local array (k, d + 1), weights last: the compiler keeps it
-    # apart from the rows and the bounds (faster than adding into part_sums); the order of
-    # the additions is the same
-    acc = np.empty((k, d + 1))
-    for c in range(chunk_lo, chunk_hi):
-        acc[:, :] = 0.0
+    for c in prange(starts.shape[0] - 1):
+        # the chunk's sums in a local array (k, d + 1), weights last: the compiler keeps
+        # it apart from the rows and the bounds (faster than adding into part_sums); the
+        # order of the additions is the same
+        acc = np.zeros((k, d + 1))
         changed = 0
-        buf = scratch[c]
-        bits = scratch_bits[c]
+        buf = np.empty(k + 1)
+        bits = buf.view(np.int64)
         for i in range(starts[c], starts[c + 1]):
             a = labels[i]
             if a >= 0:
@@ -179,12 +203,12 @@ def _hamerly_chunks(chunk_lo, chunk_hi, X, weights, centers, centers_t, shift, h
                         best_j, best, low = _search(X, i, centers, a, u, d2_a, neighbours,
                                                     neighbour_dist)
                         u = np.sqrt(best)
+                upper[i] = _round_up(u)  # OUT
+                lower[i] = _round_down(low)  # OUT
             else:
                 best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
-                u = np.sqrt(best)
-                low = np.sqrt(second)
-            upper[i] = _round_up(u)  # OUT
-            lower[i] = _round_down(low)  # OUT
+                upper[i] = _round_up(np.sqrt(best))  # OUT
+                lower[i] = _round_down(np.sqrt(second))  # OUT
             if best_j != a:
                 labels[i] = best_j  # OUT
                 changed += 1
@@ -199,32 +223,56 @@ def _hamerly_chunks(chunk_lo, chunk_hi, X, weights, centers, centers_t, shift, h
         n_changed[c] = changed  # OUT
 
 
-def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
-                 starts, labels, upper, lower, part_sums, part_weights, n_changed):
-    """One bounded E-step fused with the M-step's partials, in one pass over the rows.
+@njit(cache=True)
+def _hamerly_single_chunk(X, weights, centers, centers_t, shift, half_gap, neighbours,
+                          neighbour_dist, starts, labels, upper, lower, part_sums, part_weights,
+                          n_changed, buf, bits):
+    """``_hamerly_step_parallel`` for one chunk (``starts`` (2,)), serial; ``buf`` (k + 1,)
+    and its int64 view ``bits`` are scratch (the view taken here would cost a second of
+    compilation)."""
+    k, d = centers.shape
+    first, second_shift = _largest_two(shift)
+    acc = np.zeros((k, d + 1))  # the chunk's sums, weights last, added as in the parallel kernel
+    changed = 0
+    for i in range(starts[0], starts[1]):
+        a = labels[i]
+        if a >= 0:
+            u = np.float64(upper[i]) + shift[a]
+            low = np.float64(lower[i]) - (second_shift if a == first else shift[first])
+            best_j = a
+            bound = max(half_gap[a], low) * _SAFE
+            if u > bound:
+                d2_a = _sqdist(X, i, centers, a)
+                u = np.sqrt(d2_a)
+                if u > bound:
+                    best_j, best, low = _search(X, i, centers, a, u, d2_a, neighbours,
+                                                neighbour_dist)
+                    u = np.sqrt(best)
+        else:
+            best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
+            u = np.sqrt(best)
+            low = np.sqrt(second)
+        upper[i] = _round_up(u)  # OUT
+        lower[i] = _round_down(low)  # OUT
+        if best_j != a:
+            labels[i] = best_j  # OUT
+            changed += 1
+        w = weights[i]
+        for f in range(d):
+            acc[best_j, f] += w * X[i, f]
+        acc[best_j, d] += w
+    for j in range(k):
+        for f in range(d):
+            part_sums[0, j, f] = acc[j, f]  # OUT
+        part_weights[0, j] = acc[j, d]  # OUT
+    n_changed[0] = changed  # OUT
 
-    ``shift`` (k,) bounds how far each centre moved since the bounds were computed
-    (zeros at the start); ``labels`` < 0 forces a full search for that row.
-    ``centers`` (k, d) and its transpose ``centers_t`` (d, k) hold the same centres;
-    ``neighbours[a]`` lists the other centres by increasing distance ``neighbour_dist[a]``
-    from centre a. Moves the bounds by ``shift``, updates ``labels``, ``upper`` and
-    ``lower`` (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d),
-    ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
-    (n_chunks,). The partial sums add the rows in the order of
-    ``cluster_partials``, so both give the same bits.
-    """
-    n_chunks = starts.shape[0] - 1
-    scratch = np.empty((n_chunks, centers.shape[0] + 1))
-    run_ranges(_hamerly_chunks, n_chunks, X, weights, centers, centers_t, shift, half_gap,
-               neighbours, neighbour_dist, starts, labels, upper, lower, part_sums,
-               part_weights, n_changed, scratch, scratch.view(np.int64))
 
-
-@njit(cache=True, nogil=True)
-def _cluster_partial_chunks(chunk_lo, chunk_hi, X, weights, labels, starts, part_sums,
-                            part_weights):
+@njit(parallel=True, cache=True)
+def cluster_partials(X, weights, labels, starts, part_sums, part_weights):
+    """Per-chunk weighted sums of the rows of each cluster (the M-step's partials)."""
     d = X.shape[1]
-    for c in range(chunk_lo, chunk_hi):
+    for c in prange(starts.shape[0] - 1):
         part_sums[c, :, :] = 0.0  # OUT
         part_weights[c, :] = 0.0  # OUT
         for i in range(starts[c], starts[c + 1]):
@@ -235,22 +283,40 @@ def _cluster_partial_chunks(chunk_lo, chunk_hi, X, weights, labels, starts, part
                 part_sums[c, j, f] += w * X[i, f]
 
 
-def cluster_partials(X, weights, labels, starts, part_sums, part_weights):
-    """Per-chunk weighted sums of the rows of each cluster (the M-step's partials)."""
-    run_ranges(_cluster_partial_chunks, starts.shape[0] - 1, X, weights, labels, starts,
-               part_sums, part_weights)
-
-
-@njit(cache=True, nogil=True)
-def _own_distance_chunks(chunk_lo, chunk_hi, X, centers, labels, starts, dist2):
-    for c in range(chunk_lo, chunk_hi):
+@njit(parallel=True, cache=True)
+def distances_to_own_centre(X, centers, labels, starts, dist2):
+    """Squared distance of each row to the centre named by ``labels``."""
+    for c in prange(starts.shape[0] - 1):
         for i in range(starts[c], starts[c + 1]):
             dist2[i] = _sqdist(X, i, centers, labels[i])  # OUT
 
 
-def distances_to_own_centre(X, centers, labels, starts, dist2):
-    """Squared distance of each row to the centre named by ``labels``."""
-    run_ranges(_own_distance_chunks, starts.shape[0] - 1, X, centers, labels, starts, dist2)
+#: Up to this many centres, ``centre_neighbours`` sorts in numba by insertion (k**3 / 4
+#: steps, a few microseconds where numpy's calls take tens); beyond it, numpy's argsort.
+SMALL_K = 64
+
+
+@njit(cache=True)
+def _small_neighbours(centers):
+    """``centre_neighbours`` (without ``half_gap``) by insertion sort, for k >= 2."""
+    k = centers.shape[0]
+    neighbours = np.empty((k, k - 1), dtype=np.int64)
+    neighbour_dist = np.empty((k, k - 1))
+    for j in range(k):
+        m = 0
+        for other in range(k):
+            if other == j:
+                continue
+            dist = np.sqrt(_sqdist(centers, j, centers, other))
+            slot = m
+            while slot > 0 and neighbour_dist[j, slot - 1] > dist:
+                neighbour_dist[j, slot] = neighbour_dist[j, slot - 1]
+                neighbours[j, slot] = neighbours[j, slot - 1]
+                slot -= 1
+            neighbour_dist[j, slot] = dist
+            neighbours[j, slot] = other
+            m += 1
+    return neighbours, neighbour_dist
 
 
 def centre_neighbours(centers):
@@ -260,41 +326,36 @@ def centre_neighbours(centers):
     The order among equal distances does not matter: the search takes every neighbour
     within its reach and breaks ties by index, so any sort gives the same labels.
 
-    Plain numpy (nothing to compile): the distances add the squared differences column
-    by column from 0, in the order of ``_sqdist``, so they have its bits. Rows are taken
-    in blocks that keep the temporaries near 16 MB whatever k is.
+    Beyond ``SMALL_K`` centres plain numpy (numba's ``argsort`` took 3-4 s to compile):
+    the squared distances add the columns' squared differences in the order of
+    ``_sqdist`` (whose first ``0.0 +`` changes no square), so they have its bits. Rows are
+    taken in blocks that keep the temporaries near 16 MB whatever k is.
     """
     k, d = centers.shape
-    neighbours = np.empty((k, max(k - 1, 0)), dtype=np.int64)
-    neighbour_dist = np.empty((k, max(k - 1, 0)))
-    block = max(1, (1 << 21) // max(k, 1))
+    if k <= 1:
+        return (np.empty((k, 0), dtype=np.int64), np.empty((k, 0)), np.full(k, np.inf))
+    if k <= SMALL_K:
+        neighbours, neighbour_dist = _small_neighbours(centers)
+        return neighbours, neighbour_dist, 0.5 * neighbour_dist[:, 0]
+    neighbours = np.empty((k, k - 1), dtype=np.int64)
+    neighbour_dist = np.empty((k, k - 1))
+    block = max(1, (1 << 21) // k)
     for lo in range(0, k, block):
         hi = min(lo + block, k)
-        dist2 = np.zeros((hi - lo, k))
-        for f in range(d):
+        diff = centers[lo:hi, 0, None] - centers[None, :, 0]
+        dist = diff * diff
+        for f in range(1, d):
             diff = centers[lo:hi, f, None] - centers[None, :, f]
-            dist2 += diff * diff
-        dist = np.sqrt(dist2, out=dist2)
+            dist += diff * diff
+        np.sqrt(dist, out=dist)
         dist[np.arange(hi - lo), np.arange(lo, hi)] = np.inf
         order = np.argsort(dist, axis=1)[:, : k - 1]
         neighbours[lo:hi] = order
         neighbour_dist[lo:hi] = np.take_along_axis(dist, order, axis=1)
-    half_gap = 0.5 * neighbour_dist[:, 0] if k > 1 else np.full(k, np.inf)
-    return neighbours, neighbour_dist, half_gap
+    return neighbours, neighbour_dist, 0.5 * neighbour_dist[:, 0]
 
 
-@njit(cache=True, nogil=True)
-def _state_pass_chunks(chunk_lo, chunk_hi, X, labels, upper, lower, starts, partial):
-    for c in range(chunk_lo, chunk_hi):
-        total = 0.0
-        for i in range(starts[c], starts[c + 1]):
-            row = np.float64(labels[i]) + np.float64(upper[i]) + np.float64(lower[i])
-            for f in range(X.shape[1]):
-                row += X[i, f]
-            total += row
-        partial[c] = total  # OUT
-
-
+@njit(parallel=True, cache=True)
 def state_pass(X, labels, upper, lower, starts):
     """Read each row's coordinates, label and bounds once; return their sum.
 
@@ -302,6 +363,17 @@ def state_pass(X, labels, upper, lower, starts):
     iterations against (the sum only keeps the reads from being optimised away; chunks
     are added in order).
     """
-    partial = np.empty(starts.shape[0] - 1)
-    run_ranges(_state_pass_chunks, partial.shape[0], X, labels, upper, lower, starts, partial)
-    return ordered_sum(partial)
+    n_chunks = starts.shape[0] - 1
+    partial = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        total = 0.0
+        for i in range(starts[c], starts[c + 1]):
+            row = np.float64(labels[i]) + np.float64(upper[i]) + np.float64(lower[i])
+            for f in range(X.shape[1]):
+                row += X[i, f]
+            total += row
+        partial[c] = total
+    result = 0.0
+    for c in range(n_chunks):
+        result += partial[c]
+    return result

@@ -2,10 +2,9 @@
 bounding boxes, and the kernels that add, score and sample centres block by block."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._common import _box_sqdist, _sqdist
-from ._threads import ordered_sum, run_ranges
 
 __all__ = [
     "BLOCK_ROWS",
@@ -51,23 +50,20 @@ def _spread_bits(q, dims):
     return q
 
 
-@njit(cache=True, nogil=True)
-def _morton_rows(row_lo, row_hi, X, lo, scale, dims, keys):
+@njit(parallel=True, cache=True)
+def morton_keys(X, lo, scale, dims):
+    """32-bit Z-order keys of the first ``dims`` (1 to 3) coordinates of each row."""
+    n = X.shape[0]
     bits = 32 // dims if dims < 3 else 10
     top = (1 << bits) - 1
-    for i in range(row_lo, row_hi):
+    keys = np.empty(n, dtype=np.uint32)
+    for i in prange(n):
         key = 0
         for f in range(dims):
             q = int((X[i, f] - lo[f]) * scale[f])
             q = min(max(q, 0), top)
             key |= _spread_bits(q, dims) << f
-        keys[i] = key  # OUT
-
-
-def morton_keys(X, lo, scale, dims):
-    """32-bit Z-order keys of the first ``dims`` (1 to 3) coordinates of each row."""
-    keys = np.empty(X.shape[0], dtype=np.uint32)
-    run_ranges(_morton_rows, X.shape[0], X, lo, scale, dims, keys)
+        keys[i] = key
     return keys
 
 
@@ -98,34 +94,38 @@ def radix_argsort(keys):
     return order
 
 
-@njit(cache=True, nogil=True)
-def _gather_rows(row_lo, row_hi, X, order, X_out):
-    for i in range(row_lo, row_hi):
+@njit(parallel=True, cache=True)
+def gather_rows(X, order, X_out):
+    """``X_out = X[order]``, in parallel."""
+    for i in prange(order.shape[0]):
         r = order[i]
         for f in range(X.shape[1]):
             X_out[i, f] = X[r, f]  # OUT
 
 
-def gather_rows(X, order, X_out):
-    """``X_out = X[order]``, in parallel."""
-    run_ranges(_gather_rows, order.shape[0], X, order, X_out)
-
-
+@njit(cache=True)
 def column_bounds(X):
-    """(2, d) array of each column's minimum and maximum (plain numpy: nothing to
-    compile; minima and maxima are exact, whatever the order)."""
-    out = np.empty((2, X.shape[1]))
-    for f in range(X.shape[1]):
-        column = X[:, f]
-        out[0, f] = column.min() if column.size else np.inf
-        out[1, f] = column.max() if column.size else -np.inf
+    """(2, d) array of each column's minimum and maximum."""
+    d = X.shape[1]
+    out = np.empty((2, d))
+    for f in range(d):
+        out[0, f] = np.inf
+        out[1, f] = -np.inf
+    for i in range(X.shape[0]):
+        for f in range(d):
+            v = X[i, f]
+            if v < out[0, f]:
+                out[0, f] = v
+            if v > out[1, f]:
+                out[1, f] = v
     return out
 
 
-@njit(cache=True, nogil=True)
-def _box_blocks(block_lo, block_hi, X, block_starts, box_lo, box_hi):
+@njit(parallel=True, cache=True)
+def block_boxes(X, block_starts, box_lo, box_hi):
+    """Bounding box of each block of rows."""
     d = X.shape[1]
-    for b in range(block_lo, block_hi):
+    for b in prange(block_starts.shape[0] - 1):
         for f in range(d):
             box_lo[b, f] = np.inf  # OUT
             box_hi[b, f] = -np.inf  # OUT
@@ -138,15 +138,16 @@ def _box_blocks(block_lo, block_hi, X, block_starts, box_lo, box_hi):
                     box_hi[b, f] = v
 
 
-def block_boxes(X, block_starts, box_lo, box_hi):
-    """Bounding box of each block of rows."""
-    run_ranges(_box_blocks, block_starts.shape[0] - 1, X, block_starts, box_lo, box_hi)
+@njit(parallel=True, cache=True)
+def kpp_add_centre(X, weights, center, block_starts, box_lo, box_hi, closest, block_max,
+                   block_pot):
+    """Take ``center`` (1, d) as chosen: lower ``closest`` and refresh the block stats.
 
-
-@njit(cache=True, nogil=True)
-def _add_centre_blocks(block_lo, block_hi, X, weights, center, block_starts, box_lo, box_hi,
-                       closest, block_max, block_pot):
-    for b in range(block_lo, block_hi):
+    Blocks are skipped when the centre is no nearer than their current maximum; a first
+    call with ``closest`` all infinite visits every row. Returns the new potential.
+    """
+    n_blocks = block_starts.shape[0] - 1
+    for b in prange(n_blocks):
         if _box_sqdist(center, 0, box_lo, box_hi, b) >= block_max[b]:
             continue
         worst = 0.0
@@ -161,44 +162,35 @@ def _add_centre_blocks(block_lo, block_hi, X, weights, center, block_starts, box
             pot += weights[i] * c
         block_max[b] = worst  # OUT
         block_pot[b] = pot  # OUT
+    total = 0.0
+    for b in range(n_blocks):
+        total += block_pot[b]
+    return total
 
 
-def kpp_add_centre(X, weights, center, block_starts, box_lo, box_hi, closest, block_max,
-                   block_pot):
-    """Take ``center`` (1, d) as chosen: lower ``closest`` and refresh the block stats.
-
-    Blocks are skipped when the centre is no nearer than their current maximum; a first
-    call with ``closest`` all infinite visits every row. Returns the new potential.
-    """
-    run_ranges(_add_centre_blocks, block_starts.shape[0] - 1, X, weights, center, block_starts,
-               box_lo, box_hi, closest, block_max, block_pot)
-    return ordered_sum(block_pot)
-
-
-@njit(cache=True, nogil=True)
-def _candidate_blocks(block_lo, block_hi, X, weights, candidates, block_starts, box_lo, box_hi,
-                      closest, block_max, block_pot, partial):
-    for b in range(block_lo, block_hi):
-        for t in range(candidates.shape[0]):
+@njit(parallel=True, cache=True)
+def kpp_candidate_potentials(X, weights, candidates, block_starts, box_lo, box_hi, closest,
+                             block_max, block_pot):
+    """Potential of each candidate (t,) if it were added, visiting only nearby blocks."""
+    n_blocks = block_starts.shape[0] - 1
+    n_cand = candidates.shape[0]
+    partial = np.empty((n_blocks, n_cand))
+    for b in prange(n_blocks):
+        for t in range(n_cand):
             if _box_sqdist(candidates, t, box_lo, box_hi, b) >= block_max[b]:
-                partial[b, t] = block_pot[b]  # OUT
+                partial[b, t] = block_pot[b]
                 continue
             pot = 0.0
             for i in range(block_starts[b], block_starts[b + 1]):
                 d2 = _sqdist(X, i, candidates, t)
                 c = closest[i]
                 pot += weights[i] * (d2 if d2 < c else c)
-            partial[b, t] = pot  # OUT
-
-
-def kpp_candidate_potentials(X, weights, candidates, block_starts, box_lo, box_hi, closest,
-                             block_max, block_pot):
-    """Potential of each candidate (t,) if it were added, visiting only nearby blocks."""
-    n_blocks = block_starts.shape[0] - 1
-    partial = np.empty((n_blocks, candidates.shape[0]))
-    run_ranges(_candidate_blocks, n_blocks, X, weights, candidates, block_starts, box_lo, box_hi,
-               closest, block_max, block_pot, partial)
-    return ordered_sum(partial)
+            partial[b, t] = pot
+    potentials = np.zeros(n_cand)
+    for b in range(n_blocks):
+        for t in range(n_cand):
+            potentials[t] += partial[b, t]
+    return potentials
 
 
 @njit(cache=True)

@@ -2,10 +2,9 @@
 M-step's per-chunk weighted sums."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._common import _all_sqdist
-from ._threads import run_ranges
 
 __all__ = [
     "assign_labels",
@@ -27,32 +26,32 @@ def _nearest(X, i, centers_t, buf):
     return best_j, best
 
 
-@njit(cache=True, nogil=True)
-def _assign_chunks(chunk_lo, chunk_hi, X, centers_t, starts, labels, dist2):
-    buf = np.empty(centers_t.shape[1])
-    for c in range(chunk_lo, chunk_hi):
+@njit(parallel=True, cache=True)
+def assign_labels(X, centers_t, starts, labels, dist2):
+    """Nearest centre of every row: ``labels`` (n,) int32 and squared distance ``dist2`` (n,).
+
+    ``centers_t`` is the (d, k) transpose of the centres.
+    """
+    for c in prange(starts.shape[0] - 1):
+        buf = np.empty(centers_t.shape[1])
         for i in range(starts[c], starts[c + 1]):
             j, d2 = _nearest(X, i, centers_t, buf)
             labels[i] = j  # OUT
             dist2[i] = d2  # OUT
 
 
-def assign_labels(X, centers_t, starts, labels, dist2):
-    """Nearest centre of every row: ``labels`` (n,) int32 and squared distance ``dist2`` (n,).
+@njit(parallel=True, cache=True)
+def lloyd_step(X, weights, centers_t, starts, labels, dist2, part_sums, part_weights, part_inertia):
+    """E-step plus per-chunk weighted sums for the M-step (``centers_t``: (d, k)).
 
-    ``centers_t`` is the (d, k) transpose of the centres.
+    Writes ``labels``, ``dist2`` (n,), and per chunk ``part_sums`` (n_chunks, k, d),
+    ``part_weights`` (n_chunks, k) and ``part_inertia`` (n_chunks,).
     """
-    run_ranges(_assign_chunks, starts.shape[0] - 1, X, centers_t, starts, labels, dist2)
-
-
-@njit(cache=True, nogil=True)
-def _lloyd_chunks(chunk_lo, chunk_hi, X, weights, centers_t, starts, labels, dist2, part_sums,
-                  part_weights, part_inertia):
     d = X.shape[1]
-    buf = np.empty(centers_t.shape[1])
-    for c in range(chunk_lo, chunk_hi):
+    for c in prange(starts.shape[0] - 1):
         part_sums[c, :, :] = 0.0  # OUT
         part_weights[c, :] = 0.0  # OUT
+        buf = np.empty(centers_t.shape[1])
         inertia = 0.0
         for i in range(starts[c], starts[c + 1]):
             j, d2 = _nearest(X, i, centers_t, buf)
@@ -66,21 +65,14 @@ def _lloyd_chunks(chunk_lo, chunk_hi, X, weights, centers_t, starts, labels, dis
         part_inertia[c] = inertia  # OUT
 
 
-def lloyd_step(X, weights, centers_t, starts, labels, dist2, part_sums, part_weights, part_inertia):
-    """E-step plus per-chunk weighted sums for the M-step (``centers_t``: (d, k)).
-
-    Writes ``labels``, ``dist2`` (n,), and per chunk ``part_sums`` (n_chunks, k, d),
-    ``part_weights`` (n_chunks, k) and ``part_inertia`` (n_chunks,).
-    """
-    run_ranges(_lloyd_chunks, starts.shape[0] - 1, X, weights, centers_t, starts, labels, dist2,
-               part_sums, part_weights, part_inertia)
-
-
-@njit(cache=True, nogil=True)
-def _nearest_update_chunks(chunk_lo, chunk_hi, X, weights, centers_t, first_index, starts,
-                           labels, dist2, part_cost):
-    buf = np.empty(centers_t.shape[1])
-    for c in range(chunk_lo, chunk_hi):
+@njit(parallel=True, cache=True)
+def nearest_update(X, weights, centers_t, first_index, starts, labels, dist2, part_cost):
+    """Fold new centres into each row's nearest so far, in place: where a centre of
+    ``centers_t`` (d, m) is strictly nearer than ``dist2``, ``labels`` becomes its index
+    plus ``first_index`` (ties keep the earlier centre). Writes each chunk's weighted
+    sum of the new ``dist2`` into ``part_cost`` (n_chunks,)."""
+    for c in prange(starts.shape[0] - 1):
+        buf = np.empty(centers_t.shape[1])
         cost = 0.0
         for i in range(starts[c], starts[c + 1]):
             j, d2 = _nearest(X, i, centers_t, buf)
@@ -89,12 +81,3 @@ def _nearest_update_chunks(chunk_lo, chunk_hi, X, weights, centers_t, first_inde
                 labels[i] = j + first_index  # OUT
             cost += weights[i] * dist2[i]
         part_cost[c] = cost  # OUT
-
-
-def nearest_update(X, weights, centers_t, first_index, starts, labels, dist2, part_cost):
-    """Fold new centres into each row's nearest so far, in place: where a centre of
-    ``centers_t`` (d, m) is strictly nearer than ``dist2``, ``labels`` becomes its index
-    plus ``first_index`` (ties keep the earlier centre). Writes each chunk's weighted
-    sum of the new ``dist2`` into ``part_cost`` (n_chunks,)."""
-    run_ranges(_nearest_update_chunks, starts.shape[0] - 1, X, weights, centers_t, first_index,
-               starts, labels, dist2, part_cost)

@@ -2,10 +2,9 @@
 that price and apply the replacement of one centre."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._common import MAX_CHUNKS, _box_sqdist, _keep_two, _sqdist
-from ._threads import ordered_sum, run_ranges
 
 __all__ = [
     "n_block_groups",
@@ -89,12 +88,15 @@ def _nearest_two(X, i, centers, cand, n_cand):
     return best, second, best_j
 
 
-@njit(cache=True, nogil=True)
-def _nearest_two_groups(group_lo, group_hi, X, weights, centers, block_starts, n_groups, box_lo,
-                        box_hi, closest, second, label, block_max2, block_pot, part_base):
+@njit(parallel=True, cache=True)
+def ls_nearest_two(X, weights, centers, block_starts, n_groups, box_lo, box_hi, closest, second,
+                   label, block_max2, block_pot, part_base):
+    """Nearest and second-nearest centre of every row (k >= 2), with the block stats
+    ``block_max2`` (largest ``second``) and ``block_pot`` (sum of w * closest), and per
+    group of blocks the partial ``base`` sums (n_groups, k)."""
     k = centers.shape[0]
-    cand = np.empty(k, dtype=np.int64)
-    for g in range(group_lo, group_hi):
+    for g in prange(n_groups):
+        cand = np.empty(k, dtype=np.int64)
         part_base[g, :] = 0.0  # OUT
         for b in range(g, block_starts.shape[0] - 1, n_groups):
             n_cand = _block_candidates(centers, box_lo, box_hi, b, cand)
@@ -114,20 +116,15 @@ def _nearest_two_groups(group_lo, group_hi, X, weights, centers, block_starts, n
             block_pot[b] = pot  # OUT
 
 
-def ls_nearest_two(X, weights, centers, block_starts, n_groups, box_lo, box_hi, closest, second,
-                   label, block_max2, block_pot, part_base):
-    """Nearest and second-nearest centre of every row (k >= 2), with the block stats
-    ``block_max2`` (largest ``second``) and ``block_pot`` (sum of w * closest), and per
-    group of blocks the partial ``base`` sums (n_groups, k)."""
-    run_ranges(_nearest_two_groups, n_groups, X, weights, centers, block_starts, n_groups, box_lo,
-               box_hi, closest, second, label, block_max2, block_pot, part_base)
-
-
-@njit(cache=True, nogil=True)
-def _swap_delta_groups(group_lo, group_hi, X, weights, candidate, block_starts, n_groups, box_lo,
-                       box_hi, closest, second, label, block_max2, part_corr, part_gain):
-    for g in range(group_lo, group_hi):
-        part_corr[g, :] = 0.0  # OUT
+@njit(parallel=True, cache=True)
+def ls_swap_deltas(X, weights, candidate, block_starts, n_groups, box_lo, box_hi, closest,
+                   second, label, block_max2, base):
+    """Change of the potential (k,) if centre j were replaced by ``candidate`` (1, d)."""
+    k = base.shape[0]
+    part_corr = np.empty((n_groups, k))
+    part_gain = np.empty(n_groups)
+    for g in prange(n_groups):
+        part_corr[g, :] = 0.0
         gain = 0.0
         for b in range(g, block_starts.shape[0] - 1, n_groups):
             if _box_sqdist(candidate, 0, box_lo, box_hi, b) >= block_max2[b]:
@@ -140,27 +137,30 @@ def _swap_delta_groups(group_lo, group_hi, X, weights, candidate, block_starts, 
                     d1 = closest[i]
                     row_gain = w * (dp - d1) if dp < d1 else 0.0
                     gain += row_gain
-                    part_corr[g, label[i]] += w * (dp - d2) - row_gain  # OUT
-        part_gain[g] = gain  # OUT
+                    part_corr[g, label[i]] += w * (dp - d2) - row_gain
+        part_gain[g] = gain
+    total_gain = 0.0
+    corr = np.zeros(k)
+    for g in range(n_groups):
+        total_gain += part_gain[g]
+        for j in range(k):
+            corr[j] += part_corr[g, j]
+    deltas = np.empty(k)
+    for j in range(k):
+        deltas[j] = total_gain + base[j] + corr[j]
+    return deltas
 
 
-def ls_swap_deltas(X, weights, candidate, block_starts, n_groups, box_lo, box_hi, closest,
-                   second, label, block_max2, base):
-    """Change of the potential (k,) if centre j were replaced by ``candidate`` (1, d)."""
-    part_corr = np.empty((n_groups, base.shape[0]))
-    part_gain = np.empty(n_groups)
-    run_ranges(_swap_delta_groups, n_groups, X, weights, candidate, block_starts, n_groups,
-               box_lo, box_hi, closest, second, label, block_max2, part_corr, part_gain)
-    return (ordered_sum(part_gain) + base) + ordered_sum(part_corr)
-
-
-@njit(cache=True, nogil=True)
-def _swap_groups(group_lo, group_hi, X, weights, centers, swapped, old, block_starts, n_groups,
-                 box_lo, box_hi, closest, second, label, block_max2, block_pot, part_base):
+@njit(parallel=True, cache=True)
+def ls_swap(X, weights, centers, swapped, old, block_starts, n_groups, box_lo, box_hi, closest,
+            second, label, block_max2, block_pot, base):
+    """Centre ``swapped`` has moved from ``old`` (1, d) to ``centers[swapped]``: update the
+    rows it can affect, their blocks' stats, and ``base`` (k,) in place."""
     k = centers.shape[0]
-    cand = np.empty(k, dtype=np.int64)
-    for g in range(group_lo, group_hi):
-        part_base[g, :] = 0.0  # OUT
+    part_base = np.empty((n_groups, k))
+    for g in prange(n_groups):
+        part_base[g, :] = 0.0
+        cand = np.empty(k, dtype=np.int64)
         for b in range(g, block_starts.shape[0] - 1, n_groups):
             if (_box_sqdist(old, 0, box_lo, box_hi, b) > block_max2[b]
                     and _box_sqdist(centers, swapped, box_lo, box_hi, b) >= block_max2[b]):
@@ -192,13 +192,6 @@ def _swap_groups(group_lo, group_hi, X, weights, centers, swapped, old, block_st
                     worst = sec
             block_max2[b] = worst  # OUT
             block_pot[b] = pot  # OUT
-
-
-def ls_swap(X, weights, centers, swapped, old, block_starts, n_groups, box_lo, box_hi, closest,
-            second, label, block_max2, block_pot, base):
-    """Centre ``swapped`` has moved from ``old`` (1, d) to ``centers[swapped]``: update the
-    rows it can affect, their blocks' stats, and ``base`` (k,) in place."""
-    part_base = np.empty((n_groups, centers.shape[0]))
-    run_ranges(_swap_groups, n_groups, X, weights, centers, swapped, old, block_starts, n_groups,
-               box_lo, box_hi, closest, second, label, block_max2, block_pot, part_base)
-    base[:] = ordered_sum(part_base, start=base)  # OUT
+    for g in range(n_groups):
+        for j in range(k):
+            base[j] += part_base[g, j]  # OUT

@@ -10,9 +10,7 @@ once for all the labellings of a pass, whatever their number.
 """
 
 import numpy as np
-from numba import njit
-
-from ._threads import run_ranges
+from numba import njit, prange
 
 __all__ = ["silhouette_cells"]
 
@@ -87,29 +85,7 @@ def _coefficient(cluster_sums, sizes, lo, hi, own):
     return (b - a) / top
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc"})
-def _silhouette_chunks(chunk_lo, chunk_hi, coords_t, cell_starts, row_cell, cell_labels, offsets,
-                       sizes, starts, out):
-    n_cells = cell_starts.shape[0] - 1
-    n_sets = offsets.shape[0] - 1
-    buf = np.empty(CELL_BLOCK)
-    cell_sums = np.empty(n_cells)
-    cluster_sums = np.empty(offsets[n_sets])
-    for c in range(chunk_lo, chunk_hi):
-        for i in range(starts[c], starts[c + 1]):
-            for cell in range(n_cells):
-                cell_sums[cell] = _summed_distance(coords_t, i, cell_starts[cell],
-                                                   cell_starts[cell + 1], buf)
-            cluster_sums[:] = 0.0
-            for cell in range(n_cells):
-                for t in range(n_sets):
-                    cluster_sums[offsets[t] + cell_labels[cell, t]] += cell_sums[cell]
-            own_cell = row_cell[i]
-            for t in range(n_sets):
-                out[t, i] = _coefficient(cluster_sums, sizes, offsets[t], offsets[t + 1],  # OUT
-                                         offsets[t] + cell_labels[own_cell, t])
-
-
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
 def silhouette_cells(coords_t, cell_starts, row_cell, cell_labels, offsets, sizes, starts, out):
     """Silhouette of every row in every labelling.
 
@@ -122,5 +98,21 @@ def silhouette_cells(coords_t, cell_starts, row_cell, cell_labels, offsets, size
     ``starts``; each row is computed alone, so the result does not depend on the
     threads. Writes ``out`` (n_sets, n).
     """
-    run_ranges(_silhouette_chunks, starts.shape[0] - 1, coords_t, cell_starts, row_cell,
-               cell_labels, offsets, sizes, starts, out)
+    n_cells = cell_starts.shape[0] - 1
+    n_sets = offsets.shape[0] - 1
+    for c in prange(starts.shape[0] - 1):
+        buf = np.empty(CELL_BLOCK)
+        cell_sums = np.empty(n_cells)
+        cluster_sums = np.empty(offsets[n_sets])
+        for i in range(starts[c], starts[c + 1]):
+            for cell in range(n_cells):
+                cell_sums[cell] = _summed_distance(coords_t, i, cell_starts[cell],
+                                                   cell_starts[cell + 1], buf)
+            cluster_sums[:] = 0.0
+            for cell in range(n_cells):
+                for t in range(n_sets):
+                    cluster_sums[offsets[t] + cell_labels[cell, t]] += cell_sums[cell]
+            own_cell = row_cell[i]
+            for t in range(n_sets):
+                out[t, i] = _coefficient(cluster_sums, sizes, offsets[t], offsets[t + 1],  # OUT
+                                         offsets[t] + cell_labels[own_cell, t])
