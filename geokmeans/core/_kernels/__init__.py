@@ -17,9 +17,10 @@ Compiling a ``prange`` loop costs 2-5 times the compilation of the same loop ser
 (numba builds a parallel gufunc and optimises its body again). The kernels a fit runs at
 every size (``hamerly_step``, ``weighted_inertia``) therefore have a serial copy, under
 its own name (numba's cache key ignores the parallel flag), that runs an input of a
-single chunk: a first run on a small input (the README's main job) compiles only those
-two serial copies. Small passes that numpy does with the same bits (the reduction of
-the partials, the centres' neighbours) are plain numpy: nothing to compile.
+single chunk: a first run on a small input (the README's main job) compiles those two
+serial copies and the centres' neighbours (an insertion sort up to 64 centres; numba's
+``argsort`` took 3-4 s to compile, numpy's takes the larger k). The reduction of the
+partials is plain numpy, adding in the same order: nothing to compile.
 
 Threads wait passively between parallel loops (``OMP_WAIT_POLICY=PASSIVE`` unless the
 environment already says otherwise): OpenMP's default spin-waiting threads take the

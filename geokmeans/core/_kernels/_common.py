@@ -102,7 +102,10 @@ def ordered_sum(partials, out=None):
         out[...] = total
         return out
     out = np.empty(partials.shape[1:]) if out is None else out
-    np.add(0.0, partials[0], out=out) if partials.shape[0] else out.fill(0.0)
+    if partials.shape[0] == 0:
+        out.fill(0.0)
+    else:
+        np.add(0.0, partials[0], out=out)
     for c in range(1, partials.shape[0]):
         np.add(out, partials[c], out=out)
     return out
