@@ -545,3 +545,113 @@ def test_state_pass_reads_every_row():
     total = _kernels.state_pass(X, labels, upper, lower, _kernels.chunk_starts(3001))
     expected = X.sum() + labels.sum() + upper.astype(float).sum() + lower.astype(float).sum()
     assert total == pytest.approx(expected, rel=1e-12)
+
+
+# -- the serial copies that run a single chunk (a first run compiles no prange loop) ------
+
+
+def _hamerly_inputs(n, k, d, seed):
+    rng = np.random.default_rng(seed)
+    X = np.ascontiguousarray(rng.normal(size=(n, d)) * 1e3 + 5e5)
+    X[: n // 4] = X[n // 4: n // 2]  # duplicate rows: exact ties
+    centres = X[rng.choice(n, k, replace=False)] + rng.normal(size=(k, d))
+    return X, rng.uniform(0.5, 2.0, n), centres
+
+
+@pytest.mark.parametrize("k", [1, 2, 6, 64, 65])
+@pytest.mark.parametrize("d", [2, 3])
+def test_single_chunk_copies_equal_the_parallel_kernels(k, d):
+    """The serial copies give the parallel kernels' bits: labels, bounds, sums, inertia,
+    over several iterations (the first full search, then bounded steps)."""
+    from geokmeans.core._kernels import _common, hamerly
+
+    X, w, centres = _hamerly_inputs(300, k, d, seed=k * d)
+    starts = _kernels.chunk_starts(len(X))
+    assert starts.shape[0] == 2  # one chunk
+    states = {}
+    for name in ("serial", "parallel"):
+        labels = np.full(len(X), -1, dtype=np.int32)
+        upper = np.full(len(X), np.inf, dtype=_kernels.BOUND_DTYPE)
+        lower = np.zeros(len(X), dtype=_kernels.BOUND_DTYPE)
+        c, shift, out = centres.copy(), np.zeros(k), []
+        for _ in range(4):
+            order, order_dist, half_gap = _kernels.centre_neighbours(c)
+            part_sums, part_weights = np.empty((1, k, d)), np.empty((1, k))
+            changed = np.empty(1, dtype=np.int64)
+            args = (X, w, c, np.ascontiguousarray(c.T), shift, half_gap, order, order_dist,
+                    starts, labels, upper, lower, part_sums, part_weights, changed)
+            if name == "serial":
+                scratch = np.empty(k + 1)
+                hamerly._hamerly_single_chunk(*args, scratch, scratch.view(np.int64))
+                inertia = _common._single_chunk_inertia(X, w, c, labels, starts)
+            else:
+                hamerly._hamerly_step_parallel(*args)
+                inertia = _common._weighted_inertia_parallel(X, w, c, labels, starts)
+            out.append((labels.copy(), upper.copy(), lower.copy(), part_sums.copy(),
+                        part_weights.copy(), changed.copy(), inertia))
+            new = part_sums[0] / np.maximum(part_weights[0], 1e-300)[:, None]
+            new[part_weights[0] == 0] = c[part_weights[0] == 0]
+            shift = np.sqrt(((new - c) ** 2).sum(axis=1)) * (1 + 1e-9)
+            c = new
+        states[name] = out
+    for serial, parallel in zip(states["serial"], states["parallel"], strict=True):
+        for a, b in zip(serial, parallel, strict=True):
+            assert_array_equal(a, b)
+
+
+def test_hamerly_step_runs_the_serial_copy_for_one_chunk_only(monkeypatch):
+    from geokmeans.core._kernels import hamerly
+
+    calls = []
+    monkeypatch.setattr(hamerly, "_hamerly_single_chunk", lambda *a: calls.append("serial"))
+    monkeypatch.setattr(hamerly, "_hamerly_step_parallel", lambda *a: calls.append("parallel"))
+    centres = np.zeros((3, 2))
+    for n in (_kernels.MIN_CHUNK_ROWS, _kernels.MIN_CHUNK_ROWS + 1):  # one chunk, then two
+        hamerly.hamerly_step(None, None, centres, None, None, None, None, None,
+                             _kernels.chunk_starts(n), None, None, None, None, None, None)
+    assert calls == ["serial", "parallel"]
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 64, 65, 200])
+def test_centre_neighbours_sorted_distances_as_sqdist(k):
+    """Distances with the bits of the kernels' ``_sqdist`` (a plain loop here), sorted,
+    each row naming every other centre once; both the insertion sort (k <= SMALL_K) and
+    numpy's argsort (beyond)."""
+    rng = np.random.default_rng(k)
+    centres = rng.normal(size=(k, 3)) * 1e5 + 6e6
+    if k > 4:
+        centres[3] = centres[1]  # a tie
+    order, dist, half_gap = _kernels.centre_neighbours(centres)
+    assert order.shape == dist.shape == (k, max(k - 1, 0)) and order.dtype == np.int64
+    for j in range(k):
+        assert sorted(order[j].tolist()) == [m for m in range(k) if m != j]
+        for m in range(k - 1):
+            total = 0.0
+            for f in range(3):
+                diff = centres[j, f] - centres[order[j, m], f]
+                total += diff * diff
+            assert dist[j, m] == np.sqrt(total)
+        assert np.all(np.diff(dist[j]) >= 0)
+    assert_array_equal(half_gap, 0.5 * dist[:, 0] if k > 1 else [np.inf])
+
+
+def test_ordered_sum_adds_in_chunk_order():
+    from geokmeans.core._kernels._common import ordered_sum
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=1000) * 10.0 ** rng.integers(-8, 8, 1000)
+    serial = 0.0
+    for v in values.tolist():
+        serial += v
+    assert ordered_sum(values) == serial
+    assert values.sum() != serial  # numpy's pairwise sum rounds differently: a real test
+    for n_chunks in (1, 3, 8, 9, 250):  # the loop and the accumulate paths
+        table = values[: n_chunks * 4].reshape(n_chunks, 4)
+        expected = np.zeros(4)
+        for row in table:
+            expected = expected + row
+        assert_array_equal(ordered_sum(table), expected)
+        out = np.full(4, np.nan)
+        assert ordered_sum(table, out=out) is out
+        assert_array_equal(out, expected)
+    assert ordered_sum(np.empty(0)) == 0.0

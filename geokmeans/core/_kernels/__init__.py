@@ -7,11 +7,20 @@ kernel, so callers write ``_kernels.lloyd_step(...)``. One module per algorithm 
 ``silhouette`` (silhouettes of several labellings in one pass over pairs), over
 ``_common`` (row chunking, inlined distance primitives, shared reductions).
 
-Every parallel loop runs over chunks whose bounds depend only on the number of rows,
+Every parallel pass runs over chunks whose bounds depend only on the number of rows,
 never on the number of threads. Each chunk writes its own slot of the partial
 results, which are then reduced in chunk order, so results are bit-identical
 whatever ``NUMBA_NUM_THREADS`` is. Kernels never validate; arguments written to are
 marked ``# OUT``.
+
+Compiling a ``prange`` loop costs 2-5 times the compilation of the same loop serial
+(numba builds a parallel gufunc and optimises its body again). The kernels a fit runs at
+every size (``hamerly_step``, ``weighted_inertia``) therefore have a serial copy, under
+its own name (numba's cache key ignores the parallel flag), that runs an input of a
+single chunk: a first run on a small input (the README's main job) compiles those two
+serial copies and the centres' neighbours (an insertion sort up to 64 centres; numba's
+``argsort`` took 3-4 s to compile, numpy's takes the larger k). The reduction of the
+partials is plain numpy, adding in the same order: nothing to compile.
 
 Threads wait passively between parallel loops (``OMP_WAIT_POLICY=PASSIVE`` unless the
 environment already says otherwise): OpenMP's default spin-waiting threads take the

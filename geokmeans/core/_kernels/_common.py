@@ -9,6 +9,7 @@ __all__ = [
     "MAX_CHUNKS",
     "MIN_CHUNK_ROWS",
     "chunk_starts",
+    "ordered_sum",
     "reduce_partials",
     "weighted_inertia",
     "pairwise_distances",
@@ -82,24 +83,62 @@ def _box_sqdist(point, t, box_lo, box_hi, b):
 
 # -- whole-array passes ------------------------------------------------------------------------
 
-@njit(cache=True)
+def ordered_sum(partials, out=None):
+    """Sum of ``partials`` over its first axis, added one after another from 0.0 in index
+    order: the bits of a serial loop ``total += partials[c]`` (numpy's ``sum`` adds in
+    pairs, which rounds differently; ``add.accumulate``, ``add`` in a loop and Python's
+    floats add in order). A float for a 1-d ``partials``, else an array (``out`` if given).
+    """
+    if partials.ndim == 1:
+        total = 0.0
+        for value in partials.tolist():
+            total += value
+        return total
+    if partials.shape[0] > 8:
+        first = np.zeros((1,) + partials.shape[1:])
+        total = np.add.accumulate(np.concatenate([first, partials]), axis=0)[-1]
+        if out is None:
+            return total
+        out[...] = total
+        return out
+    out = np.empty(partials.shape[1:]) if out is None else out
+    if partials.shape[0] == 0:
+        out.fill(0.0)
+    else:
+        np.add(0.0, partials[0], out=out)
+    for c in range(1, partials.shape[0]):
+        np.add(out, partials[c], out=out)
+    return out
+
+
 def reduce_partials(part_sums, part_weights, part_inertia, sums, cluster_weights):
-    """Add the chunks' partial results in chunk order; return the total inertia."""
-    sums[:, :] = 0.0  # OUT
-    cluster_weights[:] = 0.0  # OUT
-    inertia = 0.0
-    for c in range(part_sums.shape[0]):
-        for j in range(part_sums.shape[1]):
-            cluster_weights[j] += part_weights[c, j]
-            for f in range(part_sums.shape[2]):
-                sums[j, f] += part_sums[c, j, f]
-        inertia += part_inertia[c]
-    return inertia
+    """Add the chunks' partial results in chunk order; return the total inertia (plain
+    numpy: nothing to compile)."""
+    ordered_sum(part_sums, out=sums)  # OUT
+    ordered_sum(part_weights, out=cluster_weights)  # OUT
+    return ordered_sum(part_inertia)
+
+
+def weighted_inertia(X, weights, centers, labels, starts):
+    """Sum of ``weights * squared distance`` of each row to the centre named by ``labels``.
+
+    A single chunk runs a serial copy of the kernel (on a small input, a first run
+    compiles no ``prange`` loop); the sum is the same bits."""
+    if starts.shape[0] == 2:
+        return _single_chunk_inertia(X, weights, centers, labels, starts)
+    return _weighted_inertia_parallel(X, weights, centers, labels, starts)
+
+
+@njit(cache=True)
+def _single_chunk_inertia(X, weights, centers, labels, starts):
+    total = 0.0
+    for i in range(starts[0], starts[1]):
+        total += weights[i] * _sqdist(X, i, centers, labels[i])
+    return 0.0 + total  # as the parallel kernel adds its one partial to 0.0
 
 
 @njit(parallel=True, cache=True)
-def weighted_inertia(X, weights, centers, labels, starts):
-    """Sum of ``weights * squared distance`` of each row to the centre named by ``labels``."""
+def _weighted_inertia_parallel(X, weights, centers, labels, starts):
     n_chunks = starts.shape[0] - 1
     partial = np.zeros(n_chunks)
     for c in prange(n_chunks):

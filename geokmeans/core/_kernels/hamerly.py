@@ -146,7 +146,6 @@ def _nearest_two(X, i, centers_t, buf, bits):
             _as_float(buf, bits, k, second_bits))
 
 
-@njit(parallel=True, cache=True)
 def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
                  starts, labels, upper, lower, part_sums, part_weights, n_changed):
     """One bounded E-step fused with the M-step's partials, in one pass over the rows.
@@ -160,7 +159,26 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
     ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
     (n_chunks,). The partial sums add the rows in the order of
     ``cluster_partials``, so both give the same bits.
+
+    A single chunk (at most ``MIN_CHUNK_ROWS`` rows) runs a serial copy of the kernel, the
+    parallel one runs the others: a first run on a small input compiles only the serial
+    copy (a few times faster to compile than a ``prange`` loop). Both compute each chunk
+    alike, so the results are the same bits.
     """
+    args = (X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist, starts,
+            labels, upper, lower, part_sums, part_weights, n_changed)
+    if starts.shape[0] == 2:
+        scratch = np.empty(centers.shape[0] + 1)
+        _hamerly_single_chunk(*args, scratch, scratch.view(np.int64))
+    else:
+        _hamerly_step_parallel(*args)
+
+
+@njit(parallel=True, cache=True)
+def _hamerly_step_parallel(X, weights, centers, centers_t, shift, half_gap, neighbours,
+                           neighbour_dist, starts, labels, upper, lower, part_sums, part_weights,
+                           n_changed):
+    """``hamerly_step``, a chunk per iteration of a ``prange`` loop."""
     k, d = centers.shape
     first, second_shift = _largest_two(shift)
     for c in prange(starts.shape[0] - 1):
@@ -205,6 +223,51 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
         n_changed[c] = changed  # OUT
 
 
+@njit(cache=True)
+def _hamerly_single_chunk(X, weights, centers, centers_t, shift, half_gap, neighbours,
+                          neighbour_dist, starts, labels, upper, lower, part_sums, part_weights,
+                          n_changed, buf, bits):
+    """``_hamerly_step_parallel`` for one chunk (``starts`` (2,)), serial; ``buf`` (k + 1,)
+    and its int64 view ``bits`` are scratch (the view taken here would cost a second of
+    compilation)."""
+    k, d = centers.shape
+    first, second_shift = _largest_two(shift)
+    acc = np.zeros((k, d + 1))  # the chunk's sums, weights last, added as in the parallel kernel
+    changed = 0
+    for i in range(starts[0], starts[1]):
+        a = labels[i]
+        if a >= 0:
+            u = np.float64(upper[i]) + shift[a]
+            low = np.float64(lower[i]) - (second_shift if a == first else shift[first])
+            best_j = a
+            bound = max(half_gap[a], low) * _SAFE
+            if u > bound:
+                d2_a = _sqdist(X, i, centers, a)
+                u = np.sqrt(d2_a)
+                if u > bound:
+                    best_j, best, low = _search(X, i, centers, a, u, d2_a, neighbours,
+                                                neighbour_dist)
+                    u = np.sqrt(best)
+        else:
+            best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
+            u = np.sqrt(best)
+            low = np.sqrt(second)
+        upper[i] = _round_up(u)  # OUT
+        lower[i] = _round_down(low)  # OUT
+        if best_j != a:
+            labels[i] = best_j  # OUT
+            changed += 1
+        w = weights[i]
+        for f in range(d):
+            acc[best_j, f] += w * X[i, f]
+        acc[best_j, d] += w
+    for j in range(k):
+        for f in range(d):
+            part_sums[0, j, f] = acc[j, f]  # OUT
+        part_weights[0, j] = acc[j, d]  # OUT
+    n_changed[0] = changed  # OUT
+
+
 @njit(parallel=True, cache=True)
 def cluster_partials(X, weights, labels, starts, part_sums, part_weights):
     """Per-chunk weighted sums of the rows of each cluster (the M-step's partials)."""
@@ -228,28 +291,68 @@ def distances_to_own_centre(X, centers, labels, starts, dist2):
             dist2[i] = _sqdist(X, i, centers, labels[i])  # OUT
 
 
-@njit(cache=True)  # serial: as fast as in parallel up to k = 1000, and it compiles 6 s sooner
+#: Up to this many centres, ``centre_neighbours`` sorts in numba by insertion (k**3 / 4
+#: steps, a few microseconds where numpy's calls take tens); beyond it, numpy's argsort.
+SMALL_K = 64
+
+
+@njit(cache=True)
+def _small_neighbours(centers):
+    """``centre_neighbours`` (without ``half_gap``) by insertion sort, for k >= 2."""
+    k = centers.shape[0]
+    neighbours = np.empty((k, k - 1), dtype=np.int64)
+    neighbour_dist = np.empty((k, k - 1))
+    for j in range(k):
+        m = 0
+        for other in range(k):
+            if other == j:
+                continue
+            dist = np.sqrt(_sqdist(centers, j, centers, other))
+            slot = m
+            while slot > 0 and neighbour_dist[j, slot - 1] > dist:
+                neighbour_dist[j, slot] = neighbour_dist[j, slot - 1]
+                neighbours[j, slot] = neighbours[j, slot - 1]
+                slot -= 1
+            neighbour_dist[j, slot] = dist
+            neighbours[j, slot] = other
+            m += 1
+    return neighbours, neighbour_dist
+
+
 def centre_neighbours(centers):
     """For each centre, the others sorted by distance: ``(neighbours (k, k-1) int64,
     distances (k, k-1), half_gap (k,))``, ``half_gap`` being half the nearest distance
     (inf when k = 1).
     The order among equal distances does not matter: the search takes every neighbour
-    within its reach and breaks ties by index, so any sort gives the same labels."""
-    k = centers.shape[0]
-    neighbours = np.empty((k, max(k - 1, 0)), dtype=np.int64)
-    neighbour_dist = np.empty((k, max(k - 1, 0)))
-    half_gap = np.full(k, np.inf)
-    for j in range(k):
-        row = np.empty(k)
-        for m in range(k):
-            row[m] = np.inf if m == j else np.sqrt(_sqdist(centers, j, centers, m))
-        order = np.argsort(row)[: k - 1]
-        for m in range(k - 1):
-            neighbours[j, m] = order[m]
-            neighbour_dist[j, m] = row[order[m]]
-        if k > 1:
-            half_gap[j] = 0.5 * neighbour_dist[j, 0]
-    return neighbours, neighbour_dist, half_gap
+    within its reach and breaks ties by index, so any sort gives the same labels.
+
+    Beyond ``SMALL_K`` centres plain numpy (numba's ``argsort`` took 3-4 s to compile):
+    the squared distances add the columns' squared differences in the order of
+    ``_sqdist`` (whose first ``0.0 +`` changes no square), so they have its bits. Rows are
+    taken in blocks that keep the temporaries near 16 MB whatever k is.
+    """
+    k, d = centers.shape
+    if k <= 1:
+        return (np.empty((k, 0), dtype=np.int64), np.empty((k, 0)), np.full(k, np.inf))
+    if k <= SMALL_K:
+        neighbours, neighbour_dist = _small_neighbours(centers)
+        return neighbours, neighbour_dist, 0.5 * neighbour_dist[:, 0]
+    neighbours = np.empty((k, k - 1), dtype=np.int64)
+    neighbour_dist = np.empty((k, k - 1))
+    block = max(1, (1 << 21) // k)
+    for lo in range(0, k, block):
+        hi = min(lo + block, k)
+        diff = centers[lo:hi, 0, None] - centers[None, :, 0]
+        dist = diff * diff
+        for f in range(1, d):
+            diff = centers[lo:hi, f, None] - centers[None, :, f]
+            dist += diff * diff
+        np.sqrt(dist, out=dist)
+        dist[np.arange(hi - lo), np.arange(lo, hi)] = np.inf
+        order = np.argsort(dist, axis=1)[:, : k - 1]
+        neighbours[lo:hi] = order
+        neighbour_dist[lo:hi] = np.take_along_axis(dist, order, axis=1)
+    return neighbours, neighbour_dist, 0.5 * neighbour_dist[:, 0]
 
 
 @njit(parallel=True, cache=True)
