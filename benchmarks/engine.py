@@ -150,16 +150,15 @@ def same_start_runs(X, init, max_iter, hamerly_name):
 
 def memory_pass_seconds(X, repeat=21):
     """Median time of one parallel pass reading every row's coordinates, int32 label and
-    two float32 bounds (``_kernels.state_pass``), and the bytes it reads."""
+    float32 lower bound (``_kernels.state_pass``), and the bytes it reads."""
     from geokmeans.core import _kernels
 
     n = X.shape[0]
     labels = np.zeros(n, dtype=np.int32)
-    upper = np.ones(n, dtype=_kernels.BOUND_DTYPE)
     lower = np.ones(n, dtype=_kernels.BOUND_DTYPE)
     starts = _kernels.chunk_starts(n)
-    seconds, _ = timed(lambda: _kernels.state_pass(X, labels, upper, lower, starts), repeat)
-    return seconds, X.nbytes + labels.nbytes + upper.nbytes + lower.nbytes
+    seconds, _ = timed(lambda: _kernels.state_pass(X, labels, lower, starts), repeat)
+    return seconds, X.nbytes + labels.nbytes + lower.nbytes
 
 
 def section_lloyd(repeat, n=1_000_000, k=64, n_iter=20):

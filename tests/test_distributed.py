@@ -736,3 +736,59 @@ def test_groups_of_partitions_have_about_equal_rows(monkeypatch):
     assert split(list(range(4)), [100, 1, 1, 1], 1) == [[0], [1, 2, 3]]
     groups = split(list(range(10)), [4] * 10, 1)  # 40 rows: 4 groups of 10 or so
     assert len(groups) == 4 and sum(groups, []) == list(range(10))
+
+
+def test_rows_are_balanced_between_workers_by_threads():
+    from geokmeans._dask_source import _balanced
+
+    # 22 of 40 equal partitions on one worker: two move, 20 and 20, each list in order
+    placed = _balanced([("a", list(range(22)), 1), ("b", list(range(22, 40)), 1)], [5] * 40)
+    assert [len(p[1]) for p in placed] == [20, 20]
+    assert all(p[1] == sorted(p[1]) for p in placed)
+    assert sorted(sum((p[1] for p in placed), [])) == list(range(40))
+    # shares follow threads: 2 threads hold twice the rows of 1
+    placed = _balanced([("a", list(range(12)), 2), ("b", [], 1)], [1] * 12)
+    assert [(p[0], len(p[1])) for p in placed] == [("a", 8), ("b", 4)]
+    # a partition larger than the imbalance it would mend stays where it is
+    placed = _balanced([("a", [0, 1], 1), ("b", [2], 1)], [10, 3, 12])
+    assert [p[1] for p in placed] == [[0, 1], [2]]
+    # the move that brings the two nearest their shares (23 and 5 rows: 13 and 15)
+    placed = _balanced([("a", [0, 1, 2], 1), ("b", [3], 1)], [10, 3, 10, 5])
+    assert [p[1] for p in placed] == [[1, 2], [0, 3]]
+    # a worker without partitions is dropped when nothing moves to it; one worker alone
+    assert _balanced([("a", [0], 1), ("b", [], 1)], [7]) == [("a", [0], 1)]
+    assert _balanced([("a", [0, 1], 4)], [3, 3]) == [("a", [0, 1], 4)]
+
+
+def _chunk_of(first_row, n):
+    from geokmeans.core._source import Chunk
+
+    return Chunk(np.arange(2.0 * n).reshape(n, 2), np.ones(n), index=first_row // n,
+                 first_row=first_row)
+
+
+def test_partitions_held_by_one_worker_are_spread_over_both(client):
+    # 8 partitions persisted on the first worker: the groups gather half the rows on the
+    # other, and each partition's results come back in the partitions' order
+    import dask
+    from distributed import futures_of, wait
+
+    from geokmeans._dask_source import DaskSource
+
+    first, second = sorted(client.scheduler_info()["workers"])
+    with dask.annotate(workers=[first], allow_other_workers=False):
+        chunks = dask.persist(*[dask.delayed(_chunk_of)(100 * i, 100) for i in range(8)])
+
+    def holders(persisted):
+        future = futures_of(persisted)[0]
+        wait([future])
+        return set(client.who_has([future])[future.key])
+
+    assert set.union(*[holders(c) for c in chunks]) == {first}
+    source = DaskSource(list(chunks), 2, [100] * 8)
+    held = {}
+    for numbers, group in source._groups:
+        for worker in holders(group):
+            held[worker] = held.get(worker, 0) + len(numbers)
+    assert held == {first: 4, second: 4}
+    assert source.map(_chunk_facts) == [(i, 100 * i, 100) for i in range(8)]

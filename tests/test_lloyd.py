@@ -328,21 +328,16 @@ def _awkward_values():
     return np.array(values)
 
 
-def test_bounds_are_stored_outwards():
-    # an upper bound is never stored below the exact value, a lower bound never above,
-    # and (for normal float32 values) within a few float32 steps of it
-    from geokmeans.core._kernels.hamerly import _round_down, _round_up
+def test_lower_bounds_are_stored_below():
+    # a lower bound is never stored above the exact value, and (for normal float32
+    # values) within a few float32 steps of it
+    from geokmeans.core._kernels.hamerly import _round_down
 
     values = _awkward_values()
-    up = np.array([_round_up(v) for v in values])  # numba hands float32 back as float
     down_values = np.concatenate([values, -values[values > 0][:500]])
-    down = np.array([_round_down(v) for v in down_values])
-    assert_array_equal(up.astype(np.float32), up)  # float32 values, as stored
-    assert_array_equal(down.astype(np.float32), down)
-    assert (up.astype(np.float64) >= values).all()
+    down = np.array([_round_down(v) for v in down_values])  # numba hands float32 back as float
+    assert_array_equal(down.astype(np.float32), down)  # float32 values, as stored
     assert (down.astype(np.float64) <= down_values).all()
-    normal = (values >= np.finfo(np.float32).tiny) & (values <= 1e38)
-    assert (up[normal] <= values[normal] * (1 + 2.0**-20)).all()
     normal = (np.abs(down_values) >= np.finfo(np.float32).tiny) & (np.abs(down_values) <= 1e38)
     assert (np.abs(down[normal] - down_values[normal])
             <= np.abs(down_values[normal]) * 2.0**-20).all()
@@ -350,7 +345,7 @@ def test_bounds_are_stored_outwards():
     assert 3.4e38 < _round_down(np.inf) <= np.finfo(np.float32).max
 
 
-def test_hamerly_state_is_labels_and_float32_bounds():
+def test_hamerly_state_is_labels_and_float32_lower_bounds():
     from geokmeans.core import _chunks
     from geokmeans.core._source import Chunk
 
@@ -358,14 +353,13 @@ def test_hamerly_state_is_labels_and_float32_bounds():
     centres = X[:5].copy()
     state, _ = _chunks.iterate_hamerly(Chunk(X, np.ones(len(X))), None, centres, None,
                                         _kernels.centre_neighbours(centres), False)
-    labels, upper, lower = state
+    labels, lower = state  # 8 bytes a row: no upper bound is kept
     assert labels.dtype == np.int32
-    assert upper.dtype == lower.dtype == np.float32
+    assert lower.dtype == np.float32
     exact = np.sqrt(((X[:, None] - centres[None]) ** 2).sum(-1))
     assert_array_equal(labels, exact.argmin(axis=1))
-    own = exact[np.arange(len(X)), labels]
     others = np.where(np.arange(5)[None] == labels[:, None], np.inf, exact).min(axis=1)
-    assert (upper >= own).all() and (lower <= others).all()
+    assert (lower <= others).all() and (lower >= others * (1 - 2.0**-20)).all()
 
 
 def test_closest_candidate_updates_in_place_and_returns_the_cost():
@@ -541,9 +535,9 @@ def test_state_pass_reads_every_row():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3001, 2))
     labels = rng.integers(0, 9, 3001).astype(np.int32)
-    upper, lower = (rng.uniform(0, 1, 3001).astype(np.float32) for _ in range(2))
-    total = _kernels.state_pass(X, labels, upper, lower, _kernels.chunk_starts(3001))
-    expected = X.sum() + labels.sum() + upper.astype(float).sum() + lower.astype(float).sum()
+    lower = rng.uniform(0, 1, 3001).astype(np.float32)
+    total = _kernels.state_pass(X, labels, lower, _kernels.chunk_starts(3001))
+    expected = X.sum() + labels.sum() + lower.astype(float).sum()
     assert total == pytest.approx(expected, rel=1e-12)
 
 
@@ -561,7 +555,7 @@ def _hamerly_inputs(n, k, d, seed):
 @pytest.mark.parametrize("k", [1, 2, 6, 64, 65])
 @pytest.mark.parametrize("d", [2, 3])
 def test_single_chunk_copies_equal_the_parallel_kernels(k, d):
-    """The serial copies give the parallel kernels' bits: labels, bounds, sums, inertia,
+    """The serial copies give the parallel kernels' bits: labels, lower bounds, sums, inertia,
     over several iterations (the first full search, then bounded steps)."""
     from geokmeans.core._kernels import _common, hamerly
 
@@ -571,7 +565,6 @@ def test_single_chunk_copies_equal_the_parallel_kernels(k, d):
     states = {}
     for name in ("serial", "parallel"):
         labels = np.full(len(X), -1, dtype=np.int32)
-        upper = np.full(len(X), np.inf, dtype=_kernels.BOUND_DTYPE)
         lower = np.zeros(len(X), dtype=_kernels.BOUND_DTYPE)
         c, shift, out = centres.copy(), np.zeros(k), []
         for _ in range(4):
@@ -579,7 +572,7 @@ def test_single_chunk_copies_equal_the_parallel_kernels(k, d):
             part_sums, part_weights = np.empty((1, k, d)), np.empty((1, k))
             changed = np.empty(1, dtype=np.int64)
             args = (X, w, c, np.ascontiguousarray(c.T), shift, half_gap, order, order_dist,
-                    starts, labels, upper, lower, part_sums, part_weights, changed)
+                    starts, labels, lower, part_sums, part_weights, changed)
             if name == "serial":
                 scratch = np.empty(k + 1)
                 hamerly._hamerly_single_chunk(*args, scratch, scratch.view(np.int64))
@@ -587,7 +580,7 @@ def test_single_chunk_copies_equal_the_parallel_kernels(k, d):
             else:
                 hamerly._hamerly_step_parallel(*args)
                 inertia = _common._weighted_inertia_parallel(X, w, c, labels, starts)
-            out.append((labels.copy(), upper.copy(), lower.copy(), part_sums.copy(),
+            out.append((labels.copy(), lower.copy(), part_sums.copy(),
                         part_weights.copy(), changed.copy(), inertia))
             new = part_sums[0] / np.maximum(part_weights[0], 1e-300)[:, None]
             new[part_weights[0] == 0] = c[part_weights[0] == 0]
@@ -608,7 +601,7 @@ def test_hamerly_step_runs_the_serial_copy_for_one_chunk_only(monkeypatch):
     centres = np.zeros((3, 2))
     for n in (_kernels.MIN_CHUNK_ROWS, _kernels.MIN_CHUNK_ROWS + 1):  # one chunk, then two
         hamerly.hamerly_step(None, None, centres, None, None, None, None, None,
-                             _kernels.chunk_starts(n), None, None, None, None, None, None)
+                             _kernels.chunk_starts(n), None, None, None, None, None)
     assert calls == ["serial", "parallel"]
 
 

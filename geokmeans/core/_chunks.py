@@ -56,8 +56,8 @@ def cluster_sums(X, weights, labels, n_clusters, starts):
 def iterate_hamerly(chunk, state, centres, shift, neighbours, with_inertia):
     """One E-step with Hamerly's bounds (Hamerly, 2010) and the chunk's M-step partials.
 
-    ``state`` is ``(labels, upper, lower)`` of the previous step (None at the start;
-    the bounds are ``_kernels.BOUND_DTYPE``, rounded outwards);
+    ``state`` is ``(labels, lower)`` of the previous step (None at the start; the lower
+    bounds are ``_kernels.BOUND_DTYPE``, rounded down);
     ``shift`` (k,) how far each centre moved since (None at the start);
     ``neighbours`` is ``_kernels.centre_neighbours(centres)``. Returns the new state
     and ``(sums (k, d), weights (k,), inertia (NaN unless with_inertia), changed)``.
@@ -66,11 +66,10 @@ def iterate_hamerly(chunk, state, centres, shift, neighbours, with_inertia):
     n = X.shape[0]
     k, d = centres.shape
     if state is None:
-        state = (np.full(n, -1, dtype=np.int32), np.full(n, np.inf, dtype=_kernels.BOUND_DTYPE),
-                 np.zeros(n, dtype=_kernels.BOUND_DTYPE))
+        state = (np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=_kernels.BOUND_DTYPE))
     if n == 0:
         return state, _empty_partial(k, d)
-    labels, upper, lower = state
+    labels, lower = state
     starts = _kernels.chunk_starts(n)
     n_chunks = starts.shape[0] - 1
     order, order_dist, half_gap = neighbours
@@ -79,7 +78,7 @@ def iterate_hamerly(chunk, state, centres, shift, neighbours, with_inertia):
     n_changed = np.empty(n_chunks, dtype=np.int64)
     _kernels.hamerly_step(X, w, centres, np.ascontiguousarray(centres.T),
                           np.zeros(k) if shift is None else shift, half_gap, order, order_dist,
-                          starts, labels, upper, lower, part_sums, part_weights, n_changed)
+                          starts, labels, lower, part_sums, part_weights, n_changed)
     sums = np.empty((k, d))
     totals = np.empty(k)
     _kernels.reduce_partials(part_sums, part_weights, np.zeros(n_chunks), sums, totals)

@@ -19,40 +19,39 @@ __all__ = [
 
 # -- Hamerly's accelerated iterations ------------------------------------------------------
 #
-# G. Hamerly, "Making k-means even faster", SIAM SDM 2010. Each row keeps an upper bound
-# on the distance to its centre and a lower bound on the distance to any other centre;
-# a row is examined only when its upper bound exceeds both its lower bound and half the
-# distance from its centre to the nearest other centre. Rows whose bounds fail search
-# only the centres near their current one: any centre that could be nearer lies within
-# twice the row's distance of it, so the search walks the other centres in order of
-# distance (``neighbours``) up to SEARCH_RADIUS times that distance and bounds the rest
-# from below (after Newling & Fleuret, "Fast k-means with accurate bounds", ICML 2016).
-# Ties are broken towards the lowest index, as in ``assign_labels``, so labels, sums and
-# centres equal Lloyd's.
+# G. Hamerly, "Making k-means even faster", SIAM SDM 2010. Each row keeps a lower bound on
+# the distance to any centre but its own; a row is examined only when its distance to its
+# centre exceeds both that bound and half the distance from its centre to the nearest other
+# centre. Hamerly also keeps an upper bound on the distance to the row's own centre, to test
+# a row without reading its coordinates; here the step reads every row's coordinates anyway
+# (it adds them into the M-step's sums), and in 2 or 3 dimensions the exact distance costs
+# less than a stored bound (4 bytes a row read and written, and memory held), so it is
+# computed afresh. The rows searched are the same: Hamerly's second test, after tightening
+# the upper bound to the exact distance, is this test. Rows whose bound fails search only
+# the centres near their current one: any centre that could be nearer lies within twice
+# the row's distance of it, so the search walks the other centres in order of distance
+# (``neighbours``) up to SEARCH_RADIUS times that distance and bounds the rest from below
+# (after Newling & Fleuret, "Fast k-means with accurate bounds", ICML 2016). Ties are broken
+# towards the lowest index, as in ``assign_labels``, so labels, sums and centres equal
+# Lloyd's.
 
 # Bounds are compared with this much slack so that rounding can never skip a row whose
 # nearest centre changed; near-ties within ~1e-10 relative get a search instead.
 _SAFE = 1.0 - 1e-10
 SEARCH_RADIUS = 3.0
 
-# The bounds are stored as float32 (8 bytes a row instead of 16: the bounds are most
-# of the memory a fit holds beside the rows, and every iteration reads them), computed
-# in float64 and rounded outwards when stored: an upper bound up, a lower bound down,
-# so a stored bound is never tighter than the exact one. The labels are unchanged; a
-# bound looser by one float32 step (6e-8 relative) only sends a row to a search.
+# The lower bounds are stored as float32 (4 bytes a row instead of 8: beside the rows,
+# they and the labels are the memory a fit holds, and every iteration reads them), computed
+# in float64 and rounded down when stored, so a stored bound is never above the exact
+# one. The labels are unchanged; a bound looser by one float32 step (6e-8 relative) only
+# sends a row to a search.
 BOUND_DTYPE = np.float32
 # float32 rounding moves a normal value by at most 2**-24 of it, and any value by at most
-# 2**-150 more: widened by 2**-22 of itself plus 2**-149 first, the stored bound lies on
-# the right side of the exact one, with no branch (the loops stay vectorised)
+# 2**-150 more: lowered by 2**-22 of itself plus 2**-149 first, the stored bound lies
+# below the exact one, with no branch (the loops stay vectorised)
 _REL = 2.0**-22
 _ABS = 2.0**-149
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-@njit(inline="always")
-def _round_up(value):
-    """A float32 at or above ``value`` (float64, >= 0 or inf)."""
-    return np.float32(value + value * _REL + _ABS)
 
 
 @njit(inline="always")
@@ -147,26 +146,25 @@ def _nearest_two(X, i, centers_t, buf, bits):
 
 
 def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist,
-                 starts, labels, upper, lower, part_sums, part_weights, n_changed):
+                 starts, labels, lower, part_sums, part_weights, n_changed):
     """One bounded E-step fused with the M-step's partials, in one pass over the rows.
 
     ``shift`` (k,) bounds how far each centre moved since the bounds were computed
     (zeros at the start); ``labels`` < 0 forces a full search for that row.
     ``centers`` (k, d) and its transpose ``centers_t`` (d, k) hold the same centres;
     ``neighbours[a]`` lists the other centres by increasing distance ``neighbour_dist[a]``
-    from centre a. Moves the bounds by ``shift``, updates ``labels``, ``upper`` and
-    ``lower`` (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d),
-    ``part_weights`` (n_chunks, k) and the number of changed labels ``n_changed``
-    (n_chunks,). The partial sums add the rows in the order of
-    ``cluster_partials``, so both give the same bits.
+    from centre a. Moves the lower bounds by ``shift``, updates ``labels`` and ``lower``
+    (n,) in place and writes per chunk ``part_sums`` (n_chunks, k, d), ``part_weights``
+    (n_chunks, k) and the number of changed labels ``n_changed`` (n_chunks,). The partial
+    sums add the rows in the order of ``cluster_partials``, so both give the same bits.
 
     A single chunk (at most ``MIN_CHUNK_ROWS`` rows) runs a serial copy of the kernel, the
     parallel one runs the others: a first run on a small input compiles only the serial
-    copy (a few times faster to compile than a ``prange`` loop). Both compute each chunk
-    alike, so the results are the same bits.
+    copy (a few times faster to compile than a ``prange`` loop). Both compute each row
+    with ``_hamerly_row``, so the results are the same bits.
     """
     args = (X, weights, centers, centers_t, shift, half_gap, neighbours, neighbour_dist, starts,
-            labels, upper, lower, part_sums, part_weights, n_changed)
+            labels, lower, part_sums, part_weights, n_changed)
     if starts.shape[0] == 2:
         scratch = np.empty(centers.shape[0] + 1)
         _hamerly_single_chunk(*args, scratch, scratch.view(np.int64))
@@ -174,9 +172,34 @@ def hamerly_step(X, weights, centers, centers_t, shift, half_gap, neighbours, ne
         _hamerly_step_parallel(*args)
 
 
+@njit(inline="always")
+def _hamerly_row(X, i, centers, centers_t, shift, first, second_shift, half_gap, neighbours,
+                 neighbour_dist, labels, lower, buf, bits):
+    """Row i's step: its nearest centre (``labels[i]`` when its bound holds), and its
+    lower bound stored (``lower[i]``). The distance to its own centre is computed
+    afresh (Hamerly's upper bound would save it only where the row's coordinates are
+    not read, and the M-step reads them for every row)."""
+    a = labels[i]
+    if a < 0:
+        best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
+        lower[i] = _round_down(np.sqrt(second))  # OUT
+        return best_j
+    low = np.float64(lower[i]) - (second_shift if a == first else shift[first])
+    bound = max(half_gap[a], low) * _SAFE  # >= 0: half_gap is
+    d2_a = _sqdist(X, i, centers, a)
+    best_j = a
+    # d2_a <= bound**2 (rounded) means a distance within 1e-10 of the bound: still inside
+    if d2_a > bound * bound:
+        u = np.sqrt(d2_a)
+        if u > bound:
+            best_j, _, low = _search(X, i, centers, a, u, d2_a, neighbours, neighbour_dist)
+    lower[i] = _round_down(low)  # OUT
+    return best_j
+
+
 @njit(parallel=True, cache=True)
 def _hamerly_step_parallel(X, weights, centers, centers_t, shift, half_gap, neighbours,
-                           neighbour_dist, starts, labels, upper, lower, part_sums, part_weights,
+                           neighbour_dist, starts, labels, lower, part_sums, part_weights,
                            n_changed):
     """``hamerly_step``, a chunk per iteration of a ``prange`` loop."""
     k, d = centers.shape
@@ -186,46 +209,20 @@ def _hamerly_step_parallel(X, weights, centers, centers_t, shift, half_gap, neig
         # it apart from the rows and the bounds (faster than adding into part_sums); the
         # order of the additions is the same
         acc = np.zeros((k, d + 1))
-        changed = 0
         buf = np.empty(k + 1)
-        bits = buf.view(np.int64)
-        for i in range(starts[c], starts[c + 1]):
-            a = labels[i]
-            if a >= 0:
-                u = np.float64(upper[i]) + shift[a]
-                low = np.float64(lower[i]) - (second_shift if a == first else shift[first])
-                best_j = a
-                bound = max(half_gap[a], low) * _SAFE
-                if u > bound:
-                    d2_a = _sqdist(X, i, centers, a)
-                    u = np.sqrt(d2_a)
-                    if u > bound:
-                        best_j, best, low = _search(X, i, centers, a, u, d2_a, neighbours,
-                                                    neighbour_dist)
-                        u = np.sqrt(best)
-                upper[i] = _round_up(u)  # OUT
-                lower[i] = _round_down(low)  # OUT
-            else:
-                best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
-                upper[i] = _round_up(np.sqrt(best))  # OUT
-                lower[i] = _round_down(np.sqrt(second))  # OUT
-            if best_j != a:
-                labels[i] = best_j  # OUT
-                changed += 1
-            w = weights[i]
-            for f in range(d):
-                acc[best_j, f] += w * X[i, f]
-            acc[best_j, d] += w
+        n_changed[c] = _hamerly_rows(X, weights, centers, centers_t, shift, first,
+                                     second_shift, half_gap, neighbours, neighbour_dist,
+                                     starts[c], starts[c + 1], labels, lower, acc, buf,
+                                     buf.view(np.int64))  # OUT
         for j in range(k):
             for f in range(d):
                 part_sums[c, j, f] = acc[j, f]  # OUT
             part_weights[c, j] = acc[j, d]  # OUT
-        n_changed[c] = changed  # OUT
 
 
 @njit(cache=True)
 def _hamerly_single_chunk(X, weights, centers, centers_t, shift, half_gap, neighbours,
-                          neighbour_dist, starts, labels, upper, lower, part_sums, part_weights,
+                          neighbour_dist, starts, labels, lower, part_sums, part_weights,
                           n_changed, buf, bits):
     """``_hamerly_step_parallel`` for one chunk (``starts`` (2,)), serial; ``buf`` (k + 1,)
     and its int64 view ``bits`` are scratch (the view taken here would cost a second of
@@ -233,39 +230,33 @@ def _hamerly_single_chunk(X, weights, centers, centers_t, shift, half_gap, neigh
     k, d = centers.shape
     first, second_shift = _largest_two(shift)
     acc = np.zeros((k, d + 1))  # the chunk's sums, weights last, added as in the parallel kernel
+    n_changed[0] = _hamerly_rows(X, weights, centers, centers_t, shift, first, second_shift,
+                                 half_gap, neighbours, neighbour_dist, starts[0], starts[1],
+                                 labels, lower, acc, buf, bits)  # OUT
+    for j in range(k):
+        for f in range(d):
+            part_sums[0, j, f] = acc[j, f]  # OUT
+        part_weights[0, j] = acc[j, d]  # OUT
+
+
+@njit(inline="always")
+def _hamerly_rows(X, weights, centers, centers_t, shift, first, second_shift, half_gap,
+                  neighbours, neighbour_dist, start, stop, labels, lower, acc, buf, bits):
+    """Rows ``start:stop`` stepped (``_hamerly_row``), their weighted coordinates added
+    into ``acc`` (k, d + 1) by cluster (weights last); returns how many labels changed."""
+    d = X.shape[1]
     changed = 0
-    for i in range(starts[0], starts[1]):
-        a = labels[i]
-        if a >= 0:
-            u = np.float64(upper[i]) + shift[a]
-            low = np.float64(lower[i]) - (second_shift if a == first else shift[first])
-            best_j = a
-            bound = max(half_gap[a], low) * _SAFE
-            if u > bound:
-                d2_a = _sqdist(X, i, centers, a)
-                u = np.sqrt(d2_a)
-                if u > bound:
-                    best_j, best, low = _search(X, i, centers, a, u, d2_a, neighbours,
-                                                neighbour_dist)
-                    u = np.sqrt(best)
-        else:
-            best_j, best, second = _nearest_two(X, i, centers_t, buf, bits)
-            u = np.sqrt(best)
-            low = np.sqrt(second)
-        upper[i] = _round_up(u)  # OUT
-        lower[i] = _round_down(low)  # OUT
-        if best_j != a:
+    for i in range(start, stop):
+        best_j = _hamerly_row(X, i, centers, centers_t, shift, first, second_shift, half_gap,
+                              neighbours, neighbour_dist, labels, lower, buf, bits)
+        if best_j != labels[i]:
             labels[i] = best_j  # OUT
             changed += 1
         w = weights[i]
         for f in range(d):
             acc[best_j, f] += w * X[i, f]
         acc[best_j, d] += w
-    for j in range(k):
-        for f in range(d):
-            part_sums[0, j, f] = acc[j, f]  # OUT
-        part_weights[0, j] = acc[j, d]  # OUT
-    n_changed[0] = changed  # OUT
+    return changed
 
 
 @njit(parallel=True, cache=True)
@@ -356,8 +347,8 @@ def centre_neighbours(centers):
 
 
 @njit(parallel=True, cache=True)
-def state_pass(X, labels, upper, lower, starts):
-    """Read each row's coordinates, label and bounds once; return their sum.
+def state_pass(X, labels, lower, starts):
+    """Read each row's coordinates, label and lower bound once; return their sum.
 
     The memory traffic that no bounded iteration can avoid, for benchmarks to set
     iterations against (the sum only keeps the reads from being optimised away; chunks
@@ -368,7 +359,7 @@ def state_pass(X, labels, upper, lower, starts):
     for c in prange(n_chunks):
         total = 0.0
         for i in range(starts[c], starts[c + 1]):
-            row = np.float64(labels[i]) + np.float64(upper[i]) + np.float64(lower[i])
+            row = np.float64(labels[i]) + np.float64(lower[i])
             for f in range(X.shape[1]):
                 row += X[i, f]
             total += row
