@@ -362,33 +362,75 @@ def test_hamerly_state_is_labels_and_float32_lower_bounds():
     assert (lower <= others).all() and (lower >= others * (1 - 2.0**-20)).all()
 
 
-def test_closest_candidate_updates_in_place_and_returns_the_cost():
-    # each row's nearest candidate over rounds equals a brute-force search over all the
-    # candidates so far (ties: the earlier one), and the returned cost is the weighted sum
+def _brute_force_rounds(X, w, rounds, listed=32):
+    """Feed ``rounds`` of candidates to ``closest_candidate`` (with each earlier
+    candidate's squared distance to the nearest new one, computed here) and check, after
+    every round, each row's nearest candidate and the cost against a search of all the
+    candidates so far (ties: the earlier one)."""
     from geokmeans.core import _chunks
+    from geokmeans.core._plans import near_lists
     from geokmeans.core._source import Chunk
 
-    rng = np.random.default_rng(4)
-    X = rng.integers(0, 6, (4000, 2)).astype(float)  # many exact ties
-    w = rng.uniform(0, 2, len(X))
-    w[::7] = 0.0
     chunk = Chunk(X, w)
-    rounds = [X[rng.choice(len(X), m, replace=False)] for m in (1, 5, 9)]
-    state, seen = None, np.empty((0, 2))
+    state, seen = None, np.empty((0, X.shape[1]))
     for new in rounds:
         before = None if state is None else state[0]
-        state, cost = _chunks.closest_candidate(chunk, state, new, len(seen))
+        state, cost = _chunks.closest_candidate(chunk, state, new, len(seen),
+                                                *near_lists(seen, new, listed=listed))
         if before is not None:
             assert state[0] is before  # updated in place, not reallocated
         seen = np.concatenate([seen, new])
         d2 = ((X[:, None] - seen[None]) ** 2).sum(-1)
         assert_array_equal(state[1], d2.argmin(axis=1))
-        assert_array_equal(state[0], d2.min(axis=1))
-        assert state[1].dtype == np.int32
-        assert_allclose(cost, (w * d2.min(axis=1)).sum(), rtol=1e-12)
+        assert_array_equal(state[0], d2.min(axis=1).astype(np.float32))
+        assert state[0].dtype == np.float32 and state[1].dtype == np.int32
+        assert_allclose(cost, (w * d2.min(axis=1)).sum(), rtol=1e-6)
+
+
+def test_closest_candidate_updates_in_place_and_returns_the_cost():
+    # many exact ties (integer grid), zero weights
+    from geokmeans.core import _chunks
+    from geokmeans.core._source import Chunk
+
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 6, (4000, 2)).astype(float)
+    w = rng.uniform(0, 2, len(X))
+    w[::7] = 0.0
+    _brute_force_rounds(X, w, [X[rng.choice(len(X), m, replace=False)] for m in (1, 5, 9)])
     empty = Chunk(np.empty((0, 2)), np.empty(0))
-    state, cost = _chunks.closest_candidate(empty, None, rounds[0], 0)
+    state, cost = _chunks.closest_candidate(empty, None, X[:1], 0, np.empty((0, 1), np.int32),
+                                            np.empty((0, 1)), np.empty(0))
     assert cost == 0.0 and state[0].shape == (0,)
+
+
+@pytest.mark.parametrize("d, listed", [(2, 32), (3, 32), (2, 3)])
+def test_closest_candidate_searches_only_candidates_that_can_be_nearer(d, listed):
+    # k-means|| rounds on clustered data, where most rows of later rounds read few or
+    # none of the new candidates (those within twice their distance of their nearest
+    # one, from lists of ``listed``; rows reaching past the list search all): the
+    # result equals the full search, also for candidates at a row or duplicated
+    rng = np.random.default_rng(d)
+    X = np.concatenate([rng.normal(c, 1.0, (300, d)) for c in rng.uniform(-50, 50, (10, d))])
+    w = rng.uniform(0.5, 2, len(X))
+    rounds = [X[:1], X[rng.choice(len(X), 12)], X[rng.choice(len(X), 12)] + 1e-3,
+              np.repeat(X[rng.choice(len(X), 3)], 2, axis=0)]
+    _brute_force_rounds(X, w, rounds, listed)
+
+
+def test_near_lists_in_blocks_equal_all_pairs_sorted():
+    from geokmeans.core._plans import near_lists
+
+    rng = np.random.default_rng(0)
+    points, others = rng.normal(size=(37, 3)), rng.normal(size=(11, 3))
+    others[5] = others[2]  # a tie: the lower index first
+    d2 = ((points[:, None] - others[None]) ** 2).sum(-1)
+    order = np.argsort(d2, axis=1, kind="stable")
+    near, near_d2, beyond = near_lists(points, others, listed=4, block_entries=50)
+    assert_array_equal(near, order[:, :4])
+    assert_allclose(near_d2, np.take_along_axis(d2, order[:, :4], axis=1), rtol=1e-15)
+    assert_allclose(beyond, np.take_along_axis(d2, order[:, 4:5], axis=1)[:, 0], rtol=1e-15)
+    near, near_d2, beyond = near_lists(points, others, listed=40)
+    assert near.shape == (37, 11) and np.isinf(beyond).all()
 
 
 # -- the fused Hamerly step on uneven data, ties and empty clusters -------------------------

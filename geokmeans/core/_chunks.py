@@ -256,21 +256,25 @@ def pick_row(chunk, target):
     return chunk.X[min(row, chunk.X.shape[0] - 1)].copy()
 
 
-def closest_candidate(chunk, state, candidates, first_index):
-    """k-means|| state: each row's (squared distance, index) of its nearest candidate so
-    far, updated in place with the new ``candidates``, numbered from ``first_index``;
-    returns it and the chunk's weighted cost (sum of weight times squared distance)."""
+def closest_candidate(chunk, state, candidates, first_index, near, near_d2, beyond):
+    """k-means|| state: each row's (squared distance as float32, index) of its nearest
+    candidate so far (8 bytes a row, as Hamerly's state), updated in place with the new
+    ``candidates``, numbered from ``first_index``; ``near``, ``near_d2``, ``beyond``:
+    the new candidates nearest each earlier one (``_plans.near_lists``), which spare most
+    rows a search. Returns the state and the chunk's weighted cost (sum of weight times
+    squared distance)."""
     X, w = chunk.X, chunk.weights
     n = X.shape[0]
     if state is None:
-        state = (np.full(n, np.inf), np.zeros(n, dtype=np.int32))
+        state = (np.full(n, np.inf, dtype=np.float32), np.zeros(n, dtype=np.int32))
     if n == 0:
         return state, 0.0
     starts = _kernels.chunk_starts(n)
     cost = np.empty(starts.shape[0] - 1)
     # fewer than 2**31 candidates: the labels stay int32
-    _kernels.nearest_update(X, w, np.ascontiguousarray(candidates.T), np.int32(first_index),
-                            starts, state[1], state[0], cost)
+    _kernels.nearest_update(X, w, np.ascontiguousarray(candidates, dtype=np.float64),
+                            np.int32(first_index), near, near_d2, beyond, starts, state[1],
+                            state[0], cost)
     return state, float(cost.sum())
 
 

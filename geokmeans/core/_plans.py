@@ -37,6 +37,34 @@ def random_rows(source, n_clusters, rng):
     return rows[np.lexsort((keys[:, 1], keys[:, 0]))[:n_clusters]].copy()
 
 
+#: New candidates listed per earlier one for ``nearest_update`` (rows reaching past
+#: the list search all the new ones).
+NEAR_LISTED = 32
+
+
+def near_lists(points, others, listed=NEAR_LISTED, block_entries=2**22):
+    """For each of ``points`` (m, d): the indices (m, L) int32 of its ``listed`` nearest
+    ``others`` in increasing distance, their squared distances (m, L), and the squared
+    distance to the next one (m,) (inf when none), in blocks of points (at most
+    ``block_entries`` distances at a time)."""
+    m, n_other = len(points), len(others)
+    listed = min(listed, n_other)
+    near = np.empty((m, listed), dtype=np.int32)
+    near_d2 = np.empty((m, listed))
+    beyond = np.full(m, np.inf)
+    step = max(1, block_entries // max(1, n_other))
+    for start in range(0, m, step):
+        d2 = ((points[start:start + step, None, :] - others[None]) ** 2).sum(axis=2)
+        # stable: equal distances keep the lower index first
+        order = np.argsort(d2, axis=1, kind="stable")
+        near[start:start + step] = order[:, :listed]
+        near_d2[start:start + step] = np.take_along_axis(d2, order[:, :listed], axis=1)
+        if listed < n_other:
+            beyond[start:start + step] = np.take_along_axis(d2, order[:, listed:listed + 1],
+                                                            axis=1)[:, 0]
+    return near, near_d2, beyond
+
+
 def kmeans_parallel(source, n_clusters, rng):
     """Weighted k-means|| candidates ``(rows (m, d), weights (m,))``: a first row drawn
     ∝ weight, then rounds drawing each row independently with probability
@@ -47,7 +75,8 @@ def kmeans_parallel(source, n_clusters, rng):
     part = min(int(np.searchsorted(cumulative, target, side="right")), len(totals) - 1)
     offset = target - (cumulative[part - 1] if part else 0.0)
     candidates = source.chunk_rows(part, _chunks.pick_row, offset)[None, :]
-    costs = source.update("closest", _chunks.closest_candidate, candidates, 0)
+    costs = source.update("closest", _chunks.closest_candidate, candidates, 0,
+                          *near_lists(candidates[:0], candidates))
     for _ in range(KMEANS_PARALLEL_ROUNDS):
         cost = sum(costs)
         if cost <= 0:
@@ -57,7 +86,8 @@ def kmeans_parallel(source, n_clusters, rng):
         new = np.concatenate([np.empty((0, candidates.shape[1]))] + list(drawn))
         if len(new) == 0:
             continue
-        costs = source.update("closest", _chunks.closest_candidate, new, len(candidates))
+        costs = source.update("closest", _chunks.closest_candidate, new, len(candidates),
+                              *near_lists(candidates, new))
         candidates = np.concatenate([candidates, new])
     weights = sum(source.map(_chunks.candidate_weights, len(candidates), state="closest"))
     source.forget("closest")
