@@ -9,11 +9,6 @@ import geokmeans
 PACKAGE = Path(geokmeans.__file__).parent
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
-# Functions allowed over the limit, as "path/from/repo.py::name". Nothing else may join.
-ALLOWED_LONG_FUNCTIONS = {
-    # being split by the balanced-territories work
-    "geokmeans/core/_kernels/balance.py::augment",
-}
 
 
 def _modules():
@@ -44,19 +39,8 @@ def test_no_module_over_500_lines():
 
 def test_no_function_over_60_lines():
     long = [entry for path in _modules()
-            for entry in long_functions(path.read_text(), _label(path))
-            if entry.split(" (")[0] not in ALLOWED_LONG_FUNCTIONS]
+            for entry in long_functions(path.read_text(), _label(path))]
     assert not long, "functions over 60 lines:\n" + "\n".join(long)
-
-
-def test_the_allow_list_names_real_long_functions():
-    # an entry that is no longer long (or no longer exists) is removed from the list
-    for entry in ALLOWED_LONG_FUNCTIONS:
-        label = entry.split("::")[0]
-        path = PACKAGE.parent / label
-        assert path.exists(), entry
-        found = long_functions(path.read_text(), label)
-        assert any(f.startswith(entry + " (") for f in found), f"{entry} is not over the limit"
 
 
 def test_the_checker_counts_methods_and_nested_functions():

@@ -259,6 +259,94 @@ def _row_pieces(row, q, v, piece_cluster, piece_amount, piece_next):
 
 
 @njit(cache=True)
+def _blocked(target, pred, pred_piece, need, n_pieces, piece_row, n_log, log, k):
+    """Why the path to ``target`` cannot be carried out yet (``BUILD``: a pair on it
+    is not built, marked in ``need``; ``GROW``; ``REINDEX``), or -1 when it can."""
+    lazy = False
+    v = target
+    while pred[v] >= 0:
+        u = pred[v]
+        if u < k and v < k and pred_piece[v] == -3:
+            need[u, v] = True  # OUT
+            lazy = True
+        v = u
+    if lazy:
+        return BUILD
+    if n_pieces[0] + k + 1 > piece_row.shape[0]:
+        return GROW
+    if n_log.max() + 1 > log.shape[1]:
+        return REINDEX
+    return -1
+
+
+@njit(cache=True)
+def _shift(q, v, theta, amount_eps, piece_row, piece_cluster, piece_amount, piece_next,
+           n_pieces):
+    """Move ``theta`` of piece q into cluster v: the whole piece when it holds no more
+    and the row has no piece in v yet, else into the row's piece in v, a spare piece of
+    the row, or a new one. Returns ``(moved, joined, whole)``: the piece now holding
+    the amount in v, the row's piece it joined (-1 if none), whether q was emptied."""
+    row = piece_row[q]
+    joined, spare = _row_pieces(row, q, v, piece_cluster, piece_amount, piece_next)
+    whole = piece_amount[q] - theta <= amount_eps
+    if whole and joined < 0:
+        piece_cluster[q] = v  # OUT
+        return q, joined, whole
+    if whole:
+        theta_q = piece_amount[q]
+        piece_amount[q] = 0.0  # OUT: left empty (reused later)
+    else:
+        theta_q = theta
+        piece_amount[q] -= theta  # OUT
+    if joined >= 0:
+        moved = joined
+    elif spare >= 0:
+        moved = spare
+    else:
+        moved = n_pieces[0]
+        piece_row[moved] = row  # OUT
+        piece_next[moved] = piece_next[row]  # OUT
+        piece_next[row] = moved  # OUT
+        piece_amount[moved] = 0.0  # OUT
+        n_pieces[0] += 1  # OUT
+    piece_cluster[moved] = v  # OUT
+    piece_amount[moved] += theta_q  # OUT
+    return moved, joined, whole
+
+
+@njit(cache=True)
+def _arrive(u, v, q, moved, joined, whole, X, factor, centers_t, piece_row, piece_cluster,
+            piece_amount, amount_eps, vals, ids, heads, counts, floor, arc_val, arc_piece,
+            built, box, factor_range, moved_flag, log, n_log, buf):
+    """After a piece's move from u to v: the arcs whose least piece was q (when q left
+    u), v's log, box and lists (a piece new to v), and every arc out of v."""
+    k = centers_t.shape[1]
+    if whole:
+        for o in range(k):  # arcs whose least piece was q
+            if built[u, o] and arc_piece[u, o] == q:
+                _refresh_arc(u, o, vals, ids, heads, counts, floor, piece_cluster,
+                             piece_amount, amount_eps, arc_val, arc_piece)
+    if moved != joined:  # a piece new to cluster v
+        row = piece_row[moved]
+        moved_flag[moved] = True  # OUT
+        log[v, n_log[v]] = moved  # OUT
+        n_log[v] += 1  # OUT
+        for f in range(X.shape[1]):  # the bounding box keeps every member
+            box[v, 0, f] = min(box[v, 0, f], X[row, f])  # OUT
+            box[v, 1, f] = max(box[v, 1, f], X[row, f])  # OUT
+        _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts, floor, buf,
+                   built)
+    for o in range(k):
+        if o == v:
+            continue
+        if built[v, o]:
+            _refresh_arc(v, o, vals, ids, heads, counts, floor, piece_cluster, piece_amount,
+                         amount_eps, arc_val, arc_piece)
+        else:
+            _lazy_pair(v, o, centers_t, box, factor_range, arc_val, arc_piece)
+
+
+@njit(cache=True)
 def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, piece_next,
             n_pieces, sizes, flow, lower, upper, potentials, excess, eps, amount_eps, vals, ids,
             heads, counts, floor, arc_val, arc_piece, built, box, factor_range, need,
@@ -270,13 +358,10 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, piece_
     hold each pair's least piece (``refresh_arcs``), or for pairs not ``built`` ((k, k)) a
     lower bound (``lazy_pairs``): a shortest path through such a pair marks it in
     ``need`` ((k, k)) and returns ``BUILD`` (the path is exact, so shortest, once every
-    pair on it is built). Pieces that move (or are split off) are flagged in
-    ``moved_flag`` and appended to their new cluster's ``log`` (k, L) (``n_log`` (k,)
-    long; ``REINDEX`` when one is full),
-    so that lists built later find them. A row's pieces are chained by ``piece_next``
-    (from the piece numbered like the row; -1 ends): weight moving into a cluster that
-    already holds a piece of the row joins it, and a piece left empty is reused, so a row
-    has at most one piece per cluster. Returns ``(status, steps)``."""
+    pair on it is built). Moved pieces are flagged in ``moved_flag`` and logged in their
+    new cluster's ``log`` (k, L) (``n_log`` (k,) long; ``REINDEX`` when one is full), so
+    that lists built later find them; a row has at most one piece per cluster
+    (``_shift``). Returns ``(status, steps)``."""
     k = centers_t.shape[1]
     T = k
     dist = np.empty(k + 1)
@@ -289,25 +374,11 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, piece_
                            dist, pred, pred_piece)
         if target == -2:
             return REFILL, steps
-        if target == -1:
-            for v in range(k + 1):
-                if excess[v] > eps:
-                    return STUCK, steps
-            return DONE, steps
-        lazy = False
-        v = target
-        while pred[v] >= 0:
-            u = pred[v]
-            if u < T and v < T and pred_piece[v] == -3:
-                need[u, v] = True  # OUT
-                lazy = True
-            v = u
-        if lazy:
-            return BUILD, steps
-        if n_pieces[0] + k + 1 > piece_row.shape[0]:
-            return GROW, steps
-        if n_log.max() + 1 > log.shape[1]:
-            return REINDEX, steps
+        if target == -1:  # no deficit reachable: done, unless excess is left
+            return (STUCK if (excess > eps).any() else DONE), steps
+        status = _blocked(target, pred, pred_piece, need, n_pieces, piece_row, n_log, log, k)
+        if status >= 0:
+            return status, steps
         theta, source = _bottleneck(target, pred, pred_piece, piece_amount, flow, lower, upper,
                                     excess, k)
         v = target
@@ -315,56 +386,15 @@ def augment(X, factor, centers_t, piece_row, piece_cluster, piece_amount, piece_
             u = pred[v]
             if u < T and v < T:
                 q = pred_piece[v]
-                row = piece_row[q]
-                joined, spare = _row_pieces(row, q, v, piece_cluster, piece_amount, piece_next)
-                whole = piece_amount[q] - theta <= amount_eps
-                if whole and joined < 0:
-                    piece_cluster[q] = v  # OUT
-                    moved = q
-                else:
-                    if whole:
-                        theta_q = piece_amount[q]
-                        piece_amount[q] = 0.0  # OUT: left empty (reused later)
-                    else:
-                        theta_q = theta
-                        piece_amount[q] -= theta  # OUT
-                    if joined >= 0:
-                        moved = joined
-                    elif spare >= 0:
-                        moved = spare
-                    else:
-                        moved = n_pieces[0]
-                        piece_row[moved] = row  # OUT
-                        piece_next[moved] = piece_next[row]  # OUT
-                        piece_next[row] = moved  # OUT
-                        piece_amount[moved] = 0.0  # OUT
-                        n_pieces[0] += 1  # OUT
-                    piece_cluster[moved] = v  # OUT
-                    piece_amount[moved] += theta_q  # OUT
-                if whole:
-                    for o in range(k):  # arcs whose least piece was q
-                        if built[u, o] and arc_piece[u, o] == q:
-                            _refresh_arc(u, o, vals, ids, heads, counts, floor, piece_cluster,
-                                         piece_amount, amount_eps, arc_val, arc_piece)
+                moved, joined, whole = _shift(q, v, theta, amount_eps, piece_row,
+                                              piece_cluster, piece_amount, piece_next,
+                                              n_pieces)
                 sizes[u] -= theta  # OUT
                 sizes[v] += theta  # OUT
-                if moved != joined:  # a piece new to cluster v
-                    moved_flag[moved] = True  # OUT
-                    log[v, n_log[v]] = moved  # OUT
-                    n_log[v] += 1  # OUT
-                    for f in range(X.shape[1]):  # the bounding box keeps every member
-                        box[v, 0, f] = min(box[v, 0, f], X[row, f])  # OUT
-                        box[v, 1, f] = max(box[v, 1, f], X[row, f])  # OUT
-                    _add_piece(v, moved, row, X, factor, centers_t, vals, ids, heads, counts,
-                               floor, buf, built)
-                for o in range(k):
-                    if o == v:
-                        continue
-                    if built[v, o]:
-                        _refresh_arc(v, o, vals, ids, heads, counts, floor, piece_cluster,
-                                     piece_amount, amount_eps, arc_val, arc_piece)
-                    else:
-                        _lazy_pair(v, o, centers_t, box, factor_range, arc_val, arc_piece)
+                _arrive(u, v, q, moved, joined, whole, X, factor, centers_t, piece_row,
+                        piece_cluster, piece_amount, amount_eps, vals, ids, heads, counts,
+                        floor, arc_val, arc_piece, built, box, factor_range, moved_flag, log,
+                        n_log, buf)
             elif v == T:
                 flow[u] += theta  # OUT
             else:
