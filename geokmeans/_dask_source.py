@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - dask is optional; reading refuses with
 
 #: Rows of a group at most (unless a partition alone has more): a group moved between
 #: workers (when its own worker is paused near its memory limit, Dask runs the task
-#: elsewhere) then weighs at most ~60 MiB of coordinates and ~45 MiB of Hamerly state.
+#: elsewhere) then weighs at most ~60 MiB of coordinates and ~30 MiB of Hamerly state.
 GROUP_ROWS = 4_000_000
 
 
