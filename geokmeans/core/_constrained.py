@@ -204,6 +204,13 @@ def _weighted_cost(X, weights, centres, labels, starts):
     return float(_kernels.weighted_inertia(X, weights, centres, labels, starts))
 
 
+#: A fit on more rows than this first converges on every ``COARSE_STRIDE``-th row (in
+#: the Z-order, so spread evenly over space), with the limits scaled to that sample;
+#: the whole data then start from its centres and prices, near their own answer.
+COARSE_ROWS = 200_000
+COARSE_STRIDE = 8
+
+
 def balanced_lloyd(source, centres, limits, max_iter, abs_tol, *, sphere_radius=None,
                    fixed=None, callback=None, state="run"):
     """Alternate the size-limited assignment and the M-step from ``centres`` (k, d);
@@ -214,7 +221,9 @@ def balanced_lloyd(source, centres, limits, max_iter, abs_tol, *, sphere_radius=
     By count each assignment is optimal for its centres, so the inertia never rises; by
     weight the rounded assignment is kept only when it is no worse than the previous
     labels against the same centres. Fixed centres (``fixed`` mask) never move; empty
-    clusters (possible with ``size_min`` 0) keep their centre.
+    clusters (possible with ``size_min`` 0) keep their centre. Above ``COARSE_ROWS``
+    rows the alternation first runs on a sample (``_coarse_start``); ``n_iter`` counts
+    the iterations on all rows.
     """
     X, weights = source.rows()
     # rows in a Z-order of space: the assignment reads each cluster's rows, the cells of
@@ -223,11 +232,47 @@ def balanced_lloyd(source, centres, limits, max_iter, abs_tol, *, sphere_radius=
     order = spatial_order(X)
     X = np.take(X, order, axis=0)
     weights = np.take(np.asarray(weights, dtype=np.float64), order)
+    centres = np.array(centres, dtype=np.float64, order="C")
+    warm = {}
+    if X.shape[0] > COARSE_ROWS:
+        centres, warm = _coarse_start(X, weights, centres, limits, max_iter, abs_tol,
+                                      sphere_radius, fixed)
+    centres, labels, outcome, iteration = _alternate(X, weights, centres, limits, max_iter,
+                                                     abs_tol, sphere_radius, fixed, callback,
+                                                     warm)
+    in_order = np.empty_like(labels)
+    in_order[order] = labels
+    source.update(state, _labels_state(in_order))
+    return centres, iteration, outcome.prices
+
+
+def _coarse_start(X, weights, centres, limits, max_iter, abs_tol, sphere_radius, fixed):
+    """Centres and a warm start (prices, list length) from the alternation run to its
+    end on every ``COARSE_STRIDE``-th row, with the limits scaled to that sample
+    (rounded outwards by count, so they stay feasible)."""
+    sample = slice(None, None, COARSE_STRIDE)
+    X_s, weights_s = np.ascontiguousarray(X[sample]), weights[sample]
+    if limits.by_weight:
+        share = weights_s.sum() / max(weights.sum(), np.finfo(float).tiny)
+        lower, upper = limits.lower * share, limits.upper * share
+    else:
+        share = len(weights_s) / len(weights)
+        lower, upper = np.floor(limits.lower * share), np.ceil(limits.upper * share)
+    if not share > 0:
+        return centres, {}
+    centres, _, outcome, _ = _alternate(X_s, weights_s, centres,
+                                        Limits(lower, upper, limits.by_weight), max_iter,
+                                        abs_tol, sphere_radius, fixed, None, {})
+    return centres, {"potentials": outcome.potentials, "list_length": outcome.list_length}
+
+
+def _alternate(X, weights, centres, limits, max_iter, abs_tol, sphere_radius, fixed,
+               callback, warm):
+    """The alternation on rows ``X`` from ``centres`` and a ``warm`` start of
+    ``balanced_assign``; returns ``(centres, labels, outcome, n_iter)``."""
     k = centres.shape[0]
     starts = _kernels.chunk_starts(X.shape[0])
-    centres = np.array(centres, dtype=np.float64, order="C")
     labels, outcome = None, None
-    warm = {}
     strict, iteration = False, 0
     for iteration in range(1, max_iter + 1):
         outcome = balanced_assign(X, weights, centres, limits.lower, limits.upper,
@@ -253,10 +298,7 @@ def balanced_lloyd(source, centres, limits, max_iter, abs_tol, *, sphere_radius=
         outcome = balanced_assign(X, weights, centres, limits.lower, limits.upper,
                                   by_weight=limits.by_weight, **warm)
         labels = _keep_better(X, weights, centres, labels, outcome.labels, limits, starts)
-    in_order = np.empty_like(labels)
-    in_order[order] = labels
-    source.update(state, _labels_state(in_order))
-    return centres, iteration, outcome.prices
+    return centres, labels, outcome, iteration
 
 
 # bit-interleaving steps (shift, mask) spreading 32 bits two apart, or 21 bits three apart
