@@ -458,3 +458,26 @@ def test_forest_rounding_moves_each_sum_by_less_than_its_heaviest_row(seed):
         for row, cluster in zip(rows, clusters, strict=True):
             heaviest[cluster] = max(heaviest[cluster], weight[row])
         assert (np.abs(rounded - relaxed) < heaviest + 1e-12).all()
+
+
+def test_coarse_start_keeps_the_limits_and_ends_at_a_fixed_point(monkeypatch):
+    # above COARSE_ROWS the fit first converges on a sample; the whole data's answer must
+    # still meet the limits exactly and be optimal for the returned centres
+    from geokmeans.core import _constrained
+
+    monkeypatch.setattr(_constrained, "COARSE_ROWS", 1000)
+    calls = []
+    original = _constrained._coarse_start
+    monkeypatch.setattr(_constrained, "_coarse_start",
+                        lambda *a: calls.append(len(a[0])) or original(*a))
+    X, _ = make_blobs(4000, 5, spread=2.0, seed=9)
+    km = KMeans(6, random_state=0, size_min=640, size_max=700).fit(X)
+    assert calls == [4000]
+    sizes = np.bincount(km.labels_, minlength=6)
+    assert (sizes >= 640).all() and (sizes <= 700).all()
+    again = balanced_assign(X, np.ones(4000), km.cluster_centers_, np.full(6, 640.0),
+                            np.full(6, 700.0))
+    cost = float(squared(X, km.cluster_centers_)[np.arange(4000), again.labels].sum())
+    assert cost == pytest.approx(km.inertia_, rel=1e-9)
+    assert_certificate(X, np.ones(4000), km.cluster_centers_, km.labels_, sizes,
+                       np.full(6, 640.0), np.full(6, 700.0), km.size_prices_)
