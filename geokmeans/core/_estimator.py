@@ -224,7 +224,8 @@ class KMeans(Estimator):
     inertia_ : float
         Sum of weighted squared distances of the samples to their centre.
     n_iter_ : int
-        Lloyd iterations run by the kept seeding.
+        Lloyd iterations run by the kept seeding (with size limits above 200,000
+        samples: those on all samples, after a first run on every 8th one).
     n_features_in_ : int
 
     Examples
