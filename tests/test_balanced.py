@@ -481,3 +481,17 @@ def test_coarse_start_keeps_the_limits_and_ends_at_a_fixed_point(monkeypatch):
     assert cost == pytest.approx(km.inertia_, rel=1e-9)
     assert_certificate(X, np.ones(4000), km.cluster_centers_, km.labels_, sizes,
                        np.full(6, 640.0), np.full(6, 700.0), km.size_prices_)
+
+
+def test_coarse_start_by_weight_keeps_sums_within_one_row(monkeypatch):
+    from geokmeans.core import _constrained
+
+    monkeypatch.setattr(_constrained, "COARSE_ROWS", 1000)
+    X, _ = make_blobs(3000, 4, spread=2.0, seed=10)
+    w = np.random.default_rng(10).uniform(0, 2, len(X))
+    w[::7] = 0.0  # zero weights in the sample of every 8th row too
+    target = w.sum() / 5
+    km = KMeans(5, random_state=1, size_by="weight", size_min=0.97 * target,
+                size_max=1.03 * target).fit(X, sample_weight=w)
+    sums = np.bincount(km.labels_, weights=w, minlength=5)
+    assert (sums > 0.97 * target - w.max()).all() and (sums < 1.03 * target + w.max()).all()
