@@ -94,12 +94,14 @@ print(json.dumps(times))
 '''
 
 # our command line, timed by wrapping the functions each stage runs; also the resident
-# size after the imports and the peak (VmHWM), in MiB
+# size after the imports and the peak (VmHWM), in MiB, and per stage the peak above the
+# imports while it ran (the kernel's high-water mark reset at each stage's start through
+# /proc/self/clear_refs, the overall peak kept aside) and the size left when it ended
 OURS_STAGES = '''\
 import functools, json, sys, time
 start = time.perf_counter()
 import geokmeans, geokmeans.cli, geokmeans.result, geokmeans.maps, geokmeans._map_elements
-import folium, pyarrow.parquet
+import branca.element, folium, pyarrow.parquet
 from geokmeans import io, model, result, sources, stats
 imports = time.perf_counter() - start
 
@@ -108,17 +110,45 @@ def status(key):
         return next(int(line.split()[1]) / 1024 for line in f if line.startswith(key))
 
 rss_after_imports = status("VmRSS")
-times = {}
+times, peaks, left = {}, {}, {}
+open_stages = []  # the stages running now, outermost first
+overall = [rss_after_imports]
+OTHER = "other (checks, report, commit)"
+
+def fold():
+    # the high-water mark since the last reset: into the overall peak and the innermost
+    # stage running (a stage's peak leaves out the stages it calls), else into "other"
+    high = status("VmHWM")
+    overall[0] = max(overall[0], high)
+    stage = open_stages[-1] if open_stages else OTHER
+    peaks[stage] = max(peaks.get(stage, 0.0), high)
+
+def reset(folded=False):
+    if not folded:
+        fold()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # no reset: each stage then shows the peak so far
 
 def timed(owner, name, stage):
     function = getattr(owner, name)
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        if stage in open_stages:  # called again from inside the stage
+            return function(*args, **kwargs)
+        reset()
+        open_stages.append(stage)
         begin = time.perf_counter()
         try:
             return function(*args, **kwargs)
         finally:
             times[stage] = times.get(stage, 0.0) + time.perf_counter() - begin
+            fold()
+            open_stages.remove(stage)
+            left[stage] = status("VmRSS")
+            reset(folded=True)  # its peak is the stage's, not the caller's
     setattr(owner, name, wrapper)
 
 timed(io, "read_table", "read CSV")
@@ -129,18 +159,27 @@ timed(model, "final_stats", "statistics (geodesic)")
 timed(io, "write_parquet", "write GeoParquet")
 timed(result.ClusterResult, "explore", "map")
 timed(io, "write_text", "map")
+timed(branca.element.Figure, "render", "map")  # the page, rendered between the two
 from geokmeans.cli import main
+reset()
 begin = time.perf_counter()
 code = main(sys.argv[1:])
 total = time.perf_counter() - begin
+fold()
 times["read + coordinates"] -= times["read CSV"]
 times["coordinates"] = times.pop("read + coordinates")
+for named in (peaks, left):
+    named["coordinates"] = named.pop("read + coordinates")
 order = ["read CSV", "coordinates", "project", "fit", "statistics (geodesic)",
          "write GeoParquet", "map"]
 times = {"imports": imports, **{name: times.get(name, 0.0) for name in order},
-         "other (checks, report, commit)": total - sum(times.values())}
+         OTHER: total - sum(times.values())}
+left[OTHER] = status("VmRSS")
+stages = {name: {"peak": peaks.get(name, rss_after_imports) - rss_after_imports,
+                 "left": left.get(name, rss_after_imports) - rss_after_imports}
+          for name in [*order, OTHER]}
 print(json.dumps({"times": times, "rss_after_imports": rss_after_imports,
-                  "peak": status("VmHWM"), "code": code}))
+                  "peak": max(overall[0], status("VmHWM")), "stages": stages, "code": code}))
 '''
 
 # the fixed memory of loading the compiled kernels: a 1,000-point fit after the imports
@@ -378,9 +417,27 @@ def report_markdown(args, csv, csv_mib, contenders, times, peaks, stages, memory
         f"1,000-point fit alone); without it {above_mib - kernels_mib:.0f} MiB, "
         f"{(above_mib - kernels_mib) / csv_mib:.2f}x.",
         "",
+        "Memory by stage (medians of the instrumented runs, MiB above the resident size after "
+        "the imports): the peak while the stage ran (not counting the stages it calls: the "
+        "reading of the CSV inside `coordinates`), and what was left when it ended.",
+        "",
+        markdown_table(["stage", "peak MiB", "x CSV", "left MiB"], memory_rows(memory, csv_mib)),
+        "",
         "",
     ]
     return "\n".join(lines)
+
+
+def memory_rows(memory, csv_mib):
+    """The per-stage memory table's rows: stage, peak above the imports (and against the
+    CSV's size), size left at its end."""
+    names = list(dict.fromkeys(name for m in memory for name in m["stages"]))
+    rows = []
+    for name in names:
+        peak = median_of([m["stages"][name]["peak"] for m in memory])
+        left = median_of([m["stages"][name]["left"] for m in memory])
+        rows.append([name, f"{peak:.0f}", f"{peak / csv_mib:.2f}x", f"{left:.0f}"])
+    return rows
 
 
 def choices_markdown(choices):

@@ -10,9 +10,10 @@ thus gives a page of about 1 MB.
 Self-contained: a map made here carries Leaflet inline (its files ship in the package, see
 ``_map_assets``) and links no jQuery, Bootstrap or Font Awesome, which it does not use, so
 with ``tiles=None`` its saved page needs no network at all. Colours are Glasbey's
-maximally distinct palette (from colorcet); the legend collapses, and open it covers at most
-half the map's width and 45% of its height; the points of clusters of at most
-``FRONT_MAX_POINTS`` points are drawn above the centroid markers, which would hide them.
+maximally distinct palette (colorcet's, copied in ``_palette``); the legend collapses,
+and open it covers at most half the map's width and 45% of its height; the points of
+clusters of at most ``FRONT_MAX_POINTS`` points are drawn above the centroid markers,
+which would hide them.
 
 Safety: text from the data (values, column names) is data, never code or markup. It
 never reaches a template engine: our layers carry it as JSON in a script that is not
@@ -38,6 +39,7 @@ from ._map_view import (
 )
 from ._map_view import View as _View  # noqa: F401  (imported from here by the tests)
 from ._map_view import sample_rows as _sample_rows  # noqa: F401  (the tests import it here)
+from ._palette import GLASBEY
 from ._protected import source_entries
 from ._validation import check_params
 from .core._estimator import make_rng
@@ -61,8 +63,8 @@ PALETTE = "glasbey_bw_minc_20_maxl_70"
 
 def cluster_colors(n_clusters):
     """Hex colours ``#RRGGBB`` of clusters ``0 .. n_clusters - 1``: Glasbey's palette
-    (``PALETTE``, from colorcet), each as distinct from the ones before it as can be;
-    beyond its 256 colours it starts again.
+    (``PALETTE``, colorcet's, held in ``_palette``), each as distinct from the ones
+    before it as can be; beyond its 256 colours it starts again.
 
     >>> cluster_colors(3)
     ['#D60000', '#8C3BFF', '#018700']
@@ -78,10 +80,7 @@ def colors_of_ids(ids):
     >>> colors_of_ids([2, 0])
     ['#018700', '#D60000']
     """
-    import colorcet  # imported on first use: it takes a moment
-
-    palette = [colour.upper() for colour in colorcet.palette[PALETTE]]
-    return [palette[int(j) % len(palette)] for j in ids]
+    return [GLASBEY[int(j) % len(GLASBEY)] for j in ids]
 
 
 def _as_text(column):

@@ -54,14 +54,21 @@ def longitude_extent(lon):
     ``west > east`` when the arc crosses the 180° meridian (e.g. Fiji and Samoa:
     ``(177.0, -172.0, 11.0)``). Computed from the largest gap between sorted longitudes.
     """
-    values = np.unique(wrap_longitude(lon))
-    if values.size == 1:
-        return float(values[0]), float(values[0]), 0.0
-    gaps = np.diff(np.concatenate([values, [values[0] + 360.0]]))
-    largest = int(np.argmax(gaps))
-    west = values[(largest + 1) % values.size]
-    east = values[largest]
-    return float(west), float(east), float(360.0 - gaps[largest])
+    # sorted in place, repeats kept: a repeat adds a gap of 0, never the largest one (one
+    # temporary of n instead of np.unique's several)
+    values = np.asarray(lon, dtype=np.float64) + 180.0
+    np.remainder(values, 360.0, out=values)
+    values -= 180.0
+    values.sort()
+    first, last = values[0], values[-1]
+    if first == last:
+        return float(first), float(first), 0.0
+    gaps = np.diff(values)
+    inner = int(np.argmax(gaps))
+    around = first + 360.0 - last  # from the last value round to the first
+    if around > gaps[inner]:
+        return float(first), float(last), float(360.0 - around)
+    return float(values[inner + 1]), float(values[inner]), float(360.0 - gaps[inner])
 
 
 def utm_zone_crs(lon, lat):

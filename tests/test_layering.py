@@ -57,7 +57,8 @@ LAYERS = [
     ("core",),
     ("projection", "_hulls", "_protected", "_tables", "_columns",
      "_point_table",  # _point_table: a table whose Point geometry is built when asked for
-     "_gps"),  # points at (0, 0), duplicates, a seeding box beside the data
+     "_gps",  # points at (0, 0), duplicates, a seeding box beside the data
+     "_palette"),  # the clusters' colours (Glasbey's palette) as data
     ("_hull_geometry", "_atomic", "_crs_lonlat",  # _crs_lonlat: any CRS to lon/lat, checked
      "_geoparquet"),  # GeoParquet's Arrow tables (WKB, or GeoArrow points)
     ("stats", "_writers", "_polygons"),  # geodesy and hulls; writing tables; polygons' points

@@ -604,3 +604,12 @@ def test_front_clusters_are_bounded():
     labels = np.repeat(np.arange(1_000), many)
     view = _View(None, None, None, labels, np.arange(labels.size), None, None, None, 0)
     assert _front_clusters(many, view).sum() == 625
+
+
+def test_palette_is_colorcets_glasbey():
+    colorcet = pytest.importorskip("colorcet")
+    from geokmeans._palette import GLASBEY
+    from geokmeans.maps import PALETTE
+
+    assert list(GLASBEY) == [c.upper() for c in colorcet.palette[PALETTE]]
+    assert len(GLASBEY) == 256

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from pyproj import CRS
 
 from geokmeans import CRSError
@@ -178,3 +178,28 @@ def test_parse_crs():
     assert parse_crs("Sphere").mode == "sphere"
     assert parse_crs(CRS.from_epsg(32618)).name == "EPSG:32618"
     assert parse_crs(32618).name == "EPSG:32618"
+
+
+def _longitude_extent_by_unique(lon):
+    """The formula ``longitude_extent`` had: np.unique of the wrapped values."""
+    values = np.unique(wrap_longitude(lon))
+    if values.size == 1:
+        return float(values[0]), float(values[0]), 0.0
+    gaps = np.diff(np.concatenate([values, [values[0] + 360.0]]))
+    largest = int(np.argmax(gaps))
+    return (float(values[(largest + 1) % values.size]), float(values[largest]),
+            float(360.0 - gaps[largest]))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_longitude_extent_sorted_in_place_matches_the_unique_formula(seed):
+    rng = np.random.default_rng(seed)
+    cases = [rng.uniform(-180, 180, 1000), rng.uniform(170, 190, 500),
+             np.round(rng.uniform(-10, 10, 2000)),  # many repeats
+             np.array([5.0, 5.0, 5.0]), np.array([-180.0, 180.0, 0.0]),
+             np.array([0.0, 120.0, 240.0]),  # equal gaps: the first one wins
+             rng.choice([-179.5, 179.5, 10.0], 100)]
+    for lon in cases:
+        before = lon.copy()
+        assert longitude_extent(lon) == _longitude_extent_by_unique(lon)
+        assert_array_equal(lon, before)  # the caller's array is left as it was
