@@ -106,7 +106,7 @@ def _read(frame, offset, lat, lon, weight, dropna, n_missing_total=None):
         warnings.simplefilter("ignore", GeoKMeansWarning)  # counted and reported once
         points = read_points(frame, lat=lat, lon=lon, weight=weight, dropna=dropna,
                              row_offset=offset, keep_frame=False,
-                             n_missing_total=n_missing_total)
+                             n_missing_total=n_missing_total, purpose="part")
     return points.lon, points.lat, points.weights, points.n_dropped
 
 
@@ -196,7 +196,8 @@ def _label_rows(frame, projection, centres, centre_lon, centre_lat, lat, lon, dr
     """Fill ``labels`` and ``distances`` (one per row of ``frame``) in place."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeoKMeansWarning)
-        points = read_points(frame, lat=lat, lon=lon, dropna=dropna, keep_frame=False)
+        points = read_points(frame, lat=lat, lon=lon, dropna=dropna, keep_frame=False,
+                             purpose="part")
     own = assign(projection.forward(points.lon, points.lat), centres)[0]
     labels[points.valid] = own if renumber is None else renumber[own]  # OUT
     distances[points.valid] = geodesic_distances_m(points.lon, points.lat,  # OUT
@@ -225,8 +226,7 @@ class DaskPoints:
             raise InputError(f"partition {first} could not be read.")  # pragma: no cover
         extents = [s[3] for s in summaries]
         if all(e is None for e in extents):
-            raise InputError("input has no rows with coordinates: at least one point is "
-                             "required.")
+            raise InputError("every row has missing coordinates: nothing to cluster.")
         self._reads = reads
         self._extent = combine_extents(extents)
         counts = self._sizes = [0 if e is None else int(e[6]) for e in extents]

@@ -292,8 +292,11 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     keep_frame : bool, default True
         ``False`` skips building ``frame`` (left None) when only the coordinates are
         needed, e.g. for a partition of a dask input.
-    purpose : {"fit", "predict"}, default "fit"
+    purpose : {"fit", "predict", "part"}, default "fit"
         For messages: a missing coordinate in data to predict has no ``dropna`` remedy.
+        ``"part"``: ``data`` is one partition of a larger input (read for a fit), which may
+        hold no point with coordinates; whether the whole input holds any is the caller's
+        check.
 
     Errors name the row by position and, when the index labels differ from the
     positions, by index label too: ``row 3 (index 'abc')``. Coordinates must be real
@@ -356,7 +359,7 @@ def _kept_rows(frame, lon, lat, dropna, row_offset, n_missing_total, purpose,
             f"{_missing_text(frame, row, lon, lat, from_geometry)} ({n_bad} such "
             f"row{'s' if n_bad != 1 else ''}); {remedy}."
         )
-    if n_bad == len(valid):
+    if n_bad == len(valid) and purpose != "part":
         raise InputError("every row has missing coordinates: nothing to cluster.")
     warnings.warn(
         f"skipped {n_bad} row{'s' if n_bad != 1 else ''} with missing coordinates "

@@ -406,6 +406,26 @@ def test_dropna_on_dask_matches_memory(client, ais):
     assert_same_fit(on_dask, in_memory)
 
 
+def test_dropna_with_a_partition_of_missing_rows(client, ais):
+    """A partition without one row with coordinates is dropped whole, as in memory; only an
+    input with none anywhere is refused, with the in-memory message."""
+    bad = ais.copy()
+    part = len(bad) // 4
+    bad.loc[: part - 1, "lat"] = np.nan  # the whole first of four partitions
+    init = seeds_from(bad.dropna(subset=["lat"]), 4, 5)
+    with pytest.warns(gk.GeoKMeansWarning):
+        on_dask = gk.GeoKMeans(4, init=init, dropna=True).fit(dd.from_pandas(bad, npartitions=4))
+    with pytest.warns(gk.GeoKMeansWarning):
+        in_memory = gk.GeoKMeans(4, init=init, dropna=True).fit(bad)
+    assert on_dask.n_dropped_ == in_memory.n_dropped_ == part
+    assert (on_dask.labels_.compute().to_numpy()[:part] == -1).all()
+    assert_same_fit(on_dask, in_memory)
+    bad["lat"] = np.nan
+    for data in (bad, dd.from_pandas(bad, npartitions=4)):
+        with pytest.raises(gk.InputError, match="every row has missing coordinates"):
+            gk.GeoKMeans(4, dropna=True).fit(data)
+
+
 def test_dask_result_outputs_all_or_nothing(client, ais, tmp_path, monkeypatch):
     import geopandas as gpd
 
