@@ -585,57 +585,58 @@ def test_replaced_outputs_keep_their_mode(tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_from_outside_while_writing(tmp_path):
-    # a real signal from another process while the output is being written
-    n = 60_000
-    rng = np.random.default_rng(1)
-    source = tmp_path / "big.csv"
-    pd.DataFrame({"lon": rng.uniform(-77.1, -76.9, n), "lat": rng.uniform(38.8, 39.0, n),
-                  "name": ["some text"] * n}).to_csv(source, index=False)
-    proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "cluster", str(source), "-k",
-                             "2", "--n-init", "1", "--seed", "0", "-o", str(tmp_path / "p.csv"),
-                             "--centroids", str(tmp_path / "c.geojson")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < deadline:
-        if any(".geokmeans-" in p.name for p in tmp_path.iterdir()):
-            proc.send_signal(signal.SIGTERM)
-            break
-        time.sleep(0.001)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, f"not caught while writing (exit {proc.returncode}): {err}"
-    assert "terminated by SIGTERM" in err
-    assert [p.name for p in tmp_path.iterdir()] == ["big.csv"]
+    # a real SIGTERM delivered while the output is being written: the child sends it to
+    # itself from inside the CSV writer, so the signal always lands mid-write
+    source, _ = small_csv(tmp_path, n=300)
+    child = (
+        "import os, signal, sys\n"
+        "import geokmeans._writers as writers\n"
+        "from geokmeans.cli import main\n"
+        "original = writers.write_csv_rows\n"
+        "def rows(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return original(*args, **kwargs)\n"
+        "writers.write_csv_rows = rows\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    before = files_under(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", child, "cluster", str(source), "-k", "2",
+                           "--n-init", "1", "--seed", "0", "-o", str(tmp_path / "p.csv"),
+                           "--centroids", str(tmp_path / "c.geojson")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 143, f"not caught while writing (exit {proc.returncode}): " \
+                                   f"{proc.stderr}"
+    assert "terminated by SIGTERM" in proc.stderr
+    assert files_under(tmp_path) == before
 
 
 @pytest.mark.slow
 def test_sigkill_leftovers_are_removed_by_the_next_run(tmp_path):
     # SIGKILL cannot be caught: the temporary file stays, named after host and process;
-    # the next run writing into the folder removes it, and not a live process's
-    n = 60_000
-    rng = np.random.default_rng(2)
-    source = tmp_path / "big.csv"
-    pd.DataFrame({"lon": rng.uniform(-77.1, -76.9, n), "lat": rng.uniform(38.8, 39.0, n),
-                  "name": ["some text"] * n}).to_csv(source, index=False)
-    proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "cluster", str(source), "-k",
-                             "2", "--n-init", "1", "--seed", "0", "-o", str(tmp_path / "p.csv")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < deadline:
-        if any(".geokmeans-" in p.name for p in tmp_path.iterdir()):
-            proc.kill()
-            break
-        time.sleep(0.001)
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
+    # the next run writing into the folder removes it, and not a live process's. The
+    # child kills itself while its output is half-written, so no timing is involved.
+    source, _ = small_csv(tmp_path)
+    child = (
+        "import os, signal, sys\n"
+        "from geokmeans._atomic import OutputSet\n"
+        "outputs = OutputSet().__enter__()\n"
+        "outputs.reserve(sys.argv[1]).write_text('half written')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", child, str(tmp_path / "p.csv")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err
     left = [p.name for p in tmp_path.iterdir() if ".geokmeans-" in p.name]
-    assert left and all(f"-{proc.pid}-" in name for name in left)
+    assert len(left) == 1 and f"-{proc.pid}-" in left[0] and left[0].startswith(".p.csv.")
     live = tmp_path / f".x.csv.geokmeans-{left[0].split('.geokmeans-')[1].split('-')[0]}-" \
                       f"{os.getpid()}-0123abcd.tmp.csv"
     live.write_text("a concurrent run's")
-    code, _, err = run_cli(["cluster", tmp_path / "big.csv", "-k", 2, "--n-init", 1,
+    before = sorted(p.name for p in tmp_path.iterdir() if ".geokmeans-" not in p.name)
+    code, _, err = run_cli(["cluster", source, "-k", 2, "--n-init", 1,
                             "--centroids", tmp_path / "c.csv"])
     assert code == 0, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["big.csv", "c.csv", live.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "c.csv", live.name])
 
 
 class FullDevice(io.StringIO):
