@@ -34,7 +34,6 @@ from ._partitioned import (  # noqa: F401 - the public names of reading in piece
 )
 from ._validation import power_of_two_scale
 from .core import assign
-from .core._estimator import resolve_local_search
 from .core._kernels._threads import single_threaded
 from .core._source import Chunk, unit_weights
 from .errors import (
@@ -340,12 +339,6 @@ def _check_params(params, weight):
         raise InputError("size_min, size_max and fixed_centers are not available for dask "
                          "inputs yet (the size-limited assignment needs every point in one "
                          "process); compute() the frame first, or fit without them.")
-    init = params["init"]
-    steps = resolve_local_search(params["local_search"], init, params["n_clusters"])
-    if steps and not (isinstance(init, str) and init == "k-means++"):
-        raise InputError(f"local_search={steps} is available for dask inputs only with "
-                         "init='k-means++' (it refines the k-means|| seeds); use "
-                         "local_search='auto' or 0.")
 
 
 # -- results of dask inputs -----------------------------------------------------------------

@@ -280,9 +280,6 @@ def test_unsupported_options_are_clear(client, ais):
     frame = dd.from_pandas(ais, npartitions=2)
     with pytest.raises(InputError, match="column name"):
         gk.GeoKMeans(3).fit(frame, sample_weight=np.ones(len(ais)))
-    with pytest.raises(InputError, match="local_search=5 is available for dask inputs only "
-                                         "with init='k-means"):
-        gk.GeoKMeans(3, init="bbox", local_search=5).fit(frame)
 
 
 def test_cli_partitioned_csv_on_the_cluster(client, ais, tmp_path):
@@ -478,7 +475,7 @@ def _exploding(ais):
     (dict(n_init=10**8), "n_init=100000000"),
     (dict(max_radius_m=1e-9), "max_radius_m=1e-09"),
     (dict(crs="EPSG:4326"), "geographic"),
-    (dict(init="bbox", local_search=5), "local_search=5 is available for dask inputs only"),
+    (dict(init="bbox", local_search=-5), "local_search=-5"),
 ])
 def test_parameters_checked_before_any_partition_is_read(ais, kwargs, match):
     with pytest.raises(gk.GeoKMeansError, match=match):
@@ -627,15 +624,25 @@ def _world(n=3000):
     return cities
 
 
-@pytest.mark.parametrize("case", ["sphere-radius", "utm-empty-lloyd", "utm-empty-hamerly"])
+@pytest.mark.parametrize("case", ["sphere-radius", "sphere-radius-local", "utm-random-local",
+                                  "utm-empty-lloyd", "utm-empty-hamerly"])
 def test_same_engine_as_in_memory(client, ais_fifth, case):
-    # from the same explicit centres: equal labels, centres, n_iter and final k, through
+    # from the same explicit centres (or random rows, drawn alike from any partitioning):
+    # equal labels, centres, n_iter and final k, through LocalSearch++ over every row,
     # max_radius_m splitting, empty-cluster relocation, weights, the sphere and UTM
-    if case == "sphere-radius":
+    if case.startswith("sphere-radius"):
         frame = _world()
         init = frame[["longitude", "latitude"]].to_numpy()[[0, 500, 1000, 1500, 2000, 2500]]
         options = dict(init=init, max_radius_m=2_500_000.0, crs="sphere")
+        if case.endswith("local"):
+            options.update(local_search=8, random_state=2)
         weight = "population"
+    elif case == "utm-random-local":
+        frame = ais_fifth.assign(w=np.random.default_rng(2).uniform(0.5, 2.0, len(ais_fifth)))
+        init = np.zeros((6, 2))  # only its length is used
+        options = dict(init="random", n_init=2, local_search=10, random_state=5,
+                       max_radius_m=3_000.0)
+        weight = "w"
     else:
         frame = ais_fifth.assign(w=np.random.default_rng(1).uniform(0.5, 2.0, len(ais_fifth)))
         init = seeds_from(frame, 5, 3)

@@ -9,14 +9,14 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from geokmeans import GeoKMeans, InputError, KMeans
 from geokmeans.core._estimator import make_rng
-from geokmeans.core._plans import random_rows
+from geokmeans.core._plans import local_search_rows, random_rows
 from geokmeans.core._seeding import (
     _Blocks,
     _SwapState,
     local_search,
     spatial_order,
 )
-from geokmeans.core._source import ArraySource
+from geokmeans.core._source import ArraySource, Chunk
 from geokmeans.model import stable_order
 
 from .conftest import make_blobs
@@ -73,9 +73,10 @@ def test_swap_deltas_and_swaps_match_brute_force(seed, d):
         check_state(state, Xs, ws)
 
 
-def reference_local_search(X, w, centres, n_steps, rng):
-    """LocalSearch++ in plain numpy, rows in the same spatial order as the blocks."""
-    order = spatial_order(X)
+def reference_local_search(X, w, centres, n_steps, rng, order=None):
+    """LocalSearch++ in plain numpy, rows in the same spatial order as the blocks (or in
+    ``order``)."""
+    order = spatial_order(X) if order is None else order
     Xs, ws = X[order], w[order]
     C = centres.copy()
     for _ in range(n_steps):
@@ -173,7 +174,7 @@ def test_positive_steps_refine_explicit_centres():
     X, _ = make_blobs(2000, 6, seed=2)
     start = X[:6].copy()
     km = KMeans(6, init=start, local_search=30, random_state=7).fit(X)
-    refined = local_search(X, np.ones(len(X)), start, 30, make_rng(7))
+    refined = local_search_rows(ArraySource(X, np.ones(len(X))), start, 30, make_rng(7))
     assert not np.array_equal(refined, start)
     expected = KMeans(6, init=refined, local_search=0).fit(X)
     assert_array_equal(km.cluster_centers_, expected.cluster_centers_)
@@ -219,3 +220,68 @@ def test_bad_local_search_is_named(value, message):
     X, _ = make_blobs(100, 3, seed=0)
     with pytest.raises(InputError, match=message):
         KMeans(3, local_search=value).fit(X)
+
+
+# -- LocalSearch++ over the rows of a source (after bbox, random or explicit seeds) ---------
+
+
+class ChunkedSource(ArraySource):
+    """The rows of an ``ArraySource`` cut into chunks at ``cuts``, as a Dask source has them."""
+
+    def __init__(self, X, w, cuts):
+        bounds = [0, *cuts, len(X)]
+        self.chunks = [Chunk(np.ascontiguousarray(X[a:b]), w[a:b], index=i, first_row=a)
+                       for i, (a, b) in enumerate(itertools.pairwise(bounds))]
+        self.n_features = X.shape[1]
+        self.n_chunks = len(self.chunks)
+        self._states = {}
+
+
+@pytest.mark.parametrize("cuts", [[], [0, 1000, 1001, 2500, 3999]])
+def test_search_over_a_source_equals_numpy_reference_in_row_order(seed, cuts):
+    # integer coordinates and weights: every sum is exact; chunks (one of them empty, one
+    # of one row) change nothing, since the draw follows the rows' order
+    rng = np.random.default_rng(seed)
+    X = np.round(clustered(rng, n_per=500) * 5)
+    w = rng.integers(0, 4, len(X)).astype(float)
+    start = X[rng.choice(len(X), 9, replace=False)].copy()
+    source = ChunkedSource(X, w, cuts) if cuts else ArraySource(X, w)
+    ours = local_search_rows(source, start, 40, np.random.default_rng(seed + 10))
+    ref = reference_local_search(X, w, start, 40, np.random.default_rng(seed + 10),
+                                 order=np.arange(len(X)))
+    assert_array_equal(ours, ref)
+    assert not np.array_equal(ours, start)
+    assert source._states == {}  # the per-row state is dropped at the end
+
+
+def test_search_over_a_source_degenerate_inputs_and_zero_weights(seed):
+    rng = np.random.default_rng(seed)
+    X = clustered(rng, n_per=300)
+    w = np.where(rng.uniform(size=len(X)) < 0.5, 0.0, 1.0)
+    start = X[w > 0][:5].copy()
+    centres = local_search_rows(ChunkedSource(X, w, [100, 700]), start, 50, rng)
+    allowed = {tuple(r) for r in X[w > 0]}
+    assert all(tuple(c) in allowed for c in centres)
+    before = (w * sqdist(X, start).min(1)).sum()
+    assert (w * sqdist(X, centres).min(1)).sum() < before
+    same = np.zeros((40, 2))
+    assert_array_equal(local_search_rows(ArraySource(same, np.ones(40)), same[:3], 10,
+                                         np.random.default_rng(0)), same[:3])
+    assert_array_equal(local_search_rows(ArraySource(X, w), start[:1], 10, rng), start[:1])
+    assert_array_equal(local_search_rows(ArraySource(X, w), start, 0, rng), start)
+
+
+@pytest.mark.parametrize("init", ["bbox", "random", "array"])
+def test_local_search_after_other_seedings_lowers_the_seed_potential(seed, init):
+    # the seeds KMeans starts Lloyd from: with local_search, their potential is lower
+    from geokmeans.core._plans import seed_centres
+
+    rng_data = np.random.default_rng(seed)
+    X = clustered(rng_data, n_per=400)
+    w = np.ones(len(X))
+    given = X[:6].copy() if init == "array" else init
+    plain = seed_centres(ArraySource(X, w), given, 6, np.random.default_rng(seed))
+    searched = seed_centres(ArraySource(X, w), given, 6, np.random.default_rng(seed),
+                            local_steps=30)
+    potential = [(w * sqdist(X, c).min(1)).sum() for c in (plain, searched)]
+    assert potential[1] < potential[0]

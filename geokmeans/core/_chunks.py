@@ -30,6 +30,10 @@ __all__ = [
     "smallest_keys",
     "split_sums",
     "squared_deviations",
+    "swap_apply",
+    "swap_deltas",
+    "swap_pick",
+    "swap_start",
 ]
 
 
@@ -293,6 +297,69 @@ def candidate_weights(chunk, state, n_candidates):
 def all_rows(chunk):
     """``(X, weights)`` of the chunk (for small inputs gathered whole)."""
     return chunk.X, np.asarray(chunk.weights, dtype=np.float64)
+
+
+# -- LocalSearch++ over every row (after bbox, random or explicit seeds) -----------------
+
+
+class SwapRows:
+    """A chunk's LocalSearch++ state: its rows, in their order, in blocks of
+    ``_kernels.BLOCK_ROWS`` with boxes, and per row the nearest centre (``label``) and the
+    squared distances to the nearest and second-nearest (``closest``, ``second``), with
+    per block the largest ``second`` and the potential (sum of weight times ``closest``).
+    20 bytes a row beside the rows (see ``_kernels.local_search``)."""
+
+    __slots__ = ("starts", "n_groups", "box_lo", "box_hi", "closest", "second", "label",
+                 "block_max", "block_pot")
+
+    def kernel_args(self):
+        return (self.starts, self.n_groups, self.box_lo, self.box_hi, self.closest,
+                self.second, self.label, self.block_max)
+
+
+def swap_start(chunk, state, centres):
+    """A new ``SwapRows`` for ``centres`` (k >= 2); result ``(potential, base (k,))``,
+    ``base[j]`` the weighted cost of removing centre j alone over the chunk's rows."""
+    X, n, k = chunk.X, len(chunk), centres.shape[0]
+    state = SwapRows()
+    state.starts = np.append(np.arange(0, n, _kernels.BLOCK_ROWS), n)
+    n_blocks = state.starts.shape[0] - 1
+    state.n_groups = _kernels.n_block_groups(n_blocks)
+    state.box_lo, state.box_hi = np.empty((n_blocks, X.shape[1])), np.empty((n_blocks, X.shape[1]))
+    _kernels.block_boxes(X, state.starts, state.box_lo, state.box_hi)
+    state.closest, state.second = np.empty(n), np.empty(n)
+    state.label = np.empty(n, dtype=np.int32)
+    state.block_max, state.block_pot = np.empty(n_blocks), np.empty(n_blocks)
+    part_base = np.empty((state.n_groups, k))
+    _kernels.ls_nearest_two(X, chunk.weights, centres, *state.kernel_args()[:-1],
+                            state.block_max, state.block_pot, part_base)
+    return state, (float(state.block_pot.sum()), part_base.sum(axis=0))
+
+
+def swap_pick(chunk, state, index, target):
+    """In chunk ``index`` only (None elsewhere): the row (1, d) where the running sum of
+    weight times ``closest``, in row order, passes ``target``."""
+    if chunk.index != index:
+        return None
+    row = _kernels.kpp_sample(np.array([target]), chunk.weights, state.closest, state.starts,
+                              state.block_pot)[0]
+    return chunk.X[row : row + 1].copy()
+
+
+def swap_deltas(chunk, state, candidate, n_clusters):
+    """The chunk's part (k,) of the change of the potential if ``candidate`` (1, d)
+    replaced each centre (the removal costs ``base`` are added by the caller)."""
+    return _kernels.ls_swap_deltas(chunk.X, chunk.weights, candidate, *state.kernel_args(),
+                                   np.zeros(n_clusters))
+
+
+def swap_apply(chunk, state, centres, swapped, old):
+    """Update the state after centre ``swapped`` moved from ``old`` (1, d) to
+    ``centres[swapped]``; result ``(potential, change of base (k,))``."""
+    change = np.zeros(centres.shape[0])
+    _kernels.ls_swap(chunk.X, chunk.weights, centres, swapped, old, *state.kernel_args(),
+                     state.block_pot, change)
+    return state, (float(state.block_pot.sum()), change)
 
 
 # -- splitting clusters -----------------------------------------------------------------

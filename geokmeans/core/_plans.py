@@ -12,9 +12,9 @@ import numpy as np
 
 from . import _chunks
 from ._driver import project_to_sphere
-from ._seeding import init_kmeanspp, local_search
+from ._seeding import init_kmeanspp
 
-__all__ = ["data_box", "kmeans_parallel", "random_rows", "seed_centres"]
+__all__ = ["data_box", "kmeans_parallel", "local_search_rows", "random_rows", "seed_centres"]
 
 KMEANS_PARALLEL_ROUNDS = 5  # Bahmani et al. find 5 rounds of 2k draws enough
 
@@ -110,7 +110,7 @@ def seed_centres(source, init, n_clusters, rng, *, local_steps=0, bbox=None,
                  sphere_radius=None):
     """Initial centres (k, d) by the plan ``init``: an array (copied), ``"bbox"``,
     ``"random"`` or ``"k-means++"``; ``local_steps`` of LocalSearch++ follow (inside
-    k-means++ on its candidates; after the others over all rows, in this process only).
+    k-means++ on its candidates; after the others over all rows, ``local_search_rows``).
     With ``sphere_radius`` the centres are put on that sphere first."""
     if isinstance(init, str) and init == "k-means++":
         centres = _kmeanspp(source, n_clusters, rng, local_steps)
@@ -125,9 +125,53 @@ def seed_centres(source, init, n_clusters, rng, *, local_steps=0, bbox=None,
     if sphere_radius is not None:
         project_to_sphere(centres, float(sphere_radius))
     if local_steps:
-        if source.distributed:  # refused at the edge (model validation) before any read
-            raise ValueError("LocalSearch++ after a non-k-means++ seeding needs all rows "
-                             "in this process.")
-        X, weights = source.rows()
-        centres = local_search(X, weights, centres, local_steps, rng)
+        centres = local_search_rows(source, centres, local_steps, rng)
+    return centres
+
+
+def _chosen_chunk(potentials, target):
+    """``(chunk, offset)``: the chunk where the running sum of ``potentials`` passes
+    ``target`` (the last with a positive potential when rounding runs past the end)."""
+    cumulative = np.cumsum(potentials)
+    part = int(np.searchsorted(cumulative, target, side="right"))
+    if part >= len(potentials):
+        part = int(np.flatnonzero(potentials > 0)[-1])
+    return part, target - (cumulative[part - 1] if part else 0.0)
+
+
+def local_search_rows(source, centres, n_steps, rng):
+    """``n_steps`` of LocalSearch++ (``_seeding.local_search``) over every row of
+    ``source``, a new (k, d) array.
+
+    Each step takes one uniform number (whatever happens, as in ``_seeding``), draws the
+    row where the running sum of weight times D², over the rows in their order, passes
+    that fraction of the potential (the chunk by the chunks' potentials, then the row
+    within it), prices it against every centre from per-chunk partial sums plus the
+    removal costs, and swaps it in when the potential falls. The draw follows the rows'
+    order, not how they are cut into chunks: a Dask source and the same rows in memory
+    make the same swaps (up to the rounding of the partial sums).
+    """
+    centres = np.array(centres, dtype=np.float64)
+    k = centres.shape[0]
+    if n_steps <= 0 or k < 2:
+        return centres
+    started = source.update("swap", _chunks.swap_start, centres)
+    potentials = np.array([s[0] for s in started])
+    base = np.sum([s[1] for s in started], axis=0)
+    for _ in range(n_steps):
+        target = rng.uniform(size=1)[0] * potentials.sum()
+        if not target > 0.0:
+            continue  # every row sits on a centre: nothing to improve
+        part, offset = _chosen_chunk(potentials, target)
+        candidate = source.map(_chunks.swap_pick, part, offset, state="swap")[part]
+        deltas = base + np.sum(source.map(_chunks.swap_deltas, candidate, k, state="swap"),
+                               axis=0)
+        j = int(np.argmin(deltas))
+        if deltas[j] < 0.0:
+            old = centres[j : j + 1].copy()
+            centres[j] = candidate[0]
+            changed = source.update("swap", _chunks.swap_apply, centres, j, old)
+            potentials = np.array([c[0] for c in changed])
+            base = base + np.sum([c[1] for c in changed], axis=0)
+    source.forget("swap")
     return centres
