@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,6 +54,62 @@ def run_process(*args, cwd=None):
 def test_entry_point_in_a_process():
     code, out, _ = run_process("--version")
     assert code == 0 and out.startswith("geokmeans ")
+
+
+@pytest.mark.slow
+def test_the_quick_exit_keeps_outputs_report_codes_and_exit_handlers(tmp_path):
+    # run() ends with os._exit: everything printed reaches the pipe, the outputs are in
+    # place, atexit handlers still run (after the report), and the exit code passes through
+    source, frame = small_csv(tmp_path, n=300)
+    child = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('exit handler ran'))\n"
+        "from geokmeans.cli import run\n"
+        "sys.argv[0] = 'geokmeans'\n"
+        "run()\n"
+    )
+
+    # block-buffered stdout, as for any pipe (this machine's environment may unbuffer it)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+    def command(*args):
+        done = subprocess.run([sys.executable, "-c", child, *map(str, args)],
+                              capture_output=True, text=True, timeout=300, env=env)
+        return done.returncode, done.stdout, done.stderr
+
+    out_path = tmp_path / "p.geojson"
+    code, out, err = command("cluster", source, "-k", 3, "--seed", 0, "-o", out_path,
+                             "--centroids", tmp_path / "c.csv")
+    assert code == 0, err
+    expected_code, expected_out, _ = run("cluster", source, "-k", 3, "--seed", 0)
+    assert expected_code == 0
+    report = out.rsplit("exit handler ran", 1)[0]
+    assert out.endswith("exit handler ran\n")
+    # the same report as in this process (the run's time aside)
+    assert re.sub(r"[0-9.]+ s\b", "", report) == re.sub(r"[0-9.]+ s\b", "", expected_out)
+    assert len(gpd.read_file(out_path)) == len(frame)
+    assert len(pd.read_csv(tmp_path / "c.csv")) == 3
+    assert not [p for p in tmp_path.iterdir() if ".geokmeans-" in p.name]
+    code, out, err = command("cluster", source, "-k", 0)
+    assert code == 2 and "geokmeans: error" in err and out == "exit handler ran\n"
+    code, out, _ = command("--version")
+    assert code == 0 and out.startswith("geokmeans ") and out.endswith("exit handler ran\n")
+
+
+@pytest.mark.slow
+def test_report_into_a_closed_pipe(tmp_path):
+    # the reader of stdout has gone (``geokmeans cluster ... | head -c 1``): the outputs are
+    # not committed (stdout is one of them) and the exit code says so
+    source, _ = small_csv(tmp_path, n=300)
+    proc = subprocess.Popen([sys.executable, "-m", "geokmeans.cli", "cluster", str(source),
+                             "-k", "3", "-o", str(tmp_path / "p.csv")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # nothing will read the report
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert proc.returncode == 2, err
+    assert "stdout" in err
+    assert not (tmp_path / "p.csv").exists()
 
 
 def test_version_and_help():
