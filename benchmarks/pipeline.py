@@ -6,7 +6,7 @@ Runs, each in a fresh process and taking turns round after round (so that a slow
 a shared machine falls on every contender alike):
 
 - ``geokmeans cluster big.csv -k 64 -o out.parquet --map map.html --seed 0 -q`` (numba's
-  cache warmed by one run first);
+  cache and Python's bytecode written by one run first, as after an install);
 - the same without ``--map``;
 - the ten-line script of pandas, pyproj, scikit-learn and geopandas that does the same job
   without a map (``BASELINE`` below: ``read_csv``, a UTM transform, ``KMeans``,
@@ -98,8 +98,9 @@ print(json.dumps(times))
 # imports while it ran (the kernel's high-water mark reset at each stage's start through
 # /proc/self/clear_refs, the overall peak kept aside) and the size left when it ended
 OURS_STAGES = '''\
-import functools, json, sys, time
+import functools, gc, json, sys, time
 start = time.perf_counter()
+gc.set_threshold(10_000, 10, 10)  # as the command's entry point (geokmeans.cli.run) does
 import geokmeans, geokmeans.cli, geokmeans.result, geokmeans.maps, geokmeans._map_elements
 import branca.element, folium, pyarrow.parquet
 from geokmeans import io, model, result, sources, stats
@@ -303,6 +304,9 @@ def main():
     (work / "baseline_stages.py").write_text(BASELINE_STAGES)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    # bytecode written and reused, as for any installed package (pip compiles it): else a
+    # machine that sets this would compile this checkout's modules from source every run
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     python = sys.executable
     cli = [python, "-m", "geokmeans.cli", "cluster", str(csv), "-k", str(args.k), "--seed", "0",
            "-q"]

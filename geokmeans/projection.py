@@ -52,20 +52,24 @@ def longitude_extent(lon):
     """Smallest arc of longitudes holding every value: ``(west, east, width_deg)``.
 
     ``west > east`` when the arc crosses the 180° meridian (e.g. Fiji and Samoa:
-    ``(177.0, -172.0, 11.0)``). Computed from the largest gap between sorted longitudes.
+    ``(177.0, -172.0, 11.0)``). Computed from the largest gap between sorted longitudes
+    (the sort is skipped when the values span less than 180°: the gap round the 180°
+    meridian is then the largest).
     """
     # sorted in place, repeats kept: a repeat adds a gap of 0, never the largest one (one
     # temporary of n instead of np.unique's several)
     values = np.asarray(lon, dtype=np.float64) + 180.0
     np.remainder(values, 360.0, out=values)
     values -= 180.0
-    values.sort()
-    first, last = values[0], values[-1]
+    first, last = values.min(), values.max()
     if first == last:
         return float(first), float(first), 0.0
+    around = first + 360.0 - last  # from the last value round to the first
+    if around > 180.0:  # every gap between values is shorter: no need to sort
+        return float(first), float(last), float(360.0 - around)
+    values.sort()
     gaps = np.diff(values)
     inner = int(np.argmax(gaps))
-    around = first + 360.0 - last  # from the last value round to the first
     if around > gaps[inner]:
         return float(first), float(last), float(360.0 - around)
     return float(values[inner + 1]), float(values[inner]), float(360.0 - gaps[inner])

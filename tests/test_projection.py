@@ -203,3 +203,29 @@ def test_longitude_extent_sorted_in_place_matches_the_unique_formula(seed):
         before = lon.copy()
         assert longitude_extent(lon) == _longitude_extent_by_unique(lon)
         assert_array_equal(lon, before)  # the caller's array is left as it was
+
+
+def _extent_by_sorting(lon):
+    """``longitude_extent`` the plain way: always from the sorted values' largest gap."""
+    values = np.sort((np.asarray(lon, dtype=np.float64) + 180.0) % 360.0 - 180.0)
+    if values[0] == values[-1]:
+        return float(values[0]), float(values[0]), 0.0
+    gaps = np.diff(values)
+    inner = int(np.argmax(gaps))
+    around = values[0] + 360.0 - values[-1]
+    if around > gaps[inner]:
+        return float(values[0]), float(values[-1]), float(360.0 - around)
+    return float(values[inner + 1]), float(values[inner]), float(360.0 - gaps[inner])
+
+
+def test_longitude_extent_equals_the_sorted_gaps_whatever_the_span(seed):
+    # spans under 180° skip the sort; the answer must be the one the sort gives
+    rng = np.random.default_rng(seed)
+    for _ in range(300):
+        centre, span = rng.uniform(-180, 180), rng.choice([1e-9, 5.0, 179.9, 180.0, 250.0, 360.0])
+        lon = centre + rng.uniform(-span / 2, span / 2, rng.integers(1, 60))
+        if rng.uniform() < 0.3:
+            lon = np.append(lon, centre + span / 2)  # the span exactly
+        assert longitude_extent(lon) == _extent_by_sorting(lon)
+    assert longitude_extent([10.0, 190.0]) == _extent_by_sorting([10.0, 190.0])  # 180° apart
+    assert longitude_extent([-179.0, 179.0]) == (179.0, -179.0, 2.0)
