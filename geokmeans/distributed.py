@@ -16,6 +16,7 @@ scheduler.
 """
 
 import ctypes
+import re
 import sys
 import warnings
 
@@ -43,7 +44,7 @@ from .errors import (
     InputError,
     first_line,
 )
-from .io import coordinate_columns, read_points
+from .io import check_columns, coordinate_columns, read_points
 from .projection import combine_extents, partial_extent
 from .stats import cluster_hulls, geodesic_distances_m, hull_vertex_rows
 
@@ -207,12 +208,17 @@ class DaskPoints:
     """A dask input read once into partitions kept on the workers (see the module
     docstring); the points interface of ``sources``."""
 
-    def __init__(self, data, *, lat=None, lon=None, weight=None, dropna=False, params=None):
+    def __init__(self, data, *, lat=None, lon=None, weight=None, dropna=False, params=None,
+                 before_read=None):
         _require_dask()
         import dask
 
         _check_params(params, weight)
         self.frame = _as_frame(data)
+        # what the column names and dtypes settle is refused before any partition is read
+        check_columns(self.frame._meta, lat=lat, lon=lon, weight=weight)
+        if before_read is not None:
+            before_read(self.frame._meta)
         self.lat, self.lon, self.dropna = lat, lon, dropna
         partitions = _columns_read(self.frame, lat, lon, weight).to_delayed()
         reads, summaries = _read_all(partitions, lat, lon, weight, dropna)
@@ -325,8 +331,37 @@ def _read_all(partitions, lat, lon, weight, dropna):
     except GeoKMeansError:
         raise
     except _reader_errors() as exc:
+        mismatch = _dtype_mismatch(str(exc))
+        if mismatch is not None:
+            raise mismatch from None
         message = first_line(exc)
         raise InputError(f"could not read the input's partitions: {message}") from None
+
+
+_MISMATCH_ROW = re.compile(r"^\|\s*(.+?)\s*\|\s*(\S+)\s*\|\s*(\S+)\s*\|$")
+_CONVERSION = re.compile(r"^- (.+)\n\s+\w+\((['\"])(.*)\2\)$", re.MULTILINE)
+
+
+def _dtype_mismatch(message):
+    """The error for dask's "Mismatched dtypes found in pd.read_csv" (a column whose type
+    dask guessed from the first rows changes in a later part), naming the first column:
+    text in a numeric column is a ``DataTypeError``, as in memory; another type an
+    ``InputError`` saying how to read it. None for any other message."""
+    if not message.startswith("Mismatched dtypes found"):
+        return None
+    rows = [m.groups() for m in map(_MISMATCH_ROW.match, message.splitlines())
+            if m is not None and m.group(1) != "Column"]
+    if not rows:
+        return None
+    column, found, expected = rows[0]
+    failures = {name: text for name, _, text in _CONVERSION.findall(message)}
+    if column in failures or found in ("object", "str", "string"):
+        detail = f" ({failures[column]})" if column in failures else ""
+        return DataTypeError(f"column {column!r} must be numeric: a part of the input after the "
+                             f"first holds text{detail}.")
+    return InputError(f"column {column!r} changes type between the input's parts: {expected} "
+                      f"in the rows dask sampled, {found} in a later part; read the files "
+                      f"with dtype={{{column!r}: 'float64'}}.")
 
 
 def _check_params(params, weight):

@@ -64,6 +64,7 @@ __all__ = [
     "as_geodataframe",
     "as_points_frame",
     "atomic_path",
+    "check_columns",
     "check_csv_columns",
     "coordinate_columns",
     "defuse_formulas",
@@ -391,6 +392,17 @@ def geometry_points(geometry):
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
     return geometry_lonlat(frame)
+
+
+def check_columns(frame, *, lat=None, lon=None, weight=None):
+    """Raise what ``read_points`` raises about ``frame``'s columns: a coordinate or weight
+    column missing, ambiguous, repeated or of a type that cannot hold numbers, a stray
+    ``geometry`` column, a GeoDataFrame without CRS. Only names and dtypes are looked
+    at, so ``frame`` may be an empty frame of the right columns (a dask frame's
+    ``_meta``): the values (text in a numeric column, a missing coordinate) are checked
+    when the rows are read."""
+    lon_values = _coordinates(frame, lat, lon, 0, keep_frame=False)[0]
+    read_weights(frame, weight, np.ones(len(lon_values), dtype=bool))
 
 
 def coordinate_columns(frame, *, lat=None, lon=None):

@@ -34,7 +34,7 @@ from .core._estimator import (
     resolve_n_init,
 )
 from .core._plans import seed_centres
-from .errors import InputError
+from .errors import DataTypeError, InputError
 from .io import read_points
 from .projection import longitude_extent, parse_crs, projection_for_extent, wrap_longitude
 from .stats import cluster_table_from_sums
@@ -473,6 +473,9 @@ class GeoKMeans(Estimator):
         Every row needs coordinates (``dropna`` applies to fitting only).
         """
         check_fitted(self, "cluster_centers_")
+        if sources.is_lazy(data):
+            raise DataTypeError("predict takes points in memory: compute() the dask collection "
+                                "first (a fitted dask input's labels are in labels_).")
         points = read_points(data, lat=self.lat, lon=self.lon, keep_frame=False,
                              purpose="predict")
         return nearest_centre(self.projection_.forward(points.lon, points.lat),

@@ -26,16 +26,20 @@ def is_lazy(data):
     return is_dask_collection(data)
 
 
-def read(data, *, lat=None, lon=None, weight=None, dropna=False, params=None):
+def read(data, *, lat=None, lon=None, weight=None, dropna=False, params=None,
+         before_read=None):
     """Points of ``data`` (see ``io.read_points`` for the forms accepted in memory).
 
     ``params`` are the model's checked parameters: for a dask input the options it
-    cannot honour are refused here, before any partition is read.
+    cannot honour are refused here, before any partition is read, and so is what its
+    column names and dtypes settle (``io.check_columns``); ``before_read(meta)`` (dask
+    inputs only) then checks more of the frame's empty ``_meta`` before the read.
     """
     if is_lazy(data):
         from .distributed import DaskPoints
 
-        return DaskPoints(data, lat=lat, lon=lon, weight=weight, dropna=dropna, params=params)
+        return DaskPoints(data, lat=lat, lon=lon, weight=weight, dropna=dropna, params=params,
+                          before_read=before_read)
     return MemoryPoints(read_points(data, lat=lat, lon=lon, weight=weight, dropna=dropna,
                                     keep_frame=False))
 

@@ -6,6 +6,7 @@ import os
 import threading
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -480,6 +481,93 @@ def _exploding(ais):
 def test_parameters_checked_before_any_partition_is_read(ais, kwargs, match):
     with pytest.raises(gk.GeoKMeansError, match=match):
         gk.GeoKMeans(3, **kwargs).fit(_exploding(ais))
+
+
+# what the column names and dtypes settle, each with the in-memory message, before any read
+COLUMN_CASES = {
+    "latitude missing": (dict(lat="nope"), {}),
+    "longitude missing": (dict(lon="nope"), {}),
+    "same column twice": (dict(lat="lat", lon="lat"), {}),
+    "weight missing": (dict(weight="nope"), {}),
+    "weight of booleans": (dict(weight="flag"), {}),
+    "latitude of booleans": (dict(lat="flag"), {}),
+    "two latitude columns": ({}, dict(Lat="lat")),
+    "no coordinate columns": ({}, dict(drop=["lat", "lon"])),
+    "a text geometry column": ({}, dict(geometry="mmsi")),
+    "label column taken": (dict(label_column="lat"), {}),
+    "distance column taken": (dict(distance_column="mmsi"), {}),
+}
+
+
+def _with_columns(frame, changes):
+    frame = frame.assign(flag=frame.lat > 40.7)
+    for name, value in changes.items():
+        if name == "drop":
+            frame = frame.drop(columns=value)
+        else:
+            frame = frame.assign(**{name: frame[value].astype(str) if name == "geometry"
+                                    else frame[value]})
+    return frame
+
+
+@pytest.mark.parametrize("case", list(COLUMN_CASES))
+def test_column_errors_before_any_partition_is_read(ais, case, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    kwargs, changes = COLUMN_CASES[case]
+    frame = _with_columns(ais.iloc[:300], changes)
+    with pytest.raises(gk.GeoKMeansError) as in_memory:
+        gk.cluster(frame, 3, **kwargs)
+    with pytest.raises(gk.GeoKMeansError) as on_dask:
+        gk.cluster(_exploding(frame), 3, **kwargs)
+    assert type(on_dask.value) is type(in_memory.value)
+    assert str(on_dask.value) == str(in_memory.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_coordinate_names_of_a_geometry_input_checked_before_any_read(tmp_path, ais):
+    # the CSV of a geometry input gets lon/lat columns: an input column 'lon' clashes
+    def explode(part):
+        raise RuntimeError("a partition was read")
+
+    frame = gpd.GeoDataFrame(ais.iloc[:300].rename(columns={"lat": "lon", "lon": "x"}),
+                             geometry=gpd.points_from_xy(ais.lon[:300], ais.lat[:300]),
+                             crs="EPSG:4326")
+    lazy = dask_geopandas.from_geopandas(frame, npartitions=2).map_partitions(
+        explode, meta=frame.iloc[:0])
+    out = tmp_path / "out.csv"
+    with pytest.raises(gk.GeoKMeansError) as in_memory:
+        gk.cluster(frame, 3, write={"points": out})
+    with pytest.raises(gk.GeoKMeansError) as on_dask:
+        gk.cluster(lazy, 3, write={"points": out})
+    assert str(on_dask.value) == str(in_memory.value) and "'lon'" in str(on_dask.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_text_in_a_later_csv_part_is_named(client, ais, tmp_path):
+    # dask guesses a column's type from the first file's rows; a later file differs
+    parts = [ais.iloc[i * 1000:(i + 1) * 1000] for i in range(3)]
+    for i, part in enumerate(parts):
+        part = part.astype({"lat": object})
+        if i == 2:
+            part.iloc[5, part.columns.get_loc("lat")] = "abc"
+        part.to_csv(tmp_path / f"p{i}.csv", index=False)
+    with pytest.raises(gk.DataTypeError, match=r"^column 'lat' must be numeric: a part of the "
+                       r"input after the first holds text \(could not convert string to "
+                       r"float: 'abc'\)\.$"):
+        gk.cluster(dd.read_csv(tmp_path / "p*.csv"), 3)
+    for i, part in enumerate(parts):
+        lat = part.lat.round().astype(int) if i == 0 else part.lat
+        part.assign(lat=lat).to_csv(tmp_path / f"q{i}.csv", index=False)
+    with pytest.raises(gk.InputError, match=r"column 'lat' changes type between the input's "
+                       r"parts: int64 in the rows dask sampled, float64 in a later part; "
+                       r"read the files with dtype=\{'lat': 'float64'\}"):
+        gk.cluster(dd.read_csv(tmp_path / "q*.csv"), 3)
+
+
+def test_predict_refuses_a_dask_collection(ais):
+    model = gk.GeoKMeans(3, random_state=0).fit(ais.iloc[:500])
+    with pytest.raises(gk.DataTypeError, match="predict takes points in memory: compute"):
+        model.predict(_exploding(ais.iloc[:500]))
 
 
 def test_huge_weights_on_dask_as_in_memory(client, ais):
