@@ -439,30 +439,10 @@ def _interrupted(exc, progress):
 #: command, whose process it owns, does.
 GC_THRESHOLDS = (10_000, 10, 10)
 
-#: glibc's ``M_MMAP_THRESHOLD`` (``mallopt``'s parameter number) and the value the command
-#: fixes it at: glibc's initial 128 KiB. Left dynamic, glibc raises the threshold to the
-#: size of each large block freed (up to 32 MiB), after which arrays of a stage's size
-#: come from the heap and stay resident once freed: 22 MiB more at the peak of a
-#: 1M-point run. Fixed, every array above it is a mapping of its own, returned to the
-#: system when freed.
-M_MMAP_THRESHOLD, MMAP_THRESHOLD = -3, 128 * 1024
-
-
-def _tune_process():
-    """Garbage collection and glibc's allocator set for a run of the command (see
-    ``GC_THRESHOLDS`` and ``MMAP_THRESHOLD``); other C libraries are left as they are."""
-    gc.set_threshold(*GC_THRESHOLDS)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(AttributeError, OSError):  # not glibc (musl has no-ops)
-            import ctypes
-
-            ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-
 
 def run():
     """The ``geokmeans`` command (the console script and ``python -m geokmeans.cli``):
-    ``main`` (in a process tuned by ``_tune_process``), then the process ends without the
-    interpreter's teardown.
+    ``main``, then the process ends without the interpreter's teardown.
 
     Once numba's kernels are loaded, Python's finalisation spends 0.2-0.5 s freeing
     numba's registries object by object. By the time ``main`` returns every output is
@@ -471,7 +451,7 @@ def run():
     and leaves with ``os._exit``. An exception escaping ``main`` (none should) takes the
     ordinary way out, with its traceback.
     """
-    _tune_process()
+    gc.set_threshold(*GC_THRESHOLDS)
     code = main()
     if not isinstance(code, int):  # pragma: no cover - argparse exits with ints
         sys.exit(code)

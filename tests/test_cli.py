@@ -96,35 +96,6 @@ def test_the_quick_exit_keeps_outputs_report_codes_and_exit_handlers(tmp_path):
     assert code == 0 and out.startswith("geokmeans ") and out.endswith("exit handler ran\n")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
-def test_the_command_process_returns_freed_arrays_to_the_system():
-    # glibc's dynamic mmap threshold keeps a freed 16 MB array resident once a block of its
-    # size was freed before; the command fixes the threshold, so the memory goes back
-    child = (
-        "import sys, numpy as np\n"
-        "def rss():\n"
-        "    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
-        "if sys.argv[1] == 'tuned':\n"
-        "    from geokmeans.cli import _tune_process\n"
-        "    _tune_process()\n"
-        "a = np.ones(2_000_000); del a\n"
-        "base = rss()\n"
-        "b = np.ones(2_000_000)\n"
-        "small = [np.ones(100) for _ in range(1000)]  # heap blocks above it\n"
-        "del b\n"
-        "print(rss() - base)\n"
-    )
-    kept = {how: float(subprocess.run([sys.executable, "-c", child, how], capture_output=True,
-                                      text=True, check=True, timeout=120).stdout)
-            for how in ("default", "tuned")}
-    assert kept["tuned"] < 2.0, kept
-    if kept["default"] < 8.0:  # pragma: no cover - a C library without the dynamic threshold
-        pytest.skip(f"this allocator returns the array by itself: {kept}")
-    import gc
-
-    assert gc.get_threshold() != (10_000, 10, 10)  # this process (pytest's) is untouched
-
-
 @pytest.mark.slow
 def test_report_into_a_closed_pipe(tmp_path):
     # the reader of stdout has gone (``geokmeans cluster ... | head -c 1``): the outputs are
