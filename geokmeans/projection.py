@@ -1,7 +1,9 @@
 """Longitude/latitude to metres and back: a UTM zone, Earth-centred 3-D, or a named CRS."""
 
 import functools
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,10 +88,43 @@ def utm_zone_crs(lon, lat):
 
 
 @functools.lru_cache(maxsize=32)
-def _transformers(crs):
-    forward = Transformer.from_crs(_WGS84, crs, always_xy=True)
-    inverse = Transformer.from_crs(crs, _WGS84, always_xy=True)
-    return forward, inverse
+def _inverse_transformer(crs):
+    return Transformer.from_crs(crs, _WGS84, always_xy=True)
+
+
+#: Points per thread when projecting to a CRS, at least: pyproj releases the GIL while it
+#: transforms, so a million points take 0.10 s on two cores instead of 0.16 s on one.
+PROJECT_PIECE = 250_000
+
+
+@functools.lru_cache(maxsize=32)
+def _forward_transformers(crs, n):
+    """``n`` lon/lat -> ``crs`` transformers, one for each thread of ``_project``."""
+    return tuple(Transformer.from_crs(_WGS84, crs, always_xy=True) for _ in range(n))
+
+
+def _project(crs, lon, lat, factor):
+    """(n, 2) ``crs`` coordinates times ``factor`` of lon/lat (n,), in pieces of at least
+    ``PROJECT_PIECE`` points on up to 4 threads (each point's result does not depend on
+    the pieces)."""
+    n = lon.shape[0]
+    n_threads = max(1, min(os.cpu_count() or 1, 4, n // PROJECT_PIECE))
+    transformers = _forward_transformers(crs, n_threads)
+    bounds = np.linspace(0, n, n_threads + 1).astype(np.int64)
+    out = np.empty((n, 2))
+
+    def piece(i):
+        rows = slice(bounds[i], bounds[i + 1])
+        x, y = transformers[i].transform(lon[rows], lat[rows])
+        np.multiply(x, factor, out=out[rows, 0])
+        np.multiply(y, factor, out=out[rows, 1])
+
+    if n_threads == 1:
+        piece(0)
+    else:
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(piece, range(n_threads)))  # re-raises a piece's error
+    return out
 
 
 @dataclass(frozen=True)
@@ -143,8 +178,7 @@ class Projection:
             return EARTH_RADIUS_M * np.column_stack(
                 [cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)]
             )
-        x, y = _transformers(self.crs)[0].transform(lon, lat)
-        out = np.column_stack([x, y]) * self._metres_per_unit
+        out = _project(self.crs, lon, lat, self._metres_per_unit)
         if not np.isfinite(out).all():
             row = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])
             raise CRSError(
@@ -162,7 +196,7 @@ class Projection:
             lat = np.degrees(np.arctan2(X[:, 2], np.hypot(X[:, 0], X[:, 1])))
             return wrap_longitude(lon), lat
         scaled = X / self._metres_per_unit
-        lon, lat = _transformers(self.crs)[1].transform(scaled[:, 0], scaled[:, 1])
+        lon, lat = _inverse_transformer(self.crs).transform(scaled[:, 0], scaled[:, 1])
         return wrap_longitude(lon), np.asarray(lat, dtype=np.float64)
 
 

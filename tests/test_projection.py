@@ -229,3 +229,24 @@ def test_longitude_extent_equals_the_sorted_gaps_whatever_the_span(seed):
         assert longitude_extent(lon) == _extent_by_sorting(lon)
     assert longitude_extent([10.0, 190.0]) == _extent_by_sorting([10.0, 190.0])  # 180° apart
     assert longitude_extent([-179.0, 179.0]) == (179.0, -179.0, 2.0)
+
+
+def test_projection_in_pieces_on_threads_equals_one_transform(monkeypatch):
+    # pieces of 1,000 points (so that this input uses every thread): each point's metres
+    # are those of one pyproj call over all of them, bit for bit
+    from pyproj import Transformer
+
+    import geokmeans.projection as projection_module
+
+    monkeypatch.setattr(projection_module, "PROJECT_PIECE", 1_000)
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-77.5, -76.5, 10_001), rng.uniform(38.5, 39.5, 10_001)
+    for crs in ("EPSG:32618", "EPSG:2248"):  # metres; US survey feet (a factor)
+        projection = Projection("crs", CRS.from_user_input(crs))
+        x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+        expected = np.column_stack([x, y]) * projection._metres_per_unit
+        assert_array_equal(projection.forward(lon, lat), expected)
+    beyond = lat.copy()
+    beyond[7_777] = 91.0  # no projected value (inf) in the last thread's piece: refused
+    with pytest.raises(CRSError, match="point 7777 "):
+        Projection("utm", CRS.from_epsg(32618)).forward(lon, beyond)
