@@ -111,13 +111,16 @@ def _project(crs, lon, lat, factor):
     n_threads = max(1, min(os.cpu_count() or 1, 4, n // PROJECT_PIECE))
     transformers = _forward_transformers(crs, n_threads)
     bounds = np.linspace(0, n, n_threads + 1).astype(np.int64)
+    # transformed in place, in buffers of this thread: arrays the workers allocated would
+    # stay resident in their threads' malloc arenas once freed
+    xy = np.stack([lon, lat])
     out = np.empty((n, 2))
 
     def piece(i):
         rows = slice(bounds[i], bounds[i + 1])
-        x, y = transformers[i].transform(lon[rows], lat[rows])
-        np.multiply(x, factor, out=out[rows, 0])
-        np.multiply(y, factor, out=out[rows, 1])
+        transformers[i].transform(xy[0, rows], xy[1, rows], inplace=True)
+        np.multiply(xy[0, rows], factor, out=out[rows, 0])
+        np.multiply(xy[1, rows], factor, out=out[rows, 1])
 
     if n_threads == 1:
         piece(0)
