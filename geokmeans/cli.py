@@ -467,14 +467,23 @@ def _leave(code):
     shutdown = getattr(threading, "_shutdown", None)
     if shutdown is not None:
         shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # main has dealt with stdout
-            stream.flush()
+    flushed = _flush_standard_streams()
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):  # what the handlers printed
-        with contextlib.suppress(OSError, ValueError):
+    flushed = _flush_standard_streams() and flushed  # what the handlers printed
+    # a stream that cannot be flushed (--help into a full device) fails the exit, with
+    # Python's own status for it
+    os._exit(code if code or flushed else 120)
+
+
+def _flush_standard_streams():
+    """Flush stdout and stderr; False when either cannot be written."""
+    flushed = True
+    for stream in (sys.stdout, sys.stderr):
+        try:
             stream.flush()
-    os._exit(code)
+        except (OSError, ValueError):
+            flushed = False
+    return flushed
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -97,6 +97,19 @@ def test_the_quick_exit_keeps_outputs_report_codes_and_exit_handlers(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_help_into_a_full_device_fails_the_exit():
+    # --help's text cannot be written: Python's own status for a failed final flush (120),
+    # not 0, although the quick exit skips the interpreter's flush
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for args in (["--help"], ["--version"]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "geokmeans.cli", *args], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+        assert done.returncode == 120, (args, done.stderr)
+
+
+@pytest.mark.slow
 def test_report_into_a_closed_pipe(tmp_path):
     # the reader of stdout has gone (``geokmeans cluster ... | head -c 1``): the outputs are
     # not committed (stdout is one of them) and the exit code says so
