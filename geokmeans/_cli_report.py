@@ -2,6 +2,8 @@
 table, data values made safe for a terminal, and a failing stdout named in the error."""
 
 import contextlib
+import errno
+import sys
 
 from ._formatting import format_distance, format_limits, format_size
 
@@ -38,7 +40,10 @@ def printable(value):
 
 @contextlib.contextmanager
 def stdout_errors():
-    """Name stdout in the error when writing the report fails (full device, closed pipe)."""
+    """Name stdout in the error when writing the report fails (full device, closed pipe,
+    a process started with its stdout closed)."""
+    if sys.stdout is None:  # ``>&-``: print would drop the report without a word
+        raise OSError(errno.EBADF, "cannot write the report to stdout: it is closed")
     try:
         yield
     except OSError as exc:

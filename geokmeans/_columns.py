@@ -194,9 +194,10 @@ def _aligned_weights(frame, weight):
     return weight.reindex(frame.index).to_numpy()
 
 
-def read_weights(frame, weight, valid, row_offset=0):
+def read_weights(frame, weight, valid, row_offset=0, all_zero=False):
     """The weights of the kept rows (``valid``), checked, from ``weight``: None, a
-    column name, or one weight per row (a Series aligned by label)."""
+    column name, or one weight per row (a Series aligned by label); ``all_zero``: every
+    weight may be 0 (a partition of a larger input)."""
     if weight is None:
         return None
     if isinstance(weight, (str, numbers.Integral)) and not isinstance(weight, (bool, np.bool_)):
@@ -217,7 +218,7 @@ def read_weights(frame, weight, valid, row_offset=0):
             raise InputError(f"{name} has shape {values.shape}; expected ({len(frame)},), one "
                              "weight per row.")
     try:
-        check_sample_weight(values[valid], int(valid.sum()))
+        check_sample_weight(values[valid], int(valid.sum()), all_zero=all_zero)
     except InputError as exc:
         # re-check on all rows to name the row in the user's numbering
         bad = valid & ~(np.isfinite(values) & (values >= 0))

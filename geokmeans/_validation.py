@@ -36,6 +36,7 @@ __all__ = [
     "check_params",
     "check_positive_float",
     "check_radius_clusters",
+    "ALL_ZERO_WEIGHTS",
     "check_sample_weight",
     "describe_value",
     "expectation",
@@ -429,12 +430,18 @@ def power_of_two_scale(weights):
     return math.ldexp(1.0, math.frexp(top)[1] - 1)
 
 
-def check_sample_weight(sample_weight, n_samples):
+#: The refusal of weights that are all zero (also raised for a whole dask input).
+ALL_ZERO_WEIGHTS = "sample_weight is zero for every sample; at least one must be > 0."
+
+
+def check_sample_weight(sample_weight, n_samples, *, all_zero=False):
     """Return weights as a new float64 array of shape (n_samples,).
 
     ``None`` gives a read-only view of a single 1.0 (no memory per sample). Raises
     ``InputError`` for a wrong shape, non-numeric (booleans and complex numbers
-    included), NaN or infinite, negative or all-zero weights, naming the first bad row.
+    included), NaN or infinite, negative or all-zero weights (allowed with ``all_zero``:
+    a part of a larger input, whose total is the caller's check), naming the first bad
+    row.
     """
     if sample_weight is None:
         return np.broadcast_to(np.float64(1.0), (n_samples,))
@@ -455,6 +462,6 @@ def check_sample_weight(sample_weight, n_samples):
             f"sample_weight must be >= 0: row {row} is {float(weights[row])!r} "
             f"({negative.size} negative weight{'s' if negative.size != 1 else ''})."
         )
-    if n_samples and not (weights > 0).any():
-        raise InputError("sample_weight is zero for every sample; at least one must be > 0.")
+    if n_samples and not all_zero and not (weights > 0).any():
+        raise InputError(ALL_ZERO_WEIGHTS)
     return weights

@@ -326,6 +326,8 @@ def main(argv=None):
 def _discard_unwritable_stdout():
     """After stdout failed (full device, closed pipe), send what is left to os.devnull so
     that the interpreter's final flush does not fail again and change the exit code."""
+    if sys.stdout is None:  # started with it closed: nothing to flush
+        return
     try:
         sys.stdout.flush()
     except OSError:
@@ -479,6 +481,8 @@ def _flush_standard_streams():
     """Flush stdout and stderr; False when either cannot be written."""
     flushed = True
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the descriptor closed (``>&-``)
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):

@@ -33,7 +33,7 @@ from ._partitioned import (  # noqa: F401 - the public names of reading in piece
     read_partitioned,
     source_paths,
 )
-from ._validation import power_of_two_scale
+from ._validation import ALL_ZERO_WEIGHTS, power_of_two_scale
 from .core import assign
 from .core._kernels._threads import single_threaded
 from .core._source import Chunk, unit_weights
@@ -239,6 +239,8 @@ class DaskPoints:
         self.n_points = int(sum(counts))
         self.n_dropped = int(sum(s[4] for s in summaries))
         self._max_weight = max(s[5] for s in summaries)
+        if weight is not None and not self._max_weight > 0:  # each part may be all zero
+            raise InputError(f"weight column {weight!r}: {ALL_ZERO_WEIGHTS}")
         self.n_null_island = int(sum(s[6] for s in summaries))
         self._weight = weight
         self.weighted = weight is not None

@@ -296,8 +296,8 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     purpose : {"fit", "predict", "part"}, default "fit"
         For messages: a missing coordinate in data to predict has no ``dropna`` remedy.
         ``"part"``: ``data`` is one partition of a larger input (read for a fit), which may
-        hold no point with coordinates; whether the whole input holds any is the caller's
-        check.
+        hold no point with coordinates, or only zero weights; whether the whole input
+        holds any point, and a positive weight, is the caller's check.
 
     Errors name the row by position and, when the index labels differ from the
     positions, by index label too: ``row 3 (index 'abc')``. Coordinates must be real
@@ -316,7 +316,7 @@ def read_points(data, *, lat=None, lon=None, weight=None, dropna=False, row_offs
     valid = _kept_rows(frame, lon_values, lat_values, dropna, row_offset, n_missing_total,
                        purpose, from_geometry=columns is None)
     _check_ranges(frame, lon_values, lat_values, valid, row_offset)
-    weights = read_weights(frame, weight, valid, row_offset)
+    weights = read_weights(frame, weight, valid, row_offset, all_zero=purpose == "part")
     kept = slice(None) if valid.all() else valid  # every row kept: no copy
     return PointData(lon_values[kept], lat_values[kept], weights, result_frame, valid,
                      columns)

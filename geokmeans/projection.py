@@ -181,7 +181,7 @@ class Projection:
             return EARTH_RADIUS_M * np.column_stack(
                 [cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)]
             )
-        out = _project(self.crs, lon, lat, self._metres_per_unit)
+        out = _project(self.crs, lon.reshape(-1), lat.reshape(-1), self._metres_per_unit)
         if not np.isfinite(out).all():
             row = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])
             raise CRSError(

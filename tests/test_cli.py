@@ -110,6 +110,25 @@ def test_help_into_a_full_device_fails_the_exit():
 
 
 @pytest.mark.slow
+def test_started_with_stdout_closed(tmp_path):
+    # ``geokmeans ... >&-``: sys.stdout is None; the report cannot be written, so nothing
+    # is (exit 2, one line); --version and usage errors keep their codes
+    source, _ = small_csv(tmp_path, n=300)
+
+    def command(*args):
+        done = subprocess.run([sys.executable, "-m", "geokmeans.cli", *map(str, args)],
+                              stderr=subprocess.PIPE, text=True, timeout=300,
+                              preexec_fn=lambda: os.close(1))
+        return done.returncode, done.stderr
+
+    code, err = command("cluster", source, "-k", 3, "-o", tmp_path / "p.csv")
+    assert code == 2 and "cannot write the report to stdout: it is closed" in err, err
+    assert not (tmp_path / "p.csv").exists() and "Traceback" not in err
+    assert command("--version")[0] == 0
+    assert command("cluster", source, "--bogus")[0] == 2
+
+
+@pytest.mark.slow
 def test_report_into_a_closed_pipe(tmp_path):
     # the reader of stdout has gone (``geokmeans cluster ... | head -c 1``): the outputs are
     # not committed (stdout is one of them) and the exit code says so

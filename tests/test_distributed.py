@@ -564,6 +564,24 @@ def test_text_in_a_later_csv_part_is_named(client, ais, tmp_path):
         gk.cluster(dd.read_csv(tmp_path / "q*.csv"), 3)
 
 
+def test_partitions_of_zero_weights_as_in_memory(client, ais):
+    # the weights' total is a property of the whole input: a partition of zeros is fine
+    frame = ais.iloc[:900].assign(w=0.0)
+    frame.loc[[3, 17, 899], "w"] = [1.0, 2.0, 3.0]
+    init = seeds_from(frame, 3, 0)
+    on_dask = gk.GeoKMeans(3, init=init).fit(dd.from_pandas(frame, npartitions=3),
+                                             sample_weight="w")
+    in_memory = gk.GeoKMeans(3, init=init).fit(frame, sample_weight="w")
+    assert_same_fit(on_dask, in_memory)
+    zero = frame.assign(w=0.0)
+    with pytest.raises(InputError) as in_memory_error:
+        gk.GeoKMeans(3, init=init).fit(zero, sample_weight="w")
+    with pytest.raises(InputError) as on_dask_error:
+        gk.GeoKMeans(3, init=init).fit(dd.from_pandas(zero, npartitions=3), sample_weight="w")
+    assert str(on_dask_error.value) == str(in_memory_error.value)
+    assert "zero for every sample" in str(on_dask_error.value)
+
+
 def test_predict_refuses_a_dask_collection(ais):
     model = gk.GeoKMeans(3, random_state=0).fit(ais.iloc[:500])
     with pytest.raises(gk.DataTypeError, match="predict takes points in memory: compute"):

@@ -250,3 +250,13 @@ def test_projection_in_pieces_on_threads_equals_one_transform(monkeypatch):
     beyond[7_777] = 91.0  # no projected value (inf) in the last thread's piece: refused
     with pytest.raises(CRSError, match="point 7777 "):
         Projection("utm", CRS.from_epsg(32618)).forward(lon, beyond)
+
+
+def test_forward_of_a_scalar_and_of_a_column():
+    # one point as scalars, and (n, 1) columns, give (1, 2) and (n, 2) as they always did
+    projection = Projection("utm", CRS.from_epsg(32618))
+    one = projection.forward(-77.0, 38.9)
+    assert one.shape == (1, 2)
+    lon, lat = np.array([[-77.0], [-76.9], [-77.1]]), np.array([[38.9], [38.8], [39.0]])
+    assert_array_equal(projection.forward(lon, lat), projection.forward(lon[:, 0], lat[:, 0]))
+    assert_array_equal(projection.forward(lon, lat)[:1], one)
