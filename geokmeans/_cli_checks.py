@@ -79,10 +79,14 @@ def _check_dask_address(address):
     from distributed.comm.registry import get_backend
 
     try:
-        get_backend(parse_address(address)[0])
+        scheme, location = parse_address(address)
+        get_backend(scheme)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"--dask {address!r} is not a scheduler address ({exc}); use e.g. "
                          "tcp://host:8786") from None
+    port = location.rpartition(":")[2] if scheme in ("tcp", "tls") else ""
+    if port.isdigit() and not 0 < int(port) < 65536:  # else a 10 s wait to connect
+        raise UsageError(f"--dask {address!r}: port {port} is not a TCP port (1 to 65535).")
 
 
 def preflight(args):
