@@ -442,16 +442,14 @@ def _weights_text(weights):
 
 def _fit_lazy(data, model, params, weights, source, csv_points, lat, lon, names, grouping):
     """``cluster`` on a dask input: the points stay lazy, with labels and distances."""
-    found = []
-
     def check_added_names(meta):  # before any partition is read
-        found.append(io.coordinate_columns(meta, lat=lat, lon=lon))
         check_names(meta.columns, names["label_column"], names["distance_column"],
-                    csv_coordinates=csv_points, coordinate_columns=found[0])
+                    csv_coordinates=csv_points,
+                    coordinate_columns=io.coordinate_columns(meta, lat=lat, lon=lon))
 
     points = sources.read(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"],
                           params=params, before_read=check_added_names)
-    lonlat_columns = found[0]
+    lonlat_columns = io.coordinate_columns(points.frame._meta, lat=lat, lon=lon)
     model._fit_points(points, params)
     frame = points.frame.assign(**{names["label_column"]: model.labels_,
                                    names["distance_column"]: model.distances_m_})

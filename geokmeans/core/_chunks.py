@@ -320,19 +320,17 @@ class SwapRows:
 def swap_start(chunk, state, centres):
     """A new ``SwapRows`` for ``centres`` (k >= 2); result ``(potential, base (k,))``,
     ``base[j]`` the weighted cost of removing centre j alone over the chunk's rows."""
-    X, n, k = chunk.X, len(chunk), centres.shape[0]
+    n, k = len(chunk), centres.shape[0]
     state = SwapRows()
-    state.starts = np.append(np.arange(0, n, _kernels.BLOCK_ROWS), n)
+    state.starts, state.box_lo, state.box_hi = _kernels.block_layout(chunk.X)
     n_blocks = state.starts.shape[0] - 1
     state.n_groups = _kernels.n_block_groups(n_blocks)
-    state.box_lo, state.box_hi = np.empty((n_blocks, X.shape[1])), np.empty((n_blocks, X.shape[1]))
-    _kernels.block_boxes(X, state.starts, state.box_lo, state.box_hi)
     state.closest, state.second = np.empty(n), np.empty(n)
     state.label = np.empty(n, dtype=np.int32)
     state.block_max, state.block_pot = np.empty(n_blocks), np.empty(n_blocks)
     part_base = np.empty((state.n_groups, k))
-    _kernels.ls_nearest_two(X, chunk.weights, centres, *state.kernel_args()[:-1],
-                            state.block_max, state.block_pot, part_base)
+    _kernels.ls_nearest_two(chunk.X, chunk.weights, centres, *state.kernel_args(),
+                            state.block_pot, part_base)
     return state, (float(state.block_pot.sum()), part_base.sum(axis=0))
 
 

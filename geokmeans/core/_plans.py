@@ -70,10 +70,7 @@ def kmeans_parallel(source, n_clusters, rng):
     ∝ weight, then rounds drawing each row independently with probability
     ``min(1, 2k * w * D² / cost)``; each candidate weighs what its nearest rows weigh."""
     totals = np.array(source.map(_chunks.weight_total))
-    cumulative = np.cumsum(totals)
-    target = rng.uniform() * cumulative[-1]
-    part = min(int(np.searchsorted(cumulative, target, side="right")), len(totals) - 1)
-    offset = target - (cumulative[part - 1] if part else 0.0)
+    part, offset = _chosen_chunk(totals, rng.uniform() * np.cumsum(totals)[-1])
     candidates = source.chunk_rows(part, _chunks.pick_row, offset)[None, :]
     costs = source.update("closest", _chunks.closest_candidate, candidates, 0,
                           *near_lists(candidates[:0], candidates))

@@ -43,11 +43,8 @@ class _Blocks:
         # equal weights are the same in any order: share them rather than copy
         self.weights = weights if weights.min() == weights.max() else weights[order]
         del order
-        self.starts = np.append(np.arange(0, n_samples, _kernels.BLOCK_ROWS), n_samples)
+        self.starts, self.box_lo, self.box_hi = _kernels.block_layout(self.X)
         n_blocks = self.starts.shape[0] - 1
-        self.box_lo = np.empty((n_blocks, X.shape[1]))
-        self.box_hi = np.empty((n_blocks, X.shape[1]))
-        _kernels.block_boxes(self.X, self.starts, self.box_lo, self.box_hi)
         self.closest = np.full(n_samples, np.inf)
         self.block_max = np.full(n_blocks, np.inf)
         self.block_pot = np.zeros(n_blocks)

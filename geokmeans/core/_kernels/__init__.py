@@ -60,6 +60,7 @@ from .hamerly import (  # noqa: E402
 from .kmeanspp import (  # noqa: E402
     BLOCK_ROWS,
     block_boxes,
+    block_layout,
     column_bounds,
     gather_rows,
     kpp_add_centre,
@@ -95,6 +96,7 @@ __all__ = [
     "gather_rows",
     "column_bounds",
     "block_boxes",
+    "block_layout",
     "kpp_add_centre",
     "kpp_candidate_potentials",
     "kpp_sample",

@@ -13,6 +13,7 @@ __all__ = [
     "gather_rows",
     "column_bounds",
     "block_boxes",
+    "block_layout",
     "kpp_add_centre",
     "kpp_candidate_potentials",
     "kpp_sample",
@@ -119,6 +120,17 @@ def column_bounds(X):
             if v > out[1, f]:
                 out[1, f] = v
     return out
+
+
+def block_layout(X):
+    """``(starts, box_lo, box_hi)`` of ``X`` (n, d) cut, in its order, into blocks of
+    ``BLOCK_ROWS`` rows: the blocks' first rows (and n) and their bounding boxes."""
+    n_rows = X.shape[0]
+    starts = np.append(np.arange(0, n_rows, BLOCK_ROWS), n_rows)
+    box_lo = np.empty((starts.shape[0] - 1, X.shape[1]))
+    box_hi = np.empty_like(box_lo)
+    block_boxes(X, starts, box_lo, box_hi)
+    return starts, box_lo, box_hi
 
 
 @njit(parallel=True, cache=True)
