@@ -44,9 +44,10 @@ def sample_rows(labels, n_clusters, max_points, rng):
     return np.sort(np.concatenate(chosen))
 
 
-def _unwrapper(lons):
-    """A function mapping longitudes so data across the 180° meridian are contiguous."""
-    west, east, width = longitude_extent(lons)
+def _unwrapper(lons, *more):
+    """A function mapping longitudes so data across the 180° meridian are contiguous (of
+    ``lons`` and the ``more`` arrays taken as one)."""
+    west, east, width = longitude_extent(lons, *more)
     if west <= east:
         return (lambda lon: np.asarray(lon, dtype=np.float64)), (west, west + width)
     return (lambda lon: np.where(np.asarray(lon) < west, np.asarray(lon) + 360.0, lon)), (
@@ -76,12 +77,13 @@ def points_of(result, max_points, random_state):
 class View:
     """What a map shows of the points and where.
 
-    ``kept`` are the rows of the points with a cluster, ``lon``/``lat``/``labels`` theirs;
-    ``rows`` the sample of them drawn. ``unwrap`` maps longitudes so that data across the
-    180° meridian are contiguous; ``bounds`` are ``[[south, west], [north, east]]``.
+    ``lon``/``lat``/``labels`` are those of the points with a cluster; ``rows`` the sample
+    of them drawn, ``point_rows`` the same rows as positions in the points. ``unwrap``
+    maps longitudes so that data across the 180° meridian are contiguous; ``bounds`` are
+    ``[[south, west], [north, east]]``.
     """
 
-    kept: np.ndarray
+    point_rows: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
     labels: np.ndarray
@@ -94,18 +96,23 @@ class View:
 
 def map_view(points, labels, n_points, centroids, max_points, rng):
     """The ``View`` of ``points`` labelled ``labels`` (``n_points`` clustered, None: the
-    labelled ones), a sample of each cluster drawn with ``rng`` beyond ``max_points``."""
-    kept = np.flatnonzero(labels >= 0)
-    lon, lat = geometry_points(points.geometry.iloc[kept])  # a polygon's representative point
-    kept_labels = labels[kept]
+    labelled ones), a sample of each cluster drawn with ``rng`` beyond ``max_points``.
+    When every point has a cluster, the points' own coordinate arrays are read, not
+    copies (a map of a million points holds only its sample's)."""
+    labelled = labels >= 0
+    kept = None if labelled.all() else np.flatnonzero(labelled)
+    del labelled
+    geometry = points.geometry if kept is None else points.geometry.iloc[kept]
+    lon, lat = geometry_points(geometry)  # a polygon's representative point
+    kept_labels = labels if kept is None else labels[kept]
     rows = sample_rows(kept_labels, len(centroids), max_points, rng)
     centre_lon = centroids.geometry.x.to_numpy()
     centre_lat = centroids.geometry.y.to_numpy()
-    unwrap, (west, east) = _unwrapper(np.concatenate([lon, centre_lon]))
+    unwrap, (west, east) = _unwrapper(lon, centre_lon)
     bounds = [[float(min(lat.min(), centre_lat.min())), west],
               [float(max(lat.max(), centre_lat.max())), east]]
-    return View(kept, lon, lat, kept_labels, rows, centre_lon, unwrap, bounds,
-                 kept.size if n_points is None else n_points)
+    return View(rows if kept is None else kept[rows], lon, lat, kept_labels, rows, centre_lon,
+                unwrap, bounds, kept_labels.size if n_points is None else n_points)
 
 
 def display_geometry(geom, centre_lon, display_centre_lon):

@@ -275,7 +275,7 @@ def _point_data(points, view, colours, radius, tooltip, centroids):
     centroid markers (``centroids``: their table)."""
     rows = view.rows
     tooltip = _tooltip_columns(points, tooltip)
-    tips = [_as_text(points[c].iloc[view.kept[rows]]) for c in tooltip]
+    tips = [_as_text(points[c].iloc[view.point_rows]) for c in tooltip]
     return {
         "lat": np.round(view.lat[rows], 6).tolist(),
         "lon": np.round(beside_centroid(view.lon[rows], view.labels[rows], view.centre_lon,
@@ -317,7 +317,7 @@ def _add_polygons(fmap, points, view, colours):
     def place_polar(shape):  # over every longitude, 180° either side of the view's middle
         return display_geometry(shape, float(wrap_longitude(middle)), middle)
 
-    shapes, note = polygon_collection(points.geometry.iloc[view.kept[rows]], view.labels[rows],
+    shapes, note = polygon_collection(points.geometry.iloc[view.point_rows], view.labels[rows],
                                       view.lon[rows], shown_lon, colours,
                                       max(north - south, east - west, 1e-6), place_polar)
     if shapes is not None:

@@ -50,17 +50,32 @@ def wrap_longitude(lon):
     return (np.asarray(lon, dtype=np.float64) + 180.0) % 360.0 - 180.0
 
 
-def longitude_extent(lon):
+def longitude_extent(lon, *more):
     """Smallest arc of longitudes holding every value: ``(west, east, width_deg)``.
 
     ``west > east`` when the arc crosses the 180° meridian (e.g. Fiji and Samoa:
     ``(177.0, -172.0, 11.0)``). Computed from the largest gap between sorted longitudes
     (the sort is skipped when the values span less than 180°: the gap round the 180°
-    meridian is then the largest).
+    meridian is then the largest). ``more``: other arrays of longitudes, taken with
+    ``lon`` as one (without joining them unless they must be sorted).
     """
+    arrays = [np.asarray(values, dtype=np.float64) for values in (lon, *more)]
+    low = min(float(values.min()) for values in arrays)
+    high = max(float(values.max()) for values in arrays)
+    if -180.0 <= low and high + 180.0 < 360.0:  # NaN fails both
+        # already wrapped, and wrapping rounds monotonically there: the extremes of the
+        # wrapped values are the wrapped extremes (no copy of the values)
+        first, last = float(wrap_longitude(low)), float(wrap_longitude(high))
+        around = first + 360.0 - last
+        if first == last:
+            return first, first, 0.0
+        if around > 180.0:
+            return first, last, float(360.0 - around)
     # sorted in place, repeats kept: a repeat adds a gap of 0, never the largest one (one
     # temporary of n instead of np.unique's several)
-    values = np.asarray(lon, dtype=np.float64) + 180.0
+    values = np.concatenate(arrays) if more else arrays[0] + 180.0
+    if more:
+        values += 180.0
     np.remainder(values, 360.0, out=values)
     values -= 180.0
     first, last = values.min(), values.max()

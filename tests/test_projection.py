@@ -231,6 +231,27 @@ def test_longitude_extent_equals_the_sorted_gaps_whatever_the_span(seed):
     assert longitude_extent([-179.0, 179.0]) == (179.0, -179.0, 2.0)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_longitude_extent_of_several_arrays_is_that_of_their_union(seed):
+    # the fast path reads only the extremes (no copy); the answer is the sorted gaps' one,
+    # next to 180° too, where wrapping rounds a value just below 180 to -180
+    rng = np.random.default_rng(seed)
+    below_180 = np.nextafter(180.0, 0.0)
+    edges = [np.array([below_180, 10.0]), np.array([-180.0, 179.0]),
+             np.array([np.nextafter(-180.0, 0.0), 170.0]), np.array([below_180])]
+    for _ in range(200):
+        centre, span = rng.uniform(-180, 180), rng.choice([1e-9, 5.0, 179.9, 250.0])
+        parts = [centre + rng.uniform(-span / 2, span / 2, rng.integers(1, 30))
+                 for _ in range(rng.integers(1, 4))]
+        if rng.uniform() < 0.2:
+            parts.append(edges[rng.integers(len(edges))])
+        union = np.concatenate(parts)
+        assert longitude_extent(*parts) == _extent_by_sorting(union)
+        assert longitude_extent(union) == _extent_by_sorting(union)
+    for edge in edges:
+        assert longitude_extent(edge) == _extent_by_sorting(edge)
+
+
 def test_projection_in_pieces_on_threads_equals_one_transform(monkeypatch):
     # pieces of 1,000 points (so that this input uses every thread): each point's metres
     # are those of one pyproj call over all of them, bit for bit
