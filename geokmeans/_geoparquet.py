@@ -62,27 +62,43 @@ def _point_arrow(points):
         raise InputError(f"the table has a column {GEOMETRY_NAME!r} besides its geometry column "
                          "of that name; rename it.")
     finite = np.isfinite(points.lon) & np.isfinite(points.lat)
-    corners = ([np.min(points.lon[finite]), np.max(points.lon[finite])],
-               [np.min(points.lat[finite]), np.max(points.lat[finite])]) if finite.any() \
-        else ([np.nan], [np.nan])
+    corners = ([np.min(points.lon, where=finite, initial=np.inf),
+                np.max(points.lon, where=finite, initial=-np.inf)],
+               [np.min(points.lat, where=finite, initial=np.inf),
+                np.max(points.lat, where=finite, initial=-np.inf)]) if finite.any() \
+        else ([np.nan], [np.nan])  # (min and max of the rows with both, without copies)
+    del finite
     # a frame of the bounding box's corners: geopandas gives the field and the geo metadata
     corner_frame = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*corners), crs=points.crs)
     geo = _geopandas_to_arrow(corner_frame, index=False, geometry_encoding="geoarrow")
     field = geo.schema.field(GEOMETRY_NAME)
-    attributes = table.copy(deep=False)
-    attributes[GEOMETRY_NAME] = None  # a null column, replaced below (as geopandas does)
     try:
-        arrow = pa.Table.from_pandas(attributes, preserve_index=False)
+        arrow = pa.Table.from_pandas(table, preserve_index=False)
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         return None  # the GeoDataFrame's way names the column
     coordinates = pa.StructArray.from_arrays(
         [pa.array(points.lon, type=pa.float64()), pa.array(points.lat, type=pa.float64())],
         fields=list(field.type))
-    arrow = arrow.set_column(arrow.schema.get_field_index(GEOMETRY_NAME), field, coordinates)
-    schema_metadata = {**arrow.schema.metadata, b"geo": geo.schema.metadata[b"geo"]}
+    arrow = arrow.append_column(field, coordinates)
+    schema_metadata = {**arrow.schema.metadata, b"geo": geo.schema.metadata[b"geo"],
+                       b"pandas": _with_geometry_entry(arrow.schema.metadata[b"pandas"])}
     if table.attrs:
         schema_metadata[b"PANDAS_ATTRS"] = json.dumps(table.attrs).encode()
     return arrow.replace_schema_metadata(schema_metadata)
+
+
+def _with_geometry_entry(pandas_metadata):
+    """The pandas metadata of a table's attributes (JSON) with the entry geopandas's
+    writer leaves for the geometry column last (the column of None it converts, then
+    replaces): the entry pyarrow gives such a column, without a column of a None per row."""
+    import pandas as pd
+    import pyarrow as pa
+
+    entry = json.loads(pa.Table.from_pandas(pd.DataFrame({GEOMETRY_NAME: [None]}),
+                                            preserve_index=False).schema.metadata[b"pandas"])
+    metadata = json.loads(pandas_metadata)
+    metadata["columns"].append(entry["columns"][0])
+    return json.dumps(metadata).encode()
 
 
 def parquet_table(frame, metadata=None, geoarrow=None):

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from . import _output, io
+from ._memory import release_freed
 from ._output import plan_outputs
 from ._protected import source_entries
 from ._validation import check_choice, check_param
@@ -213,3 +214,4 @@ class ResultWriting:
                                   partitioned=fmt == io.PARQUET_DATASET, **where)
         else:
             _output.write_csv(path, tables[kinds[0]], protected, raw=csv_raw, **where)
+        release_freed()  # the encoded tables

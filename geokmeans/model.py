@@ -8,6 +8,7 @@ import numpy as np
 
 from . import sources
 from ._gps import warn_empty_box, warn_null_island
+from ._memory import release_freed
 from ._params import Estimator, check_fitted
 from ._progress import RunProgress
 from ._radius import final_stats, split_to_radius
@@ -326,6 +327,7 @@ class GeoKMeans(Estimator):
         # and no sum of weights times squared metres can overflow; totals are scaled back
         scale = points.weight_scale()
         source = points.project(projection, scale)
+        release_freed()  # the projection threads' temporaries
         sphere = projection.sphere_radius_m
         algorithm = resolve_algorithm(params["algorithm"], n_clusters)
         abs_tol = tolerance(source, params["tol"])
@@ -335,6 +337,7 @@ class GeoKMeans(Estimator):
                                         sphere, algorithm)
         centres, n_iter, _, prices = self._best_run(params, source, seedings, n_runs, abs_tol,
                                                     sphere, algorithm, run)
+        release_freed()  # the runs' states and the kernels' temporaries
         self.size_prices_ = None if limits is None else unscaled_prices(prices, limits, scale)
         # by count with unequal weights a row's score is weight x d² + price: its cluster
         # depends on its weight, so no cells of the plane (territories) match the fit
@@ -368,6 +371,7 @@ class GeoKMeans(Estimator):
         self.labels_, self.distances_m_ = points.labels_and_distances(
             source, projection, centres, centre_lon, centre_lat,
             renumber=np.argsort(order).astype(np.int32))
+        release_freed()
         return self
 
     def _best_run(self, params, source, seedings, n_runs, abs_tol, sphere, algorithm, run):

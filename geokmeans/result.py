@@ -17,6 +17,7 @@ from ._cluster_checks import (
     one_weight,
     reference_centroids,
 )
+from ._memory import release_freed
 from ._output import plan_outputs
 from ._renumbering import positional, with_ids
 from ._result_writing import ResultWriting
@@ -462,6 +463,7 @@ def _fit_in_memory(data, model, params, weights, source, csv_points, lat, lon, n
     """``cluster`` on an input read into this process; ``grouping``: ``(by, n_clusters)``
     of a grouped call (``_groups.fit_groups``)."""
     points = io.read_points(data, lat=lat, lon=lon, weight=weights, dropna=params["dropna"])
+    release_freed()  # the reader's temporaries
     frame = points.rows  # a table's geometry is built only if asked for (io.PointTable)
     check_names([*frame.columns, *frame.index.names], names["label_column"],
                  names["distance_column"], geometry_name=frame.geometry.name,

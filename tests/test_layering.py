@@ -42,8 +42,8 @@ def test_numba_only_in_kernels():
 LAYERS = [
     ("_version", "errors"),
     ("_validation", "_formatting", "_map_assets",
-     "_params", "_progress"),  # _formatting: numbers for people; _params: the estimator
-    # API; _progress: tqdm bars when asked
+     "_params", "_progress",  # _formatting: numbers for people; _params: the estimator
+     "_memory"),  # API; _progress: tqdm bars when asked; _memory: freed pages given back
     ("core._kernels._common", "core._kernels._threads"),
     ("core._kernels.pair_lists",),  # move lists of the size-limited assignment
     ("core._kernels.hamerly", "core._kernels.kmeanspp", "core._kernels.lloyd",

@@ -4,6 +4,7 @@ asked for, GeoParquet in GeoArrow point encoding read back by geopandas, GDAL an
 import bz2
 import gzip
 import json
+import platform
 from pathlib import Path
 
 import geopandas as gpd
@@ -323,3 +324,81 @@ def test_changes_to_the_built_points_are_written(tmp_path):
     geo = json.loads(pq.read_schema(tmp_path / "points.parquet").metadata[b"geo"])
     assert geo["columns"]["geometry"]["encoding"] == "WKB"
     assert gpd.read_parquet(tmp_path / "points.parquet").geometry[1] is None
+
+
+@pytest.mark.parametrize("columns", [
+    {},  # the coordinates only
+    {"when": pd.to_datetime(["2024-01-01", None, "2024-03-01"], utc=True),
+     "kind": pd.Categorical(["a", "b", "a"]), "n": pd.array([1, None, 3], dtype="Int64")},
+    {"text": pd.Series(["x", None, "z"], dtype="str"), "blob": [b"a", b"", None]},
+])
+@pytest.mark.parametrize("rows", [3, 1])
+def test_point_table_encoding_is_the_geodataframe_one(columns, rows):
+    # the encoding from lon/lat arrays (_point_arrow: no shapely points, no column of None
+    # per row for the geometry's pandas metadata) against geopandas' GeoArrow of the same
+    # GeoDataFrame: same schema, columns and metadata, the coordinates bit for bit
+    from geokmeans._geoparquet import parquet_table
+    from geokmeans._point_table import PointTable
+
+    lon, lat = np.array([13.0, 14.5, 15.0])[:rows], np.array([45.0, 46.25, 47.0])[:rows]
+    frame = pd.DataFrame({"lat": lat, "lon": lon, **{k: v[:rows] for k, v in columns.items()}},
+                         index=pd.RangeIndex(rows, name="row"))
+    ours = parquet_table(PointTable(frame, lon, lat))
+    theirs = parquet_table(gpd.GeoDataFrame(frame.reset_index(), geometry=gpd.points_from_xy(
+        lon, lat), crs=4326), geoarrow=True)
+    assert ours.schema.equals(theirs.schema, check_metadata=False)
+    assert ours.drop_columns("geometry").equals(theirs.drop_columns("geometry"))
+    for axis in ("x", "y"):
+        np.testing.assert_array_equal(ours.column("geometry").combine_chunks().field(axis),
+                                      theirs.column("geometry").combine_chunks().field(axis))
+    assert ours.schema.metadata.keys() == theirs.schema.metadata.keys()
+    for key in ours.schema.metadata:
+        assert json.loads(ours.schema.metadata[key]) == json.loads(theirs.schema.metadata[key])
+
+
+def test_empty_point_table_metadata_has_the_geometry_entry():
+    # geopandas cannot encode no rows in GeoArrow; the pandas metadata is the one pyarrow
+    # gives the attributes with the geometry as a column of None last, as geopandas writes
+    from geokmeans._geoparquet import parquet_table
+    from geokmeans._point_table import PointTable
+
+    frame = pd.DataFrame({"lat": np.array([]), "lon": np.array([]),
+                          "text": pd.Series([], dtype="str")})
+    ours = parquet_table(PointTable(frame, np.array([]), np.array([])))
+    assert ours.num_rows == 0 and ours.column_names == ["lat", "lon", "text", "geometry"]
+    expected = pa.Table.from_pandas(frame.assign(geometry=None), preserve_index=False)
+    assert json.loads(ours.schema.metadata[b"pandas"]) == json.loads(
+        expected.schema.metadata[b"pandas"])
+    geo = json.loads(ours.schema.metadata[b"geo"])["columns"]["geometry"]
+    assert geo["encoding"] == "point" and "bbox" not in geo  # no rows, no box
+
+
+FREED_HEAP = """
+import json
+import platform
+from geokmeans._memory import release_freed
+
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS"))
+
+blocks = [bytearray(64 * 1024) for _ in range(3000)]  # 188 MiB in the heap, resident
+pin = bytearray(64 * 1024)  # above them: the heap's top cannot shrink by itself
+del blocks
+freed = rss()
+trimmed = release_freed()
+print(json.dumps({"freed": freed, "trimmed": trimmed, "after": rss()}))
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_freed_heap_pages_go_back_to_the_system():
+    # what the stages of a run free inside glibc's heaps stays resident until trimmed
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FREED_HEAP], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1]).stdout
+    report = json.loads(out)
+    assert report["trimmed"] is True
+    assert report["freed"] - report["after"] > 150  # MiB of the 188 freed
