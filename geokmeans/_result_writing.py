@@ -201,6 +201,7 @@ class ResultWriting:
         writers (``_dask_writers``)."""
         protected, extra = source_entries(self.source), extra or {}
         tables = {kind: extra[kind] if kind in extra else self._table(kind) for kind in kinds}
+        release_freed()  # before the writers' own allocators (Arrow's) take more
         where = dict(outputs=outputs, label=label, coordinate_columns=self.coordinate_columns)
         if fmt == "GeoJSON":
             _output.write_geojson(path, tables, self.metadata, protected, **where)

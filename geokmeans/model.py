@@ -327,7 +327,6 @@ class GeoKMeans(Estimator):
         # and no sum of weights times squared metres can overflow; totals are scaled back
         scale = points.weight_scale()
         source = points.project(projection, scale)
-        release_freed()  # the projection threads' temporaries
         sphere = projection.sphere_radius_m
         algorithm = resolve_algorithm(params["algorithm"], n_clusters)
         abs_tol = tolerance(source, params["tol"])
@@ -335,6 +334,7 @@ class GeoKMeans(Estimator):
         n_runs, seedings = self._seedings(params, source, projection, extent, rng)
         limits, run = self._constraints(params, source, points.weighted, scale, abs_tol,
                                         sphere, algorithm)
+        release_freed()  # the checks' and the projection threads' temporaries
         centres, n_iter, _, prices = self._best_run(params, source, seedings, n_runs, abs_tol,
                                                     sphere, algorithm, run)
         release_freed()  # the runs' states and the kernels' temporaries

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from . import _groups, _result_display, io, sources
 from ._cluster_checks import (
@@ -345,7 +346,9 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     label_column, distance_column : str, default "cluster" and "distance_m"
         Names of the columns added to ``result.points``: the labels, and the geodesic distances
         (m) to the centroid. A column of the input (or an index level) with either name is an
-        error before any work, never overwritten.
+        error before any work, never overwritten. The two columns are not
+        copies of ``result.model.labels_`` and ``distances_m_`` (a million-point result
+        holds them once): a change made in place to one may show in the other.
     write : dict, optional
         Outputs ``{"points": path, ...}`` of kinds points, centroids, hulls, territories and map
         (any subset, formats by extension; ``boundary=``: the territories' region, see
@@ -472,8 +475,11 @@ def _fit_in_memory(data, model, params, weights, source, csv_points, lat, lon, n
         model._fit_read(points, params)
     else:
         model = _groups.fit_groups(points, frame, model, params, *grouping)
-    frame[names["label_column"]] = model.labels_
-    frame[names["distance_column"]] = model.distances_m_
+    # the columns hold the model's arrays, not copies (a 1M-point result: 11 MiB less);
+    # a change to either is seen by both
+    for name, values in ((names["label_column"], model.labels_),
+                         (names["distance_column"], model.distances_m_)):
+        frame[name] = pd.Series(values, index=frame.index, copy=False)
     return ClusterResult(frame, model.centroids_.copy(), model, source, names["label_column"],
                          names["distance_column"], points.lonlat_columns,
                          models=getattr(model, "models", None),

@@ -113,5 +113,9 @@ class MemoryPoints:
         labels[valid] = final_labels(source) if renumber is None else renumber[
             final_labels(source)]
         distances = np.full(len(valid), np.nan)
-        distances[valid] = np.concatenate(source.states("distances"))
+        parts = source.states("distances")
+        if valid.all():  # joined straight into the result, without a temporary
+            np.concatenate(parts, out=distances)
+        else:
+            distances[valid] = np.concatenate(parts)
         return labels, distances

@@ -168,10 +168,13 @@ def cluster_partials(chunk, state, centres, centre_lon, centre_lat, with_farthes
         last = np.searchsorted(labels[order], np.arange(k), side="right") - 1
         present = np.bincount(labels, minlength=k) > 0
         farthest[present] = chunk.X[order[last[present]]]
-    partial = (np.bincount(labels, minlength=k).astype(np.float64),
-               np.bincount(labels, weights=w, minlength=k),
-               np.bincount(labels, weights=w * distances, minlength=k), maximum,
-               inertia_of_state(chunk, state, centres), farthest)
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    # weights of 1 (a read-only view of one value): the weight sums are the counts and
+    # the weighted distances the distances, exactly, without arrays of n temporaries
+    unit = w.ndim == 1 and w.strides == (0,) and bool(w[0] == 1.0)
+    partial = (counts, counts.copy() if unit else np.bincount(labels, weights=w, minlength=k),
+               np.bincount(labels, weights=distances if unit else w * distances, minlength=k),
+               maximum, inertia_of_state(chunk, state, centres), farthest)
     return (distances if keep_distances else None), partial
 
 

@@ -553,3 +553,13 @@ def test_cluster_writes_its_outputs(tmp_path):
     back = pd.read_csv(tmp_path / "p.csv")
     assert_array_equal(back.grp, res.points.grp)
     assert len(layer_features(check_geojson(tmp_path / "h.geojson"), "hulls")) == 3
+
+
+def test_label_and_distance_columns_are_the_models_arrays():
+    # not copies (a million-point result holds them once): documented in ``cluster``
+    result = gk.cluster(DATA / "dc_places.csv", 3, random_state=0)
+    table = result._rows.table  # the rows as read and written, points not built
+    assert np.shares_memory(table["cluster"].to_numpy(), result.model.labels_)
+    assert np.shares_memory(table["distance_m"].to_numpy(), result.model.distances_m_)
+    assert_array_equal(result.points["cluster"], result.model.labels_)
+    assert_array_equal(result.points["distance_m"], result.model.distances_m_)

@@ -314,3 +314,30 @@ def test_edges_follow_great_circles():
     lon = np.degrees(np.arctan2(points[:, 1], points[:, 0]))
     lat = np.degrees(np.arcsin(points[:, 2]))
     assert uncovered(hull, lon, lat).size == 0
+
+
+def test_cluster_partials_of_unit_weights_equal_those_of_explicit_ones():
+    # weights of 1 take a shortcut (the counts for the weight sums, the distances for the
+    # weighted ones): the same bits as the weights written out
+    from geokmeans.core._source import ArraySource, unit_weights
+    from geokmeans.projection import choose_projection
+    from geokmeans.stats import cluster_partials
+
+    rng = np.random.default_rng(4)
+    lon, lat = rng.uniform(13, 15, 5000), rng.uniform(45, 47, 5000)
+    projection = choose_projection(lon, lat)
+    X = projection.forward(lon, lat)
+    centres = X[rng.choice(len(X), 7, replace=False)]
+    centre_lon, centre_lat = projection.inverse(centres)
+    labels = ((X[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1).astype(np.int32)
+    results = []
+    for weights in (unit_weights(len(X)), np.ones(len(X))):
+        (chunk,) = ArraySource(X, weights, lon, lat).chunks
+        distances, partial = cluster_partials(chunk, (labels,), centres, centre_lon,
+                                              centre_lat, True, projection, True)
+        results.append((distances, partial))
+    (d1, p1), (d2, p2) = results
+    assert_array_equal(d1, d2)
+    for a, b in zip(p1, p2, strict=True):
+        assert_array_equal(a, b)
+    assert_array_equal(p1[1], np.bincount(labels, minlength=7))
