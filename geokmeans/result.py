@@ -345,10 +345,9 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
         Coordinate column names.
     label_column, distance_column : str, default "cluster" and "distance_m"
         Names of the columns added to ``result.points``: the labels, and the geodesic distances
-        (m) to the centroid. A column of the input (or an index level) with either name is an
-        error before any work, never overwritten. The two columns are not
-        copies of ``result.model.labels_`` and ``distances_m_`` (a million-point result
-        holds them once): a change made in place to one may show in the other.
+        (m) to the centroid (not copies of ``model.labels_`` and ``distances_m_``: a change
+        in place to one may show in the other). An input column (or index level) with either
+        name is an error before any work, never overwritten.
     write : dict, optional
         Outputs ``{"points": path, ...}`` of kinds points, centroids, hulls, territories and map
         (any subset, formats by extension; ``boundary=``: the territories' region, see
