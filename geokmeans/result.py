@@ -344,10 +344,9 @@ def cluster(data, n_clusters, *, sample_weight=None, weight=None, lat=None, lon=
     lat, lon : str, optional
         Coordinate column names.
     label_column, distance_column : str, default "cluster" and "distance_m"
-        Names of the columns added to ``result.points``: the labels, and the geodesic distances
-        (m) to the centroid (not copies of ``model.labels_`` and ``distances_m_``: a change
-        in place to one may show in the other). An input column (or index level) with either
-        name is an error before any work, never overwritten.
+        Columns added to ``result.points``: labels, geodesic distances (m) to the centroid
+        (not copies of ``model.labels_``/``distances_m_``: a change in place to one may show
+        in the other). An input column or index level so named is an error before any work.
     write : dict, optional
         Outputs ``{"points": path, ...}`` of kinds points, centroids, hulls, territories and map
         (any subset, formats by extension; ``boundary=``: the territories' region, see
