@@ -60,8 +60,9 @@ def longitude_extent(lon, *more):
     ``lon`` as one (without joining them unless they must be sorted).
     """
     arrays = [np.asarray(values, dtype=np.float64) for values in (lon, *more)]
-    low = min(float(values.min()) for values in arrays)
-    high = max(float(values.max()) for values in arrays)
+    filled = [values for values in arrays if values.size]
+    low = min((float(values.min()) for values in filled), default=np.nan)
+    high = max((float(values.max()) for values in filled), default=np.nan)
     if -180.0 <= low and high + 180.0 < 360.0:  # NaN fails both
         # already wrapped, and wrapping rounds monotonically there: the extremes of the
         # wrapped values are the wrapped extremes (no copy of the values)

@@ -474,7 +474,7 @@ def _fit_in_memory(data, model, params, weights, source, csv_points, lat, lon, n
     else:
         model = _groups.fit_groups(points, frame, model, params, *grouping)
     # the columns hold the model's arrays, not copies (a 1M-point result: 11 MiB less);
-    # a change to either is seen by both
+    # a change in place to either may show in the other
     for name, values in ((names["label_column"], model.labels_),
                          (names["distance_column"], model.distances_m_)):
         frame[name] = pd.Series(values, index=frame.index, copy=False)

@@ -250,6 +250,7 @@ def test_longitude_extent_of_several_arrays_is_that_of_their_union(seed):
         assert longitude_extent(union) == _extent_by_sorting(union)
     for edge in edges:
         assert longitude_extent(edge) == _extent_by_sorting(edge)
+    assert longitude_extent(np.array([]), np.array([10.0, 20.0])) == (10.0, 20.0, 10.0)
 
 
 def test_projection_in_pieces_on_threads_equals_one_transform(monkeypatch):
