@@ -61,8 +61,9 @@ def longitude_extent(lon, *more):
     """
     arrays = [np.asarray(values, dtype=np.float64) for values in (lon, *more)]
     filled = [values for values in arrays if values.size]
-    low = min((float(values.min()) for values in filled), default=np.nan)
-    high = max((float(values.max()) for values in filled), default=np.nan)
+    # numpy's min/max of the arrays' own: a NaN anywhere gives NaN (the sorting path)
+    low = float(np.min([values.min() for values in filled])) if filled else np.nan
+    high = float(np.max([values.max() for values in filled])) if filled else np.nan
     if -180.0 <= low and high + 180.0 < 360.0:  # NaN fails both
         # already wrapped, and wrapping rounds monotonically there: the extremes of the
         # wrapped values are the wrapped extremes (no copy of the values)

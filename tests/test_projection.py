@@ -251,6 +251,11 @@ def test_longitude_extent_of_several_arrays_is_that_of_their_union(seed):
     for edge in edges:
         assert longitude_extent(edge) == _extent_by_sorting(edge)
     assert longitude_extent(np.array([]), np.array([10.0, 20.0])) == (10.0, 20.0, 10.0)
+    # a NaN in any of the arrays answers as the joined array does, whatever the order
+    a, b = np.array([14.9, -139.4]), np.array([-33.5, np.nan])
+    joined = longitude_extent(np.concatenate([a, b]))
+    for parts in ((a, b), (b, a), (a[:1], np.concatenate([a[1:], b]))):
+        assert np.array_equal(longitude_extent(*parts), joined, equal_nan=True)
 
 
 def test_projection_in_pieces_on_threads_equals_one_transform(monkeypatch):
