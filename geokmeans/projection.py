@@ -64,34 +64,38 @@ def longitude_extent(lon, *more):
     # numpy's min/max of the arrays' own: a NaN anywhere gives NaN (the sorting path)
     low = float(np.min([values.min() for values in filled])) if filled else np.nan
     high = float(np.max([values.max() for values in filled])) if filled else np.nan
+    values = None
     if -180.0 <= low and high + 180.0 < 360.0:  # NaN fails both
         # already wrapped, and wrapping rounds monotonically there: the extremes of the
         # wrapped values are the wrapped extremes (no copy of the values)
         first, last = float(wrap_longitude(low)), float(wrap_longitude(high))
-        around = first + 360.0 - last
-        if first == last:
-            return first, first, 0.0
-        if around > 180.0:
-            return first, last, float(360.0 - around)
-    # sorted in place, repeats kept: a repeat adds a gap of 0, never the largest one (one
-    # temporary of n instead of np.unique's several)
-    values = np.concatenate(arrays) if more else arrays[0] + 180.0
-    if more:
-        values += 180.0
-    np.remainder(values, 360.0, out=values)
-    values -= 180.0
-    first, last = values.min(), values.max()
+    else:
+        values = _wrapped_copy(arrays)
+        first, last = float(values.min()), float(values.max())
     if first == last:
-        return float(first), float(first), 0.0
+        return first, first, 0.0
     around = first + 360.0 - last  # from the last value round to the first
     if around > 180.0:  # every gap between values is shorter: no need to sort
-        return float(first), float(last), float(360.0 - around)
+        return first, last, float(360.0 - around)
+    if values is None:
+        values = _wrapped_copy(arrays)
+    # sorted in place, repeats kept: a repeat adds a gap of 0, never the largest one (one
+    # temporary of n instead of np.unique's several)
     values.sort()
     gaps = np.diff(values)
     inner = int(np.argmax(gaps))
     if around > gaps[inner]:
-        return float(first), float(last), float(360.0 - around)
+        return first, last, float(360.0 - around)
     return float(values[inner + 1]), float(values[inner]), float(360.0 - gaps[inner])
+
+
+def _wrapped_copy(arrays):
+    """The arrays' longitudes joined in one new array, wrapped into [-180, 180)."""
+    values = np.concatenate(arrays) if len(arrays) > 1 else arrays[0].copy()
+    values += 180.0
+    np.remainder(values, 360.0, out=values)
+    values -= 180.0
+    return values
 
 
 def utm_zone_crs(lon, lat):
