@@ -10,6 +10,7 @@ from pyproj import Geod
 from ._hull_geometry import HULL_STEP_DEG, hull_geometries
 from ._hulls import HEMISPHERE_MARGIN_DEG, HullVertices
 from .core._chunks import inertia_of_state
+from .core._source import are_unit_weights
 
 __all__ = [
     "GEOD",
@@ -169,9 +170,9 @@ def cluster_partials(chunk, state, centres, centre_lon, centre_lat, with_farthes
         present = np.bincount(labels, minlength=k) > 0
         farthest[present] = chunk.X[order[last[present]]]
     counts = np.bincount(labels, minlength=k).astype(np.float64)
-    # weights of 1 (a read-only view of one value): the weight sums are the counts and
-    # the weighted distances the distances, exactly, without arrays of n temporaries
-    unit = w.ndim == 1 and w.strides == (0,) and bool(w[0] == 1.0)
+    # weights of 1: the weight sums are the counts and the weighted distances the
+    # distances, exactly, without arrays of n temporaries
+    unit = are_unit_weights(w)
     partial = (counts, counts.copy() if unit else np.bincount(labels, weights=w, minlength=k),
                np.bincount(labels, weights=distances if unit else w * distances, minlength=k),
                maximum, inertia_of_state(chunk, state, centres), farthest)

@@ -375,7 +375,6 @@ def test_empty_point_table_metadata_has_the_geometry_entry():
 
 FREED_HEAP = """
 import json
-import platform
 from geokmeans._memory import release_freed
 
 def rss():

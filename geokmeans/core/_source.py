@@ -94,3 +94,10 @@ class ArraySource:
 def unit_weights(n):
     """Weights of 1 for ``n`` rows, without memory per row (read-only view)."""
     return np.broadcast_to(np.float64(1.0), (n,))
+
+
+def are_unit_weights(weights):
+    """Whether ``weights`` are such a view of one 1.0 (``unit_weights``, or the default
+    weights of ``_validation.check_sample_weight``): sums over them are counts."""
+    return (weights.ndim == 1 and weights.size > 0 and weights.strides == (0,)
+            and bool(weights[0] == 1.0))
